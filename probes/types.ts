@@ -1,0 +1,51 @@
+import type { JSONSchemaType } from 'ajv';
+import type { DiskImage } from './image/disk.js';
+
+/** Plain JSON facts a probe reports: no verdicts, no class instances. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Facts = { [key: string]: Json };
+
+/** What a probe reads. A requirement whose probe's input is not given is skipped with that reason. */
+export type ProbeInputKind = 'image' | 'evidence';
+
+/**
+ * Per-run memo: parsers' results shared between probes (the GPT is read once
+ * however many clauses look at it). Keys are namespaced by the caller.
+ */
+export class Memo {
+  #values = new Map<string, unknown>();
+  get<T>(key: string, compute: () => T): T {
+    if (this.#values.has(key)) return this.#values.get(key) as T;
+    const value = compute();
+    this.#values.set(key, value);
+    return value;
+  }
+}
+
+/** The things a run was given to look at. Absent members were not given. */
+export interface ProbeInputs {
+  image?: DiskImage;
+  memo: Memo;
+}
+
+/** A JSON Schema (draft 2020-12 subset ajv understands). Kept loose: probes declare, lint checks. */
+export type Schema = { [key: string]: unknown };
+
+/**
+ * A probe observes and never judges. It declares the parameters it takes
+ * and the facts it can produce (both JSON Schemas): `spec lint` checks every
+ * requirement's params and expect paths against them, and tests validate
+ * real probe output against `facts`.
+ */
+export interface Probe<P extends Facts = Facts> {
+  /** Stable dotted name used in YAML (`probe: image.gpt`). */
+  readonly name: string;
+  /** One line: what the probe reads and reports. */
+  readonly summary: string;
+  readonly input: ProbeInputKind;
+  readonly params: Schema;
+  readonly facts: Schema;
+  run(inputs: Required<Pick<ProbeInputs, 'memo'>> & ProbeInputs, params: P): Facts | Promise<Facts>;
+}
+
+export type { JSONSchemaType };
