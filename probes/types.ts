@@ -25,6 +25,8 @@ export class Memo {
 /** The things a run was given to look at. Absent members were not given. */
 export interface ProbeInputs {
   image?: DiskImage;
+  /** In-guest evidence (a bundle or the live system); typed by the sysroot module. */
+  evidence?: object;
   memo: Memo;
 }
 
