@@ -1,0 +1,117 @@
+import { ParseError } from '../errors.js';
+import type { ByteSource } from './byte-source.js';
+import type { FatGeometry } from './fat-bpb.js';
+
+/**
+ * The File Allocation Table itself (fatgen103 §4): entry lookup for the
+ * three widths and cluster-chain following that always terminates.
+ */
+
+/** How a FAT entry value reads (fatgen103 §4: free, bad, end-of-chain or next cluster). */
+export type FatEntryKind = 'free' | 'next' | 'reserved' | 'bad' | 'eoc';
+
+/** Bytes of FAT kept in memory at once; chunks are dropped wholesale when exceeded. */
+const CHUNK = 4096;
+const MAX_CACHED_CHUNKS = 256;
+
+export class FatTable {
+  readonly #src: ByteSource;
+  readonly #geo: FatGeometry;
+  readonly #chunks = new Map<number, Uint8Array>();
+  /** Entry values at and above these mean "bad cluster" / "end of chain". */
+  readonly #bad: number;
+  readonly #eoc: number;
+
+  constructor(src: ByteSource, geo: FatGeometry) {
+    this.#src = src;
+    this.#geo = geo;
+    // fatgen103 §4: BAD is 0xFF7 / 0xFFF7 / 0x0FFFFFF7; anything above it ends the chain.
+    this.#bad = geo.type === 'FAT12' ? 0xff7 : geo.type === 'FAT16' ? 0xfff7 : 0x0ffffff7;
+    this.#eoc = this.#bad + 1;
+  }
+
+  /** Byte offset (in the volume) of entry `n` in the active FAT. */
+  entryOffset(n: number): number {
+    const g = this.#geo;
+    const rel = g.type === 'FAT12' ? n + Math.floor(n / 2) : g.type === 'FAT16' ? n * 2 : n * 4;
+    return g.fatOffset + rel;
+  }
+
+  /** The raw entry for cluster `n` (FAT32: the low 28 bits; the top 4 are reserved). */
+  entry(n: number): number {
+    const g = this.#geo;
+    if (!Number.isInteger(n) || n < 0 || n > g.countOfClusters + 1) {
+      throw new ParseError('FAT', -1, `cluster ${n} is outside 0..${g.countOfClusters + 1}`);
+    }
+    const off = this.entryOffset(n) - g.fatOffset;
+    if (g.type === 'FAT12') {
+      // fatgen103 §4: FAT12 packs two 12-bit entries in three bytes; odd entries take the high 12 bits.
+      const w = this.#byte(off) | (this.#byte(off + 1) << 8);
+      return n & 1 ? w >>> 4 : w & 0x0fff;
+    }
+    if (g.type === 'FAT16') return this.#byte(off) | (this.#byte(off + 1) << 8);
+    const w = (this.#byte(off) | (this.#byte(off + 1) << 8) | (this.#byte(off + 2) << 16) | (this.#byte(off + 3) << 24)) >>> 0;
+    return w & 0x0fffffff;
+  }
+
+  kind(value: number): FatEntryKind {
+    if (value === 0) return 'free';
+    if (value >= this.#eoc) return 'eoc';
+    if (value === this.#bad) return 'bad';
+    if (value >= 2 && value <= this.#geo.countOfClusters + 1) return 'next';
+    return 'reserved';
+  }
+
+  /**
+   * Follow a chain from `start`, yielding at most `limit` clusters. Throws
+   * ParseError on a start or link outside the data area, a free or bad
+   * cluster inside the chain, a revisited cluster (a cycle) or a chain
+   * longer than the volume has clusters. Stops quietly at end-of-chain or
+   * once `limit` clusters have been yielded: the caller judges length.
+   */
+  *chain(start: number, limit: number, what: string): Generator<number, void, undefined> {
+    const max = this.#geo.countOfClusters + 1;
+    if (!Number.isInteger(start) || start < 2 || start > max) {
+      throw new ParseError('FAT', -1, `${what}: first cluster ${start} is outside 2..${max}`);
+    }
+    const seen = new Set<number>();
+    let c = start;
+    for (let i = 0; i < limit; i++) {
+      if (seen.has(c)) {
+        throw new ParseError('FAT', this.entryOffset(c), `${what}: cluster chain revisits cluster ${c} (a cycle) after ${i} clusters`);
+      }
+      if (seen.size >= this.#geo.countOfClusters) {
+        throw new ParseError('FAT', this.entryOffset(c), `${what}: cluster chain is longer than the ${this.#geo.countOfClusters} clusters of the volume`);
+      }
+      seen.add(c);
+      yield c;
+      if (i + 1 >= limit) return;
+      const next = this.entry(c);
+      const k = this.kind(next);
+      if (k === 'eoc') return;
+      if (k !== 'next') {
+        throw new ParseError('FAT', this.entryOffset(c), `${what}: cluster ${c} links to ${k} value 0x${next.toString(16)} inside a chain`);
+      }
+      c = next;
+    }
+  }
+
+  #byte(rel: number): number {
+    const g = this.#geo;
+    if (rel < 0 || rel >= g.fatBytes) throw new ParseError('FAT', g.fatOffset + rel, 'entry lies past the end of the FAT');
+    const index = Math.floor(rel / CHUNK);
+    let chunk = this.#chunks.get(index);
+    if (chunk === undefined) {
+      const base = index * CHUNK;
+      const len = Math.min(CHUNK, g.fatBytes - base);
+      const abs = g.fatOffset + base;
+      if (abs + len > this.#src.size) {
+        throw new ParseError('FAT', abs, `FAT bytes ${abs}..${abs + len} lie past the end of ${this.#src.name} (size ${this.#src.size})`);
+      }
+      if (this.#chunks.size >= MAX_CACHED_CHUNKS) this.#chunks.clear();
+      chunk = this.#src.read(abs, len);
+      this.#chunks.set(index, chunk);
+    }
+    return chunk[rel - index * CHUNK] ?? 0;
+  }
+}
