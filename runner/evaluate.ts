@@ -1,0 +1,117 @@
+import { performance } from 'node:perf_hooks';
+import { ParseError, UnsupportedError } from '../probes/errors.js';
+import { findProbe } from '../probes/registry.js';
+import { Memo, type Facts, type Json, type ProbeInputKind, type ProbeInputs } from '../probes/types.js';
+import { describe, match } from './expect.js';
+import type { Requirement } from './requirement.js';
+import type { Result, Status } from './results.js';
+
+/** What the user must give for a probe of each input kind, for skip messages. */
+const NEEDS: Record<ProbeInputKind, string> = {
+  image: 'needs a disk image (vmspec verify IMAGE)',
+  evidence: 'needs in-guest evidence (vmspec verify --evidence BUNDLE, or --live inside the guest)',
+};
+
+type Outcome = { ok: true; facts: Facts } | { ok: false; message: string };
+
+/**
+ * Evaluate requirements against what was given. Probes run once per
+ * (name, params) and their facts are shared; a probe failure becomes an
+ * `error` result with a one-line reason, never a stack trace.
+ */
+export async function evaluate(requirements: Requirement[], inputs: Omit<ProbeInputs, 'memo'> & { memo?: Memo }): Promise<Result[]> {
+  const memo = inputs.memo ?? new Memo();
+  const given: ProbeInputs = { ...inputs, memo };
+  const runs = new Map<string, Promise<Outcome>>();
+  const results: Result[] = [];
+  for (const req of requirements) {
+    const started = performance.now();
+    const result = await evaluateOne(req, given, runs);
+    result.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    results.push(result);
+  }
+  return results;
+}
+
+function base(req: Requirement, status: Status, message: string): Result {
+  return {
+    id: req.id,
+    ref: req.ref,
+    level: req.level,
+    mandatory: req.mandatory,
+    target: req.target,
+    title: req.title,
+    status,
+    message,
+    probe: req.probe ?? null,
+    ...(req.probe ? { params: req.params } : {}),
+    observed: null,
+    expected: req.expect ? { ...(req.when ? { when: req.when } : {}), expect: req.expect } : null,
+    ...(req.manual ? { manual: req.manual } : {}),
+    ...(req.remediation ? { remediation: req.remediation } : {}),
+  };
+}
+
+async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<string, Promise<Outcome>>): Promise<Result> {
+  if (req.manual !== undefined || !req.probe || !req.expect) {
+    return base(req, 'manual', `check by hand: ${firstLine(req.manual ?? 'no automated probe')}`);
+  }
+  const probe = findProbe(req.probe);
+  if (!probe) return base(req, 'error', `unknown probe "${req.probe}" (run \`vmspec spec lint\`)`);
+  if (!inputs[probe.input]) return base(req, 'skip', NEEDS[probe.input]);
+
+  const key = `${probe.name}\0${JSON.stringify(req.params)}`;
+  let run = runs.get(key);
+  if (!run) {
+    run = runProbe(() => probe.run(inputs, req.params));
+    runs.set(key, run);
+  }
+  const outcome = await run;
+  if (!outcome.ok) return base(req, 'error', `probe ${probe.name} could not run: ${outcome.message}`);
+  const observed: Json = outcome.facts;
+
+  if (req.when) {
+    const notApplicable = match(observed, req.when);
+    if (notApplicable.length) {
+      const m = notApplicable[0]!;
+      const found = m.actual === undefined ? 'is absent' : `is ${short(m.actual)}`;
+      return { ...base(req, 'skip', `not applicable: ${m.path} ${found} (the clause applies when ${req.when.map(describe).join(' and ')})`), observed, mismatches: notApplicable };
+    }
+  }
+  const mismatches = match(observed, req.expect);
+  if (mismatches.length === 0) return { ...base(req, 'pass', passMessage(req)), observed };
+  const first = mismatches[0]!;
+  const more = mismatches.length > 1 ? ` (+${mismatches.length - 1} more)` : '';
+  const shown = first.actual === undefined ? '' : `: found ${short(first.actual)}`;
+  const wanted = first.expected === undefined ? '' : `, expected ${short(first.expected)}`;
+  return { ...base(req, 'fail', `${first.path} ${first.reason}${shown}${wanted}${more}`), observed, mismatches };
+}
+
+async function runProbe(fn: () => Facts | Promise<Facts>): Promise<Outcome> {
+  try {
+    return { ok: true, facts: await fn() };
+  } catch (e) {
+    if (e instanceof ParseError || e instanceof UnsupportedError) {
+      const hint = e instanceof UnsupportedError && e.hint ? ` (${e.hint})` : '';
+      return { ok: false, message: `${e.message}${hint}` };
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err?.code && err.syscall) return { ok: false, message: `${err.syscall} failed: ${err.message}` };
+    if (process.env.VMSPEC_DEBUG) console.error(e);
+    return { ok: false, message: `internal error: ${err?.message ?? String(e)} (set VMSPEC_DEBUG=1 for details and report it)` };
+  }
+}
+
+function passMessage(req: Requirement): string {
+  return req.expect!.map(describe).join('; ');
+}
+
+function firstLine(s: string): string {
+  const line = s.split('\n')[0]!.trim();
+  return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+}
+
+function short(v: Json | undefined): string {
+  const s = JSON.stringify(v) ?? 'undefined';
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}

@@ -1,0 +1,76 @@
+import type { Json } from '../probes/types.js';
+import type { ClauseRef, Expectation, Level, TargetKind } from './requirement.js';
+import type { Mismatch } from './expect.js';
+
+export const STATUSES = ['pass', 'fail', 'skip', 'error', 'waived', 'manual'] as const;
+export type Status = (typeof STATUSES)[number];
+
+/** The verdict on one requirement (schema/results.schema.json#/properties/results/items). */
+export interface Result {
+  id: string;
+  ref: ClauseRef;
+  level: Level;
+  mandatory: boolean;
+  target: TargetKind;
+  title: string;
+  status: Status;
+  message: string;
+  probe: string | null;
+  params?: { [key: string]: Json };
+  observed: Json;
+  expected: { when?: Expectation[]; expect?: Expectation[] } | null;
+  mismatches?: Mismatch[];
+  manual?: string;
+  remediation?: string;
+  durationMs?: number;
+}
+
+export type Summary = Record<Status, number>;
+
+export interface TargetInfo {
+  kind: 'image' | 'evidence' | 'live' | 'none';
+  path: string | null;
+  format: string | null;
+  size: number | null;
+  sha256: string | null;
+}
+
+export interface Selection {
+  profile: string | null;
+  only: string[];
+  section: string[];
+  level: string[];
+  target: string[];
+  tags: string[];
+}
+
+/** A whole run: the results JSON contract (extend, never break). */
+export interface RunResults {
+  schemaVersion: 1;
+  tool: { name: 'vmspec'; version: string };
+  spec: { id: string; title: string; version: string; sha256: string; path: string };
+  selection: Selection;
+  target: TargetInfo;
+  startedAt: string;
+  durationMs: number;
+  summary: Summary;
+  exitCode: ExitCode;
+  results: Result[];
+}
+
+/** Documented exit codes (README, `vmspec --help`). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, probeError: 3 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export function summarise(results: Result[]): Summary {
+  const s: Summary = { pass: 0, fail: 0, skip: 0, error: 0, waived: 0, manual: 0 };
+  for (const r of results) s[r.status]++;
+  return s;
+}
+
+/** 1 when a mandatory clause failed; else 3 when any probe errored; else 0. */
+export function exitCodeFor(results: Result[]): ExitCode {
+  if (results.some((r) => r.status === 'fail' && r.mandatory)) return EXIT.failed;
+  if (results.some((r) => r.status === 'error')) return EXIT.probeError;
+  return EXIT.ok;
+}

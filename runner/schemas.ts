@@ -1,0 +1,90 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { schemaRoot } from './paths.js';
+
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
+type AddFormats = (ajv: Ajv) => Ajv;
+const addFormats: AddFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
+
+const BASE = 'https://vmspec.dev/schema/';
+export type SchemaName = 'requirement' | 'expectation' | 'spec-file' | 'spec-index' | 'profile' | 'results' | 'waivers';
+
+let ajv: Ajv | undefined;
+
+/** One ajv instance with every schema in schema/ registered by its $id. */
+export function schemaRegistry(): Ajv {
+  if (ajv) return ajv;
+  ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  addFormats(ajv);
+  for (const f of readdirSync(schemaRoot).filter((f) => f.endsWith('.schema.json')).sort()) {
+    ajv.addSchema(JSON.parse(readFileSync(join(schemaRoot, f), 'utf8')));
+  }
+  return ajv;
+}
+
+export function validator(name: SchemaName): ValidateFunction {
+  const fn = schemaRegistry().getSchema(`${BASE}${name}.schema.json`);
+  if (!fn) throw new Error(`schema ${name} is not registered`);
+  return fn;
+}
+
+/** A validation problem in plain English, with the JSON path it concerns. */
+export interface SchemaProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Turn ajv's errors into few, readable problems. `oneOf` branches produce a
+ * cascade of errors; keep the most specific ones and phrase them for people.
+ */
+export function explainErrors(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
+  if (!errors?.length) return [];
+  const out = new Map<string, SchemaProblem>();
+  const oneOfFailures = errors.filter((e) => e.keyword === 'oneOf');
+  // Errors from inside oneOf branches are noise when the branch itself is explained.
+  const specific = errors.filter((e) => e.keyword !== 'oneOf' && !e.schemaPath.includes('/oneOf/'));
+  for (const e of specific.length ? specific : errors) add(out, e);
+  for (const e of oneOfFailures) if (!specific.some((s) => s.instancePath === e.instancePath)) add(out, e);
+  return [...out.values()];
+}
+
+function add(out: Map<string, SchemaProblem>, e: ErrorObject): void {
+  const path = pointerToPath(e.instancePath);
+  const where = path.length ? path.join('.') : 'the document';
+  let message: string;
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required': message = `${where}: missing required field "${String(p.missingProperty)}"`; break;
+    case 'additionalProperties': message = `${where}: unknown field "${String(p.additionalProperty)}" (check the spelling; allowed fields are in the schema)`; path.push(String(p.additionalProperty)); break;
+    case 'enum': message = `${where}: must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`; break;
+    case 'const': message = `${where}: must be ${JSON.stringify(p.allowedValue)}`; break;
+    case 'type': message = `${where}: must be ${String(p.type)}`; break;
+    case 'pattern': message = `${where}: "${String(e.data).slice(0, 80)}" does not have the expected form (${String(p.pattern)})`; break;
+    case 'minLength': case 'maxLength': case 'minItems': case 'maxItems': case 'minimum': case 'maximum': case 'minProperties': case 'maxProperties':
+      message = `${where}: ${e.message ?? e.keyword}`; break;
+    case 'uniqueItems': message = `${where}: has duplicate items (${String(p.i)} and ${String(p.j)})`; break;
+    case 'oneOf': message = oneOfMessage(where, e); break;
+    case 'not': message = `${where}: has a field combination that is not allowed`; break;
+    default: message = `${where}: ${e.message ?? e.keyword}`;
+  }
+  const key = `${path.join('.')}|${message}`;
+  if (!out.has(key)) out.set(key, { path, message });
+}
+
+function oneOfMessage(where: string, e: ErrorObject): string {
+  if (e.schemaPath.includes('requirement.schema.json') || /requirement/.test(e.schemaPath)) {
+    return `${where}: a requirement needs either "probe" and "expect" (automated) or "manual" (by hand), not both and not neither`;
+  }
+  if (e.schemaPath.includes('expectation')) {
+    return `${where}: an expectation needs "fact" and exactly one operator (equals, subset, gte, lte, oneOf, matches, contains, every, some, exists)`;
+  }
+  return `${where}: must match exactly one of the allowed forms`;
+}
+
+function pointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}

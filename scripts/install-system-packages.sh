@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vmspec and its tests use. Run as root.
+# One list, used by setup.sh and .ci/run alike.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-packages: must run as root (try: sudo bash $0)" >&2
+  exit 2
+fi
+
+PACKAGES=(
+  qemu-utils          # qemu-img: qcow2 fixtures and oracle
+  qemu-system-arm     # qemu-system-aarch64: DTB dumps, guest boots
+  qemu-efi-aarch64    # AAVMF/edk2 firmware
+  mtools dosfstools   # FAT images and oracle
+  gdisk fdisk         # sgdisk/sfdisk: GPT images and oracle
+  e2fsprogs           # mkfs.ext4/debugfs: root filesystems and oracle
+  device-tree-compiler acpica-tools  # dtc, iasl: DT/ACPI oracles
+  grub-common         # grub-mkstandalone for the reference image
+  xfsprogs btrfs-progs cryptsetup-bin squashfs-tools  # filesystem detection fixtures
+  file binutils binutils-aarch64-linux-gnu  # PE/COFF oracles
+  cpio xz-utils zstd ca-certificates
+)
+
+# arm64/armhf packages (kernel, busybox, grub, EFI test binaries) are fetched with `apt-get download`
+# for the reference image; the architecture must be known to apt for that.
+for arch in arm64 armhf; do
+  if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+    dpkg --add-architecture "$arch"
+  fi
+done
+
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
