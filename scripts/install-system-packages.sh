@@ -20,6 +20,7 @@ PACKAGES=(
   grub-common         # grub-mkstandalone for the reference image
   xfsprogs btrfs-progs cryptsetup-bin squashfs-tools  # filesystem detection fixtures
   file binutils binutils-aarch64-linux-gnu  # PE/COFF oracles
+  busybox shellcheck  # collector tests: run under busybox sh, lint as POSIX sh
   cpio xz-utils zstd ca-certificates
 )
 

@@ -1,0 +1,161 @@
+import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { UnsupportedError } from '../probes/errors.js';
+
+/**
+ * Minimal QEMU aarch64 runner: one boot of an image under UEFI (AAVMF
+ * pflash CODE read-only + a per-machine VARS copy), serial console to a
+ * file, optional evidence disk, killed on timeout. The measured command line
+ * of shared/reference/qemu-aarch64-notes.md. `vmspec boot` grows from here.
+ */
+
+export interface Firmware {
+  /** Read-only firmware code (pflash unit 0). */
+  code: string;
+  /** Pristine variable store to copy per machine (pflash unit 1). */
+  varsTemplate: string;
+}
+
+export const AAVMF_DIR = '/usr/share/AAVMF';
+
+/** AAVMF (Debian's edk2 for aarch64), or VMSPEC_AAVMF_CODE / VMSPEC_AAVMF_VARS. */
+export function findAavmf(): Firmware | undefined {
+  const code = process.env.VMSPEC_AAVMF_CODE ?? join(AAVMF_DIR, 'AAVMF_CODE.fd');
+  const varsTemplate = process.env.VMSPEC_AAVMF_VARS ?? join(AAVMF_DIR, 'AAVMF_VARS.fd');
+  return existsSync(code) && existsSync(varsTemplate) ? { code, varsTemplate } : undefined;
+}
+
+/** qemu-system-aarch64 on PATH (or VMSPEC_QEMU), or undefined. */
+export function findQemu(): string | undefined {
+  const env = process.env.VMSPEC_QEMU;
+  if (env) return existsSync(env) ? env : undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, 'qemu-system-aarch64');
+    try {
+      if (statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** A fresh VARS copy for one machine (both boots of a persistence test share it). */
+export function copyVars(fw: Firmware, dest: string): string {
+  copyFileSync(fw.varsTemplate, dest);
+  return dest;
+}
+
+export interface QemuRunOptions {
+  /** Boot disk (raw). Opened with snapshot=on unless `snapshot: false`: never modified. */
+  image: string;
+  snapshot?: boolean;
+  /** This machine's VARS copy (written by the firmware: persistence lives here). */
+  vars: string;
+  firmware?: Firmware;
+  /** Second virtio disk (raw) the guest may write evidence to. */
+  evidenceDisk?: string;
+  /** ACPI tables (default) or device tree only (`-M virt,acpi=off`). */
+  acpi?: boolean;
+  /** GIC version; QEMU's default (2) when unset. */
+  gic?: 2 | 3;
+  /** Kill QEMU after this long. */
+  timeoutMs: number;
+  /** Serial console output file (created/overwritten). */
+  serialLog: string;
+  /** QEMU fw_cfg string entries (`-fw_cfg name=KEY,string=VALUE`); keys should start with "opt/". */
+  fwCfg?: Record<string, string>;
+  qemu?: string;
+  cpu?: string;
+  memoryMiB?: number;
+  smp?: number;
+  extraArgs?: string[];
+  /** Abort (Ctrl-C): QEMU is killed. */
+  cancelSignal?: AbortSignal;
+}
+
+export interface QemuRunResult {
+  /** QEMU's exit code (0 after the guest powers off), null when killed. */
+  exitCode: number | null;
+  timedOut: boolean;
+  canceled: boolean;
+  signal: string | null;
+  serialLog: string;
+  durationMs: number;
+  argv: string[];
+  /** QEMU's own stdout+stderr (warnings, errors). */
+  output: string;
+}
+
+/** QEMU option values: a comma is written as ",,". */
+export function qemuEscape(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+export function qemuArgv(opts: QemuRunOptions, fw: Firmware): string[] {
+  const machine = ['virt'];
+  if (opts.acpi === false) machine.push('acpi=off');
+  if (opts.gic !== undefined) machine.push(`gic-version=${opts.gic}`);
+  const argv = [
+    '-M', machine.join(','),
+    '-cpu', opts.cpu ?? 'cortex-a57',
+    '-m', String(opts.memoryMiB ?? 1024),
+    '-smp', String(opts.smp ?? 2),
+    '-accel', 'tcg,thread=multi',
+    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(fw.code)}`,
+    '-drive', `if=pflash,format=raw,unit=1,file=${qemuEscape(opts.vars)}`,
+    '-drive', `if=none,file=${qemuEscape(opts.image)},format=raw,id=hd0${opts.snapshot === false ? '' : ',snapshot=on'}`,
+    '-device', 'virtio-blk-pci,drive=hd0',
+  ];
+  if (opts.evidenceDisk !== undefined) {
+    argv.push('-drive', `if=none,file=${qemuEscape(opts.evidenceDisk)},format=raw,id=evidence`, '-device', 'virtio-blk-pci,drive=evidence');
+  }
+  for (const [name, value] of Object.entries(opts.fwCfg ?? {})) {
+    if (!/^[A-Za-z0-9/._-]+$/.test(name)) throw new UnsupportedError(`fw_cfg name ${JSON.stringify(name)} has characters QEMU does not accept`);
+    argv.push('-fw_cfg', `name=${name},string=${qemuEscape(value)}`);
+  }
+  argv.push(
+    '-nic', 'none',
+    '-display', 'none',
+    '-monitor', 'none',
+    '-chardev', `file,id=serial0,path=${qemuEscape(opts.serialLog)}`,
+    '-serial', 'chardev:serial0',
+    '-no-reboot',
+    ...(opts.extraArgs ?? []),
+  );
+  return argv;
+}
+
+/** Boot once; resolves when QEMU exits or has been killed (timeout, cancel). Never rejects on a guest failure. */
+export async function runQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
+  const qemu = opts.qemu ?? findQemu();
+  if (qemu === undefined) throw new UnsupportedError('qemu-system-aarch64 not found', 'apt-get install --no-install-recommends qemu-system-arm');
+  const fw = opts.firmware ?? findAavmf();
+  if (fw === undefined) throw new UnsupportedError(`AAVMF firmware not found in ${AAVMF_DIR}`, 'apt-get install --no-install-recommends qemu-efi-aarch64');
+  for (const [what, p] of [['image', opts.image], ['vars', opts.vars], ['evidence disk', opts.evidenceDisk]] as const) {
+    if (p !== undefined && !existsSync(p)) throw new UnsupportedError(`${what} ${p} does not exist`);
+  }
+  const argv = qemuArgv(opts, fw);
+  const started = performance.now();
+  const r = await execa(qemu, argv, {
+    timeout: opts.timeoutMs,
+    killSignal: 'SIGTERM',
+    forceKillAfterDelay: 3000,
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+    ...(opts.cancelSignal !== undefined ? { cancelSignal: opts.cancelSignal } : {}),
+  });
+  return {
+    exitCode: r.exitCode ?? null,
+    timedOut: r.timedOut,
+    canceled: r.isCanceled,
+    signal: r.signal ?? null,
+    serialLog: opts.serialLog,
+    durationMs: Math.round(performance.now() - started),
+    argv: [qemu, ...argv],
+    output: typeof r.all === 'string' ? r.all : '',
+  };
+}

@@ -1,0 +1,123 @@
+#!/bin/sh
+# vmspec reference image /init (busybox): load the drivers the Debian kernel
+# has as modules, collect evidence with collect.sh, write it as a tar to the
+# evidence disk, power off. Nothing here is interactive; every failure is
+# reported on the console and the machine still powers off.
+#
+# The boot driver chooses the persistence phase WITHOUT rebuilding the image,
+# through the first of these that is set:
+#   1. kernel command line: vmspec.phase=write|check vmspec.nonce=N
+#   2. QEMU fw_cfg: -fw_cfg name=opt/vmspec/phase,string=write
+#                   -fw_cfg name=opt/vmspec/nonce,string=N
+#   3. the evidence disk's first sector (any hypervisor), text:
+#        VMSPEC-EVIDENCE-DISK 1
+#        phase=write
+#        nonce=N
+# The evidence disk is the virtio disk whose first sector starts with that
+# magic line (else /dev/vdb if it carries no GPT); the tar overwrites it.
+
+/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /run
+/bin/busybox --install -s
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+
+say() {
+  echo "vmspec-init: $*"
+}
+
+finish() {
+  say "$1"
+  echo "VMSPEC-DONE rc=$2"
+  sync
+  echo o > /proc/sysrq-trigger
+  sleep 10
+  poweroff -f
+}
+
+say "kernel $(uname -r), $(cut -d' ' -f1 /proc/uptime)s since boot"
+
+kver=$(uname -r)
+while IFS= read -r mod; do
+  [ -n "$mod" ] || continue
+  if ! insmod "/lib/modules/$kver/$mod" 2>/tmp/insmod.err; then
+    say "insmod $mod failed: $(head -n 1 /tmp/insmod.err)"
+  fi
+done < /etc/vmspec/modules
+
+# Kernel command line.
+phase=
+nonce=
+set -f
+# shellcheck disable=SC2013 # words, not lines, are wanted
+for arg in $(cat /proc/cmdline); do
+  case $arg in
+    vmspec.phase=*) phase=${arg#vmspec.phase=} ;;
+    vmspec.nonce=*) nonce=${arg#vmspec.nonce=} ;;
+  esac
+done
+set +f
+source=cmdline
+
+# QEMU fw_cfg.
+fwcfg=/sys/firmware/qemu_fw_cfg/by_name/opt/vmspec
+if [ -z "$phase" ] && [ -r "$fwcfg/phase/raw" ]; then
+  phase=$(cat "$fwcfg/phase/raw")
+  [ -r "$fwcfg/nonce/raw" ] && nonce=$(cat "$fwcfg/nonce/raw")
+  source=fw_cfg
+fi
+
+# Wait for the virtio disks (probed asynchronously after insmod).
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do
+  usleep 50000
+  i=$((i + 1))
+done
+usleep 200000
+
+disk=
+for d in /dev/vd[a-z]; do
+  [ -b "$d" ] || continue
+  if [ "$(head -c 22 "$d" 2>/dev/null)" = "VMSPEC-EVIDENCE-DISK 1" ]; then
+    disk=$d
+    break
+  fi
+done
+if [ -n "$disk" ]; then
+  if [ -z "$phase" ]; then
+    set -f
+    for line in $(head -c 512 "$disk" | tr -d '\000'); do
+      case $line in
+        phase=*) phase=${line#phase=} ;;
+        nonce=*) nonce=${line#nonce=} ;;
+      esac
+    done
+    set +f
+    source="evidence disk"
+  fi
+elif [ -b /dev/vdb ] && [ "$(dd if=/dev/vdb bs=8 skip=64 count=1 2>/dev/null)" != "EFI PART" ]; then
+  disk=/dev/vdb
+fi
+[ "$phase" = none ] && phase=
+
+set --
+if [ -n "$phase" ]; then
+  say "phase $phase nonce $nonce (from $source)"
+  set -- --phase "$phase" --nonce "$nonce"
+fi
+
+if [ -n "$disk" ]; then
+  say "collecting evidence to $disk"
+  sh /usr/share/vmspec/collect.sh --out /tmp/evidence --tar "$disk" "$@"
+  rc=$?
+else
+  say "no evidence disk: collecting evidence to the console"
+  dmesg -n 1
+  sh /usr/share/vmspec/collect.sh --out /tmp/evidence --console "$@"
+  rc=$?
+fi
+finish "collect.sh exited $rc, $(cut -d' ' -f1 /proc/uptime)s since boot" "$rc"
