@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ParseError, UnsupportedError } from '../probes/errors.js';
+import { addReferenceCommands } from '../boot/commands.js';
 import { PROBES } from '../probes/registry.js';
 import { renderText } from '../reports/text.js';
 import { useColour, painter, safeTerminalText } from '../reports/style.js';
@@ -154,6 +155,8 @@ export function buildProgram(): Command {
       }
       process.stdout.write(showText(r));
     });
+
+  addReferenceCommands(program);
 
   program
     .command('probe')
