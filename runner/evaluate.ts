@@ -106,9 +106,11 @@ function passMessage(req: Requirement): string {
   return req.expect!.map(describe).join('; ');
 }
 
+/** The procedure's first sentence, short enough for a one-line report (the whole text stays in `manual`). */
 function firstLine(s: string): string {
-  const line = s.split('\n')[0]!.trim();
-  return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+  const text = s.replace(/\s+/g, ' ').trim();
+  const sentence = /^(.+?[.])(\s|$)/.exec(text)?.[1] ?? text;
+  return sentence.length > 100 ? `${sentence.slice(0, 97)}...` : sentence;
 }
 
 function short(v: Json | undefined): string {
