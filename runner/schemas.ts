@@ -16,7 +16,7 @@ let ajv: Ajv | undefined;
 /** One ajv instance with every schema in schema/ registered by its $id. */
 export function schemaRegistry(): Ajv {
   if (ajv) return ajv;
-  ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
   addFormats(ajv);
   for (const f of readdirSync(schemaRoot).filter((f) => f.endsWith('.schema.json')).sort()) {
     ajv.addSchema(JSON.parse(readFileSync(join(schemaRoot, f), 'utf8')));
@@ -46,7 +46,7 @@ export function explainErrors(errors: ErrorObject[] | null | undefined): SchemaP
   const oneOfFailures = errors.filter((e) => e.keyword === 'oneOf');
   // Errors from inside oneOf branches are noise when the branch itself is explained.
   const specific = errors.filter((e) => e.keyword !== 'oneOf' && !e.schemaPath.includes('/oneOf/'));
-  for (const e of specific.length ? specific : errors) add(out, e);
+  for (const e of specific) add(out, e);
   for (const e of oneOfFailures) if (!specific.some((s) => s.instancePath === e.instancePath)) add(out, e);
   return [...out.values()];
 }
@@ -75,10 +75,12 @@ function add(out: Map<string, SchemaProblem>, e: ErrorObject): void {
 }
 
 function oneOfMessage(where: string, e: ErrorObject): string {
-  if (e.schemaPath.includes('requirement.schema.json') || /requirement/.test(e.schemaPath)) {
+  // ajv runs in verbose mode, so the schema holding the oneOf is known.
+  const title = (e.parentSchema as { title?: string } | undefined)?.title;
+  if (title === 'Requirement') {
     return `${where}: a requirement needs either "probe" and "expect" (automated) or "manual" (by hand), not both and not neither`;
   }
-  if (e.schemaPath.includes('expectation')) {
+  if (title === 'Expectation') {
     return `${where}: an expectation needs "fact" and exactly one operator (equals, subset, gte, lte, oneOf, matches, contains, every, some, exists)`;
   }
   return `${where}: must match exactly one of the allowed forms`;

@@ -22,7 +22,18 @@ PACKAGES=(
   file binutils binutils-aarch64-linux-gnu  # PE/COFF oracles
   busybox shellcheck  # collector tests: run under busybox sh, lint as POSIX sh
   cpio xz-utils zstd ca-certificates
+  kmod                # depmod/modprobe: module metadata for root filesystem fixtures and their oracle
 )
+
+# Only with VMSPEC_SLOW_TESTS=1: the real Debian arm64 image (mmdebstrap under qemu-user).
+if [ -n "${VMSPEC_SLOW_TESTS:-}" ]; then
+  PACKAGES+=(
+    mmdebstrap        # builds the real Debian arm64 root filesystem
+    qemu-user-static  # runs arm64 maintainer scripts through binfmt_misc
+    binfmt-support    # update-binfmts --enable qemu-aarch64
+    arch-test         # mmdebstrap refuses foreign architectures without it
+  )
+fi
 
 # arm64/armhf packages (kernel, busybox, grub, EFI test binaries) are fetched with `apt-get download`
 # for the reference image; the architecture must be known to apt for that.

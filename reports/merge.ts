@@ -1,0 +1,162 @@
+import { basename } from 'node:path';
+import type { Status, Summary } from '../runner/results.js';
+import { summarise } from '../runner/results.js';
+import type { SpecSet } from '../runner/spec-load.js';
+import type { RunWithWaivers } from '../runner/waivers.js';
+import { renderPage } from './html.js';
+import { md, table } from './markdown.js';
+import { EXIT_MEANING, STATUS_WORD } from './model.js';
+import { oneLine } from './sanitize.js';
+
+/** One run as a column of the matrix. */
+export interface MergeColumn {
+  index: number;
+  /** Short, unique heading: the target's file name (or kind), numbered when repeated. */
+  label: string;
+  source?: string;
+  target: { kind: string; path: string | null; sha256: string | null; format: string | null };
+  spec: { id: string; version: string; sha256: string };
+  startedAt: string;
+  summary: Summary;
+  exitCode: number;
+  exitMeaning: string;
+}
+
+export interface MergeCell {
+  status: Status;
+  word: string;
+  message: string;
+}
+
+export interface MergeRow {
+  id: string;
+  title: string;
+  level: string;
+  label: string;
+  /** One cell per column; null when that run did not check the requirement. */
+  cells: (MergeCell | null)[];
+}
+
+export interface MergeSection {
+  title: string;
+  rows: MergeRow[];
+}
+
+/** Several runs (different targets, same spec) as one targets × clauses matrix. */
+export interface MergedRuns {
+  columns: MergeColumn[];
+  sections: MergeSection[];
+  warnings: string[];
+}
+
+export interface MergeInput {
+  run: RunWithWaivers;
+  /** Where the run was read from (shown in the column's details). */
+  source?: string;
+}
+
+export function mergeRuns(inputs: MergeInput[], spec?: SpecSet): MergedRuns {
+  const warnings: string[] = [];
+  const labels = new Map<string, number>();
+  const columns: MergeColumn[] = inputs.map(({ run, source }, index) => {
+    const t = run.target;
+    let label = oneLine(t.path ? basename(t.path) : t.kind === 'none' ? 'no target' : t.kind, 80) || `run ${index + 1}`;
+    const seen = labels.get(label) ?? 0;
+    labels.set(label, seen + 1);
+    if (seen) label = `${label} (${seen + 1})`;
+    return {
+      index,
+      label,
+      ...(source ? { source: oneLine(source, 300) } : {}),
+      target: { kind: t.kind, path: t.path === null ? null : oneLine(t.path, 500), sha256: t.sha256, format: t.format === null ? null : oneLine(t.format, 40) },
+      spec: { id: oneLine(run.spec.id, 100), version: oneLine(run.spec.version, 40), sha256: oneLine(run.spec.sha256, 64) },
+      startedAt: oneLine(run.startedAt, 40),
+      summary: summarise(run.results),
+      exitCode: run.exitCode,
+      exitMeaning: EXIT_MEANING[run.exitCode] ?? '',
+    };
+  });
+  const specIds = [...new Set(columns.map((c) => `${c.spec.id} ${c.spec.version}`))];
+  if (specIds.length > 1) warnings.push(`the runs checked different specs (${specIds.join('; ')}): rows are matched by requirement id`);
+  const shas = new Set(columns.map((c) => c.spec.sha256));
+  if (specIds.length === 1 && shas.size > 1) warnings.push('the runs used different revisions of the spec files (spec sha256 differs)');
+
+  // Rows: the spec's order when given, then every other id in order of first appearance.
+  const info = new Map<string, { title: string; level: string; label: string; section: string }>();
+  const order: string[] = [];
+  for (const r of spec?.requirements ?? []) {
+    if (!inputs.some(({ run }) => run.results.some((x) => x.id === r.id))) continue;
+    info.set(r.id, { title: oneLine(r.title, 300), level: r.level, label: r.ref.label, section: r.ref.section });
+    order.push(r.id);
+  }
+  for (const { run } of inputs) {
+    for (const r of run.results) {
+      if (info.has(r.id)) continue;
+      info.set(r.id, { title: oneLine(String(r.title), 300), level: oneLine(String(r.level), 40), label: oneLine(String(r.ref?.label ?? ''), 80), section: oneLine(String(r.ref?.section ?? ''), 200) });
+      order.push(r.id);
+    }
+  }
+  const byRun = inputs.map(({ run }) => new Map(run.results.map((r) => [r.id, r])));
+  const sections: MergeSection[] = [];
+  const sectionByTitle = new Map<string, MergeSection>();
+  for (const id of order) {
+    const i = info.get(id)!;
+    let s = sectionByTitle.get(i.section);
+    if (!s) {
+      s = { title: i.section || '(no section)', rows: [] };
+      sectionByTitle.set(i.section, s);
+      sections.push(s);
+    }
+    s.rows.push({
+      id: oneLine(id, 200),
+      title: i.title,
+      level: i.level,
+      label: i.label,
+      cells: byRun.map((m) => {
+        const r = m.get(id);
+        return r ? { status: r.status, word: STATUS_WORD[r.status], message: oneLine(String(r.message), 500) } : null;
+      }),
+    });
+  }
+  return { columns, sections, warnings };
+}
+
+export function renderMergeHtml(m: MergedRuns): string {
+  return renderPage('merge.njk', { m, total: m.sections.reduce((a, s) => a + s.rows.length, 0) });
+}
+
+export function renderMergeMarkdown(m: MergedRuns): string {
+  const out = ['# vmspec results matrix', ''];
+  out.push(table(['#', 'Target', 'Spec', 'Started', 'Pass', 'Fail', 'Error', 'Waived', 'Skip', 'Manual', 'Exit'], m.columns.map((c) => [
+    String(c.index + 1),
+    `${md(c.label)}${c.target.sha256 ? ` (sha256 ${md(c.target.sha256.slice(0, 12))}…)` : ''}`,
+    md(`${c.spec.id} ${c.spec.version}`),
+    md(c.startedAt),
+    String(c.summary.pass), String(c.summary.fail), String(c.summary.error), String(c.summary.waived), String(c.summary.skip), String(c.summary.manual),
+    String(c.exitCode),
+  ])), '');
+  if (m.warnings.length) out.push(...m.warnings.map((w) => `> ${md(w)}`), '');
+  for (const s of m.sections) {
+    out.push(`## ${md(s.title)}`, '');
+    out.push(table(['Requirement', 'Clause', 'Level', ...m.columns.map((c) => `${c.index + 1}: ${md(c.label, 40)}`)], s.rows.map((r) => [
+      `${md(r.id)} ${md(r.title, 120)}`, md(r.label), md(r.level), ...r.cells.map((c) => (c ? `**${c.word}**` : '—')),
+    ])), '');
+  }
+  out.push('— = not checked in that run.', '');
+  return out.join('\n');
+}
+
+export function renderMergeJson(m: MergedRuns): string {
+  return `${JSON.stringify(m, null, 2)}\n`;
+}
+
+export const MERGE_FORMATS = ['html', 'md', 'json'] as const;
+export type MergeFormat = (typeof MERGE_FORMATS)[number];
+
+export function renderMerge(m: MergedRuns, format: MergeFormat): string {
+  switch (format) {
+    case 'html': return renderMergeHtml(m);
+    case 'md': return renderMergeMarkdown(m);
+    case 'json': return renderMergeJson(m);
+  }
+}

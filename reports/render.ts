@@ -1,0 +1,33 @@
+import type { SpecSet } from '../runner/spec-load.js';
+import type { RunWithWaivers } from '../runner/waivers.js';
+import { renderHtml } from './html.js';
+import { renderJson } from './json.js';
+import { renderJunit } from './junit.js';
+import { renderMarkdown } from './markdown.js';
+import { renderTap } from './tap.js';
+
+/** Every format a run report can be written in. */
+export const REPORT_FORMATS = ['html', 'md', 'junit', 'tap', 'json'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** The usual file extension of each format. */
+export const REPORT_EXTENSIONS: Record<ReportFormat, string> = { html: '.html', md: '.md', junit: '.xml', tap: '.tap', json: '.json' };
+
+export function isReportFormat(f: string): f is ReportFormat {
+  return (REPORT_FORMATS as readonly string[]).includes(f);
+}
+
+/**
+ * Render one run in one format. `spec` (the spec the run used) gives
+ * section order, clause paraphrases and coverage of unselected clauses;
+ * without it the report still stands on the results alone.
+ */
+export function render(run: RunWithWaivers, format: ReportFormat, spec?: SpecSet): string {
+  switch (format) {
+    case 'html': return renderHtml(run, spec);
+    case 'md': return renderMarkdown(run, spec);
+    case 'junit': return renderJunit(run, spec);
+    case 'tap': return renderTap(run, spec);
+    case 'json': return renderJson(run);
+  }
+}
