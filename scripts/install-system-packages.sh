@@ -43,5 +43,11 @@ for arch in arm64 armhf; do
   fi
 done
 
-apt-get update -q
+# A mirror mid-sync can fail one index (seen: armhf security); retry, then go
+# on with what was fetched: the install below fails loudly if it matters.
+for attempt in 1 2 3; do
+  if apt-get update -q; then break; fi
+  echo "install-system-packages: apt-get update failed (attempt $attempt); retrying" >&2
+  sleep $((attempt * 5))
+done
 apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
