@@ -1,0 +1,358 @@
+import { isReadError } from '../errors.js';
+import type { DiskImage } from '../image/disk.js';
+import { openEsp } from '../image/esp.js';
+import { openFat } from '../image/fat.js';
+import { MAX_READ } from '../image/byte-source.js';
+import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
+import { readPe, type PeReading } from '../image/pe.js';
+import type { Memo } from '../types.js';
+import { parseBlsEntry, parseLoaderConf } from './bls.js';
+import { readGrubCore, type GrubCore } from './grub-core.js';
+import { GrubEvaluator, walkMenu, type BootFile, type BootSpec, type GrubEvaluation, type GrubVolume, type GrubWorld } from './grub-eval.js';
+import { compareVersions } from './kernels.js';
+import { openRootfs } from './rootfs.js';
+import { extVolume, fatVolume, memdiskVolume } from './volumes.js';
+
+/**
+ * Following the removable-media boot path (UEFI 2.6 §3.5.1.1: with no boot
+ * variables the firmware starts \EFI\BOOT\BOOTAA64.EFI) through the files
+ * on the image alone: what the loader is (GRUB, shim, systemd-boot, a
+ * unified kernel image or a bare EFI-stub kernel), which configuration it
+ * reads, and which kernel its default entry loads. This is FW-6's question
+ * ("does it boot without a pre-configured UEFI environment?") and also how
+ * the default kernel is chosen for the guest clauses.
+ */
+
+export const REMOVABLE_PATH = '\\EFI\\BOOT\\BOOTAA64.EFI';
+
+export type LoaderKind = 'grub' | 'shim' | 'systemd-boot' | 'uki' | 'linux' | 'unknown';
+
+export interface DefaultBoot {
+  /** Menu entry title, or a description for direct boots. */
+  title: string;
+  /** Where it was defined: "(hd0,gpt2)/boot/grub/grub.cfg:118", a BLS entry file... */
+  source: string;
+  /** How the entry was chosen: "default=0", "saved_entry=…", "loader.conf default …", "first entry"... */
+  chosenBy: string;
+  linux: (BootFile & { args: string[] }) | null;
+  initrds: BootFile[];
+}
+
+export interface BootChain {
+  espFound: boolean;
+  espPartition: number | null;
+  loaderFound: boolean;
+  loaderStoredPath: string | null;
+  loaderKind: LoaderKind | null;
+  loaderMachine: string | null;
+  /** SBAT component names of the loader (.sbat section), e.g. ["grub", "grub.debian"]. */
+  sbat: string[];
+  grubPrefix: string | null;
+  grubEmbeddedConfig: boolean;
+  /** Each step followed, in words, for the report. */
+  steps: string[];
+  /** Configuration files read ("(hd0,gpt1)/EFI/debian/grub.cfg"). */
+  configFiles: string[];
+  /** Menu entries found (titles, nesting shown with " > "). */
+  entries: string[];
+  defaultBoot: DefaultBoot | null;
+  /** The default boot's kernel file exists on the image. */
+  kernelReached: boolean;
+  /** Why the chain cannot be followed statically (an unknown loader, a chainloader...), or null. */
+  unfollowable: string | null;
+  problems: string[];
+}
+
+const MAX_LOADER_BYTES = Math.min(MAX_READ, 64 * 1024 * 1024);
+
+function sbatComponents(bytes: Uint8Array, pe: PeReading): string[] {
+  const s = pe.sections.find((x) => x.name === '.sbat');
+  if (!s) return [];
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(s.pointerToRawData, Math.min(bytes.length, s.pointerToRawData + Math.min(s.sizeOfRawData, 65536))));
+  return text.replace(/\0[\s\S]*$/, '').split('\n').map((l) => l.split(',')[0]!.trim()).filter((c) => c && c !== 'sbat');
+}
+
+/** What kind of EFI binary a loader is. */
+export function loaderKindOf(bytes: Uint8Array, pe: PeReading, sbat: string[]): LoaderKind {
+  const names = new Set(pe.sections.map((s) => s.name));
+  if (names.has('.linux')) return 'uki';
+  if (sbat.includes('shim') || names.has('.vendor_cert')) return 'shim';
+  if (names.has('mods') || sbat.includes('grub')) return 'grub';
+  if (names.has('.sdmagic') || sbat.includes('systemd-boot') || sbat.includes('systemd')) return 'systemd-boot';
+  // arm64 Image header: "ARM\x64" at 0x38 (Documentation/arch/arm64/booting.rst).
+  if (bytes[0x38] === 0x41 && bytes[0x39] === 0x52 && bytes[0x3a] === 0x4d && bytes[0x3b] === 0x64) return 'linux';
+  return 'unknown';
+}
+
+function deviceName(table: { scheme: string }, p: Partition): string {
+  return `hd0,${table.scheme === 'mbr' ? 'msdos' : 'gpt'}${p.number}`;
+}
+
+/** Every volume GRUB could see on this disk: the ESP (and other FAT partitions) and every readable ext filesystem. */
+export function grubWorld(image: DiskImage, memo: Memo): GrubWorld {
+  return memo.get('rootfs.grub-world', () => {
+    const table = readPartitionTable(image, memo);
+    const volumes: GrubVolume[] = [];
+    const esp = openEsp(image, memo);
+    const roots = openRootfs(image, memo);
+    for (const p of table.partitions) {
+      const ext = roots.extVolumes.find((v) => v.partition?.number === p.number);
+      if (ext) {
+        volumes.push(extVolume(deviceName(table, p), p.number, ext.fs));
+        continue;
+      }
+      if (esp.partition?.number === p.number) {
+        if (esp.volume) volumes.push(fatVolume(deviceName(table, p), p.number, esp.volume));
+        continue;
+      }
+      // Other FAT partitions (a separate /boot, XBOOTLDR) are looked at too.
+      try {
+        const src = partitionSource(image.disk, p);
+        const head = src.size >= 512 ? src.read(0, 512) : null;
+        if (head && head[510] === 0x55 && head[511] === 0xaa && (head[0] === 0xeb || head[0] === 0xe9)) {
+          volumes.push(fatVolume(deviceName(table, p), p.number, openFat(src)));
+        }
+      } catch (e) {
+        if (!isReadError(e)) throw e;
+      }
+    }
+    const whole = roots.extVolumes.find((v) => v.partition === null);
+    if (whole) volumes.push(extVolume('hd0', null, whole.fs));
+    return { volumes };
+  });
+}
+
+function summariseEntries(ev: GrubEvaluation): string[] {
+  const out: string[] = [];
+  const visit = (es: typeof ev.menu, pre: string): void => {
+    for (const e of es) {
+      out.push(`${pre}${e.title}${e.submenu ? ' (submenu)' : ''}`);
+      visit(e.children, `${pre}${e.title} > `);
+    }
+  };
+  visit(ev.menu, '');
+  return out.slice(0, 200);
+}
+
+function grubDefault(ev: GrubEvaluation): DefaultBoot | null {
+  if (ev.direct) {
+    return { title: '(linux and boot outside any menu entry)', source: ev.files[ev.files.length - 1] ?? '', chosenBy: 'top-level boot command', linux: ev.direct.linux, initrds: ev.direct.initrds };
+  }
+  const e = ev.defaultEntry;
+  if (!e) return null;
+  const spec = ev.defaultSpec;
+  const chosenBy = spec === null || spec === '' ? 'first entry (no default set)' : ev.defaultFellBack ? `default="${spec}" names no entry, so the first` : `default="${spec}"`;
+  const boot: BootSpec = e.boot ?? { linux: null, initrds: [], chainloader: null };
+  const all = walkMenu(ev.menu);
+  const parentTitles = e.path.includes('>') ? e.path.split('>').slice(0, -1).map((_, i, arr) => all.find((x) => x.path === arr.slice(0, i + 1).join('>'))?.title ?? '?') : [];
+  return { title: [...parentTitles, e.title].join(' > '), source: e.source, chosenBy, linux: boot.linux, initrds: boot.initrds };
+}
+
+/** Runs GRUB as if started from `loaderPath` on the ESP volume `esp`. */
+function followGrub(ev: GrubEvaluator, core: GrubCore | null, espName: string, loaderDir: string): GrubEvaluation {
+  const vars = new Map<string, string>([
+    ['grub_platform', 'efi'], ['grub_cpu', 'arm64'],
+    ['feature_menuentry_id', 'y'], ['feature_default_font_path', 'y'], ['feature_all_video_module', 'y'],
+    ['feature_platform_search_hint', 'y'], ['feature_timeout_style', 'y'], ['feature_200_final', 'y'],
+    ['cmdpath', `(${espName})${loaderDir}`],
+  ]);
+  let prefix = core?.prefix ?? '';
+  // No device in the prefix: GRUB uses the device it was loaded from; an empty prefix is the loader's directory.
+  if (prefix === '') prefix = `(${espName})${loaderDir}`;
+  else if (!prefix.startsWith('(')) prefix = `(${espName})${prefix}`;
+  vars.set('prefix', prefix);
+  vars.set('root', /^\(([^)]*)\)/.exec(prefix)?.[1] ?? espName);
+  if (core?.config) return ev.runEmbedded(core.config, '(embedded config)', vars);
+  return ev.run(`${prefix}/grub.cfg`, vars);
+}
+
+/** Follows \EFI\BOOT\BOOTAA64.EFI on the image's ESP. Damage is a problem in the result, never a throw (unless the disk is unreadable). */
+export function followRemovablePath(image: DiskImage, memo: Memo): BootChain {
+  return memo.get('rootfs.boot-chain', () => {
+    const chain: BootChain = {
+      espFound: false, espPartition: null, loaderFound: false, loaderStoredPath: null, loaderKind: null, loaderMachine: null, sbat: [],
+      grubPrefix: null, grubEmbeddedConfig: false, steps: [], configFiles: [], entries: [], defaultBoot: null, kernelReached: false, unfollowable: null, problems: [],
+    };
+    const esp = openEsp(image, memo);
+    if (!esp.partition) {
+      chain.problems.push('no EFI System Partition');
+      return chain;
+    }
+    chain.espFound = true;
+    chain.espPartition = esp.partition.number;
+    if (!esp.volume) {
+      chain.problems.push(`the ESP is not a readable FAT volume: ${esp.error ?? 'unknown reason'}`);
+      return chain;
+    }
+    const world = grubWorld(image, memo);
+    const table = readPartitionTable(image, memo);
+    const espName = deviceName(table, esp.partition);
+    const espVol = world.volumes.find((v) => v.partition === esp.partition!.number)!;
+    try {
+      follow(chain, espVol, espName, world, REMOVABLE_PATH, 0);
+    } catch (e) {
+      if (!isReadError(e)) throw e;
+      chain.problems.push(e.message);
+    }
+    chain.kernelReached = chain.kernelReached || (chain.defaultBoot?.linux?.exists ?? false);
+    return chain;
+  });
+}
+
+function readWhole(vol: GrubVolume, path: string): Uint8Array | null {
+  const size = vol.size(path);
+  if (size === null) return null;
+  return vol.read(path, Math.min(size, MAX_LOADER_BYTES));
+}
+
+function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubWorld, loaderPath: string, depth: number): void {
+  const fwd = loaderPath.replace(/\\/g, '/');
+  const bytes = readWhole(esp, fwd);
+  if (depth === 0) {
+    chain.loaderFound = bytes !== null;
+    if (!bytes) {
+      chain.steps.push(`${loaderPath}: not found, so firmware without boot variables has nothing to start`);
+      return;
+    }
+    chain.loaderStoredPath = loaderPath;
+  }
+  if (!bytes) {
+    chain.steps.push(`${loaderPath}: not found`);
+    return;
+  }
+  const pe = readPe(bytes.subarray(0, 64 * 1024), bytes.length);
+  const sbat = pe.valid ? sbatComponents(bytes, pe) : [];
+  const kind: LoaderKind = pe.valid ? loaderKindOf(bytes, pe, sbat) : 'unknown';
+  if (depth === 0) {
+    chain.loaderKind = kind;
+    chain.loaderMachine = pe.machineName;
+    chain.sbat = sbat;
+  }
+  const dir = fwd.slice(0, fwd.lastIndexOf('/')) || '/';
+  switch (kind) {
+    case 'grub': {
+      const core = readGrubCore(bytes, pe);
+      if (depth === 0 || chain.grubPrefix === null) {
+        chain.grubPrefix = core?.prefix ?? null;
+        chain.grubEmbeddedConfig = Boolean(core?.config);
+      }
+      chain.steps.push(`${loaderPath}: GRUB (prefix ${core?.prefix ? `"${core.prefix}"` : 'none'}${core?.config ? ', embedded config' : ''}${core?.memdisk ? ', memdisk' : ''})`);
+      const vols = [...world.volumes];
+      if (core?.memdisk) {
+        const md = memdiskVolume(core.memdisk);
+        if (md) vols.push(md);
+        else chain.problems.push(`${loaderPath}: its memdisk is neither FAT nor tar`);
+      }
+      const ev = new GrubEvaluator({ volumes: vols });
+      const r = followGrub(ev, core, espName, dir);
+      chain.configFiles.push(...r.files);
+      chain.problems.push(...r.problems);
+      chain.entries = summariseEntries(r);
+      for (const f of r.files) chain.steps.push(`read ${f}`);
+      chain.defaultBoot = grubDefault(r);
+      const lin = chain.defaultBoot?.linux;
+      if (chain.defaultBoot) {
+        chain.steps.push(`default entry "${chain.defaultBoot.title}" (${chain.defaultBoot.chosenBy}) loads ${lin ? `(${lin.device ?? '?'})${lin.path}${lin.exists ? '' : ' — not found'}` : 'no kernel'}`);
+      } else chain.steps.push('no menu entry and no direct boot: GRUB stops at its prompt');
+      const defEntry = r.defaultEntry;
+      if (defEntry?.boot?.chainloader && !defEntry.boot.linux) chain.unfollowable = `the default entry chain-loads ${defEntry.boot.chainloader.path}, which is not followed`;
+      return;
+    }
+    case 'shim': {
+      chain.steps.push(`${loaderPath}: shim`);
+      // shim's DEFAULT_LOADER is \grubaa64.efi next to itself; without it, fbaa64.efi (fallback) registers BOOTAA64.CSV entries.
+      const second = `${dir}/grubaa64.efi`;
+      if (esp.kind(second) === 'file') {
+        follow(chain, esp, espName, world, second.replace(/\//g, '\\'), depth + 1);
+        return;
+      }
+      const fallback = `${dir}/fbaa64.efi`;
+      if (esp.kind(fallback) === 'file') {
+        chain.steps.push(`${dir}/grubaa64.efi absent: shim starts ${fallback}, which boots the loader a \\EFI\\*\\BOOTAA64.CSV names`);
+        for (const vendor of esp.list('/EFI') ?? []) {
+          const csvBytes = esp.read(`/EFI/${vendor}/BOOTAA64.CSV`, 4096);
+          if (!csvBytes) continue;
+          const csv = decodeCsv(csvBytes);
+          const target = csv.split(',')[0]?.trim();
+          if (!target) continue;
+          chain.steps.push(`/EFI/${vendor}/BOOTAA64.CSV names ${target}`);
+          follow(chain, esp, espName, world, `\\EFI\\${vendor}\\${target}`, depth + 1);
+          return;
+        }
+        chain.steps.push('no BOOTAA64.CSV names a loader');
+        return;
+      }
+      chain.steps.push(`neither ${second} nor ${fallback} exists: shim has nothing to start`);
+      return;
+    }
+    case 'systemd-boot': {
+      chain.steps.push(`${loaderPath}: systemd-boot`);
+      const conf = esp.read('/loader/loader.conf', 65536);
+      const pattern = conf ? parseLoaderConf(new TextDecoder().decode(conf)).default : null;
+      const names = (esp.list('/loader/entries') ?? []).filter((n) => n.toLowerCase().endsWith('.conf')).sort((a, b) => compareVersions(b, a));
+      const ukis = (esp.list('/EFI/Linux') ?? []).filter((n) => n.toLowerCase().endsWith('.efi'));
+      const globRe = pattern ? new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i') : null;
+      const pick = names.find((n) => globRe?.test(n) || globRe?.test(n.slice(0, -5))) ?? names[0];
+      if (pick) {
+        const text = new TextDecoder().decode(esp.read(`/loader/entries/${pick}`, 65536) ?? new Uint8Array(0));
+        const e = parseBlsEntry(text);
+        const file = (p: string): BootFile => ({ path: p, device: espName, partition: esp.partition, exists: esp.kind(p) === 'file' });
+        chain.configFiles.push(`(${espName})/loader/entries/${pick}`);
+        chain.entries = names;
+        chain.defaultBoot = {
+          title: e.title ?? pick, source: `(${espName})/loader/entries/${pick}`, chosenBy: pattern ? `loader.conf default ${pattern}` : 'first entry by version',
+          linux: e.linux ? { ...file(e.linux), args: e.options.join(' ').split(/\s+/).filter(Boolean) } : null,
+          initrds: e.initrd.map(file),
+        };
+        if (!e.linux && e.efi) chain.kernelReached = esp.kind(e.efi) === 'file';
+      } else if (ukis.length) {
+        chain.entries = ukis.map((u) => `/EFI/Linux/${u}`);
+        chain.steps.push(`unified kernel images in /EFI/Linux: ${ukis.join(', ')}`);
+        chain.kernelReached = true;
+      } else chain.steps.push('no /loader/entries/*.conf and no /EFI/Linux/*.efi: nothing to boot');
+      return;
+    }
+    case 'uki':
+      chain.steps.push(`${loaderPath}: a unified kernel image (kernel, initrd and command line in one EFI binary)`);
+      chain.kernelReached = true;
+      return;
+    case 'linux':
+      chain.steps.push(`${loaderPath}: a Linux kernel with its EFI stub, started directly`);
+      chain.kernelReached = true;
+      return;
+    default:
+      chain.steps.push(`${loaderPath}: ${pe.valid ? `a ${pe.machineName ?? 'PE'} EFI binary vmspec does not recognise` : 'not a PE/COFF image'}`);
+      chain.unfollowable = `${loaderPath} is not GRUB, shim, systemd-boot or a Linux kernel: what it loads cannot be followed statically`;
+  }
+}
+
+function decodeCsv(b: Uint8Array): string {
+  // BOOTAA64.CSV is UCS-2 (with a BOM) as shim writes it; plain ASCII is accepted too.
+  if ((b[0] === 0xff && b[1] === 0xfe) || (b.length > 1 && b[1] === 0)) return new TextDecoder('utf-16le').decode(b).replace(/^\ufeff/, '');
+  return new TextDecoder().decode(b);
+}
+
+/**
+ * The root's own /boot/grub/grub.cfg as GRUB reads it with the root as its
+ * device: what the installed system considers its boot menu. Used when the
+ * ESP chain does not lead to the root.
+ */
+export function rootGrubConfig(image: DiskImage, memo: Memo): GrubEvaluation | null {
+  return memo.get('rootfs.root-grub', () => {
+    const roots = openRootfs(image, memo);
+    const root = roots.root;
+    if (!root) return null;
+    const world = grubWorld(image, memo);
+    const vol = world.volumes.find((v) => (root.partition ? v.partition === root.partition.number : v.name === 'hd0'));
+    if (!vol) return null;
+    for (const cfg of ['/boot/grub/grub.cfg', '/boot/grub2/grub.cfg']) {
+      if (vol.kind(cfg) !== 'file') continue;
+      const prefix = `(${vol.name})${cfg.slice(0, cfg.lastIndexOf('/'))}`;
+      const ev = new GrubEvaluator(world);
+      return ev.run(`${prefix}/grub.cfg`, new Map([['root', vol.name], ['prefix', prefix], ['grub_platform', 'efi'], ['grub_cpu', 'arm64'], ['feature_menuentry_id', 'y']]));
+    }
+    return null;
+  });
+}
+
+export { grubDefault };

@@ -1,0 +1,141 @@
+import { isReadError } from '../errors.js';
+import { FsError, walk, type ReadOnlyFilesystem } from '../fs/filesystem.js';
+import type { DiskImage } from '../image/disk.js';
+import { openEsp } from '../image/esp.js';
+import { formatGuid } from '../image/guid.js';
+import type { Memo } from '../types.js';
+import { openRootfs } from './rootfs.js';
+
+/**
+ * Finding UEFI firmware images shipped inside the image (FW-7). A platform
+ * flash image (QEMU_EFI.fd, AAVMF_CODE.fd, OVMF.fd…) is a sequence of
+ * firmware volumes, each starting with an EFI_FIRMWARE_VOLUME_HEADER
+ * (UEFI PI Specification, Vol. 3 §3.2.1): ZeroVector[16], FileSystemGuid,
+ * FvLength (u64), Signature "_FVH" at offset 40, Attributes, HeaderLength,
+ * Checksum (the header's 16-bit words sum to zero), ExtHeaderOffset,
+ * Reserved, Revision, BlockMap. Files are checked by their first 64 KiB
+ * (bounded reads, never whole files): a "_FVH" 40 bytes into an 8-byte
+ * aligned position whose header checksums is a firmware volume.
+ */
+
+export interface FirmwareVolumeHit {
+  where: 'esp' | 'rootfs';
+  /** Path in that filesystem ("/usr/share/AAVMF/AAVMF_CODE.fd", "/EFI/BOOT/QEMU_EFI.fd"). */
+  path: string;
+  /** Offset of the volume header in the file. */
+  offset: number;
+  fileSystemGuid: string;
+  /** What the GUID names: FFS2, FFS3, NV variable store... */
+  fileSystem: string;
+  fvLength: number;
+  fileSize: number;
+}
+
+export interface FirmwareScan {
+  volumes: FirmwareVolumeHit[];
+  espFiles: number;
+  rootfsDirs: string[];
+  rootfsFiles: number;
+  /** Set only when nothing was found and part of the image could not be scanned. */
+  incomplete: string | null;
+  problems: string[];
+}
+
+const HEAD = 64 * 1024;
+const FVH = 0x4856465f; // "_FVH" little-endian
+const MAX_FILES = 5000;
+
+/** Directories where distributions install VM firmware (Debian, Fedora, SUSE, Arch) and where an ESP is mounted. */
+export const FIRMWARE_DIRS = [
+  '/usr/share/AAVMF', '/usr/share/qemu-efi-aarch64', '/usr/share/qemu-efi', '/usr/share/OVMF', '/usr/share/ovmf',
+  '/usr/share/edk2', '/usr/share/edk2-ovmf', '/usr/share/edk2-armvirt', '/usr/share/qemu', '/usr/lib/edk2', '/boot',
+];
+
+const FS_GUIDS: Record<string, string> = {
+  '7A9354D9-0468-444A-81CE-0BF617D890DF': 'FFS1 (EFI_FIRMWARE_FILE_SYSTEM_GUID)',
+  '8C8CE578-8A3D-4F1C-9935-896185C32DD3': 'FFS2 (EFI_FIRMWARE_FILE_SYSTEM2_GUID)',
+  '5473C07A-3DCB-4DCA-BD6F-1E9689E7349A': 'FFS3 (EFI_FIRMWARE_FILE_SYSTEM3_GUID)',
+  'FFF12B8D-7696-4C8B-A985-2747075B4F50': 'UEFI variable store (EFI_SYSTEM_NV_DATA_FV_GUID)',
+};
+
+/** The first valid firmware volume header in `head` (the first bytes of a file of `fileSize` bytes), or null. */
+export function findFirmwareVolume(head: Uint8Array, fileSize: number): { offset: number; guid: string; fvLength: number } | null {
+  const dv = new DataView(head.buffer, head.byteOffset, head.length);
+  for (let sig = 40; sig + 16 <= head.length; sig += 8) {
+    if (dv.getUint32(sig, true) !== FVH) continue;
+    const start = sig - 40;
+    const headerLength = dv.getUint16(start + 48, true);
+    if (headerLength < 72 || headerLength > 4096 || headerLength % 2 !== 0 || start + headerLength > head.length) continue;
+    if (head[start + 55] !== 1 && head[start + 55] !== 2) continue; // Revision
+    let sum = 0;
+    for (let i = 0; i < headerLength; i += 2) sum = (sum + dv.getUint16(start + i, true)) & 0xffff;
+    if (sum !== 0) continue;
+    const fvLength = Number(dv.getBigUint64(start + 32, true));
+    if (fvLength < headerLength || start + fvLength > fileSize) continue;
+    return { offset: start, guid: formatGuid(head, start + 16), fvLength };
+  }
+  return null;
+}
+
+export function scanFirmwareVolumes(image: DiskImage, memo: Memo): FirmwareScan {
+  return memo.get('rootfs.firmware-volumes', () => {
+    const scan: FirmwareScan = { volumes: [], espFiles: 0, rootfsDirs: [], rootfsFiles: 0, incomplete: null, problems: [] };
+    const hit = (where: FirmwareVolumeHit['where'], path: string, head: Uint8Array, size: number): void => {
+      const fv = findFirmwareVolume(head, size);
+      if (fv) scan.volumes.push({ where, path, offset: fv.offset, fileSystemGuid: fv.guid, fileSystem: FS_GUIDS[fv.guid] ?? 'unknown file system GUID', fvLength: fv.fvLength, fileSize: size });
+    };
+    const unscanned: string[] = [];
+    // The ESP: every file.
+    const esp = openEsp(image, memo);
+    if (esp.partition && !esp.volume) unscanned.push(`the ESP (partition ${esp.partition.number}) is not readable: ${esp.error ?? ''}`);
+    if (esp.volume) {
+      try {
+        for (const item of esp.volume.walk()) {
+          if (item.entry.isDirectory || item.entry.size < 72) continue;
+          if (++scan.espFiles > MAX_FILES) break;
+          hit('esp', item.path, esp.volume.readFile(item.entry, HEAD), item.entry.size);
+        }
+      } catch (e) {
+        if (!isReadError(e)) throw e;
+        scan.problems.push(`ESP: ${e.message}`);
+        unscanned.push(`the ESP could not be walked completely: ${e.message}`);
+      }
+    }
+    // The root filesystem: the usual firmware directories.
+    const roots = openRootfs(image, memo);
+    if (roots.root) {
+      const fs = roots.root.fs;
+      for (const dir of FIRMWARE_DIRS) {
+        if (!isDir(fs, dir)) continue;
+        scan.rootfsDirs.push(dir);
+        try {
+          for (const e of walk(fs, dir, { maxEntries: 20_000, maxDepth: 12 })) {
+            if (e.type !== 'file') continue;
+            if (++scan.rootfsFiles > MAX_FILES) break;
+            const size = fs.lstat(e.path).size;
+            if (size < 72) continue;
+            hit('rootfs', e.path, fs.read(e.path, 0, Math.min(size, HEAD)), size);
+          }
+        } catch (e) {
+          if (!(e instanceof FsError) && !isReadError(e)) throw e;
+          scan.problems.push(`${dir}: ${(e as Error).message}`);
+          unscanned.push(`${dir} could not be walked completely: ${(e as Error).message}`);
+        }
+      }
+    } else {
+      const blocked = roots.scanned.filter((s) => s.filesystem && !['vfat', 'swap'].includes(s.filesystem));
+      if (roots.damaged || blocked.length) unscanned.push(roots.unreadable ?? roots.damaged ?? 'the root filesystem is not readable');
+    }
+    if (scan.volumes.length === 0 && unscanned.length) scan.incomplete = unscanned.join('; ');
+    return scan;
+  });
+}
+
+function isDir(fs: ReadOnlyFilesystem, path: string): boolean {
+  try {
+    return fs.stat(path).type === 'directory';
+  } catch (e) {
+    if (e instanceof FsError) return false;
+    throw e;
+  }
+}

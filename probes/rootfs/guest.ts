@@ -1,0 +1,173 @@
+import { isReadError, UnsupportedError } from '../errors.js';
+import type { Ext4Filesystem } from '../fs/ext4.js';
+import { FsError, joinPath } from '../fs/filesystem.js';
+import type { DiskImage } from '../image/disk.js';
+import type { Memo } from '../types.js';
+import { followRemovablePath, grubDefault, rootGrubConfig, type BootChain, type DefaultBoot } from './bootloader.js';
+import { initrdModules, listInitrd, type InitrdListing } from './initrd.js';
+import { looksLikeKernelConfig, parseKernelConfig, type KernelConfig } from './kernel-config.js';
+import { KERNEL_HEADER_BYTES, kernelImageInfo, listKernels, type KernelImageInfo, type KernelInstall } from './kernels.js';
+import { openModuleTree, type ModuleTree } from './modules.js';
+import { openRootfs, requireRoot, type RootfsHandle, type RootHandle } from './rootfs.js';
+
+/**
+ * The guest OS as the image's files show it, assembled once per run: the
+ * root filesystem, its kernels, which one boots by default and why, and
+ * (lazily, per kernel) its config, module tree and initrd listing.
+ */
+
+export type SelectedBy = 'bootloader' | 'symlink' | 'newest' | 'only';
+
+export interface DefaultKernel {
+  kernel: KernelInstall;
+  selectedBy: SelectedBy;
+  /** In words: "default entry of (hd0,gpt2)/boot/grub/grub.cfg: …", "/vmlinuz → boot/vmlinuz-…", "newest of 2". */
+  why: string;
+  /** The bootloader entry that boots it, when one does. */
+  boot: DefaultBoot | null;
+}
+
+export interface GuestView {
+  rootfs: RootfsHandle;
+  root: RootHandle | null;
+  kernels: KernelInstall[];
+  chain: BootChain;
+  /** Where the default boot entry came from: the ESP's removable path, or the root's own grub.cfg. */
+  bootSource: 'removable-path' | 'root-grub-cfg' | null;
+  boot: DefaultBoot | null;
+  defaultKernel: DefaultKernel | null;
+}
+
+export function guestView(image: DiskImage, memo: Memo): GuestView {
+  return memo.get('rootfs.guest-view', () => {
+    const rootfs = openRootfs(image, memo);
+    const root = requireRoot(rootfs);
+    const chain = followRemovablePath(image, memo);
+    if (!root) return { rootfs, root: null, kernels: [], chain, bootSource: null, boot: null, defaultKernel: null };
+    const kernels = listKernels(root.fs);
+    const onRoot = (b: DefaultBoot | null): boolean => {
+      const p = b?.linux?.partition;
+      return Boolean(b?.linux?.exists) && (root.partition ? p === root.partition.number : p === null);
+    };
+    let boot: DefaultBoot | null = null;
+    let bootSource: GuestView['bootSource'] = null;
+    if (onRoot(chain.defaultBoot)) {
+      boot = chain.defaultBoot;
+      bootSource = 'removable-path';
+    } else {
+      const ev = rootGrubConfig(image, memo);
+      const b = ev ? grubDefault(ev) : null;
+      if (b && onRoot(b)) {
+        boot = b;
+        bootSource = 'root-grub-cfg';
+      }
+    }
+    return { rootfs, root, kernels, chain, bootSource, boot, defaultKernel: pickKernel(root.fs, kernels, boot, bootSource) };
+  });
+}
+
+function realpathOrNull(fs: Ext4Filesystem, path: string): string | null {
+  try {
+    return fs.realpath(path);
+  } catch (e) {
+    if (e instanceof FsError) return null;
+    throw e;
+  }
+}
+
+function pickKernel(fs: Ext4Filesystem, kernels: KernelInstall[], boot: DefaultBoot | null, bootSource: GuestView['bootSource']): DefaultKernel | null {
+  if (kernels.length === 0) return null;
+  if (boot?.linux) {
+    const target = realpathOrNull(fs, boot.linux.path);
+    const k = kernels.find((x) => x.image !== null && realpathOrNull(fs, x.image) === target)
+      ?? kernels.find((x) => boot.linux!.path.endsWith(`-${x.version}`));
+    if (k) {
+      const from = bootSource === 'removable-path' ? 'the removable-path boot loader' : "the root's GRUB configuration";
+      return { kernel: k, selectedBy: 'bootloader', why: `default entry "${boot.title}" of ${from} (${boot.source}, ${boot.chosenBy}) loads ${boot.linux.path}`, boot };
+    }
+  }
+  for (const link of ['/vmlinuz', '/boot/vmlinuz', '/boot/Image']) {
+    const target = realpathOrNull(fs, link);
+    if (!target || target === link) continue;
+    const k = kernels.find((x) => x.image !== null && realpathOrNull(fs, x.image) === target);
+    if (k) return { kernel: k, selectedBy: 'symlink', why: `${link} points to ${target}`, boot: null };
+  }
+  const withImage = kernels.filter((k) => k.image !== null);
+  const pool = withImage.length ? withImage : kernels;
+  if (kernels.length === 1) return { kernel: kernels[0]!, selectedBy: 'only', why: 'the only kernel installed', boot: null };
+  return { kernel: pool[0]!, selectedBy: 'newest', why: `the newest of ${kernels.length} kernels by version`, boot: null };
+}
+
+// ---- per-kernel details, loaded lazily -------------------------------------------
+
+export interface KernelDetails {
+  config: KernelConfig | null;
+  /** Why there is no usable config: a sentence, or null. */
+  configMissing: string | null;
+  modules: ModuleTree | null;
+  image: KernelImageInfo | null;
+}
+
+export function kernelDetails(root: RootHandle, k: KernelInstall, memo: Memo): KernelDetails {
+  return memo.get(`rootfs.kernel-details:${k.version}`, () => {
+    const fs = root.fs;
+    let config: KernelConfig | null = null;
+    let configMissing: string | null = null;
+    if (!k.config) {
+      configMissing = `no configuration for kernel ${k.version}: looked for /boot/config-${k.version}${k.modulesDir ? ` and ${joinPath(k.modulesDir, 'config')}` : ''}`;
+    } else {
+      try {
+        const text = new TextDecoder('utf-8', { fatal: false }).decode(fs.readFile(k.config, { maxBytes: 8 * 1024 * 1024 }));
+        config = parseKernelConfig(text);
+        if (!looksLikeKernelConfig(config)) {
+          configMissing = `${k.config} is not a kernel configuration (${config.options.size} CONFIG_ lines)`;
+          config = null;
+        }
+      } catch (e) {
+        if (!(e instanceof FsError)) throw e;
+        configMissing = `${k.config} cannot be read: ${e.message}`;
+      }
+    }
+    let image: KernelImageInfo | null = null;
+    if (k.image) {
+      try {
+        const size = fs.stat(k.image).size;
+        image = kernelImageInfo(fs.read(k.image, 0, Math.min(size, KERNEL_HEADER_BYTES)));
+      } catch (e) {
+        if (!(e instanceof FsError)) throw e;
+      }
+    }
+    return { config, configMissing, modules: k.modulesDir ? openModuleTree(fs, k.modulesDir) : null, image };
+  });
+}
+
+export interface InitrdFacts {
+  path: string;
+  size: number;
+  listing: InitrdListing;
+  modules: Map<string, { path: string; name: string }>;
+}
+
+/** Biggest initrd read into memory (compressed). */
+export const MAX_INITRD_BYTES = 1024 * 1024 * 1024;
+
+/** The kernel's initrd, listed (memoised as a promise); null when the kernel has none. Throws for damage or a missing decompressor. */
+export function initrdFacts(root: RootHandle, k: KernelInstall, memo: Memo): Promise<InitrdFacts | null> {
+  return memo.get(`rootfs.initrd:${k.version}`, async () => {
+    if (!k.initrd) return null;
+    let bytes: Uint8Array;
+    let size: number;
+    try {
+      size = root.fs.stat(k.initrd).size;
+      if (size > MAX_INITRD_BYTES) throw new UnsupportedError(`${k.initrd}: an initrd of ${size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
+      bytes = root.fs.readFile(k.initrd, { maxBytes: MAX_INITRD_BYTES });
+    } catch (e) {
+      if (e instanceof FsError) throw new UnsupportedError(`${k.initrd} cannot be read: ${e.message}`);
+      throw e;
+    }
+    const listing = await listInitrd(bytes, k.initrd);
+    return { path: k.initrd, size, listing, modules: initrdModules(listing, k.version) };
+  });
+}
+
+export { isReadError };

@@ -1,0 +1,108 @@
+import { FsError, joinPath, walk, type ReadOnlyFilesystem } from '../fs/filesystem.js';
+
+/**
+ * A kernel's module tree (/lib/modules/V, usually /usr/lib/modules/V):
+ * modules.dep as depmod writes it ("kernel/x/a.ko: kernel/y/b.ko ..." with
+ * every dependency, transitively, in load order), modules.builtin (the
+ * tristate drivers built in, by path), and the module files themselves.
+ */
+
+export interface ModuleTree {
+  /** Canonical path of the tree. */
+  dir: string;
+  /** Module name (with '_') → path relative to dir and dependency names; null without modules.dep. */
+  dep: Map<string, { path: string; deps: string[] }> | null;
+  /** Names listed in modules.builtin; null when the file is missing. */
+  builtin: Set<string> | null;
+  /** Found by walking kernel/ when there is no modules.dep: name → relative path. */
+  walked: Map<string, string> | null;
+  problems: string[];
+}
+
+export interface ModuleLookup {
+  /** Module name with '-' folded to '_'. */
+  name: string;
+  /** Absolute path of the module file in the image, or null when absent. */
+  file: string | null;
+  /** Listed in modules.dep (or found by the walk). */
+  listed: boolean;
+  /** Dependencies by name (from modules.dep; [] when unknown). */
+  deps: string[];
+  /** Listed in modules.builtin. */
+  builtin: boolean;
+}
+
+const MAX_METADATA = 16 * 1024 * 1024;
+const MAX_WALK = 50_000;
+
+/** Module name of a path: basename without .ko[.gz|.xz|.zst], '-' folded to '_' (as kmod does). */
+export function moduleName(path: string): string {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  return base.replace(/\.ko(\.(gz|xz|zst))?$/, '').replace(/-/g, '_');
+}
+
+export function normaliseModuleName(name: string): string {
+  return name.replace(/-/g, '_');
+}
+
+function readText(fs: ReadOnlyFilesystem, path: string): string | null {
+  try {
+    return new TextDecoder('utf-8', { fatal: false }).decode(fs.readFile(path, { maxBytes: MAX_METADATA }));
+  } catch (e) {
+    if (e instanceof FsError) return null;
+    throw e;
+  }
+}
+
+export function parseModulesDep(text: string): Map<string, { path: string; deps: string[] }> {
+  const out = new Map<string, { path: string; deps: string[] }>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    const path = line.slice(0, i).trim();
+    if (!/\.ko(\.(gz|xz|zst))?$/.test(path)) continue;
+    out.set(moduleName(path), { path, deps: line.slice(i + 1).trim().split(/\s+/).filter(Boolean).map(moduleName) });
+  }
+  return out;
+}
+
+/** Opens a module tree's metadata. ParseError from a damaged filesystem propagates. */
+export function openModuleTree(fs: ReadOnlyFilesystem, dir: string): ModuleTree {
+  const problems: string[] = [];
+  const depText = readText(fs, joinPath(dir, 'modules.dep'));
+  const builtinText = readText(fs, joinPath(dir, 'modules.builtin'));
+  let walked: Map<string, string> | null = null;
+  if (depText === null) {
+    problems.push(`${dir}/modules.dep is missing: module dependencies are not checked`);
+    walked = new Map();
+    if (fs.exists(joinPath(dir, 'kernel'))) {
+      for (const e of walk(fs, joinPath(dir, 'kernel'), { maxEntries: MAX_WALK, maxDepth: 32 })) {
+        if (e.type === 'file' && /\.ko(\.(gz|xz|zst))?$/.test(e.path)) {
+          const name = moduleName(e.path);
+          if (!walked.has(name)) walked.set(name, e.path.slice(dir.length + 1));
+        }
+      }
+    }
+  }
+  return {
+    dir,
+    dep: depText === null ? null : parseModulesDep(depText),
+    builtin: builtinText === null ? null : new Set(builtinText.split('\n').filter(Boolean).map(moduleName)),
+    walked,
+    problems,
+  };
+}
+
+/** Where a module is and what it needs. */
+export function lookupModule(fs: ReadOnlyFilesystem, tree: ModuleTree, module: string): ModuleLookup {
+  const name = normaliseModuleName(module);
+  const builtin = tree.builtin?.has(name) ?? false;
+  const listedDep = tree.dep?.get(name);
+  const rel = listedDep?.path ?? tree.walked?.get(name) ?? null;
+  let file: string | null = null;
+  if (rel !== null) {
+    const abs = joinPath(tree.dir, rel);
+    if (fs.exists(abs)) file = abs;
+  }
+  return { name, file, listed: rel !== null, deps: listedDep?.deps ?? [], builtin };
+}

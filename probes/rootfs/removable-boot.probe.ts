@@ -1,0 +1,95 @@
+import { UnsupportedError } from '../errors.js';
+import type { Facts, Json, Probe, Schema } from '../types.js';
+import { followRemovablePath, REMOVABLE_PATH } from './bootloader.js';
+import { openRootfs } from './rootfs.js';
+
+/**
+ * `image.removable-boot` (FW-6): with no boot variables at all, UEFI starts
+ * \EFI\BOOT\BOOTAA64.EFI. This probe follows that path through the image's
+ * own files: what the loader is, which configuration it reads (GRUB's
+ * embedded config, memdisk, prefix, search/configfile chain; shim's second
+ * stage; systemd-boot's loader entries), and whether the default entry's
+ * kernel exists. Nothing depends on NVRAM, which is the point.
+ */
+
+const nullableString = { type: ['string', 'null'] } as const;
+const strings = { type: 'array', items: { type: 'string' } } as const;
+const fileSchema: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['path', 'device', 'exists'],
+  properties: { path: { type: 'string' }, device: nullableString, exists: { type: 'boolean' } },
+};
+
+export const removableBootProbe: Probe = {
+  name: 'image.removable-boot',
+  summary: 'Follows \\EFI\\BOOT\\BOOTAA64.EFI through GRUB/shim/systemd-boot configuration on the image to the default kernel, without boot variables',
+  input: 'image',
+  params: { type: 'object', additionalProperties: false, properties: {} },
+  facts: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['espFound', 'loaderPath', 'loaderFound', 'loaderKind', 'loaderMachine', 'sbat', 'grubPrefix', 'grubEmbeddedConfig', 'steps', 'configFiles', 'entries', 'defaultEntry', 'kernelReached', 'unfollowable', 'problems'],
+    properties: {
+      espFound: { type: 'boolean' },
+      loaderPath: { type: 'string' },
+      loaderFound: { type: 'boolean' },
+      loaderKind: { enum: ['grub', 'shim', 'systemd-boot', 'uki', 'linux', 'unknown', null] },
+      loaderMachine: { ...nullableString, description: 'PE machine of the loader (ARM64...)' },
+      sbat: { ...strings, description: 'SBAT components of the loader' },
+      grubPrefix: { ...nullableString, description: "GRUB's built-in prefix" },
+      grubEmbeddedConfig: { type: 'boolean' },
+      steps: { ...strings, description: 'the path followed, in words' },
+      configFiles: { ...strings, description: 'configuration files read, "(device)/path"' },
+      entries: { ...strings, description: 'menu entries found' },
+      defaultEntry: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        required: ['title', 'definedIn', 'chosenBy', 'linux', 'initrds', 'cmdline'],
+        properties: {
+          title: { type: 'string' },
+          definedIn: { type: 'string' },
+          chosenBy: { type: 'string' },
+          linux: { ...fileSchema, type: ['object', 'null'] },
+          initrds: { type: 'array', items: fileSchema },
+          cmdline: { type: 'string' },
+        },
+      },
+      kernelReached: { type: 'boolean', description: 'the default entry (or the loader itself) leads to a kernel that exists on the image' },
+      unfollowable: { ...nullableString, description: 'why the path cannot be decided statically (unknown loader, kernel on a volume vmspec cannot read), or null' },
+      problems: strings,
+    },
+  },
+  run(inputs): Facts {
+    if (!inputs.image) throw new UnsupportedError('image.removable-boot needs an image');
+    const chain = followRemovablePath(inputs.image, inputs.memo);
+    let unfollowable = chain.unfollowable;
+    if (!unfollowable && chain.loaderFound && !chain.kernelReached) {
+      // GRUB reads filesystems vmspec does not (xfs, btrfs, LVM, f2fs...): a kernel may be there.
+      const roots = openRootfs(inputs.image, inputs.memo);
+      const opaque = roots.scanned.filter((s) => s.filesystem === null || ['LVM2_member', 'xfs', 'btrfs', 'squashfs', 'crypto_LUKS'].includes(s.filesystem) || /cannot read|damaged/.test(s.note ?? ''));
+      if (opaque.length) {
+        unfollowable = `${opaque.map((s) => `${s.number === null ? 'the disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ')}: the loader may find a kernel there`;
+      }
+    }
+    const d = chain.defaultBoot;
+    const file = (f: { path: string; device: string | null; exists: boolean }): Json => ({ path: f.path, device: f.device, exists: f.exists });
+    return {
+      espFound: chain.espFound,
+      loaderPath: REMOVABLE_PATH,
+      loaderFound: chain.loaderFound,
+      loaderKind: chain.loaderKind,
+      loaderMachine: chain.loaderMachine,
+      sbat: chain.sbat,
+      grubPrefix: chain.grubPrefix,
+      grubEmbeddedConfig: chain.grubEmbeddedConfig,
+      steps: chain.steps,
+      configFiles: chain.configFiles,
+      entries: chain.entries,
+      defaultEntry: d ? { title: d.title, definedIn: d.source, chosenBy: d.chosenBy, linux: d.linux ? file(d.linux) : null, initrds: d.initrds.map(file), cmdline: d.linux?.args.join(' ') ?? '' } : null,
+      kernelReached: chain.kernelReached,
+      unfollowable,
+      problems: chain.problems,
+    };
+  },
+};

@@ -1,0 +1,178 @@
+import { ParseError, UnsupportedError } from '../errors.js';
+import { detectFilesystem, type FsKind } from '../fs/detect.js';
+import { openExt4, type Ext4Filesystem } from '../fs/ext4.js';
+import { FsError } from '../fs/filesystem.js';
+import type { ByteSource } from '../image/byte-source.js';
+import type { DiskImage } from '../image/disk.js';
+import { isEspPartition } from '../image/esp.js';
+import { TYPE_GUID } from '../image/guid.js';
+import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
+import type { Memo } from '../types.js';
+
+/**
+ * Finding the image's root filesystem without mounting it. Candidates are
+ * every partition that is not firmware plumbing (ESP, BIOS boot, swap,
+ * Microsoft reserved), the Discoverable Partitions Specification's
+ * "Linux root (ARM64)" type first; each is named by its superblock magic
+ * (probes/fs/detect.ts); the first ext2/3/4 filesystem that looks like a
+ * root (it has /etc, and /usr or /bin) is the root. A disk without a
+ * partition table is tried as one filesystem.
+ *
+ * Filesystems vmspec does not read are reported with the reason: LVM
+ * physical volumes and LUKS volumes (what is inside is not reached), xfs,
+ * btrfs and squashfs (no reader yet).
+ */
+
+export interface ScannedPartition {
+  /** GPT entry number or MBR slot; null for a whole disk without a partition table. */
+  number: number | null;
+  typeName: string | null;
+  /** Filesystem by magic (blkid's TYPE names), null when unrecognised. */
+  filesystem: FsKind | null;
+  /** Why it is not the root (or null for the root). */
+  note: string | null;
+}
+
+export interface RootHandle {
+  partition: Partition | null;
+  fs: Ext4Filesystem;
+  filesystem: 'ext2' | 'ext3' | 'ext4';
+}
+
+export interface RootfsHandle {
+  scanned: ScannedPartition[];
+  root: RootHandle | null;
+  /** Why there is no readable root (a sentence); null when the root was read. */
+  unreadable: string | null;
+  /** An ext filesystem that should be the root is damaged: probes report this as an error, not a skip. */
+  damaged: string | null;
+  /** Every readable ext filesystem by partition number (GRUB's `search` looks across all of them). */
+  extVolumes: { partition: Partition | null; fs: Ext4Filesystem }[];
+}
+
+export const ROOTFS_MEMO_KEY = 'rootfs.discovery';
+
+/** Partition types that never hold the OS's root. */
+const NOT_ROOT_TYPES = new Set<string>([
+  TYPE_GUID.esp, TYPE_GUID.biosBoot, TYPE_GUID.linuxSwap,
+  'E3C9E316-0B5C-4DB8-817D-F92DF00215AE', // Microsoft reserved
+  '024DEE41-33E7-11D3-9D69-0008C781F39F', // legacy MBR partition
+]);
+/** MBR OSTypes that never hold the root: extended, swap, ESP. */
+const NOT_ROOT_MBR = new Set(['MBR 0x05', 'MBR 0x0f', 'MBR 0x85', 'MBR 0x82', 'MBR 0xef']);
+
+/** Why a partition is not read, kept short: it ends up in one-line skip messages. */
+const WHY: Partial<Record<FsKind, string>> = {
+  LVM2_member: 'is an LVM2 physical volume (LVM is not read)',
+  crypto_LUKS: 'is LUKS-encrypted (no key to read it)',
+  xfs: 'is xfs (no xfs reader yet)',
+  btrfs: 'is btrfs (no btrfs reader yet)',
+  squashfs: 'is squashfs (no squashfs reader yet)',
+  vfat: 'is a FAT filesystem',
+  swap: 'is swap space',
+  jbd: 'is an external ext4 journal',
+};
+
+function describe(p: Partition | null): string {
+  if (!p) return 'the whole disk';
+  return `partition ${p.number}${p.typeName ? ` (${p.typeName})` : ''}`;
+}
+
+function looksLikeRoot(fs: Ext4Filesystem): boolean {
+  const isDir = (path: string): boolean => {
+    try {
+      return fs.stat(path).type === 'directory';
+    } catch (e) {
+      if (e instanceof FsError) return false;
+      throw e;
+    }
+  };
+  return isDir('/etc') && (isDir('/usr') || isDir('/bin'));
+}
+
+/** The image's root filesystem, found once per run. Throws only when the disk itself cannot be read. */
+export function openRootfs(image: DiskImage, memo: Memo): RootfsHandle {
+  return memo.get(ROOTFS_MEMO_KEY, () => findRoot(image, memo));
+}
+
+function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
+  const table = readPartitionTable(image, memo);
+  const scanned: ScannedPartition[] = [];
+  const extVolumes: RootfsHandle['extVolumes'] = [];
+  const candidates: (Partition | null)[] = table.scheme === 'none'
+    ? [null]
+    : table.partitions.filter((p) => !isEspPartition(p) && !NOT_ROOT_TYPES.has(p.typeGuid) && !NOT_ROOT_MBR.has(p.typeName ?? ''));
+  // Linux root (ARM64) first, then table order (stable sort).
+  candidates.sort((a, b) => Number(b?.typeGuid === TYPE_GUID.linuxRootAarch64) - Number(a?.typeGuid === TYPE_GUID.linuxRootAarch64));
+  let root: RootHandle | null = null;
+  let damaged: string | null = null;
+  for (const p of candidates) {
+    const entry: ScannedPartition = { number: p?.number ?? null, typeName: p?.typeName ?? null, filesystem: null, note: null };
+    scanned.push(entry);
+    let src: ByteSource;
+    try {
+      src = p ? partitionSource(image.disk, p) : image.disk;
+      entry.filesystem = detectFilesystem(src);
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      entry.note = `cannot be read: ${e.message}`;
+      continue;
+    }
+    const kind = entry.filesystem;
+    if (kind !== 'ext2' && kind !== 'ext3' && kind !== 'ext4') {
+      entry.note = kind ? WHY[kind] ?? `is ${kind}` : 'holds no recognised filesystem';
+      continue;
+    }
+    let fs: Ext4Filesystem;
+    try {
+      fs = openExt4(src);
+    } catch (e) {
+      if (e instanceof UnsupportedError) {
+        entry.note = `is ${kind} vmspec cannot read (${e.message})`;
+        continue;
+      }
+      if (e instanceof ParseError) {
+        entry.note = `is a damaged ${kind} filesystem: ${e.message}`;
+        damaged ??= `${describe(p)}: ${e.message}`;
+        continue;
+      }
+      throw e;
+    }
+    extVolumes.push({ partition: p, fs });
+    if (root) {
+      entry.note = 'is another ext filesystem (the root was found first)';
+      continue;
+    }
+    let isRoot: boolean;
+    try {
+      isRoot = looksLikeRoot(fs);
+    } catch (e) {
+      if (!(e instanceof ParseError || e instanceof UnsupportedError)) throw e;
+      entry.note = `is a damaged ${kind} filesystem: ${e.message}`;
+      damaged ??= `${describe(p)}: ${e.message}`;
+      continue;
+    }
+    if (!isRoot) {
+      entry.note = `is ${kind} without /etc and /usr (not a root filesystem)`;
+      continue;
+    }
+    root = { partition: p, fs, filesystem: kind };
+  }
+  if (root) return { scanned, root, unreadable: null, damaged: null, extVolumes };
+  let unreadable: string;
+  if (table.scheme === 'none' && scanned[0]?.filesystem === null) {
+    unreadable = 'the disk has no partition table and holds no recognised filesystem';
+  } else if (scanned.length === 0) {
+    unreadable = table.partitions.length === 0 ? 'the disk has no partitions' : `no partition can hold a root filesystem (${table.partitions.map((p) => `${p.number}: ${p.typeName ?? p.typeGuid}`).join(', ')})`;
+  } else {
+    unreadable = scanned.map((s) => `${s.number === null ? 'the whole disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ');
+  }
+  return { scanned, root: null, unreadable, damaged, extVolumes };
+}
+
+/** The root, or an exception for a damaged one; null (with `unreadable`) when there is none to read. */
+export function requireRoot(h: RootfsHandle): RootHandle | null {
+  if (h.root) return h.root;
+  if (h.damaged) throw new ParseError('root filesystem', -1, h.damaged);
+  return null;
+}
