@@ -1,5 +1,6 @@
 import type { JSONSchemaType } from 'ajv';
 import type { DiskImage } from './image/disk.js';
+import type { Sysroot } from './sysroot/types.js';
 
 /** Plain JSON facts a probe reports: no verdicts, no class instances. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -25,8 +26,8 @@ export class Memo {
 /** The things a run was given to look at. Absent members were not given. */
 export interface ProbeInputs {
   image?: DiskImage;
-  /** In-guest evidence (a bundle or the live system); typed by the sysroot module. */
-  evidence?: object;
+  /** In-guest evidence: a bundle (directory or tar) or the live system, read through a Sysroot. */
+  evidence?: Sysroot;
   memo: Memo;
 }
 

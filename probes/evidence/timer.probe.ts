@@ -1,0 +1,86 @@
+import type { Facts, Probe } from '../types.js';
+import { loadAcpi } from './acpi.js';
+import { dtVirtualTimerIntid, loadDt } from './devicetree.js';
+import { dmesgFacts } from './dmesg.js';
+import { parseInterrupts } from './procfs.js';
+import { tracker } from './read.js';
+import { enumOf, nbool, nint, NO_PARAMS, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+
+/**
+ * `evidence.timer`: is the guest using the architected virtual timer and
+ * counter? The kernel says so at boot ("arch_timer: cp15 timer(s) running
+ * at 62.50MHz (virt)."), and /proc/interrupts shows the arch_timer
+ * interrupt on the virtual timer's INTID (PPI 11 = INTID 27, as the GTDT
+ * virtual EL1 timer GSIV or the DT timer's third interrupt gives it)
+ * counting. `described` says whether the firmware describes that timer.
+ */
+
+/** The virtual EL1 timer's INTID SBSA recommends and QEMU/KVM use (PPI 11). */
+export const SBSA_VIRTUAL_TIMER_INTID = 27;
+
+const facts = obj({
+  kernelMode: enumOf(['virt', 'phys', null], 'which timer the kernel\'s arch_timer driver chose, from its boot line'),
+  frequency: nstr(),
+  archTimerIntid: nint('hwirq of the arch_timer row in /proc/interrupts'),
+  archTimerInterrupts: nint('arch_timer interrupts counted over all CPUs'),
+  firmwareVirtualTimerIntid: nint('GTDT Virtual EL1 Timer GSIV, or the DT timer node\'s virtual timer INTID'),
+  firmwareSource: enumOf(['GTDT', 'device tree', null]),
+  described: nbool('the firmware describes a virtual timer interrupt'),
+  counting: nbool('the arch_timer interrupt has fired'),
+  virtualTimerInUse: nbool('the kernel uses the virtual timer: its boot line says (virt), or arch_timer interrupts arrive on the virtual timer INTID'),
+  decidedBy: str(),
+  ...SOURCE_FACTS,
+});
+
+export const timerEvidenceProbe: Probe = {
+  name: 'evidence.timer',
+  summary: 'Virtual timer and counter: arch_timer mode, its interrupt counting, GTDT / DT timer description',
+  input: 'evidence',
+  params: NO_PARAMS,
+  facts,
+  run(inputs) {
+    const t = tracker(inputs, 'evidence.timer');
+    const dmesg = dmesgFacts(t);
+    const text = t.text('/proc/interrupts');
+    const rows = text === undefined ? [] : parseInterrupts(text).rows;
+    const timerRow = rows.find((r) => /(^|\s|,)arch_timer($|\s|,)/.test(r.actions));
+    const acpi = loadAcpi(t);
+    const dt = loadDt(t);
+    let fwIntid: number | null = null;
+    let source: 'GTDT' | 'device tree' | null = null;
+    if (acpi.present && acpi.gtdt) {
+      fwIntid = acpi.gtdt.virtualEl1.gsiv;
+      source = 'GTDT';
+    } else if (!acpi.present && dt.kind === 'machine' && dt.tree) {
+      fwIntid = dtVirtualTimerIntid(dt.tree);
+      source = 'device tree';
+    }
+    const virtIntid = fwIntid !== null && fwIntid !== 0 ? fwIntid : SBSA_VIRTUAL_TIMER_INTID;
+    const counting = timerRow ? timerRow.count > 0 : text === undefined ? null : false;
+    let inUse: boolean | null = null;
+    let decidedBy: string;
+    if (dmesg.archTimer?.mode) {
+      inUse = dmesg.archTimer.mode === 'virt';
+      decidedBy = `kernel log: arch_timer running (${dmesg.archTimer.mode})`;
+    } else if (timerRow && timerRow.hwirq !== null) {
+      inUse = timerRow.hwirq === virtIntid && timerRow.count > 0;
+      decidedBy = `/proc/interrupts: arch_timer on INTID ${timerRow.hwirq} (virtual timer INTID ${virtIntid}), ${timerRow.count} interrupts`;
+    } else {
+      decidedBy = 'undecided: no arch_timer line in the kernel log and no arch_timer row in /proc/interrupts';
+    }
+    const out: Facts = {
+      kernelMode: dmesg.archTimer?.mode === 'virt' || dmesg.archTimer?.mode === 'phys' ? dmesg.archTimer.mode : null,
+      frequency: dmesg.archTimer?.frequency ?? null,
+      archTimerIntid: timerRow?.hwirq ?? null,
+      archTimerInterrupts: timerRow ? timerRow.count : null,
+      firmwareVirtualTimerIntid: fwIntid,
+      firmwareSource: source,
+      described: source === null ? null : fwIntid !== null && fwIntid !== 0,
+      counting,
+      virtualTimerInUse: inUse,
+      decidedBy,
+      ...t.sourceFacts(),
+    };
+    return out;
+  },
+};
