@@ -131,7 +131,7 @@ export function addReportCommands(program: Command): void {
 
   report
     .command('merge')
-    .description('combine runs of different targets into one targets × clauses matrix')
+    .description('combine runs of different targets into one targets × clauses matrix (html, md, junit: a testsuite per target, tap: a subtest per target, json)')
     .argument('<results...>', 'results JSON files (one per target)')
     .addOption(new Option('--format <format>', 'output format (default: from --output\'s extension, else html)').choices([...MERGE_FORMATS]))
     .option('-o, --output <file>', 'write to a file (atomically) instead of standard output')
@@ -140,7 +140,7 @@ export function addReportCommands(program: Command): void {
       const inputs = files.map((f) => ({ run: loadResultsFile(f), source: f }));
       const spec = o.spec ? loadSpecOrThrow(o.spec) : inputs[0] ? specForRun(inputs[0].run) : undefined;
       const fromExt = formatFromExtension(o.output);
-      const format: MergeFormat = o.format ?? (fromExt === 'html' || fromExt === 'md' || fromExt === 'json' ? fromExt : 'html');
+      const format: MergeFormat = o.format ?? (fromExt && (MERGE_FORMATS as readonly string[]).includes(fromExt) ? fromExt : 'html');
       emit(renderMerge(mergeRuns(inputs, spec), format), o.output);
     });
 }

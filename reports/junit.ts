@@ -40,7 +40,7 @@ function details(c: ClauseView): string {
     lines.push(`mismatch: ${m.path} ${m.reason}${m.expected !== undefined ? `; expected ${m.expected}` : ''}${m.actual !== undefined ? `; observed ${m.actual}` : ''}`);
   }
   for (const f of c.facts) lines.push(`${f.kind === 'when' ? 'applies when' : 'expects'}: ${f.expected}; observed ${f.observed ? truncateText(f.observed.text.replace(/\s*\n\s*/g, ' '), 500) : 'absent'}`);
-  if (c.waiver) lines.push(`waiver: ${c.waiver.id}${c.waiver.source ? ` (${c.waiver.source})` : ''}: ${c.waiver.justification}; owner ${c.waiver.owner}; expires ${c.waiver.expires}${c.waiver.ticket ? `; ticket ${c.waiver.ticket}` : ''}`);
+  if (c.waiver) lines.push(`waiver: ${c.waiver.id}${c.waiver.source ? ` (${c.waiver.source})` : ''}: ${c.waiver.justification}; owner ${c.waiver.owner}; ${c.waiver.expiry}${c.waiver.ticket ? `; ticket ${c.waiver.ticket}` : ''}${c.waiver.hypervisor ? `; hypervisor ${c.waiver.hypervisor}` : ''}${c.waiver.notRun ? '; not run (runs: false)' : ''}`);
   if (c.remediation) lines.push(`remediation: ${c.remediation}`);
   if (c.manual) lines.push(`manual procedure: ${c.manual}`);
   return lines.join('\n');
@@ -61,7 +61,7 @@ function testcase(c: ClauseView, section: string): string {
     case 'manual':
       return `${open}>\n      <skipped message="${msg(`manual: ${c.manual ?? c.message}`)}" type="manual">${xmlText(details(c))}</skipped>\n    </testcase>`;
     case 'waived': {
-      const why = c.waiver ? `waived: ${c.waiver.justification} (owner ${c.waiver.owner}, expires ${c.waiver.expires})` : `waived: ${c.message}`;
+      const why = c.waiver ? `waived: ${c.waiver.justification} (owner ${c.waiver.owner}, ${c.waiver.expiry}${c.waiver.notRun ? ', not run' : ''})` : `waived: ${c.message}`;
       return `${open}>\n      <skipped message="${msg(why)}" type="waived">${xmlText(details(c))}</skipped>\n    </testcase>`;
     }
   }

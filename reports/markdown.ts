@@ -53,7 +53,7 @@ function clauseDetail(c: ClauseView): string {
   out.push(`- **Verdict:** ${md(c.message)}`);
   if (c.waiver) {
     const w = c.waiver;
-    out.push(`- **Waived** by ${md(w.id)}${w.source ? ` (${md(w.source)})` : ''}: ${md(w.justification)} — owner ${md(w.owner)}, expires ${md(w.expires)}${w.ticket ? `, ticket ${md(w.ticket)}` : ''}${w.target ? `, target ${md(w.target)}` : ''}`);
+    out.push(`- **Waived** by ${md(w.id)}${w.source ? ` (${md(w.source)})` : ''}: ${md(w.justification)} — owner ${md(w.owner)}, ${md(w.expiry)}${w.ticket ? `, ticket ${md(w.ticket)}` : ''}${w.target ? `, target ${md(w.target)}` : ''}${w.hypervisor ? `, hypervisor ${md(w.hypervisor)}` : ''}${w.notRun ? ', not run (`runs: false`)' : ''}`);
   }
   if (c.remediation) out.push(`- **Remediation:** ${md(c.remediation)}`);
   if (c.manual) out.push(`- **Manual procedure:** ${md(c.manual)}`);

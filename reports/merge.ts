@@ -5,8 +5,10 @@ import type { SpecSet } from '../runner/spec-load.js';
 import type { RunWithWaivers } from '../runner/waivers.js';
 import { renderPage } from './html.js';
 import { md, table } from './markdown.js';
-import { EXIT_MEANING, STATUS_WORD } from './model.js';
+import { xmlAttr, xmlText } from './junit.js';
+import { EXIT_MEANING, expiryWords, STATUS_WORD } from './model.js';
 import { oneLine } from './sanitize.js';
+import { diagnostics, tapDescription } from './tap.js';
 
 /** One run as a column of the matrix. */
 export interface MergeColumn {
@@ -26,6 +28,8 @@ export interface MergeCell {
   status: Status;
   word: string;
   message: string;
+  /** For a waived cell: the waiver's justification, owner and expiry, in words. */
+  waiver?: string;
 }
 
 export interface MergeRow {
@@ -114,7 +118,13 @@ export function mergeRuns(inputs: MergeInput[], spec?: SpecSet): MergedRuns {
       label: i.label,
       cells: byRun.map((m) => {
         const r = m.get(id);
-        return r ? { status: r.status, word: STATUS_WORD[r.status], message: oneLine(String(r.message), 500) } : null;
+        if (!r) return null;
+        const cell: MergeCell = { status: r.status, word: STATUS_WORD[r.status], message: oneLine(String(r.message), 500) };
+        const w = r.waiver;
+        if (r.status === 'waived' && w && typeof w === 'object') {
+          cell.waiver = oneLine(`${String(w.justification)} (owner ${String(w.owner)}, ${expiryWords(w.expires)}${w.runs === false ? ', not run' : ''})`, 1000);
+        }
+        return cell;
       }),
     });
   }
@@ -150,13 +160,119 @@ export function renderMergeJson(m: MergedRuns): string {
   return `${JSON.stringify(m, null, 2)}\n`;
 }
 
-export const MERGE_FORMATS = ['html', 'md', 'json'] as const;
+interface MergeCase {
+  row: MergeRow;
+  section: string;
+  cell: MergeCell;
+}
+
+/** The clauses one run checked, in row order (cells that are empty are left out). */
+function casesOf(m: MergedRuns, column: number): MergeCase[] {
+  return m.sections.flatMap((s) => s.rows.flatMap((row) => {
+    const cell = row.cells[column];
+    return cell ? [{ row, section: s.title, cell }] : [];
+  }));
+}
+
+function columnProps(c: MergeColumn): [string, string][] {
+  return [
+    ['source', c.source ?? ''],
+    ['spec.id', c.spec.id],
+    ['spec.version', c.spec.version],
+    ['spec.sha256', c.spec.sha256],
+    ['target.kind', c.target.kind],
+    ['target.path', c.target.path ?? ''],
+    ['target.sha256', c.target.sha256 ?? ''],
+    ['exitCode', String(c.exitCode)],
+  ];
+}
+
+function mergeTestcase({ row, section, cell }: MergeCase, c: MergeColumn): string {
+  const open = `    <testcase name="${xmlAttr(`${row.id} ${row.title}`)}" classname="${xmlAttr(section)}"`;
+  const msg = (s: string) => xmlAttr(oneLine(s, 1000));
+  const body = xmlText([cell.message, '', `clause: ${row.label} — ${section}`, `level: ${row.level}`, `target: ${c.label}${c.target.path ? ` (${c.target.path})` : ''}`, ...(cell.waiver ? [`waiver: ${cell.waiver}`] : [])].join('\n'));
+  switch (cell.status) {
+    case 'pass': return `${open}/>`;
+    case 'fail': return `${open}>\n      <failure message="${msg(cell.message)}" type="${xmlAttr(row.level)}">${body}</failure>\n    </testcase>`;
+    case 'error': return `${open}>\n      <error message="${msg(cell.message)}" type="probe-error">${body}</error>\n    </testcase>`;
+    case 'skip': return `${open}>\n      <skipped message="${msg(cell.message)}" type="not-applicable"/>\n    </testcase>`;
+    case 'manual': return `${open}>\n      <skipped message="${msg(`manual: ${cell.message}`)}" type="manual">${body}</skipped>\n    </testcase>`;
+    case 'waived': return `${open}>\n      <skipped message="${msg(`waived: ${cell.waiver ?? cell.message}`)}" type="waived">${body}</skipped>\n    </testcase>`;
+  }
+}
+
+/**
+ * JUnit XML for a merge: one <testsuite> per target (run), one <testcase>
+ * per clause that run checked (classname = section, name = "ID title");
+ * outcomes as in the single-run JUnit report. Clauses a run did not check
+ * have no testcase in its suite.
+ */
+export function renderMergeJunit(m: MergedRuns): string {
+  let fails = 0;
+  let errors = 0;
+  let tests = 0;
+  const suites = m.columns.map((c) => {
+    const cases = casesOf(m, c.index);
+    const count = (...st: Status[]) => cases.filter((x) => st.includes(x.cell.status)).length;
+    tests += cases.length;
+    fails += count('fail');
+    errors += count('error');
+    const head = `  <testsuite name="${xmlAttr(c.label)}" tests="${cases.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip', 'manual', 'waived')}" timestamp="${xmlAttr(c.startedAt)}" id="${c.index}" package="${xmlAttr(c.spec.id)}">`;
+    const props = `    <properties>\n${columnProps(c).map(([k, v]) => `      <property name="${xmlAttr(k)}" value="${xmlAttr(v)}"/>`).join('\n')}\n    </properties>`;
+    return [head, props, ...cases.map((x) => mergeTestcase(x, c)), '  </testsuite>'].join('\n');
+  });
+  const root = `<testsuites name="${xmlAttr(`vmspec results matrix: ${m.columns.length} target(s)`)}" tests="${tests}" failures="${fails}" errors="${errors}">`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${root}\n${suites.join('\n')}\n</testsuites>\n`;
+}
+
+/**
+ * TAP version 14 for a merge: one subtest per target (run), each with its
+ * own plan and one test point per clause that run checked (sections as
+ * comments); the parent test point is `not ok` when a clause failed or
+ * errored, with the run's target and spec in its diagnostics.
+ */
+export function renderMergeTap(m: MergedRuns): string {
+  const out = ['TAP version 14', `# vmspec results matrix: ${m.columns.length} target(s)`];
+  for (const w of m.warnings) out.push(`# warning: ${tapDescription(w)}`);
+  out.push(`1..${m.columns.length}`);
+  const ind = '    ';
+  for (const c of m.columns) {
+    const name = tapDescription(c.label);
+    const cases = casesOf(m, c.index);
+    out.push(`# Subtest: ${name}`, `${ind}1..${cases.length}`);
+    let section: string | undefined;
+    let bad = 0;
+    cases.forEach((x, i) => {
+      if (x.section !== section) {
+        section = x.section;
+        out.push(`${ind}# ${tapDescription(section)}`);
+      }
+      const point = `${i + 1} - ${tapDescription(`${x.row.id} ${x.row.title}`)}`;
+      const diag = () => diagnostics({ message: x.cell.message, severity: x.cell.status, level: x.row.level, label: x.row.label, section: x.section, ...(x.cell.waiver ? { waiver: x.cell.waiver } : {}) }, `${ind}  `);
+      switch (x.cell.status) {
+        case 'pass': out.push(`${ind}ok ${point}`); break;
+        case 'fail':
+        case 'error': bad++; out.push(`${ind}not ok ${point}`, diag()); break;
+        case 'skip': out.push(`${ind}ok ${point} # SKIP ${tapDescription(x.cell.message)}`); break;
+        case 'manual': out.push(`${ind}ok ${point} # SKIP manual: ${tapDescription(x.cell.message)}`); break;
+        case 'waived': out.push(`${ind}ok ${point} # waived: ${tapDescription(x.cell.waiver ?? x.cell.message)}`, diag()); break;
+      }
+    });
+    out.push(`${ind}# ${Object.entries(c.summary).map(([k, v]) => `${k} ${v}`).join(', ')}; exit ${c.exitCode}`);
+    out.push(`${bad ? 'not ok' : 'ok'} ${c.index + 1} - ${name}`, diagnostics(Object.fromEntries(columnProps(c).filter(([, v]) => v !== ''))));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export const MERGE_FORMATS = ['html', 'md', 'junit', 'tap', 'json'] as const;
 export type MergeFormat = (typeof MERGE_FORMATS)[number];
 
 export function renderMerge(m: MergedRuns, format: MergeFormat): string {
   switch (format) {
     case 'html': return renderMergeHtml(m);
     case 'md': return renderMergeMarkdown(m);
+    case 'junit': return renderMergeJunit(m);
+    case 'tap': return renderMergeTap(m);
     case 'json': return renderMergeJson(m);
   }
 }

@@ -69,9 +69,19 @@ export interface WaiverView {
   justification: string;
   owner: string;
   expires: string;
+  /** "expires 2025-12-31" or "no expiry". */
+  expiry: string;
   ticket?: string;
   target?: string;
+  hypervisor?: string;
+  /** true when the waiver kept the clause from running (`runs: false`). */
+  notRun: boolean;
   source?: string;
+}
+
+/** A waiver's expiry in words: "expires YYYY-MM-DD", or "no expiry" for a waiver that applies until removed. */
+export function expiryWords(expires: unknown): string {
+  return typeof expires !== 'string' || !expires.trim() || expires === 'no expiry' ? 'no expiry' : `expires ${expires}`;
 }
 
 export interface ClauseView {
@@ -221,8 +231,11 @@ function waiverView(r: ResultWithWaiver): WaiverView | undefined {
     justification: s(w.justification) ?? '',
     owner: s(w.owner) ?? '',
     expires: s(w.expires) ?? '',
+    expiry: cleanText(expiryWords(w.expires)),
     ...(s(w.ticket) !== undefined ? { ticket: s(w.ticket)! } : {}),
     ...(s(w.target) !== undefined ? { target: s(w.target)! } : {}),
+    ...(s(w.hypervisor) !== undefined ? { hypervisor: s(w.hypervisor)! } : {}),
+    notRun: w.runs === false,
     ...(s(w.source) !== undefined ? { source: s(w.source)! } : {}),
   };
 }

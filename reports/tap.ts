@@ -21,9 +21,9 @@ function directiveText(s: string): string {
  * single line (no block scalars, no folding), so no value can forge the
  * closing `...` or a test point.
  */
-function diagnostics(block: Record<string, unknown>): string {
+export function diagnostics(block: Record<string, unknown>, indent = '  '): string {
   const body = stringify(flatStrings(block), { blockQuote: false, lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false });
-  return ['  ---', ...body.trimEnd().split('\n').map((l) => `  ${l}`), '  ...'].join('\n');
+  return [`${indent}---`, ...body.trimEnd().split('\n').map((l) => `${indent}${l}`), `${indent}...`].join('\n');
 }
 
 /** Every string with control characters made visible and line breaks written as `\n`: nothing spans lines. */

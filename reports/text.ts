@@ -48,9 +48,10 @@ export function renderText(run: RunResults, opts: { colour: boolean; verbose?: b
     const reason = showReason ? paint('dim', ` — ${safeTerminalText(r.message)}`) : '';
     lines.push(`  ${badge} ${r.id.padEnd(idWidth)} ${level} ${safeTerminalText(r.title)}${reason}`);
     if (r.status === 'fail' && r.remediation && opts.verbose) lines.push(`         ${paint('yellow', 'fix:')} ${safeTerminalText(r.remediation)}`);
-    const waiver = (r as { waiver?: { justification?: unknown; owner?: unknown; expires?: unknown } }).waiver;
+    const waiver = (r as { waiver?: { justification?: unknown; owner?: unknown; expires?: unknown; runs?: unknown } }).waiver;
     if (r.status === 'waived' && waiver) {
-      lines.push(`         ${paint('yellow', 'waived:')} ${safeTerminalText(String(waiver.justification))} (${safeTerminalText(String(waiver.owner))}, until ${safeTerminalText(String(waiver.expires))})`);
+      const until = typeof waiver.expires !== 'string' || !waiver.expires.trim() || waiver.expires === 'no expiry' ? 'no expiry' : `until ${waiver.expires}`;
+      lines.push(`         ${paint('yellow', 'waived:')} ${safeTerminalText(String(waiver.justification))} (${safeTerminalText(String(waiver.owner))}, ${safeTerminalText(until)}${waiver.runs === false ? ', not run' : ''})`);
     }
   }
   const warnings = (run as { warnings?: unknown }).warnings;

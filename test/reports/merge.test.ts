@@ -1,7 +1,12 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { marked } from 'marked';
-import { mergeRuns, renderMerge } from '../../reports/merge.js';
+import { Parser, type Result as TapResult } from 'tap-parser';
+import { mergeRuns, renderMerge, MERGE_FORMATS } from '../../reports/merge.js';
+import { repoRoot } from '../fixtures/cache.js';
 import { loadSpecOrThrow } from '../../runner/spec-load.js';
 import { verify } from '../../runner/verify.js';
 import type { Selection } from '../../runner/results.js';
@@ -80,4 +85,104 @@ t.test('real results from the image suite merge into one matrix', { skip: hasToo
   const gpt = m.sections.flatMap((s) => s.rows).find((r) => r.id === 'V2-IMG-GPT')!;
   t.same(gpt.cells.map((c) => c?.status), ['pass', 'fail', 'pass']);
   t.equal(m.sections.flatMap((s) => s.rows).length, results[0]!.results.length, 'the same selection: the same rows');
+});
+
+const XSD = resolve(repoRoot, 'test', 'fixtures', 'junit.xsd');
+const noXmllint = spawnSync('xmllint', ['--version']).status === 0 ? false : 'xmllint not found: apt-get install -y --no-install-recommends libxml2-utils';
+const dir = mkdtempSync(join(tmpdir(), 'vmspec-merge-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Merge the three runs with hostile text in the second one. */
+function hostileMerge() {
+  const [a, b, c] = runs();
+  const h = buildRun({ hostile: true, target: { path: '/img/fedora.raw', sha256: '22'.repeat(32) } });
+  b!.results = h.results.filter((r) => r.id !== 'V2-IMG-CONTAINER');
+  b!.target.path = `/img/${HOSTILE.img}${HOSTILE.controls}`;
+  b!.results[0]!.message = `${HOSTILE.script} ${HOSTILE.tapBreak} ${HOSTILE.cdata}`;
+  return { runs: [a!, b!, c!], m: mergeRuns([{ run: a!, source: 'a.json' }, { run: b!, source: `b${HOSTILE.svg}.json` }, { run: c! }], spec) };
+}
+
+t.test('merge is available in every format', async (t) => {
+  t.same([...MERGE_FORMATS].sort(), ['html', 'json', 'junit', 'md', 'tap']);
+});
+
+t.test('merge as JUnit: one testsuite per target, a testcase per clause, valid against the XSD', { skip: noXmllint }, async (t) => {
+  const { runs: rs, m } = hostileMerge();
+  const file = join(dir, 'merge.xml');
+  const xml = renderMerge(m, 'junit');
+  writeFileSync(file, xml);
+  const v = spawnSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8' });
+  t.equal(v.status, 0, v.stderr);
+  t.match(v.stderr, /validates/);
+  const xpath = (expr: string) => execFileSync('xmllint', ['--xpath', expr, file], { encoding: 'utf8' }).trim();
+  t.equal(Number(xpath('count(/testsuites/testsuite)')), 3, 'one testsuite per target');
+  t.same([1, 2, 3].map((i) => xpath(`string(/testsuites/testsuite[${i}]/@name)`)), m.columns.map((c) => c.label), 'named by the column label');
+  for (const [i, run] of rs.entries()) {
+    const suite = `/testsuites/testsuite[${i + 1}]`;
+    t.equal(Number(xpath(`count(${suite}/testcase)`)), run.results.length, `suite ${i + 1}: a testcase per clause that run checked`);
+    t.equal(Number(xpath(`count(${suite}/testcase/failure)`)), run.results.filter((r) => r.status === 'fail').length, `suite ${i + 1}: failures`);
+    t.equal(Number(xpath(`count(${suite}/testcase/error)`)), run.results.filter((r) => r.status === 'error').length, `suite ${i + 1}: errors`);
+    t.equal(Number(xpath(`count(${suite}/testcase/skipped[@type="waived"])`)), run.results.filter((r) => r.status === 'waived').length, `suite ${i + 1}: waived`);
+    t.equal(Number(xpath(`string(${suite}/@tests)`)), run.results.length);
+  }
+  t.equal(Number(xpath('string(/testsuites/@tests)')), rs.reduce((a, r) => a + r.results.length, 0), 'totals add up');
+  t.equal(xpath('string(/testsuites/testsuite[2]/testcase[starts-with(@name, "V2-IMG-GPT ")]/@classname)'), 'VM Image Format', 'classname = section');
+  t.equal(xpath('string(/testsuites/testsuite[2]/properties/property[@name="target.sha256"]/@value)'), '22'.repeat(32), 'run properties per suite');
+  t.equal(xpath('string(/testsuites/testsuite[3]/testcase[starts-with(@name, "V2-IMG-GPT ")]/skipped/@type)'), 'waived');
+  t.match(xpath('string(/testsuites/testsuite[3]/testcase[starts-with(@name, "V2-IMG-GPT ")]/skipped/@message)'), /^waived: Known firmware limitation/, 'the justification');
+  t.equal(Number(xpath('count(//script | //img | //svg | //iframe)')), 0, 'no element from untrusted text');
+  t.ok(xpath('string(/testsuites/testsuite[2]/properties/property[@name="target.path"]/@value)').includes(HOSTILE.img.slice(0, 10)), 'hostile text comes back as text');
+  t.notMatch(xml, /<!\[CDATA\[/);
+  // eslint-disable-next-line no-control-regex
+  t.notMatch(xml, /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+});
+
+function parseTap(text: string): Promise<{ final: { ok: boolean; count: number; pass: number; fail: number; plan: { start: number; end: number } }; asserts: TapResult[]; extra: string[]; children: { name: string; asserts: TapResult[]; final: { ok: boolean; count: number; fail: number; skip: number } }[] }> {
+  return new Promise((done) => {
+    const asserts: TapResult[] = [];
+    const extra: string[] = [];
+    const children: { name: string; asserts: TapResult[]; final: { ok: boolean; count: number; fail: number; skip: number } }[] = [];
+    const p = new Parser((final) => done({ final: final as never, asserts, extra, children }));
+    p.on('assert', (a: TapResult) => asserts.push(a));
+    p.on('extra', (e: string) => extra.push(e));
+    p.on('child', (child: Parser) => {
+      const entry = { name: '', asserts: [] as TapResult[], final: { ok: false, count: 0, fail: 0, skip: 0 } };
+      children.push(entry);
+      child.on('assert', (a: TapResult) => entry.asserts.push(a));
+      child.on('extra', (e: string) => extra.push(e));
+      child.on('complete', (f: typeof entry.final) => (entry.final = f));
+      entry.name = child.name;
+    });
+    p.end(text);
+  });
+}
+
+t.test('merge as TAP: one subtest per target, read back with tap-parser', async (t) => {
+  const { runs: rs, m } = hostileMerge();
+  const tap = renderMerge(m, 'tap');
+  const { final, asserts, extra, children } = await parseTap(tap);
+  t.same(extra, [], 'nothing the parser could not place');
+  t.has(final.plan, { start: 1, end: 3 }, 'plan: one point per target');
+  t.equal(final.count, 3);
+  t.same(asserts.map((a) => a.name), m.columns.map((c) => c.label), 'parent points named by target');
+  t.same(asserts.map((a) => a.ok), rs.map((r) => !r.results.some((x) => x.status === 'fail' || x.status === 'error')), 'a target is not ok when a clause failed or errored');
+  t.equal(children.length, 3, 'three subtests');
+  for (const [i, run] of rs.entries()) {
+    const c = children[i]!;
+    t.equal(c.final.count, run.results.length, `subtest ${i + 1}: one point per clause, none injected`);
+    t.equal(c.final.fail, run.results.filter((r) => r.status === 'fail' || r.status === 'error').length, `subtest ${i + 1}: fail and error are not ok`);
+    t.equal(c.final.skip, run.results.filter((r) => r.status === 'skip' || r.status === 'manual').length, `subtest ${i + 1}: skip and manual are SKIP`);
+  }
+  const gpt = children[1]!.asserts.find((a) => a.name.startsWith('V2-IMG-GPT '))!;
+  t.notOk(gpt.ok);
+  t.equal((gpt.diag as { severity: string }).severity, 'fail');
+  const waived = children[2]!.asserts.find((a) => a.name.startsWith('V2-IMG-GPT '))!;
+  t.ok(waived.ok, 'waived is ok');
+  t.match((waived.diag as { waiver: string }).waiver, /Known firmware limitation/, 'with the waiver in the diagnostics');
+  t.equal((asserts[1]!.diag as { 'target.sha256': string })['target.sha256'], '22'.repeat(32), 'the target in the parent point\'s diagnostics');
+  const stray = tap.split('\n').filter((line) => !(line === '' || /^(TAP version 14|1\.\.\d+|# .*|(ok|not ok) \d+ - .*| {2}.*)$/.test(line)));
+  t.same(stray, [], 'every top-level line is a version, plan, comment, test point or indented block');
+  const inner = tap.split('\n').filter((l) => l.startsWith('    ') && !/^ {4}(1\.\.\d+|# .*|(ok|not ok) \d+ - .*| {2}.*)$/.test(l));
+  t.same(inner, [], 'and so is every subtest line');
+  t.notMatch(tap, /^\s*not ok 99/m, 'the injected test point is not a test point');
 });
