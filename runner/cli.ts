@@ -2,6 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { ParseError, UnsupportedError } from '../probes/errors.js';
 import { addReferenceCommands } from '../boot/commands.js';
 import { PROBES } from '../probes/registry.js';
+import { addReportCommands, addReportOptions, addSpecRenderCommands, finishReports, prepareReports } from '../reports/commands.js';
+import { render, REPORT_FORMATS, type ReportFormat } from '../reports/render.js';
 import { renderText } from '../reports/text.js';
 import { useColour, painter, safeTerminalText } from '../reports/style.js';
 import { writeAtomic } from '../reports/write.js';
@@ -11,7 +13,7 @@ import { EXIT, type Selection } from './results.js';
 import { select, SelectionError, splitList, profileNames } from './select.js';
 import { displayPath, loadSpecOrThrow, resolveSpecDir, SpecError } from './spec-load.js';
 import { TOOL_VERSION } from './version.js';
-import { verify } from './verify.js';
+import { checkTargets, verify } from './verify.js';
 import type { Requirement } from './requirement.js';
 
 const EXIT_HELP = `
@@ -77,27 +79,36 @@ export function buildProgram(): Command {
     .exitOverride()
     .addHelpText('after', EXIT_HELP);
 
-  addSelectionOptions(
+  addReportOptions(addSelectionOptions(
     program
       .command('verify')
-      .description('check a disk image against the spec, clause by clause, without booting it')
-      .argument('<image>', 'disk image: raw or qcow2 (opened read-only)'),
-  )
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+      .description('check a disk image (without booting it) and/or in-guest evidence against the spec, clause by clause')
+      .argument('[image]', 'disk image: raw or qcow2 (opened read-only)'),
+  ))
+    .option('--evidence <bundle>', 'in-guest evidence from collect.sh: a bundle directory, a tar (or the raw evidence disk holding one), or a serial log with a console frame')
+    .option('--live', 'read this running system as the evidence (run inside the guest, as root)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', ...REPORT_FORMATS]).default('text'))
     .option('-o, --output <file>', 'write the report to a file (atomically) instead of standard output')
     .option('-v, --verbose', 'show the reason for passing clauses too, and remediation for failures')
-    .option('--sha256', 'record the sha256 of the whole image file (reads every byte)')
+    .option('--sha256', 'record the sha256 of the whole image (or evidence tar) file (reads every byte)')
     .addOption(new Option('--backing <mode>', 'qcow2 backing files: follow (read-only) or refuse').choices(['follow', 'refuse']).default('refuse'))
     .addHelpText('after', EXIT_HELP)
-    .action(async (image: string, o: SelectionFlags & { format: string; output?: string; verbose?: boolean; sha256?: boolean; backing: 'follow' | 'refuse' }) => {
+    .action(async (image: string | undefined, o: SelectionFlags & { format: 'text' | ReportFormat; output?: string; verbose?: boolean; sha256?: boolean; backing: 'follow' | 'refuse'; evidence?: string; live?: boolean; report?: string[]; waivers?: string }) => {
+      checkTargets({ image, evidence: o.evidence, live: o.live });
+      const prepared = prepareReports(o); // fail fast: --report syntax, waiver file errors with file:line
       const spec = loadSpecOrThrow(o.spec);
-      const run = await verify({ spec, selection: selectionFrom(o), image, sha256: o.sha256 ?? false, backing: o.backing });
-      const content = o.format === 'json' ? `${JSON.stringify(run, null, 2)}\n` : renderText(run, { colour: !o.output && useColour(), verbose: o.verbose ?? false });
+      const run = finishReports(await verify({
+        spec, selection: selectionFrom(o), sha256: o.sha256 ?? false, backing: o.backing,
+        ...(prepared.waivers ? { waivers: prepared.waivers } : {}),
+        ...(image !== undefined ? { image } : {}), ...(o.evidence !== undefined ? { evidence: o.evidence } : {}), ...(o.live ? { live: true } : {}),
+      }), prepared, spec);
+      const content = o.format === 'text' ? renderText(run, { colour: !o.output && useColour(), verbose: o.verbose ?? false }) : render(run, o.format, spec);
       emit(content, o.output);
       process.exitCode = run.exitCode;
     });
 
-  const spec = program.command('spec').description('work with the spec as data: lint, list, show');
+  const spec = program.command('spec').description('work with the spec as data: lint, list, show, render, diff');
+  addSpecRenderCommands(spec);
 
   spec
     .command('lint')
@@ -157,6 +168,7 @@ export function buildProgram(): Command {
     });
 
   addReferenceCommands(program);
+  addReportCommands(program);
 
   program
     .command('probe')

@@ -75,7 +75,9 @@ async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<stri
     if (notApplicable.length) {
       const m = notApplicable[0]!;
       const found = m.actual === undefined ? 'is absent' : `is ${short(m.actual)}`;
-      return { ...base(req, 'skip', `not applicable: ${m.path} ${found} (the clause applies when ${req.when.map(describe).join(' and ')})`), observed, mismatches: notApplicable };
+      const because = req.when.find((w) => w.fact === m.path && w.because)?.because;
+      const why = because ? `: ${because}` : ` (the clause applies when ${req.when.map(describe).join(' and ')})`;
+      return { ...base(req, 'skip', `not applicable: ${m.path} ${found}${why}`), observed, mismatches: notApplicable };
     }
   }
   const mismatches = match(observed, req.expect);

@@ -36,7 +36,8 @@ t.test('--section, --level, --target, --tags narrow together', async (t) => {
 
 t.test('profiles are named selections', async (t) => {
   const image = select(spec.requirements, { ...none, profile: 'image' });
-  t.ok(image.length > 0 && image.every((r) => r.target === 'image'));
+  t.ok(image.length > 0 && image.every((r) => r.target === 'image' || r.target === 'guest'), 'the whole image: its own clauses and its OS');
+  t.ok(image.some((r) => r.target === 'guest'));
   const hyp = select(spec.requirements, { ...none, profile: 'hypervisor' });
   t.ok(hyp.every((r) => r.target === 'hypervisor' || r.target === 'firmware'));
   t.equal(select(spec.requirements, { ...none, profile: 'all' }).length, spec.requirements.length);
