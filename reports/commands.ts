@@ -9,17 +9,8 @@ import { mergeRuns, renderMerge, MERGE_FORMATS, type MergeFormat } from './merge
 import { isReportFormat, render, REPORT_EXTENSIONS, REPORT_FORMATS, type ReportFormat } from './render.js';
 import { diffSpecs, renderSpec, renderSpecDiff, SPEC_DIFF_FORMATS, SPEC_RENDER_FORMATS, type SpecDiffFormat, type SpecRenderFormat } from './spec-render.js';
 import { useColour } from './style.js';
-import { writeAtomic } from './write.js';
+import { emitReport, writeAtomic } from './write.js';
 
-/** Write to a file atomically, or to standard output. */
-function emit(content: string, output: string | undefined): void {
-  if (output) {
-    writeAtomic(output, content);
-    if (process.stderr.isTTY) process.stderr.write(`wrote ${output}\n`);
-  } else {
-    process.stdout.write(content);
-  }
-}
 
 function formatFromExtension(file: string | undefined): ReportFormat | undefined {
   if (!file) return undefined;
@@ -113,7 +104,7 @@ export function addReportCommands(program: Command): void {
       const spec = specForRun(run, o.spec);
       if (waivers) run = applyWaivers(run, waivers, new Date());
       const format = o.format ?? formatFromExtension(o.output) ?? 'html';
-      emit(render(run, format, spec), o.output);
+      emitReport(render(run, format, spec), o.output);
     });
 
   report
@@ -125,7 +116,7 @@ export function addReportCommands(program: Command): void {
     .option('-o, --output <file>', 'write to a file (atomically) instead of standard output')
     .action((oldFile: string, newFile: string, o: { format: DiffFormat; output?: string }) => {
       const d = diffRuns(loadResultsFile(oldFile), loadResultsFile(newFile));
-      emit(renderDiff(d, o.format, { colour: !o.output && o.format === 'text' && useColour() }), o.output);
+      emitReport(renderDiff(d, o.format, { colour: !o.output && o.format === 'text' && useColour() }), o.output);
       process.exitCode = diffExitCode(d);
     });
 
@@ -141,7 +132,7 @@ export function addReportCommands(program: Command): void {
       const spec = o.spec ? loadSpecOrThrow(o.spec) : inputs[0] ? specForRun(inputs[0].run) : undefined;
       const fromExt = formatFromExtension(o.output);
       const format: MergeFormat = o.format ?? (fromExt && (MERGE_FORMATS as readonly string[]).includes(fromExt) ? fromExt : 'html');
-      emit(renderMerge(mergeRuns(inputs, spec), format), o.output);
+      emitReport(renderMerge(mergeRuns(inputs, spec), format), o.output);
     });
 }
 
@@ -155,7 +146,7 @@ export function addSpecRenderCommands(spec: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices([...SPEC_RENDER_FORMATS]).default('html'))
     .option('-o, --output <file>', 'write to a file (atomically) instead of standard output')
     .action((o: { spec: string; format: SpecRenderFormat; output?: string }) => {
-      emit(renderSpec(loadSpecOrThrow(o.spec), o.format), o.output);
+      emitReport(renderSpec(loadSpecOrThrow(o.spec), o.format), o.output);
     });
 
   spec
@@ -167,6 +158,6 @@ export function addSpecRenderCommands(spec: Command): void {
     .option('-o, --output <file>', 'write to a file (atomically) instead of standard output')
     .action((a: string, b: string, o: { format: SpecDiffFormat; output?: string }) => {
       const d = diffSpecs(loadSpecOrThrow(a), loadSpecOrThrow(b));
-      emit(renderSpecDiff(d, o.format, { colour: !o.output && o.format === 'text' && useColour() }), o.output);
+      emitReport(renderSpecDiff(d, o.format, { colour: !o.output && o.format === 'text' && useColour() }), o.output);
     });
 }

@@ -17,3 +17,13 @@ export function writeAtomic(path: string, content: string): void {
     throw e;
   }
 }
+
+/** A report to a file (atomically) or to standard output; says where it went only on a terminal. */
+export function emitReport(content: string, output: string | undefined): void {
+  if (output) {
+    writeAtomic(output, content);
+    if (process.stderr.isTTY) process.stderr.write(`wrote ${output}\n`);
+  } else {
+    process.stdout.write(content);
+  }
+}

@@ -6,7 +6,7 @@ import { addReportCommands, addReportOptions, addSpecRenderCommands, finishRepor
 import { render, REPORT_FORMATS, type ReportFormat } from '../reports/render.js';
 import { renderText } from '../reports/text.js';
 import { useColour, painter, safeTerminalText } from '../reports/style.js';
-import { writeAtomic } from '../reports/write.js';
+import { emitReport } from '../reports/write.js';
 import { describe } from './expect.js';
 import { lintSpec } from './lint.js';
 import { EXIT, type Selection } from './results.js';
@@ -62,14 +62,6 @@ function selectionFrom(o: SelectionFlags): Selection {
   };
 }
 
-function emit(content: string, output: string | undefined): void {
-  if (output) {
-    writeAtomic(output, content);
-    if (process.stderr.isTTY) process.stderr.write(`wrote ${output}\n`);
-  } else {
-    process.stdout.write(content);
-  }
-}
 
 export function buildProgram(): Command {
   const program = new Command('vmspec')
@@ -103,7 +95,7 @@ export function buildProgram(): Command {
         ...(image !== undefined ? { image } : {}), ...(o.evidence !== undefined ? { evidence: o.evidence } : {}), ...(o.live ? { live: true } : {}),
       }), prepared, spec);
       const content = o.format === 'text' ? renderText(run, { colour: !o.output && useColour(), verbose: o.verbose ?? false }) : render(run, o.format, spec);
-      emit(content, o.output);
+      emitReport(content, o.output);
       process.exitCode = run.exitCode;
     });
 

@@ -4,7 +4,7 @@ import { findProbe } from '../probes/registry.js';
 import { Memo, type Facts, type Json, type ProbeInputKind, type ProbeInputs } from '../probes/types.js';
 import { describe, match } from './expect.js';
 import type { Requirement } from './requirement.js';
-import type { Result, Status } from './results.js';
+import { resultShell, type Result } from './results.js';
 
 /** What the user must give for a probe of each input kind, for skip messages. */
 const NEEDS: Record<ProbeInputKind, string> = {
@@ -33,32 +33,15 @@ export async function evaluate(requirements: Requirement[], inputs: Omit<ProbeIn
   return results;
 }
 
-function base(req: Requirement, status: Status, message: string): Result {
-  return {
-    id: req.id,
-    ref: req.ref,
-    level: req.level,
-    mandatory: req.mandatory,
-    target: req.target,
-    title: req.title,
-    status,
-    message,
-    probe: req.probe ?? null,
-    ...(req.probe ? { params: req.params } : {}),
-    observed: null,
-    expected: req.expect ? { ...(req.when ? { when: req.when } : {}), expect: req.expect } : null,
-    ...(req.manual ? { manual: req.manual } : {}),
-    ...(req.remediation ? { remediation: req.remediation } : {}),
-  };
-}
+
 
 async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<string, Promise<Outcome>>): Promise<Result> {
   if (req.manual !== undefined || !req.probe || !req.expect) {
-    return base(req, 'manual', `check by hand: ${firstLine(req.manual ?? 'no automated probe')}`);
+    return resultShell(req, 'manual', `check by hand: ${firstLine(req.manual ?? 'no automated probe')}`);
   }
   const probe = findProbe(req.probe);
-  if (!probe) return base(req, 'error', `unknown probe "${req.probe}" (run \`vmspec spec lint\`)`);
-  if (!inputs[probe.input]) return base(req, 'skip', NEEDS[probe.input]);
+  if (!probe) return resultShell(req, 'error', `unknown probe "${req.probe}" (run \`vmspec spec lint\`)`);
+  if (!inputs[probe.input]) return resultShell(req, 'skip', NEEDS[probe.input]);
 
   const key = `${probe.name}\0${JSON.stringify(req.params)}`;
   let run = runs.get(key);
@@ -67,7 +50,7 @@ async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<stri
     runs.set(key, run);
   }
   const outcome = await run;
-  if (!outcome.ok) return base(req, 'error', `probe ${probe.name} could not run: ${outcome.message}`);
+  if (!outcome.ok) return resultShell(req, 'error', `probe ${probe.name} could not run: ${outcome.message}`);
   const observed: Json = outcome.facts;
 
   if (req.when) {
@@ -77,16 +60,16 @@ async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<stri
       const found = m.actual === undefined ? 'is absent' : `is ${short(m.actual)}`;
       const because = req.when.find((w) => w.fact === m.path && w.because)?.because;
       const why = because ? `: ${because}` : ` (the clause applies when ${req.when.map(describe).join(' and ')})`;
-      return { ...base(req, 'skip', `not applicable: ${m.path} ${found}${why}`), observed, mismatches: notApplicable };
+      return { ...resultShell(req, 'skip', `not applicable: ${m.path} ${found}${why}`), observed, mismatches: notApplicable };
     }
   }
   const mismatches = match(observed, req.expect);
-  if (mismatches.length === 0) return { ...base(req, 'pass', passMessage(req)), observed };
+  if (mismatches.length === 0) return { ...resultShell(req, 'pass', passMessage(req)), observed };
   const first = mismatches[0]!;
   const more = mismatches.length > 1 ? ` (+${mismatches.length - 1} more)` : '';
   const shown = first.actual === undefined ? '' : `: found ${short(first.actual)}`;
   const wanted = first.expected === undefined ? '' : `, expected ${short(first.expected)}`;
-  return { ...base(req, 'fail', `${first.path} ${first.reason}${shown}${wanted}${more}`), observed, mismatches };
+  return { ...resultShell(req, 'fail', `${first.path} ${first.reason}${shown}${wanted}${more}`), observed, mismatches };
 }
 
 async function runProbe(fn: () => Facts | Promise<Facts>): Promise<Outcome> {

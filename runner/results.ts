@@ -1,5 +1,5 @@
 import type { Json } from '../probes/types.js';
-import type { ClauseRef, Expectation, Level, TargetKind } from './requirement.js';
+import type { ClauseRef, Expectation, Level, Requirement, TargetKind } from './requirement.js';
 import type { Mismatch } from './expect.js';
 
 export const STATUSES = ['pass', 'fail', 'skip', 'error', 'waived', 'manual'] as const;
@@ -73,4 +73,24 @@ export function exitCodeFor(results: Result[]): ExitCode {
   if (results.some((r) => r.status === 'fail' && r.mandatory)) return EXIT.failed;
   if (results.some((r) => r.status === 'error')) return EXIT.probeError;
   return EXIT.ok;
+}
+
+/** A result for a requirement before any probe ran: identity, clause, expectations, no observations. */
+export function resultShell(req: Requirement, status: Status, message: string): Result {
+  return {
+    id: req.id,
+    ref: req.ref,
+    level: req.level,
+    mandatory: req.mandatory,
+    target: req.target,
+    title: req.title,
+    status,
+    message,
+    probe: req.probe ?? null,
+    ...(req.probe ? { params: req.params } : {}),
+    observed: null,
+    expected: req.expect ? { ...(req.when ? { when: req.when } : {}), expect: req.expect } : null,
+    ...(req.manual ? { manual: req.manual } : {}),
+    ...(req.remediation ? { remediation: req.remediation } : {}),
+  };
 }

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { explainErrors, validator } from './schemas.js';
 import type { Requirement } from './requirement.js';
-import { exitCodeFor, summarise, type Result, type RunResults, type TargetInfo } from './results.js';
+import { exitCodeFor, resultShell, summarise, type Result, type RunResults, type TargetInfo } from './results.js';
 import { SelectionError } from './select.js';
 import { displayPath } from './spec-load.js';
 import { parseYaml, YamlError, YAML_LIMITS, type YamlIssue } from './yaml-document.js';
@@ -214,23 +214,7 @@ export const NOT_RUN_MESSAGE = 'not evaluated: a waiver with "runs: false" cover
  * `skip` until `applyWaivers` records the waiver and makes it `waived`).
  */
 export function notRunResult(req: Requirement): Result {
-  return {
-    id: req.id,
-    ref: req.ref,
-    level: req.level,
-    mandatory: req.mandatory,
-    target: req.target,
-    title: req.title,
-    status: 'skip',
-    message: NOT_RUN_MESSAGE,
-    probe: req.probe ?? null,
-    ...(req.probe && req.params ? { params: req.params } : {}),
-    observed: null,
-    expected: req.expect ? { ...(req.when ? { when: req.when } : {}), expect: req.expect } : null,
-    ...(req.manual ? { manual: req.manual } : {}),
-    ...(req.remediation ? { remediation: req.remediation } : {}),
-    durationMs: 0,
-  };
+  return { ...resultShell(req, 'skip', NOT_RUN_MESSAGE), durationMs: 0 };
 }
 
 function where(w: Waiver): string {

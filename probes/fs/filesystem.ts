@@ -80,6 +80,16 @@ export class FsError extends Error {
   }
 }
 
+/** What a path is (symlinks followed), or undefined when absent or unreachable: for "is there a…" questions. */
+export function typeAt(fs: ReadOnlyFilesystem, path: string): FileStat['type'] | undefined {
+  try {
+    return fs.stat(path).type;
+  } catch (e) {
+    if (e instanceof FsError) return undefined;
+    throw e;
+  }
+}
+
 /** What a filesystem gives the generic path resolver. */
 export interface PathWalker<N> {
   root(): N;

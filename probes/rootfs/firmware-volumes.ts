@@ -1,5 +1,5 @@
 import { isReadError } from '../errors.js';
-import { FsError, walk, type ReadOnlyFilesystem } from '../fs/filesystem.js';
+import { FsError, typeAt, walk, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import type { DiskImage } from '../image/disk.js';
 import { openEsp } from '../image/esp.js';
 import { formatGuid } from '../image/guid.js';
@@ -132,10 +132,5 @@ export function scanFirmwareVolumes(image: DiskImage, memo: Memo): FirmwareScan 
 }
 
 function isDir(fs: ReadOnlyFilesystem, path: string): boolean {
-  try {
-    return fs.stat(path).type === 'directory';
-  } catch (e) {
-    if (e instanceof FsError) return false;
-    throw e;
-  }
+  return typeAt(fs, path) === 'directory';
 }

@@ -1,4 +1,4 @@
-import { FsError, joinPath, type ReadOnlyFilesystem } from '../fs/filesystem.js';
+import { FsError, typeAt, joinPath, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 
 /**
  * Installed kernels, found the way distributions install them:
@@ -63,21 +63,11 @@ function names(fs: ReadOnlyFilesystem, dir: string): string[] {
 }
 
 function isFile(fs: ReadOnlyFilesystem, path: string): boolean {
-  try {
-    return fs.stat(path).type === 'file';
-  } catch (e) {
-    if (e instanceof FsError) return false;
-    throw e;
-  }
+  return typeAt(fs, path) === 'file';
 }
 
 function isDir(fs: ReadOnlyFilesystem, path: string): boolean {
-  try {
-    return fs.stat(path).type === 'directory';
-  } catch (e) {
-    if (e instanceof FsError) return false;
-    throw e;
-  }
+  return typeAt(fs, path) === 'directory';
 }
 
 /** Every kernel installed in a root filesystem, newest first. */
