@@ -201,6 +201,11 @@ function showText(r: Requirement): string {
 
 /** Entry point: maps every known error to a one-line message and its exit code. */
 export async function main(argv: string[]): Promise<void> {
+  // `vmspec spec list | head`: a closed pipe ends the output, not the process with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -8,6 +8,8 @@ import { buildFatImage, type FatFileSpec } from '../fixtures/fat-builder.js';
 import { GptEditor } from '../image/gpt-edit.js';
 import { validator } from '../../runner/schemas.js';
 import type { RunResults } from '../../runner/results.js';
+import { spawnSync } from 'node:child_process';
+import { repoRoot } from '../fixtures/cache.js';
 import { vmspec } from './cli-runner.js';
 
 const efi = efiBinaries();
@@ -209,4 +211,8 @@ t.test('help, version and spec commands', async (t) => {
   t.match(show.stdout, /C12A7328-F81F-11D2-BA4B-00A0C93EC93B/);
   t.equal(vmspec(['spec', 'show', 'V2-NOPE']).status, 2);
   t.equal(vmspec(['verify', good, '--spec', 'vmspec-v1', '--format', 'json']).status, 0, 'v1 selectable');
+  // A reader that stops early (`| head`) must not produce a stack trace.
+  const piped = spawnSync('bash', ['-c', `node ${join(repoRoot, 'bin', 'vmspec.js')} spec list | head -n 1`], { encoding: 'utf8' });
+  t.equal(piped.stdout.split('\n').length, 2, 'one line read');
+  t.notMatch(piped.stderr, /EPIPE|at .*\.js/, 'no error on a closed pipe');
 });
