@@ -57,6 +57,7 @@ import {
   type ReadOnlyFilesystem,
   resolvePath,
 } from './filesystem.js';
+import { Lru } from '../lru.js';
 
 /** The root directory is always inode 2 (ext4 docs: special_inodes.rst). */
 export const EXT4_ROOT_INO = 2;
@@ -131,26 +132,6 @@ const FT_TYPES: { [ft: number]: FileType } = {
   [EXT4_FT_SOCK]: 'socket',
 };
 
-/** A small LRU map: Map keeps insertion order, so the first key is the least recently used. */
-class Lru<K, V> {
-  readonly #map = new Map<K, V>();
-  constructor(readonly limit: number) {}
-  get(key: K): V | undefined {
-    const v = this.#map.get(key);
-    if (v !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, v);
-    }
-    return v;
-  }
-  set(key: K, value: V): void {
-    if (this.#map.size >= this.limit) {
-      const oldest = this.#map.keys().next();
-      if (!oldest.done) this.#map.delete(oldest.value);
-    }
-    this.#map.set(key, value);
-  }
-}
 
 /**
  * A read-only ext2/ext3/ext4 reader over a ByteSource (a partition of a

@@ -1,6 +1,7 @@
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { checkRange, type ByteSource } from './byte-source.js';
 import { ParseError, UnsupportedError } from '../errors.js';
+import { Lru } from '../lru.js';
 
 /**
  * The guest-visible disk inside a qcow2 file, versions 2 and 3
@@ -263,24 +264,6 @@ export function qcow2Container(h: Qcow2Header): { [key: string]: string | number
   };
 }
 
-/** Small least-recently-used map: metadata caches stay bounded whatever the image. */
-class Lru<K, V> {
-  #map = new Map<K, V>();
-  constructor(readonly capacity: number) {}
-  get(key: K): V | undefined {
-    const v = this.#map.get(key);
-    if (v !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, v);
-    }
-    return v;
-  }
-  set(key: K, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.capacity) this.#map.delete(this.#map.keys().next().value as K);
-  }
-}
 
 const L1_CHUNK_ENTRIES = 512;
 const L2_CACHE_BYTES = 8 * 1024 * 1024;
