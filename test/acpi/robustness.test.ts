@@ -4,18 +4,8 @@ import { join } from 'node:path';
 import { ParseError } from '../../probes/errors.js';
 import { parseAcpiTable } from '../../probes/acpi/tables.js';
 import { QEMU_VARIANTS, armDataTables, iaslTemplates, mutate, qemuVirtAcpi } from '../fixtures/acpi-tables.js';
+import { prng as rng } from '../fixtures/prng.js';
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function tables(): [string, Uint8Array][] {
   const out: [string, Uint8Array][] = [];

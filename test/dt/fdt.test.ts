@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ParseError } from '../../probes/errors.js';
 import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_NOP, FDT_PROP, type FdtNode, parseFdt, parseFdtHeader } from '../../probes/dt/fdt.js';
 import { type DtbFixture, type DtsNode, compileDts, customDtb, deepDts, dtsNodes, qemuDtbs, readDts, readFdtdumpHeader } from '../fixtures/dtbs.js';
+import { prng as rng } from '../fixtures/prng.js';
 
 function fixtures(): DtbFixture[] {
   return [...qemuDtbs(), customDtb('board'), customDtb('board', ['-V', '16']), customDtb('board', ['-p', '4096'])];
@@ -171,17 +172,6 @@ t.test('header-only reads and a version 16 blob', async (t) => {
   t.throws(() => parseFdtHeader(v16.subarray(0, 30)), { name: 'ParseError', message: /too short for the 36-byte header/ });
 });
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function tryParse(b: Uint8Array): boolean {
   try {

@@ -79,17 +79,7 @@ export function memoryImage(bytes: Uint8Array, name = 'memory'): DiskImage {
   return { path: name, format: 'raw', disk, fileSize: bytes.length, container: {}, close: () => {} };
 }
 
-/** Deterministic PRNG (mulberry32) for fuzz-style tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../fixtures/prng.js';
 
 /** The test object tap hands to a subtest callback. */
 export type TapTest = Parameters<Parameters<typeof t.test>[0]>[0];
