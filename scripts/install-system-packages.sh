@@ -23,6 +23,8 @@ PACKAGES=(
   busybox shellcheck  # collector tests: run under busybox sh, lint as POSIX sh
   cpio xz-utils zstd ca-certificates
   kmod                # depmod/modprobe: module metadata for root filesystem fixtures and their oracle
+  cloud-init          # `cloud-init schema`: validates the NoCloud user-data vmspec boot generates
+  lava-common         # lava_common.schemas: validates the LAVA jobs vmspec lava-job generates
 )
 
 # Only with VMSPEC_SLOW_TESTS=1: the real Debian arm64 image (mmdebstrap under qemu-user).
