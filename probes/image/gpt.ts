@@ -340,8 +340,10 @@ function parseEntries(h: ParsedHeader, ss: number, totalLbas: number, problems: 
       continue;
     }
     if (endingLba >= BigInt(totalLbas)) {
-      problems.push(`${where}: EndingLBA ${endingLba} is beyond the disk (last LBA ${totalLbas - 1})`);
-      if (endingLba > BigInt(Number.MAX_SAFE_INTEGER)) continue;
+      // Byte offsets (LBA × sector size) must stay exact numbers in the facts, so an end beyond 2^53 bytes drops the entry.
+      const unrepresentable = (endingLba + 1n) * BigInt(ss) > BigInt(Number.MAX_SAFE_INTEGER);
+      problems.push(`${where}: EndingLBA ${endingLba} is beyond the disk (last LBA ${totalLbas - 1})${unrepresentable ? '; entry ignored' : ''}`);
+      if (unrepresentable) continue;
     }
     const e: GptEntry = {
       number: n,
