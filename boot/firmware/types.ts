@@ -1,0 +1,32 @@
+/**
+ * The firmware `vmspec boot` runs, as a QEMU firmware descriptor
+ * (QEMU docs/interop/firmware.json) or explicit paths describe it.
+ */
+
+/** FirmwareFlashMode (firmware.json): split = read-only code + per-VM vars; combined = one writable image; stateless = code only. */
+export type FlashMode = 'split' | 'combined' | 'stateless';
+
+/** The block formats vmspec accepts for pflash files (FirmwareFlashFile.format is a BlockdevDriver). */
+export type FlashFormat = 'raw' | 'qcow2';
+
+/** FirmwareFlashFile (firmware.json). */
+export interface FlashFile {
+  filename: string;
+  format: FlashFormat;
+}
+
+export interface SelectedFirmware {
+  /** The descriptor chosen; absent when built from explicit paths. */
+  descriptorPath?: string;
+  /** Firmware.description, or what the paths were. */
+  description: string;
+  /** mapping.executable: pflash unit 0, read-only (combined: the writable image). */
+  code: FlashFile;
+  /** mapping.nvram-template: copied per VM instance (split mode only). */
+  varsTemplate?: FlashFile;
+  /** Firmware.features as the descriptor lists them. */
+  features: string[];
+  mode: FlashMode;
+  /** Descriptors skipped as malformed while selecting (file and reason). */
+  warnings: string[];
+}
