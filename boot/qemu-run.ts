@@ -15,6 +15,9 @@ export interface Firmware {
   code: string;
   /** Pristine variable store to copy per machine (pflash unit 1). */
   varsTemplate: string;
+  /** Formats from the firmware descriptor (default raw). */
+  codeFormat?: 'raw' | 'qcow2';
+  varsFormat?: 'raw' | 'qcow2';
 }
 
 export const AAVMF_DIR = '/usr/share/AAVMF';
@@ -49,14 +52,20 @@ export function copyVars(fw: Firmware, dest: string): string {
 }
 
 export interface QemuRunOptions {
-  /** Boot disk (raw). Opened with snapshot=on unless `snapshot: false`: never modified. */
+  /** Boot disk. Opened with snapshot=on unless `snapshot: false`: never modified. */
   image: string;
+  /** The boot disk's format (default raw): QEMU is never left to guess it. */
+  imageFormat?: 'raw' | 'qcow2';
   snapshot?: boolean;
   /** This machine's VARS copy (written by the firmware: persistence lives here). */
   vars: string;
   firmware?: Firmware;
   /** Second virtio disk (raw) the guest may write evidence to. */
   evidenceDisk?: string;
+  /** Read-only raw virtio disks after the others (e.g. a cloud-init NoCloud seed). */
+  readOnlyDisks?: string[];
+  /** Accelerator: KVM (`-cpu host`) or TCG (default). */
+  accel?: 'kvm' | 'tcg';
   /** ACPI tables (default) or device tree only (`-M virt,acpi=off`). */
   acpi?: boolean;
   /** GIC version; QEMU's default (2) when unset. */
@@ -98,20 +107,24 @@ export function qemuArgv(opts: QemuRunOptions, fw: Firmware): string[] {
   const machine = ['virt'];
   if (opts.acpi === false) machine.push('acpi=off');
   if (opts.gic !== undefined) machine.push(`gic-version=${opts.gic}`);
+  const kvm = opts.accel === 'kvm';
   const argv = [
     '-M', machine.join(','),
-    '-cpu', opts.cpu ?? 'cortex-a57',
+    '-cpu', opts.cpu ?? (kvm ? 'host' : 'cortex-a57'),
     '-m', String(opts.memoryMiB ?? 1024),
     '-smp', String(opts.smp ?? 2),
-    '-accel', 'tcg,thread=multi',
-    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(fw.code)}`,
-    '-drive', `if=pflash,format=raw,unit=1,file=${qemuEscape(opts.vars)}`,
-    '-drive', `if=none,file=${qemuEscape(opts.image)},format=raw,id=hd0${opts.snapshot === false ? '' : ',snapshot=on'}`,
+    '-accel', kvm ? 'kvm' : 'tcg,thread=multi',
+    '-drive', `if=pflash,format=${fw.codeFormat ?? 'raw'},unit=0,readonly=on,file=${qemuEscape(fw.code)}`,
+    '-drive', `if=pflash,format=${fw.varsFormat ?? 'raw'},unit=1,file=${qemuEscape(opts.vars)}`,
+    '-drive', `if=none,file=${qemuEscape(opts.image)},format=${opts.imageFormat ?? 'raw'},id=hd0${opts.snapshot === false ? '' : ',snapshot=on'}`,
     '-device', 'virtio-blk-pci,drive=hd0',
   ];
   if (opts.evidenceDisk !== undefined) {
     argv.push('-drive', `if=none,file=${qemuEscape(opts.evidenceDisk)},format=raw,id=evidence`, '-device', 'virtio-blk-pci,drive=evidence');
   }
+  (opts.readOnlyDisks ?? []).forEach((disk, i) => {
+    argv.push('-drive', `if=none,file=${qemuEscape(disk)},format=raw,readonly=on,id=ro${i}`, '-device', `virtio-blk-pci,drive=ro${i}`);
+  });
   for (const [name, value] of Object.entries(opts.fwCfg ?? {})) {
     if (!/^[A-Za-z0-9/._-]+$/.test(name)) throw new UnsupportedError(`fw_cfg name ${JSON.stringify(name)} has characters QEMU does not accept`);
     argv.push('-fw_cfg', `name=${name},string=${qemuEscape(value)}`);
@@ -134,7 +147,7 @@ export async function runQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
   if (qemu === undefined) throw new UnsupportedError('qemu-system-aarch64 not found', 'apt-get install --no-install-recommends qemu-system-arm');
   const fw = opts.firmware ?? findAavmf();
   if (fw === undefined) throw new UnsupportedError(`AAVMF firmware not found in ${AAVMF_DIR}`, 'apt-get install --no-install-recommends qemu-efi-aarch64');
-  for (const [what, p] of [['image', opts.image], ['vars', opts.vars], ['evidence disk', opts.evidenceDisk]] as const) {
+  for (const [what, p] of [['image', opts.image], ['vars', opts.vars], ['evidence disk', opts.evidenceDisk], ...(opts.readOnlyDisks ?? []).map((d) => ['disk', d] as const)] as const) {
     if (p !== undefined && !existsSync(p)) throw new UnsupportedError(`${what} ${p} does not exist`);
   }
   const argv = qemuArgv(opts, fw);
