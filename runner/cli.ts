@@ -1,20 +1,19 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ParseError, UnsupportedError } from '../probes/errors.js';
 import { addReferenceCommands } from '../boot/commands.js';
-import { PROBES } from '../probes/registry.js';
 import { addReportCommands, addReportOptions, addSpecRenderCommands, finishReports, prepareReports } from '../reports/commands.js';
-import { render, REPORT_FORMATS, type ReportFormat } from '../reports/render.js';
-import { renderText } from '../reports/text.js';
+import { REPORT_FORMATS, type ReportFormat } from '../reports/render.js';
 import { useColour, painter, safeTerminalText } from '../reports/style.js';
 import { emitReport } from '../reports/write.js';
 import { describe } from './expect.js';
-import { lintSpec } from './lint.js';
 import { EXIT, type Selection } from './results.js';
 import { select, SelectionError, splitList, profileNames } from './select.js';
 import { displayPath, loadSpecOrThrow, resolveSpecDir, SpecError } from './spec-load.js';
 import { TOOL_VERSION } from './version.js';
-import { checkTargets, verify } from './verify.js';
 import type { Requirement } from './requirement.js';
+
+// Probes, lint (ajv) and the renderers load inside the actions that use them
+// (`await import`), so `--version`, `--help` and `spec list` do not pay for them.
 
 const EXIT_HELP = `
 Exit codes:
@@ -86,6 +85,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--backing <mode>', 'qcow2 backing files: follow (read-only) or refuse').choices(['follow', 'refuse']).default('refuse'))
     .addHelpText('after', EXIT_HELP)
     .action(async (image: string | undefined, o: SelectionFlags & { format: 'text' | ReportFormat; output?: string; verbose?: boolean; sha256?: boolean; backing: 'follow' | 'refuse'; evidence?: string; live?: boolean; report?: string[]; waivers?: string }) => {
+      const { checkTargets, verify } = await import('./verify.js');
       checkTargets({ image, evidence: o.evidence, live: o.live });
       const prepared = prepareReports(o); // fail fast: --report syntax, waiver file errors with file:line
       const spec = loadSpecOrThrow(o.spec);
@@ -94,7 +94,9 @@ export function buildProgram(): Command {
         ...(prepared.waivers ? { waivers: prepared.waivers } : {}),
         ...(image !== undefined ? { image } : {}), ...(o.evidence !== undefined ? { evidence: o.evidence } : {}), ...(o.live ? { live: true } : {}),
       }), prepared, spec);
-      const content = o.format === 'text' ? renderText(run, { colour: !o.output && useColour(), verbose: o.verbose ?? false }) : render(run, o.format, spec);
+      const content = o.format === 'text'
+        ? (await import('../reports/text.js')).renderText(run, { colour: !o.output && useColour(), verbose: o.verbose ?? false })
+        : (await import('../reports/render.js')).render(run, o.format, spec);
       emitReport(content, o.output);
       process.exitCode = run.exitCode;
     });
@@ -106,7 +108,8 @@ export function buildProgram(): Command {
     .command('lint')
     .description('validate a spec directory: schema, unique ids, probes, params, fact paths, clause coverage')
     .argument('[dir]', 'spec name or directory (default: every built-in spec)')
-    .action((dir: string | undefined) => {
+    .action(async (dir: string | undefined) => {
+      const { lintSpec } = await import('./lint.js');
       const dirs = dir ? [resolveSpecDir(dir)] : [resolveSpecDir('vmspec-v2'), resolveSpecDir('vmspec-v1')];
       let problems = 0;
       for (const d of dirs) {
@@ -167,7 +170,8 @@ export function buildProgram(): Command {
     .description('list the registered probes')
     .command('list')
     .description('list probes with their input and summary')
-    .action(() => {
+    .action(async () => {
+      const { PROBES } = await import('../probes/registry.js');
       for (const p of PROBES) process.stdout.write(`${p.name.padEnd(24)} ${p.input.padEnd(9)} ${p.summary}\n`);
     });
 

@@ -1,33 +1,38 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { schemaRoot } from './paths.js';
+import type { ErrorObject } from 'ajv';
+import { compileSchemas, readSchemaSources, schemaDigest, schemaId, type SchemaName } from './validators-compile.js';
+import { loadPrecompiled } from './validators-precompiled.js';
 
-// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-type AddFormats = (ajv: Ajv) => Ajv;
-const addFormats: AddFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
+export type { SchemaName } from './validators-compile.js';
 
-const BASE = 'https://vmspec.dev/schema/';
-export type SchemaName = 'requirement' | 'expectation' | 'spec-file' | 'spec-index' | 'profile' | 'results' | 'waivers';
+/** A schema check: true when `data` is valid, else `errors` says why (ajv's error objects, verbose). */
+export type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-let ajv: Ajv | undefined;
+let validators: ((name: SchemaName) => Validator) | undefined;
 
-/** One ajv instance with every schema in schema/ registered by its $id. */
-export function schemaRegistry(): Ajv {
-  if (ajv) return ajv;
-  ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
-  addFormats(ajv);
-  for (const f of readdirSync(schemaRoot).filter((f) => f.endsWith('.schema.json')).sort()) {
-    ajv.addSchema(JSON.parse(readFileSync(join(schemaRoot, f), 'utf8')));
+/**
+ * The precompiled validators from the build (no ajv at run time), or, when
+ * running from source before a build or with schemas edited since, the same
+ * schemas compiled here with the same options: identical errors either way.
+ */
+function validatorTable(): (name: SchemaName) => Validator {
+  if (validators) return validators;
+  const sources = readSchemaSources();
+  const precompiled = loadPrecompiled(schemaDigest(sources));
+  if (precompiled) {
+    validators = (name) => precompiled[name];
+    return validators;
   }
-  return ajv;
+  const ajv = compileSchemas(sources);
+  validators = (name) => {
+    const fn = ajv.getSchema(schemaId(name));
+    if (!fn) throw new Error(`schema ${name} is not registered`);
+    return fn as Validator;
+  };
+  return validators;
 }
 
-export function validator(name: SchemaName): ValidateFunction {
-  const fn = schemaRegistry().getSchema(`${BASE}${name}.schema.json`);
-  if (!fn) throw new Error(`schema ${name} is not registered`);
-  return fn;
+export function validator(name: SchemaName): Validator {
+  return validatorTable()(name);
 }
 
 /** A validation problem in plain English, with the JSON path it concerns. */
