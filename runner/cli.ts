@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ParseError, UnsupportedError } from '../probes/errors.js';
 import { addReferenceCommands } from '../boot/commands.js';
+import { addLavaCommands } from '../lava/commands.js';
 import { addReportCommands, addReportOptions, addSpecRenderCommands, finishReports, prepareReports } from '../reports/commands.js';
 import { REPORT_FORMATS, type ReportFormat } from '../reports/render.js';
 import { useColour, painter, safeTerminalText } from '../reports/style.js';
@@ -163,6 +164,7 @@ export function buildProgram(): Command {
     });
 
   addReferenceCommands(program);
+  addLavaCommands(program);
   addReportCommands(program);
 
   program

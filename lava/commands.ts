@@ -1,0 +1,109 @@
+import { Option, type Command } from 'commander';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Options of `vmspec lava-job`, as commander hands them over. */
+export interface LavaJobFlags {
+  image?: string;
+  imageSha256?: string;
+  imageFormat?: 'raw' | 'qcow2';
+  firmware?: string;
+  firmwareSha256?: string;
+  vars?: string;
+  varsSha256?: string;
+  gic?: '2' | '3' | 'both';
+  acpi?: boolean;
+  matrix?: string;
+  spec: string;
+  profile?: string;
+  only?: string[];
+  target?: string[];
+  level?: string[];
+  section?: string[];
+  tags?: string[];
+  artifacts: string;
+  runId?: string;
+  evidenceDisk?: string;
+  output?: string;
+  verdictImage: string;
+  verdictImageLocal?: boolean;
+  prompt?: string[];
+  login: string;
+  password?: string;
+  cpu: string;
+  memory: string;
+  timeout: string;
+  consoleFrame: boolean;
+}
+
+const HELP = `
+What a job does (docs/scale.md has the whole data flow):
+  1. deploy (to: tmpfs): the disk image, the firmware CODE (pflash unit 0,
+     read-only) and VARS (pflash unit 1, a fresh copy per job), and a blank
+     evidence disk;
+  2. boot (method: qemu, machine virt,gic-version=N[,acpi=off]) and log in;
+  3. in the guest: run collect.sh (carried in the job), copy the bundle to
+     the evidence disk, PUT it to --artifacts; test cases vmspec-collect,
+     vmspec-evidence-disk, vmspec-upload-bundle;
+  4. on the worker, in the --verdict-image container (LAVA docker test
+     shell): fetch the bundle, run vmspec verify --evidence, report ONE test
+     case per selected requirement (id in lower case: V2-FW-UEFI ->
+     v2-fw-uefi) from its result, PUT the results JSON beside the bundle.
+  Result mapping: pass->pass, fail->fail, skip/manual/waived->skip,
+  error or no result (bundle or vmspec missing)->unknown.
+
+Without selection options the requirements judged from in-guest evidence
+are selected. Exit: 0 jobs written, 2 usage or input error.
+
+Examples:
+  vmspec lava-job --image https://lab/debian-12-genericcloud-arm64.qcow2 \\
+    --firmware https://lab/AAVMF_CODE.fd --vars https://lab/AAVMF_VARS.fd \\
+    --gic both --artifacts https://store.lab/vmspec/ --output jobs/
+  vmspec lava-job --matrix matrix.yaml --artifacts https://store.lab/vmspec/ --output jobs/
+  for f in jobs/*.yaml; do lavacli jobs submit "$f"; done`;
+
+/**
+ * `vmspec lava-job`: LAVA job definitions for a matrix of images, firmware,
+ * GIC versions, ACPI/DT and hypervisors. Modules load only when it runs.
+ */
+export function addLavaCommands(program: Command): void {
+  program
+    .command('lava-job')
+    .description('write LAVA job definitions (device_type qemu) that collect evidence in the guest and judge it with vmspec, one test case per requirement')
+    .option('--image <url|path>', 'disk image to boot (raw or qcow2; .gz/.xz/.bz2/.zst are decompressed by LAVA). A path becomes a file:// URL that must exist on the worker')
+    .option('--image-sha256 <hex>', 'sha256 LAVA checks the downloaded image against')
+    .addOption(new Option('--image-format <format>', 'disk format (default: qcow2 when the name ends in .qcow2, else raw)').choices(['raw', 'qcow2']))
+    .option('--firmware <url|path>', 'UEFI firmware CODE (e.g. AAVMF_CODE.fd), pflash unit 0, read-only')
+    .option('--firmware-sha256 <hex>', 'sha256 of the CODE file')
+    .option('--vars <url|path>', 'pristine UEFI variable store (e.g. AAVMF_VARS.fd), pflash unit 1')
+    .option('--vars-sha256 <hex>', 'sha256 of the VARS file')
+    .addOption(new Option('--gic <version>', 'GIC version: 2, 3, or both (two jobs)').choices(['2', '3', 'both']))
+    .option('--acpi', 'boot with ACPI tables (the default)')
+    .option('--no-acpi', 'boot with a device tree only (-machine virt,acpi=off)')
+    .option('--matrix <file>', 'YAML matrix (schema/lava-matrix.schema.json): images x firmware x gic x acpi x hypervisors; replaces --image/--firmware/--vars/--gic/--acpi')
+    .option('--spec <name>', 'built-in spec to judge against (vmspec-v2, vmspec-v1)', 'vmspec-v2')
+    .option('--profile <name>', 'named selection of requirements (see vmspec verify --help)')
+    .option('--only <ids>', 'requirement ids or globs, comma-separated', collect)
+    .option('--section <title>', 'section title or part of it (repeatable)', collect)
+    .option('--level <level>', 'MUST, SHOULD, ... or "mandatory" (repeatable, comma-separated)', collect)
+    .option('--target <kind>', 'image, firmware, hypervisor or guest (repeatable, comma-separated)', collect)
+    .option('--tags <tag>', 'requirements carrying a tag (repeatable, comma-separated)', collect)
+    .requiredOption('--artifacts <url>', 'http(s) base URL that accepts PUT from the guest and GET from the worker: bundles and results go to URL/RUN-ID/JOB.tar and .json')
+    .option('--run-id <id>', 'name of this generation under --artifacts (default: UTC time and a random suffix)')
+    .option('--evidence-disk <url|path>', 'blank evidence disk to attach (default: written as OUTPUT/evidence-disk.img and referenced as a file:// URL, so OUTPUT must be readable on the worker)')
+    .option('-o, --output <dir>', 'write one JOB.yaml per job, index.json and the evidence disk here (default: the single job to standard output)')
+    .option('--verdict-image <image>', 'container image with vmspec on PATH, run by the LAVA docker test shell (docs/scale.md shows how to build it)', 'vmspec:latest')
+    .option('--verdict-image-local', 'the verdict image is already on the worker: do not pull it')
+    .option('--prompt <regex>', 'shell prompt of the booted image, a regular expression (repeatable; default: "root@[^ ]*:.*# ")', collect)
+    .option('--login <user>', 'user LAVA logs in as on the serial console (the collector needs root for efivars)', 'root')
+    .option('--password <password>', 'password for --login, if the image asks for one (stored in the job definition in clear)')
+    .option('--cpu <model>', 'QEMU -cpu (TCG on x86 workers)', 'cortex-a57')
+    .option('--memory <MiB>', 'guest memory (the device dictionary may cap it)', '2048')
+    .option('--timeout <minutes>', 'whole-job timeout in minutes', '90')
+    .option('--no-console-frame', 'do not also print the bundle as base64 on the console (the LAVA log)')
+    .addHelpText('after', HELP)
+    .action(async (o: LavaJobFlags) => {
+      const { runLavaJob } = await import('./run.js');
+      await runLavaJob(o);
+    });
+}

@@ -1,0 +1,163 @@
+import { guestScript, GUEST_COLLECTOR, GUEST_SCRIPT } from './guest-script.js';
+import { inlineDefinition, writeFileStep, type InlineDefinition } from './inline-definition.js';
+import type { Artifact, MatrixCell } from './matrix.js';
+import { slugify } from './names.js';
+import { verdictScript, VERDICT_SCRIPT } from './verdict-script.js';
+
+/** What every job of one generation shares. */
+export interface JobSettings {
+  /** Built-in spec name (vmspec-v2), its id and version. */
+  spec: { name: string; id: string; version: string };
+  /** Requirement id -> LAVA test case name, in spec order. */
+  cases: Map<string, string>;
+  /** Base URL (ends with /) bundles and results go under, then runId/. */
+  artifacts: string;
+  runId: string;
+  /** The blank evidence disk (with its header) every job copies. */
+  evidenceDisk: string;
+  /** probes/guest/collect.sh, carried in the job so the guest runs exactly this version. */
+  collector: string;
+  /** Container image with vmspec on PATH, for the verdict step. */
+  verdict: { image: string; local: boolean };
+  login: { prompts: string[]; username: string; password?: string; passwordPrompt: string; loginPrompt: string };
+  cpu: string;
+  memoryMiB: number;
+  jobTimeoutMinutes: number;
+  consoleFrame: boolean;
+  toolVersion: string;
+}
+
+/** One generated job: its definition and what ties its results back to the matrix. */
+export interface GeneratedJob {
+  slug: string;
+  fileName: string;
+  bundleUrl: string;
+  resultsUrl: string;
+  metadata: Record<string, string>;
+  definition: LavaJob;
+  /** The shell the two inline definitions run (for shellcheck). */
+  scripts: { guest: string; verdict: string };
+}
+
+/** The subset of LAVA's job schema these jobs use (lava_common.schemas). */
+export interface LavaJob {
+  device_type: 'qemu';
+  job_name: string;
+  timeouts: { job: Minutes; action: Minutes; connection: Minutes };
+  priority: 'medium';
+  visibility: 'public';
+  tags?: string[];
+  context: Record<string, string | number>;
+  metadata: Record<string, string>;
+  actions: Record<string, unknown>[];
+}
+type Minutes = { minutes: number };
+
+/** The slug of a cell: image, firmware, GIC, description and hypervisor. */
+export function cellSlug(c: MatrixCell): string {
+  return slugify(`${c.image.name}-${c.firmware.name}-gicv${c.gic}-${c.acpi ? 'acpi' : 'dt'}-${c.hypervisor.name}`);
+}
+
+/** `-machine` value: GIC version always explicit; ACPI left at QEMU's default (on with firmware) or turned off. */
+export function machineOption(c: MatrixCell): string {
+  return `virt,gic-version=${c.gic}${c.acpi ? '' : ',acpi=off'}`;
+}
+
+function download(a: Artifact, imageArg: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { url: a.url, image_arg: imageArg, ...extra, ...(a.sha256 ? { sha256sum: a.sha256 } : {}) };
+}
+
+export function buildJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
+  const slug = cellSlug(cell);
+  const base = `${s.artifacts}${encodeURIComponent(s.runId)}/`;
+  const bundleUrl = `${base}${slug}.tar`;
+  const resultsUrl = `${base}${slug}.json`;
+  const metadata: Record<string, string> = {
+    'vmspec.cell': slug,
+    'vmspec.image': cell.image.name,
+    'vmspec.image-url': cell.image.url,
+    ...(cell.image.sha256 ? { 'vmspec.image-sha256': cell.image.sha256 } : {}),
+    'vmspec.firmware': cell.firmware.name,
+    'vmspec.gic': String(cell.gic),
+    'vmspec.acpi': String(cell.acpi),
+    'vmspec.hypervisor': cell.hypervisor.name,
+    'vmspec.spec': s.spec.id,
+    'vmspec.spec-version': s.spec.version,
+    'vmspec.run': s.runId,
+    'vmspec.bundle': bundleUrl,
+    'vmspec.results': resultsUrl,
+    'vmspec.version': s.toolVersion,
+  };
+
+  const guest = guestScript({ bundleUrl, consoleFrame: s.consoleFrame });
+  const verdict = verdictScript({ bundleUrl, resultsUrl, spec: s.spec.name, slug, cases: s.cases });
+  const guestDef: InlineDefinition = inlineDefinition('vmspec-collect', 'vmspec: collect the evidence bundle in the guest, keep it on the evidence disk, upload it', [
+    writeFileStep(GUEST_COLLECTOR, s.collector, 'VMSPEC_COLLECT_SH_EOF'),
+    writeFileStep(GUEST_SCRIPT, guest, 'VMSPEC_GUEST_SH_EOF'),
+    `sh ${GUEST_SCRIPT}`,
+  ]);
+  const verdictDef: InlineDefinition = inlineDefinition('vmspec-verdicts', `vmspec: judge the bundle with vmspec verify (${s.spec.id}), one test case per requirement`, [
+    writeFileStep(VERDICT_SCRIPT, verdict, 'VMSPEC_VERDICT_SH_EOF'),
+    `sh ${VERDICT_SCRIPT}`,
+  ]);
+
+  const boot: Record<string, unknown> = {
+    method: 'qemu',
+    media: 'tmpfs',
+    timeout: { minutes: Math.min(20, s.jobTimeoutMinutes) },
+    prompts: s.login.prompts,
+    auto_login: {
+      login_prompt: s.login.loginPrompt,
+      username: s.login.username,
+      ...(s.login.password !== undefined ? { password_prompt: s.login.passwordPrompt, password: s.login.password } : {}),
+    },
+    ...(cell.hypervisor.docker
+      ? { docker: { image: cell.hypervisor.docker.image, ...(cell.hypervisor.docker.binary ? { binary: cell.hypervisor.docker.binary } : {}), ...(cell.hypervisor.docker.local !== undefined ? { local: cell.hypervisor.docker.local } : {}) } }
+      : {}),
+  };
+  const image = cell.image;
+  const definition: LavaJob = {
+    device_type: 'qemu',
+    job_name: `vmspec ${s.spec.id} ${image.name} ${cell.firmware.name} gicv${cell.gic} ${cell.acpi ? 'acpi' : 'dt'} ${cell.hypervisor.name}`.slice(0, 200),
+    timeouts: { job: { minutes: s.jobTimeoutMinutes }, action: { minutes: Math.min(20, s.jobTimeoutMinutes) }, connection: { minutes: 2 } },
+    priority: 'medium',
+    visibility: 'public',
+    ...(cell.hypervisor.tags?.length ? { tags: cell.hypervisor.tags } : {}),
+    context: {
+      arch: 'arm64',
+      machine: machineOption(cell),
+      cpu: s.cpu,
+      memory: s.memoryMiB,
+      // virt has no IDE bus: LAVA's test-shell disk (lava-guest.qcow2) goes on virtio.
+      guestfs_interface: 'virtio',
+      // The guest uploads the bundle: user-mode networking reaches the lab's store through the worker.
+      netdevice: 'user',
+    },
+    metadata,
+    actions: [
+      {
+        deploy: {
+          to: 'tmpfs',
+          timeout: { minutes: Math.min(20, s.jobTimeoutMinutes) },
+          images: {
+            firmware_code: download(cell.firmware.code, '-drive if=pflash,format=raw,unit=0,readonly=on,file={firmware_code}'),
+            // LAVA downloads a fresh copy per job: each job starts from the pristine variable store.
+            firmware_vars: download(cell.firmware.vars, '-drive if=pflash,format=raw,unit=1,file={firmware_vars}'),
+            disk: download(image, `-drive if=virtio,format=${image.format},file={disk}`, image.compression ? { compression: image.compression } : {}),
+            evidence: download({ url: s.evidenceDisk }, '-drive if=virtio,format=raw,file={evidence}'),
+          },
+        },
+      },
+      { boot },
+      { test: { timeout: { minutes: Math.min(30, s.jobTimeoutMinutes) }, definitions: [guestDef] } },
+      {
+        test: {
+          timeout: { minutes: Math.min(15, s.jobTimeoutMinutes) },
+          docker: { image: s.verdict.image, ...(s.verdict.local ? { local: true } : {}) },
+          definitions: [verdictDef],
+        },
+      },
+    ],
+  };
+  return { slug, fileName: `${slug}.yaml`, bundleUrl, resultsUrl, metadata, definition, scripts: { guest, verdict } };
+}

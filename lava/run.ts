@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createEvidenceDisk } from '../boot/reference/evidence-disk.js';
+import { PROBES } from '../probes/registry.js';
+import { writeAtomic } from '../reports/write.js';
+import { select, splitList } from '../runner/select.js';
+import { loadSpecOrThrow } from '../runner/spec-load.js';
+import { TOOL_VERSION } from '../runner/version.js';
+import type { LavaJobFlags } from './commands.js';
+import { jobYaml } from './emit.js';
+import { LavaJobError } from './errors.js';
+import { builtInSpecName, checkRunId, generateJobs, newRunId } from './generate.js';
+import type { GeneratedJob } from './job.js';
+import { loadMatrix, WORKER_QEMU, type GicVersion, type Matrix } from './matrix.js';
+import { artifactsBase, checkSha256, compressionOf, formatOf, workerUrl } from './sources.js';
+
+const DEFAULT_PROMPT = 'root@[^ ]*:.*# ';
+
+function positiveInt(value: string, what: string, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw new LavaJobError(`${what} ${value}: must be a whole number from 1 to ${max}`);
+  return Number(value);
+}
+
+/** The one-cell-per-axis matrix the single-job options describe. */
+export function matrixFromFlags(o: LavaJobFlags): Matrix {
+  const missing = (['image', 'firmware', 'vars'] as const).filter((k) => !o[k]);
+  if (missing.length) throw new LavaJobError(`missing ${missing.map((k) => `--${k}`).join(', ')}: give --image, --firmware and --vars, or a --matrix file`);
+  const imageUrl = workerUrl(o.image!, '--image');
+  const compression = compressionOf(imageUrl);
+  const sha = (v: string | undefined, what: string) => (v ? { sha256: checkSha256(v, what) } : {});
+  return {
+    images: [{ name: 'image', url: imageUrl, format: o.imageFormat ?? formatOf(imageUrl), ...(compression ? { compression } : {}), ...sha(o.imageSha256, '--image-sha256') }],
+    firmware: [{ name: 'firmware', code: { url: workerUrl(o.firmware!, '--firmware'), ...sha(o.firmwareSha256, '--firmware-sha256') }, vars: { url: workerUrl(o.vars!, '--vars'), ...sha(o.varsSha256, '--vars-sha256') } }],
+    gic: o.gic === 'both' ? [2, 3] : [Number(o.gic ?? '3') as GicVersion],
+    acpi: [o.acpi ?? true],
+    hypervisors: [WORKER_QEMU],
+  };
+}
+
+function matrixOf(o: LavaJobFlags): Matrix {
+  if (!o.matrix) return matrixFromFlags(o);
+  const clash = (['image', 'imageSha256', 'imageFormat', 'firmware', 'firmwareSha256', 'vars', 'varsSha256', 'gic', 'acpi'] as const).filter((k) => o[k] !== undefined);
+  if (clash.length) {
+    const flag = (k: string) => `--${k === 'acpi' ? 'acpi/--no-acpi' : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new LavaJobError(`--matrix lists the images, firmware, GIC and ACPI settings itself; drop ${clash.map(flag).join(', ')} or put them in the matrix file`);
+  }
+  return loadMatrix(o.matrix);
+}
+
+export async function runLavaJob(o: LavaJobFlags): Promise<void> {
+  const specName = builtInSpecName(o.spec);
+  const artifacts = artifactsBase(o.artifacts);
+  const runId = o.runId !== undefined ? checkRunId(o.runId) : newRunId();
+  const memoryMiB = positiveInt(o.memory, '--memory', 1024 * 1024);
+  const jobTimeoutMinutes = positiveInt(o.timeout, '--timeout', 24 * 60);
+  if (!o.output && !o.evidenceDisk) throw new LavaJobError('give --output DIR (the evidence disk is written there) or --evidence-disk URL');
+  const matrix = matrixOf(o);
+
+  const spec = loadSpecOrThrow(specName);
+  const flags = { only: splitList(o.only), section: o.section ?? [], level: splitList(o.level), target: splitList(o.target), tags: splitList(o.tags) };
+  const anySelection = o.profile !== undefined || Object.values(flags).some((v) => v.length);
+  // By default, the clauses a guest's evidence decides: the rest would all be "needs a disk image" skips.
+  const evidenceProbes = new Set(PROBES.filter((p) => p.input === 'evidence').map((p) => p.name));
+  const requirements = anySelection
+    ? select(spec.requirements, { profile: o.profile ?? null, ...flags })
+    : spec.requirements.filter((r) => r.probe !== undefined && evidenceProbes.has(r.probe));
+
+  const outDir = o.output ? resolve(o.output) : undefined;
+  const evidenceDisk = o.evidenceDisk ? workerUrl(o.evidenceDisk, '--evidence-disk') : pathToFileURL(join(outDir!, 'evidence-disk.img')).href;
+  const jobs = generateJobs({
+    matrix,
+    specName,
+    spec,
+    requirements,
+    settings: {
+      artifacts,
+      runId,
+      evidenceDisk,
+      verdict: { image: checkDockerImage(o.verdictImage), local: o.verdictImageLocal ?? false },
+      login: { prompts: o.prompt?.length ? o.prompt : [DEFAULT_PROMPT], username: o.login, ...(o.password !== undefined ? { password: o.password } : {}), loginPrompt: 'login:', passwordPrompt: 'Password:' },
+      cpu: checkCpu(o.cpu),
+      memoryMiB,
+      jobTimeoutMinutes,
+      consoleFrame: o.consoleFrame,
+      toolVersion: TOOL_VERSION,
+    },
+  });
+  const header = (j: GeneratedJob) => `Generated by vmspec ${TOOL_VERSION} lava-job (run ${runId}): ${j.definition.job_name}\nSubmit: lavacli jobs submit FILE. Results: ${j.resultsUrl}`;
+
+  if (!outDir) {
+    if (jobs.length !== 1) throw new LavaJobError(`the matrix gives ${jobs.length} jobs; give --output DIR to write them`);
+    process.stdout.write(jobYaml(jobs[0]!.definition, header(jobs[0]!)));
+    return;
+  }
+  mkdirSync(outDir, { recursive: true });
+  if (!o.evidenceDisk) createEvidenceDisk(join(outDir, 'evidence-disk.img'));
+  for (const j of jobs) writeAtomic(join(outDir, j.fileName), jobYaml(j.definition, header(j)));
+  writeAtomic(join(outDir, 'index.json'), `${JSON.stringify({
+    tool: { name: 'vmspec', version: TOOL_VERSION },
+    run: runId,
+    spec: { name: specName, id: spec.id, version: spec.version },
+    artifacts,
+    evidenceDisk,
+    requirements: requirements.map((r) => r.id),
+    jobs: jobs.map((j) => ({ file: j.fileName, slug: j.slug, jobName: j.definition.job_name, bundle: j.bundleUrl, results: j.resultsUrl, metadata: j.metadata })),
+  }, null, 2)}\n`);
+  for (const j of jobs) process.stdout.write(`${join(outDir, j.fileName)}\n`);
+  process.stderr.write(`vmspec: ${jobs.length} LAVA job(s), ${requirements.length} requirement(s) each, in ${outDir} (index.json ties jobs to bundles and results)\n`);
+}
+
+/** LAVA's own pattern for docker image names (lava_common.schemas.docker_image_format_pattern). */
+function checkDockerImage(image: string): string {
+  if (!/^[a-z0-9]+[a-z0-9._/:-]*[a-z0-9]+(:[a-zA-Z0-9_]+[a-zA-Z0-9._-]*)?$/.test(image)) {
+    throw new LavaJobError(`--verdict-image "${image.slice(0, 80)}" is not a docker image name LAVA accepts (lower-case name[:tag])`);
+  }
+  return image;
+}
+
+/** -cpu goes onto QEMU's command line through LAVA's template: one plain word. */
+function checkCpu(cpu: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._,=+-]*$/.test(cpu)) throw new LavaJobError(`--cpu "${cpu.slice(0, 80)}" must be a QEMU CPU model (letters, digits, . _ , = + -)`);
+  return cpu;
+}

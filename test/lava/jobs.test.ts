@@ -1,0 +1,201 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { jobYaml } from '../../lava/emit.js';
+import { COLLECTOR_PATH, generateJobs } from '../../lava/generate.js';
+import { runScript, writeFileStep, type InlineDefinition } from '../../lava/inline-definition.js';
+import type { GeneratedJob, LavaJob } from '../../lava/job.js';
+import { parseMatrix } from '../../lava/matrix.js';
+import { STEP_CASES, TEST_CASE_NAME, testCaseNames } from '../../lava/names.js';
+import { loadSpecOrThrow } from '../../runner/spec-load.js';
+import { lavaCommonMissing, lavaValidate } from './lava-validator.js';
+
+/**
+ * Generated jobs against LAVA's own validator (lava_common.schemas, strict),
+ * the shell they carry against shellcheck and sh itself, and the test case
+ * names against LAVA's rules.
+ */
+
+const work = mkdtempSync(join(tmpdir(), 'vmspec-lava-jobs-'));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+
+const MATRIX = `images:
+  - { name: debian12, url: https://lab.example/debian-12-genericcloud-arm64.qcow2, sha256: ${'c'.repeat(64)} }
+  - { name: reference, url: /srv/vmspec/reference.img.zst }
+firmware:
+  - name: aavmf
+    code: { url: https://lab.example/AAVMF_CODE.fd, sha256: ${'d'.repeat(64)} }
+    vars: { url: https://lab.example/AAVMF_VARS.fd }
+gic: [2, 3]
+acpi: [true, false]
+hypervisors:
+  - name: worker
+  - name: qemu-9.0
+    docker: { image: registry.lab/qemu:9.0, binary: qemu-system-aarch64, local: true }
+    tags: [qemu-9]
+`;
+
+const spec = loadSpecOrThrow('vmspec-v2');
+const requirements = spec.requirements.filter((r) => r.probe?.startsWith('evidence.') || r.id === 'V2-IMG-GPT' || r.manual);
+
+function generate(extra: Partial<Parameters<typeof generateJobs>[0]['settings']> = {}): GeneratedJob[] {
+  return generateJobs({
+    matrix: parseMatrix(MATRIX, 'matrix.yaml'),
+    specName: 'vmspec-v2',
+    spec,
+    requirements,
+    settings: {
+      artifacts: 'https://store.lab.example/vmspec/',
+      runId: 'run-1',
+      evidenceDisk: 'file:///srv/vmspec/evidence-disk.img',
+      verdict: { image: 'vmspec:0.1.0', local: false },
+      login: { prompts: ['root@[^ ]*:.*# '], username: 'root', password: "it's", loginPrompt: 'login:', passwordPrompt: 'Password:' },
+      cpu: 'cortex-a57',
+      memoryMiB: 2048,
+      jobTimeoutMinutes: 90,
+      consoleFrame: true,
+      toolVersion: '0.1.0',
+      ...extra,
+    },
+  });
+}
+
+function writeJob(name: string, definition: unknown): string {
+  const p = join(work, name);
+  writeFileSync(p, jobYaml(definition, `test job ${name}`));
+  return p;
+}
+
+const lavaMissing = lavaCommonMissing();
+
+t.test('every generated job passes LAVA\'s validator', { skip: lavaMissing }, async (t) => {
+  const jobs = generate();
+  t.equal(jobs.length, 2 * 1 * 2 * 2 * 2, 'one job per matrix cell');
+  const paths = jobs.map((j) => writeJob(j.fileName, j.definition));
+  const verdicts = lavaValidate(paths);
+  t.equal(verdicts.length, jobs.length);
+  for (const v of verdicts) t.ok(v.ok, `${v.path}: ${v.error ?? 'valid'}`);
+});
+
+t.test('LAVA\'s validator rejects broken jobs (so the check above can fail)', { skip: lavaMissing }, async (t) => {
+  const base = generate()[0]!.definition;
+  const clone = (): LavaJob => JSON.parse(JSON.stringify(base)) as LavaJob;
+  const noTimeouts = clone() as Partial<LavaJob>;
+  delete noTimeouts.timeouts;
+  const badBoot = clone();
+  (badBoot.actions[1] as { boot: { method: string } }).boot.method = 'qemu-typo';
+  const strayKey = clone();
+  ((strayKey.actions[0] as { deploy: { images: Record<string, Record<string, string>> } }).deploy.images.disk!).partition_table = 'gpt';
+  const badContext = clone();
+  badContext.context.gic_version = 3;
+  const longAction = clone();
+  (longAction.actions[2] as { test: { timeout: { minutes: number } } }).test.timeout.minutes = 600;
+  const badTestdef = clone();
+  const def = (badTestdef.actions[2] as { test: { definitions: InlineDefinition[] } }).test.definitions[0]!;
+  (def.repository.metadata as { format: string }).format = 'Lava-Test Test Definition 2.0';
+  const cases = { noTimeouts, badBoot, strayKey, badContext, longAction, badTestdef };
+  const verdicts = lavaValidate(Object.entries(cases).map(([name, d]) => writeJob(`broken-${name}.yaml`, d)));
+  for (const v of verdicts) t.notOk(v.ok, `${v.path} rejected: ${v.error ?? 'ACCEPTED'}`);
+  t.match(verdicts[0]!.error, /timeouts/);
+  t.match(verdicts[1]!.error, /unknown action type .*qemu_typo/);
+});
+
+t.test('what a job carries', async (t) => {
+  const jobs = generate();
+  const j = jobs.find((x) => x.slug === 'debian12-aavmf-gicv2-dt-qemu-9-0')!;
+  t.ok(j, 'slug names image, firmware, GIC, description and hypervisor');
+  const d = parse(jobYaml(j.definition, 'x'), { version: '1.1' }) as LavaJob;
+  t.same(d.context, { arch: 'arm64', machine: 'virt,gic-version=2,acpi=off', cpu: 'cortex-a57', memory: 2048, guestfs_interface: 'virtio', netdevice: 'user' });
+  t.same(d.tags, ['qemu-9']);
+  t.same(d.metadata['vmspec.image'], 'debian12');
+  t.same(d.metadata['vmspec.firmware'], 'aavmf');
+  t.same(d.metadata['vmspec.gic'], '2');
+  t.same(d.metadata['vmspec.acpi'], 'false');
+  t.same(d.metadata['vmspec.hypervisor'], 'qemu-9.0');
+  t.same(d.metadata['vmspec.spec'], 'vmspec-v2');
+  t.same(d.metadata['vmspec.bundle'], 'https://store.lab.example/vmspec/run-1/debian12-aavmf-gicv2-dt-qemu-9-0.tar');
+  const deploy = (d.actions[0] as { deploy: { to: string; images: Record<string, Record<string, string>> } }).deploy;
+  t.equal(deploy.to, 'tmpfs');
+  t.same(deploy.images.firmware_code, { url: 'https://lab.example/AAVMF_CODE.fd', image_arg: '-drive if=pflash,format=raw,unit=0,readonly=on,file={firmware_code}', sha256sum: 'd'.repeat(64) });
+  t.same(deploy.images.firmware_vars!.image_arg, '-drive if=pflash,format=raw,unit=1,file={firmware_vars}');
+  t.same(deploy.images.disk, { url: 'https://lab.example/debian-12-genericcloud-arm64.qcow2', image_arg: '-drive if=virtio,format=qcow2,file={disk}', sha256sum: 'c'.repeat(64) });
+  t.same(deploy.images.evidence!.image_arg, '-drive if=virtio,format=raw,file={evidence}');
+  for (const [label, img] of Object.entries(deploy.images)) t.ok(img.image_arg!.includes(`{${label}}`), `${label}: image_arg names its own placeholder`);
+  const boot = (d.actions[1] as { boot: Record<string, unknown> }).boot;
+  t.same(boot.docker, { image: 'registry.lab/qemu:9.0', binary: 'qemu-system-aarch64', local: true });
+  t.same(boot.auto_login, { login_prompt: 'login:', username: 'root', password_prompt: 'Password:', password: "it's" });
+  const verdict = (d.actions[3] as { test: { docker: unknown } }).test;
+  t.same(verdict.docker, { image: 'vmspec:0.1.0' });
+
+  const ref = jobs.find((x) => x.slug === 'reference-aavmf-gicv3-acpi-worker')!;
+  const refDisk = (ref.definition.actions[0] as { deploy: { images: Record<string, Record<string, string>> } }).deploy.images.disk!;
+  t.same(refDisk, { url: 'file:///srv/vmspec/reference.img.zst', image_arg: '-drive if=virtio,format=raw,file={disk}', compression: 'zstd' });
+  t.notOk('tags' in ref.definition, 'no tags for the worker QEMU');
+  t.notOk('docker' in (ref.definition.actions[1] as { boot: object }).boot, 'no docker for the worker QEMU');
+});
+
+t.test('test case names: one per selected requirement, a-z 0-9 and hyphens, unique', async (t) => {
+  for (const id of ['vmspec-v2', 'vmspec-v1']) {
+    const all = loadSpecOrThrow(id).requirements.map((r) => r.id);
+    const names = testCaseNames(all);
+    t.equal(names.size, all.length, `${id}: every requirement named`);
+    t.equal(new Set(names.values()).size, all.length, `${id}: names are unique`);
+    for (const n of names.values()) if (!TEST_CASE_NAME.test(n) || n.length > 100) t.fail(`${id}: unsafe name ${n}`);
+  }
+  for (const n of Object.values(STEP_CASES)) t.match(n, TEST_CASE_NAME, `step case ${n}`);
+  t.throws(() => testCaseNames(['V2-A.B', 'V2-A-B']), /V2-A-B and requirement V2-A\.B would share the LAVA test case name "v2-a-b"/);
+  t.throws(() => testCaseNames(['VMSPEC-COLLECT']), /the job step "vmspec-collect"/);
+  t.throws(() => testCaseNames(['---']), /no usable LAVA test case name/);
+
+  const j = generate()[0]!;
+  const reported = [...j.scripts.verdict.matchAll(/^report ([a-z0-9-]+) '([A-Z0-9-]+)'$/gm)].map((m) => [m[2], m[1]]);
+  t.same(reported, requirements.map((r) => [r.id, r.id.toLowerCase()]), 'the verdict step reports exactly the selection, in spec order');
+  const lavaCalls = [...`${j.scripts.guest}\n${j.scripts.verdict}`.matchAll(/(?:result|lava-test-reference) (vmspec-[a-z-]+)/g)].map((m) => m[1]);
+  for (const c of new Set(lavaCalls)) t.ok((Object.values(STEP_CASES) as string[]).includes(c!), `${c} is a declared step case`);
+});
+
+t.test('the shell: shellcheck clean, and sh rebuilds the carried files byte for byte', async (t) => {
+  const j = generate()[0]!;
+  const guestDef = (j.definition.actions[2] as { test: { definitions: InlineDefinition[] } }).test.definitions[0]!;
+  const verdictDef = (j.definition.actions[3] as { test: { definitions: InlineDefinition[] } }).test.definitions[0]!;
+  const files: Record<string, string> = {
+    'guest.sh': j.scripts.guest,
+    'verdict.sh': j.scripts.verdict,
+    'guest-run.sh': runScript(guestDef),
+    'verdict-run.sh': runScript(verdictDef),
+  };
+  for (const [name, text] of Object.entries(files)) {
+    const p = join(work, name);
+    writeFileSync(p, text);
+    const r = spawnSync('shellcheck', ['-s', 'sh', '-S', 'style', p], { encoding: 'utf8' });
+    t.equal(r.status, 0, `shellcheck ${name}: ${r.stdout}${r.stderr}`);
+  }
+  // The collector and both scripts travel as here-documents in the steps.
+  const collector = readFileSync(COLLECTOR_PATH, 'utf8');
+  const carried: [string, string][] = [['collect.sh', collector], ['guest.sh', j.scripts.guest], ['verdict.sh', j.scripts.verdict]];
+  for (const [name, content] of carried) {
+    const target = join(work, `rebuilt-${name}`);
+    const step = writeFileStep(target, content, 'VMSPEC_TEST_EOF');
+    const r = spawnSync('sh', ['-c', step], { encoding: 'utf8' });
+    t.equal(r.status, 0, `sh ran the step for ${name}`);
+    t.equal(readFileSync(target, 'utf8'), content, `${name} arrives unchanged`);
+  }
+  t.ok(guestDef.repository.run.steps[0]!.includes(collector.slice(0, 200)), 'the guest definition carries collect.sh');
+  t.throws(() => writeFileStep('/tmp/x', 'a\nVMSPEC_X\nb', 'VMSPEC_X'), /would end the here-document early/);
+  // The URL reaches the guest through shellQuote: a quote in it stays data.
+  const quoted = generate({ artifacts: "https://store.lab.example/it's/" })[0]!;
+  const p = join(work, 'quoted.sh');
+  writeFileSync(p, `${quoted.scripts.guest.split('\nconsole_frame=')[0]}\nprintf '%s' "$bundle_url"\n`);
+  t.equal(spawnSync('sh', [p], { encoding: 'utf8' }).stdout, "https://store.lab.example/it's/run-1/debian12-aavmf-gicv2-acpi-worker.tar");
+});
+
+t.test('the YAML is read back identically by LAVA\'s reader (PyYAML, YAML 1.1)', { skip: lavaMissing }, async (t) => {
+  const j = generate()[0]!;
+  const p = writeJob('roundtrip.yaml', j.definition);
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', p], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.same(JSON.parse(r.stdout), JSON.parse(JSON.stringify(j.definition)));
+});
