@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
+import { UnsupportedError } from '../probes/errors.js';
 import { openDisk } from '../probes/image/open-disk.js';
 import type { DiskImage } from '../probes/image/disk.js';
 import { LiveSysroot, openSysroot } from '../probes/sysroot/open.js';
@@ -112,6 +113,7 @@ export async function verify(opts: VerifyOptions): Promise<RunResults & { warnin
       };
     }
     if (opts.image) {
+      checkImagePath(opts.image);
       const opened = openDisk(opts.image, { backing: opts.backing ?? 'refuse' });
       image = opened;
       target = {
@@ -145,6 +147,20 @@ export async function verify(opts: VerifyOptions): Promise<RunResults & { warnin
     image?.close();
     evidence?.sysroot.close();
   }
+}
+
+/** Say which argument is wrong, and what to give instead, before a bare ENOENT/EISDIR can. */
+function checkImagePath(path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UnsupportedError(`image ${path} does not exist`, 'give the path of a raw or qcow2 disk image');
+    if (code === 'EACCES') throw new UnsupportedError(`image ${path} is not readable by this user`, 'check its permissions, or run as a user who can read it');
+    throw e;
+  }
+  if (st.isDirectory()) throw new UnsupportedError(`image ${path} is a directory`, 'give a disk image file (raw or qcow2); for an evidence bundle directory use --evidence');
 }
 
 function fileSize(path: string): number | null {

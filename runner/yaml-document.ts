@@ -39,6 +39,49 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   if (Buffer.byteLength(text) > YAML_LIMITS.maxBytes) {
     throw new YamlError([{ file, line: 1, column: 1, message: `file is larger than ${YAML_LIMITS.maxBytes} bytes; split it` }]);
   }
+  const deepFlow = flowNestingBeyondLimit(text);
+  if (deepFlow) throw new YamlError([{ file, ...deepFlow, message: `[ ] / { } nesting deeper than ${YAML_LIMITS.maxDepth} levels starts here; flatten it` }]);
+  try {
+    return parseWithinLimits(text, file);
+  } catch (e) {
+    // Deep block nesting ("- - - - …") can exhaust the stack inside the YAML library before our depth check runs.
+    if (e instanceof RangeError) throw new YamlError([{ file, line: 1, column: 1, message: `nesting is too deep to read (limit ${YAML_LIMITS.maxDepth} levels); flatten the document` }]);
+    throw e;
+  }
+}
+
+/** Where unquoted flow collections ([ or {) first nest deeper than the limit, found without parsing (no recursion). */
+function flowNestingBeyondLimit(text: string): { line: number; column: number } | null {
+  let depth = 0;
+  let line = 1;
+  let column = 0;
+  let quote: string | null = null;
+  let comment = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    column++;
+    if (c === '\n') {
+      line++;
+      column = 0;
+      comment = false;
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"') i++;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#') comment = true;
+    else if (c === '[' || c === '{') {
+      if (++depth > YAML_LIMITS.maxDepth) return { line, column };
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return null;
+}
+
+function parseWithinLimits(text: string, file: string): ParsedYaml {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, schema: 'core', uniqueKeys: true, prettyErrors: false, strict: true, customTags: [] });
   const issues: YamlIssue[] = [];
@@ -81,6 +124,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
 }
 
 function cleanYamlMessage(message: string): string {
+  if (/Maximum call stack size exceeded/.test(message)) return `nesting is too deep to read (limit ${YAML_LIMITS.maxDepth} levels); flatten the document`;
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
 }
 
