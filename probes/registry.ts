@@ -11,6 +11,7 @@ import { kernelEvidenceProbe } from './evidence/kernel.probe.js';
 import { rtcEvidenceProbe } from './evidence/rtc.probe.js';
 import { timerEvidenceProbe } from './evidence/timer.probe.js';
 import { uefiEvidenceProbe } from './evidence/uefi.probe.js';
+import { hostBootProbe } from './host/boot.probe.js';
 import { bootFileProbe } from './image/boot-file.probe.js';
 import { diskProbe } from './image/disk.probe.js';
 import { espProbe } from './image/esp.probe.js';
@@ -29,6 +30,7 @@ export const PROBES: readonly Probe[] = [
   rootfsProbe, kernelDriversProbe, removableBootProbe, firmwareVolumesProbe,
   acpiEvidenceProbe, devicetreeEvidenceProbe, uefiEvidenceProbe, efivarsEvidenceProbe, rtcEvidenceProbe, consoleEvidenceProbe,
   cpusEvidenceProbe, gicEvidenceProbe, timerEvidenceProbe, busEvidenceProbe, descriptionEvidenceProbe, kernelEvidenceProbe,
+  hostBootProbe,
 ];
 
 const byName = new Map(PROBES.map((p) => [p.name, p]));

@@ -1,13 +1,14 @@
 import type { JSONSchemaType } from 'ajv';
 import type { DiskImage } from './image/disk.js';
 import type { Sysroot } from './sysroot/types.js';
+import type { HostBootFacts } from './host/facts.js';
 
 /** Plain JSON facts a probe reports: no verdicts, no class instances. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Facts = { [key: string]: Json };
 
 /** What a probe reads. A requirement whose probe's input is not given is skipped with that reason. */
-export type ProbeInputKind = 'image' | 'evidence';
+export type ProbeInputKind = 'image' | 'evidence' | 'boot';
 
 /**
  * Per-run memo: parsers' results shared between probes (the GPT is read once
@@ -28,6 +29,8 @@ export interface ProbeInputs {
   image?: DiskImage;
   /** In-guest evidence: a bundle (directory or tar) or the live system, read through a Sysroot. */
   evidence?: Sysroot;
+  /** The host's record of a `vmspec boot` run. */
+  boot?: HostBootFacts;
   memo: Memo;
 }
 

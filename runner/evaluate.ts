@@ -10,6 +10,7 @@ import { resultShell, type Result } from './results.js';
 const NEEDS: Record<ProbeInputKind, string> = {
   image: 'needs a disk image (vmspec verify IMAGE)',
   evidence: 'needs in-guest evidence (vmspec verify --evidence BUNDLE, or --live inside the guest)',
+  boot: 'needs the host side of a boot (vmspec boot): what the hypervisor showed from outside the guest',
 };
 
 type Outcome = { ok: true; facts: Facts } | { ok: false; message: string };

@@ -28,7 +28,7 @@ export interface Result {
 export type Summary = Record<Status, number>;
 
 export interface TargetInfo {
-  kind: 'image' | 'evidence' | 'live' | 'none';
+  kind: 'image' | 'evidence' | 'live' | 'boot' | 'none';
   path: string | null;
   format: string | null;
   size: number | null;

@@ -1,0 +1,59 @@
+import type { Facts, Json, Probe } from '../types.js';
+import { arr, bool, enumOf, int, nbool, nint, NO_PARAMS, nstr, obj, str } from '../evidence/schema.js';
+
+/**
+ * `host.boot`: the host's own record of a `vmspec boot` run (probes/host/
+ * facts.ts). Only `vmspec boot` provides it; elsewhere the clauses that
+ * read it are skipped with the reason.
+ */
+
+const varsFile = obj({
+  nonceVariable: enumOf(['present', 'absent', 'unreadable']),
+  contentMatchesNonce: nbool(),
+  nonVolatile: nbool(),
+  storeFormat: nstr('edk2 variable store: authenticated or plain variable headers'),
+  problem: nstr('why the store could not be read'),
+});
+const inStore = (d: string) => enumOf(['present', 'absent', 'unreadable'], d);
+
+const facts = obj({
+  hypervisor: str('e.g. "QEMU 7.2.19 (TCG)"'),
+  accelerator: enumOf(['kvm', 'tcg']),
+  boots: arr(obj({
+    name: str(),
+    acpi: bool(),
+    gic: enumOf([2, 3]),
+    phase: enumOf(['write', 'check']),
+    varsStore: enumOf(['new', 'same as the previous boot', 'fresh copy']),
+    exitCode: nint('QEMU exit status; null when it was killed'),
+    timedOut: bool(),
+    durationMs: int(),
+    serial: obj({
+      bytes: int('bytes on the serial port (the virt PL011)'),
+      guestConsoleOnUart: bool('kernel or init console lines arrived on the UART'),
+      firmwareMessages: bool('the firmware\'s own messages (edk2 banner, BdsDxe) arrived on the UART'),
+      kernelMessages: bool('the kernel\'s own log lines arrived on the UART'),
+      collectorExit: nint('the collector\'s VMSPEC-DONE rc, null when it never finished'),
+    }),
+    varsFileAfter: varsFile,
+  })),
+  persistence: obj({
+    nonce: str(),
+    checked: bool('a later boot (a power cycle of the same VM) checked what an earlier one wrote'),
+    writtenToStore: inStore('the nonce variable in the instance\'s store file after the write boot powered off'),
+    stillInStoreAfterCheck: { ...inStore('and after the check boot'), enum: ['present', 'absent', 'unreadable', null] },
+  }),
+  serial: obj({ everyBootOnUart: bool('every boot put guest console output on the UART') }),
+});
+
+export const hostBootProbe: Probe = {
+  name: 'host.boot',
+  summary: 'what the host saw during `vmspec boot`: serial output, QEMU exits, the variable store after power-off',
+  input: 'boot',
+  params: NO_PARAMS,
+  facts,
+  run(inputs): Facts {
+    // Plain JSON by construction (boot/host-facts.ts builds it from parsed values).
+    return JSON.parse(JSON.stringify(inputs.boot)) as { [key: string]: Json };
+  },
+};
