@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One step on a fresh Debian 12 machine, as root: install the system packages
-# and npm dependencies, build vmspec, then run the main job: build the
-# reference image from Debian arm64 packages and verify it clause by clause.
+# and npm dependencies, build vmspec, then run the main job: `vmspec boot` on
+# the built-in reference (built from Debian arm64 packages): static verify,
+# two QEMU boots with a power cycle, one verdict per clause.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,6 +17,8 @@ npm ci --no-audit --no-fund
 npm run build
 
 echo "setup: building the reference image (first run downloads ~60 MB of Debian arm64 packages)" >&2
-image=$(node bin/vmspec.js reference build)
-echo "setup: verifying $image" >&2
-exec node bin/vmspec.js verify "$image"
+node bin/vmspec.js reference build >/dev/null
+# AAVMF's one known deviation (no DT configuration table when ACPI is on) is
+# waived on purpose and shows as WAIVED in the report; see the file.
+echo "setup: booting it twice under QEMU and verifying every clause (about a minute with TCG)" >&2
+exec node bin/vmspec.js boot --waivers waivers/known-firmware-deviations.yaml

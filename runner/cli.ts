@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ParseError, UnsupportedError } from '../probes/errors.js';
-import { addReferenceCommands } from '../boot/commands.js';
+import { addBootCommands, addReferenceCommands } from '../boot/commands.js';
 import { addLavaCommands } from '../lava/commands.js';
 import { addReportCommands, addReportOptions, addSpecRenderCommands, finishReports, prepareReports } from '../reports/commands.js';
 import { REPORT_FORMATS, type ReportFormat } from '../reports/render.js';
@@ -164,6 +164,7 @@ export function buildProgram(): Command {
     });
 
   addReferenceCommands(program);
+  addBootCommands(program, { addSelectionOptions, selectionFrom, addReportOptions });
   addLavaCommands(program);
   addReportCommands(program);
 

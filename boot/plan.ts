@@ -1,0 +1,36 @@
+import type { Phase } from './reference/evidence-disk.js';
+
+/**
+ * The boot matrix of one `vmspec boot` run. Two boots by default, as the
+ * original vmspec-boot did: boot 1 writes the persistence nonce, boot 2
+ * (a full power cycle later, same variable store) checks it; with
+ * `--gic both` boot 1 has a GICv2 and boot 2 a GICv3, so one run covers
+ * both PLAT-5 clauses.
+ */
+export interface PlannedBoot {
+  name: string;
+  acpi: boolean;
+  gic: 2 | 3;
+  phase: Phase;
+  /** new: boot 1's copy of the template; same: the previous boot's file; fresh: a new copy (a hypervisor that forgets variables). */
+  vars: 'new' | 'same' | 'fresh';
+}
+
+export interface BootPlanOptions {
+  gic: '2' | '3' | 'both';
+  acpi: boolean;
+  /** false: every boot gets a fresh copy of the template (to show what a non-persistent store fails). */
+  persistentVars: boolean;
+}
+
+export function planBoots(o: BootPlanOptions): PlannedBoot[] {
+  const gics: [2 | 3, 2 | 3] = o.gic === 'both' ? [2, 3] : o.gic === '2' ? [2, 2] : [3, 3];
+  return [
+    { name: 'boot 1', acpi: o.acpi, gic: gics[0], phase: 'write', vars: 'new' },
+    { name: 'boot 2', acpi: o.acpi, gic: gics[1], phase: 'check', vars: o.persistentVars ? 'same' : 'fresh' },
+  ];
+}
+
+export function describeBoot(b: Pick<PlannedBoot, 'name' | 'acpi' | 'gic'>): string {
+  return `${b.name} (${b.acpi ? 'ACPI' : 'DT, acpi=off'}, GICv${b.gic})`;
+}

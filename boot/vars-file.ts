@@ -1,0 +1,37 @@
+import { ParseError } from '../probes/errors.js';
+import type { VarsFileFacts } from '../probes/host/facts.js';
+import { findLiveVariable, readVarStoreFile } from '../probes/efi/varstore.js';
+
+/** collect.sh's test variable: VmspecNonce<N> under this vendor GUID (probes/evidence/efivars.probe.ts). */
+const VMSPEC_GUID = 'd960bf04-3984-4c09-8f49-6e746736ed9f';
+const NON_VOLATILE = 0x1;
+
+/**
+ * The persistence nonce as the host finds it in an instance's variable-store
+ * file after power-off: parsed as edk2 lays the store out (probes/efi), the
+ * live copy (what GetVariable would return), never trusting the guest.
+ */
+export function varsFileFacts(varsPath: string, nonce: string): VarsFileFacts {
+  const unreadable = (problem: string): VarsFileFacts => ({ nonceVariable: 'unreadable', contentMatchesNonce: null, nonVolatile: null, storeFormat: null, problem });
+  let reading;
+  try {
+    reading = readVarStoreFile(varsPath);
+  } catch (e) {
+    if (e instanceof ParseError) return unreadable(e.message);
+    return unreadable(`cannot read ${varsPath}: ${(e as Error).message}`);
+  }
+  if (reading.kind === 'blank') {
+    // edk2 formats the store on first boot: a blank store afterwards means the firmware never wrote it.
+    return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat: 'blank (never formatted by the firmware)', problem: null };
+  }
+  const storeFormat = reading.store.authenticated ? 'authenticated variable headers' : 'plain variable headers';
+  const v = findLiveVariable(reading, `VmspecNonce${nonce}`, VMSPEC_GUID);
+  if (!v) return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat, problem: null };
+  return {
+    nonceVariable: 'present',
+    contentMatchesNonce: Buffer.from(v.data).toString('utf8') === nonce,
+    nonVolatile: (v.attributes & NON_VOLATILE) !== 0,
+    storeFormat,
+    problem: null,
+  };
+}
