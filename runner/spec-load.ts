@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { explainErrors, validator } from './schemas.js';
 import { specRoot } from './paths.js';
+import { readSnapshot } from './spec-snapshot.js';
 import { normaliseLevel, MANDATORY_LEVELS, type Requirement, type Expectation, type TargetKind } from './requirement.js';
 import { parseYaml, YamlError, type ParsedYaml, type YamlIssue } from './yaml-document.js';
 import type { Facts } from '../probes/types.js';
@@ -145,7 +146,10 @@ export function loadSpec(dir: string): SpecLoad {
 }
 
 export function loadSpecOrThrow(nameOrPath: string): SpecSet {
-  const { spec, issues } = loadSpec(resolveSpecDir(nameOrPath));
+  const dir = resolveSpecDir(nameOrPath);
+  const snapshot = readSnapshot(dir);
+  if (snapshot) return snapshot;
+  const { spec, issues } = loadSpec(dir);
   if (issues.length || !spec) throw new SpecError(issues);
   return spec;
 }
