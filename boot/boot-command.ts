@@ -2,9 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { UnsupportedError } from '../probes/errors.js';
 import type { VarsFileFacts } from '../probes/host/facts.js';
 import { finishReports, prepareReports } from '../reports/commands.js';
-import { render, type ReportFormat } from '../reports/render.js';
+import type { ReportFormat } from '../reports/formats.js';
 import { painter, safeTerminalText, useColour } from '../reports/style.js';
-import { renderText } from '../reports/text.js';
 import { emitReport } from '../reports/write.js';
 import { EXIT, type Selection } from '../runner/results.js';
 import { loadSpecOrThrow } from '../runner/spec-load.js';
@@ -105,8 +104,10 @@ export async function bootAction(image: string | undefined, o: BootFlags, select
       signal: controller.signal,
       onPhase: progress,
     });
-    const finished = finishReports(run, prepared, spec);
-    const content = o.format === 'text' ? renderText(finished, { colour: !o.output && useColour(), verbose: o.verbose ?? false }) : render(finished, o.format, spec);
+    const finished = await finishReports(run, prepared, spec);
+    const content = o.format === 'text'
+      ? (await import('../reports/text.js')).renderText(finished, { colour: !o.output && useColour(), verbose: o.verbose ?? false })
+      : (await import('../reports/render.js')).render(finished, o.format, spec);
     emitReport(content, o.output);
     if (run.boot.workDir) process.stderr.write(`kept: ${run.boot.workDir}\n`);
     process.exitCode = finished.exitCode;

@@ -3,13 +3,14 @@ import { Option, type Command } from 'commander';
 import { SelectionError } from '../runner/select.js';
 import { loadSpecOrThrow, type SpecSet } from '../runner/spec-load.js';
 import { applyWaivers, loadWaivers, type RunWithWaivers, type Waiver } from '../runner/waivers.js';
-import { diffExitCode, diffRuns, renderDiff, DIFF_FORMATS, type DiffFormat } from './diff.js';
-import { loadResultsFile, specForRun } from './load.js';
-import { mergeRuns, renderMerge, MERGE_FORMATS, type MergeFormat } from './merge.js';
-import { isReportFormat, render, REPORT_EXTENSIONS, REPORT_FORMATS, type ReportFormat } from './render.js';
-import { diffSpecs, renderSpec, renderSpecDiff, SPEC_DIFF_FORMATS, SPEC_RENDER_FORMATS, type SpecDiffFormat, type SpecRenderFormat } from './spec-render.js';
+import {
+  DIFF_FORMATS, isReportFormat, MERGE_FORMATS, REPORT_EXTENSIONS, REPORT_FORMATS, SPEC_DIFF_FORMATS, SPEC_RENDER_FORMATS,
+  type DiffFormat, type MergeFormat, type ReportFormat, type SpecDiffFormat, type SpecRenderFormat,
+} from './formats.js';
 import { useColour } from './style.js';
 import { emitReport, writeAtomic } from './write.js';
+
+// Renderers (and nunjucks behind them) load inside the actions that render.
 
 
 function formatFromExtension(file: string | undefined): ReportFormat | undefined {
@@ -51,7 +52,9 @@ export function parseReportTargets(values: string[] | undefined): ReportTarget[]
 }
 
 /** Render and write (atomically) every requested report; returns the files written. */
-export function writeReports(run: RunWithWaivers, targets: ReportTarget[], spec?: SpecSet): string[] {
+export async function writeReports(run: RunWithWaivers, targets: ReportTarget[], spec?: SpecSet): Promise<string[]> {
+  if (!targets.length) return [];
+  const { render } = await import('./render.js');
   for (const t of targets) writeAtomic(t.file, render(run, t.format, spec));
   return targets.map((t) => t.file);
 }
@@ -78,9 +81,9 @@ export function prepareReports(o: { report?: string[]; waivers?: string }): Prep
 }
 
 /** After the run: apply waivers (summary and exit code recomputed), then write every --report. */
-export function finishReports(run: RunWithWaivers, prepared: PreparedReports, spec?: SpecSet, now: Date = new Date()): RunWithWaivers {
+export async function finishReports(run: RunWithWaivers, prepared: PreparedReports, spec?: SpecSet, now: Date = new Date()): Promise<RunWithWaivers> {
   const waived = prepared.waivers ? applyWaivers(run, prepared.waivers, now) : run;
-  const written = writeReports(waived, prepared.targets, spec);
+  const written = await writeReports(waived, prepared.targets, spec);
   if (written.length && process.stderr.isTTY) process.stderr.write(`wrote ${written.join(', ')}\n`);
   return waived;
 }
@@ -98,7 +101,8 @@ export function addReportCommands(program: Command): void {
     .option('-o, --output <file>', 'write the report to a file (atomically) instead of standard output')
     .option('--spec <name|dir>', 'spec for section order, paraphrases and coverage (default: the spec the run used, when found)')
     .option('--waivers <file>', 'apply waivers (YAML) before rendering; summary and exit code are recomputed')
-    .action((file: string, o: { format?: ReportFormat; output?: string; spec?: string; waivers?: string }) => {
+    .action(async (file: string, o: { format?: ReportFormat; output?: string; spec?: string; waivers?: string }) => {
+      const [{ loadResultsFile, specForRun }, { render }] = await Promise.all([import('./load.js'), import('./render.js')]);
       const waivers = o.waivers ? loadWaivers(o.waivers) : undefined;
       let run = loadResultsFile(file);
       const spec = specForRun(run, o.spec);
@@ -114,7 +118,8 @@ export function addReportCommands(program: Command): void {
     .argument('<new>', 'results JSON of the later run')
     .addOption(new Option('--format <format>', 'output format').choices([...DIFF_FORMATS]).default('text'))
     .option('-o, --output <file>', 'write to a file (atomically) instead of standard output')
-    .action((oldFile: string, newFile: string, o: { format: DiffFormat; output?: string }) => {
+    .action(async (oldFile: string, newFile: string, o: { format: DiffFormat; output?: string }) => {
+      const [{ loadResultsFile }, { diffExitCode, diffRuns, renderDiff }] = await Promise.all([import('./load.js'), import('./diff.js')]);
       const d = diffRuns(loadResultsFile(oldFile), loadResultsFile(newFile));
       emitReport(renderDiff(d, o.format, { colour: !o.output && o.format === 'text' && useColour() }), o.output);
       process.exitCode = diffExitCode(d);
@@ -127,7 +132,8 @@ export function addReportCommands(program: Command): void {
     .addOption(new Option('--format <format>', 'output format (default: from --output\'s extension, else html)').choices([...MERGE_FORMATS]))
     .option('-o, --output <file>', 'write to a file (atomically) instead of standard output')
     .option('--spec <name|dir>', 'spec for row order (default: the first run\'s spec, when found)')
-    .action((files: string[], o: { format?: MergeFormat; output?: string; spec?: string }) => {
+    .action(async (files: string[], o: { format?: MergeFormat; output?: string; spec?: string }) => {
+      const [{ loadResultsFile, specForRun }, { mergeRuns, renderMerge }] = await Promise.all([import('./load.js'), import('./merge.js')]);
       const inputs = files.map((f) => ({ run: loadResultsFile(f), source: f }));
       const spec = o.spec ? loadSpecOrThrow(o.spec) : inputs[0] ? specForRun(inputs[0].run) : undefined;
       const fromExt = formatFromExtension(o.output);
@@ -145,7 +151,8 @@ export function addSpecRenderCommands(spec: Command): void {
     .option('--spec <name|dir>', 'spec: vmspec-v2, vmspec-v1, or a directory with spec.yaml', 'vmspec-v2')
     .addOption(new Option('--format <format>', 'output format').choices([...SPEC_RENDER_FORMATS]).default('html'))
     .option('-o, --output <file>', 'write to a file (atomically) instead of standard output')
-    .action((o: { spec: string; format: SpecRenderFormat; output?: string }) => {
+    .action(async (o: { spec: string; format: SpecRenderFormat; output?: string }) => {
+      const { renderSpec } = await import('./spec-render.js');
       emitReport(renderSpec(loadSpecOrThrow(o.spec), o.format), o.output);
     });
 
@@ -156,7 +163,8 @@ export function addSpecRenderCommands(spec: Command): void {
     .argument('<new>', 'spec name or directory, e.g. vmspec-v2')
     .addOption(new Option('--format <format>', 'output format').choices([...SPEC_DIFF_FORMATS]).default('text'))
     .option('-o, --output <file>', 'write to a file (atomically) instead of standard output')
-    .action((a: string, b: string, o: { format: SpecDiffFormat; output?: string }) => {
+    .action(async (a: string, b: string, o: { format: SpecDiffFormat; output?: string }) => {
+      const { diffSpecs, renderSpecDiff } = await import('./spec-render.js');
       const d = diffSpecs(loadSpecOrThrow(a), loadSpecOrThrow(b));
       emitReport(renderSpecDiff(d, o.format, { colour: !o.output && o.format === 'text' && useColour() }), o.output);
     });

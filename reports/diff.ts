@@ -229,8 +229,8 @@ export function renderDiffJson(d: RunDiff): string {
   return `${JSON.stringify({ ...d, exitCode: diffExitCode(d) }, null, 2)}\n`;
 }
 
-export const DIFF_FORMATS = ['text', 'md', 'json'] as const;
-export type DiffFormat = (typeof DIFF_FORMATS)[number];
+export { DIFF_FORMATS, type DiffFormat } from './formats.js';
+import type { DiffFormat } from './formats.js';
 
 export function renderDiff(d: RunDiff, format: DiffFormat, opts: { colour?: boolean } = {}): string {
   switch (format) {

@@ -264,8 +264,8 @@ export function renderMergeTap(m: MergedRuns): string {
   return `${out.join('\n')}\n`;
 }
 
-export const MERGE_FORMATS = ['html', 'md', 'junit', 'tap', 'json'] as const;
-export type MergeFormat = (typeof MERGE_FORMATS)[number];
+export { MERGE_FORMATS, type MergeFormat } from './formats.js';
+import type { MergeFormat } from './formats.js';
 
 export function renderMerge(m: MergedRuns, format: MergeFormat): string {
   switch (format) {

@@ -7,15 +7,8 @@ import { renderMarkdown } from './markdown.js';
 import { renderTap } from './tap.js';
 
 /** Every format a run report can be written in. */
-export const REPORT_FORMATS = ['html', 'md', 'junit', 'tap', 'json'] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
-
-/** The usual file extension of each format. */
-export const REPORT_EXTENSIONS: Record<ReportFormat, string> = { html: '.html', md: '.md', junit: '.xml', tap: '.tap', json: '.json' };
-
-export function isReportFormat(f: string): f is ReportFormat {
-  return (REPORT_FORMATS as readonly string[]).includes(f);
-}
+export { REPORT_FORMATS, REPORT_EXTENSIONS, isReportFormat, type ReportFormat } from './formats.js';
+import type { ReportFormat } from './formats.js';
 
 /**
  * Render one run in one format. `spec` (the spec the run used) gives

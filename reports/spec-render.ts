@@ -157,8 +157,8 @@ export function renderSpecMarkdown(spec: SpecSet): string {
   return out.join('\n');
 }
 
-export const SPEC_RENDER_FORMATS = ['html', 'md'] as const;
-export type SpecRenderFormat = (typeof SPEC_RENDER_FORMATS)[number];
+export { SPEC_RENDER_FORMATS, type SpecRenderFormat } from './formats.js';
+import type { SpecRenderFormat } from './formats.js';
 
 export function renderSpec(spec: SpecSet, format: SpecRenderFormat): string {
   return format === 'html' ? renderSpecHtml(spec) : renderSpecMarkdown(spec);
@@ -267,8 +267,8 @@ export function diffSpecs(a: SpecSet, b: SpecSet): SpecDiff {
   };
 }
 
-export const SPEC_DIFF_FORMATS = ['text', 'md', 'json'] as const;
-export type SpecDiffFormat = (typeof SPEC_DIFF_FORMATS)[number];
+export { SPEC_DIFF_FORMATS, type SpecDiffFormat } from './formats.js';
+import type { SpecDiffFormat } from './formats.js';
 
 function diffTotals(d: SpecDiff): string {
   return `${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed, ${d.unchanged} unchanged`;

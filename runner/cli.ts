@@ -3,7 +3,7 @@ import { ParseError, UnsupportedError } from '../probes/errors.js';
 import { addBootCommands, addReferenceCommands } from '../boot/commands.js';
 import { addLavaCommands } from '../lava/commands.js';
 import { addReportCommands, addReportOptions, addSpecRenderCommands, finishReports, prepareReports } from '../reports/commands.js';
-import { REPORT_FORMATS, type ReportFormat } from '../reports/render.js';
+import { REPORT_FORMATS, type ReportFormat } from '../reports/formats.js';
 import { useColour, painter, safeTerminalText } from '../reports/style.js';
 import { emitReport } from '../reports/write.js';
 import { describe } from './expect.js';
@@ -90,7 +90,7 @@ export function buildProgram(): Command {
       checkTargets({ image, evidence: o.evidence, live: o.live });
       const prepared = prepareReports(o); // fail fast: --report syntax, waiver file errors with file:line
       const spec = loadSpecOrThrow(o.spec);
-      const run = finishReports(await verify({
+      const run = await finishReports(await verify({
         spec, selection: selectionFrom(o), sha256: o.sha256 ?? false, backing: o.backing,
         ...(prepared.waivers ? { waivers: prepared.waivers } : {}),
         ...(image !== undefined ? { image } : {}), ...(o.evidence !== undefined ? { evidence: o.evidence } : {}), ...(o.live ? { live: true } : {}),

@@ -1,4 +1,10 @@
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document } from 'yaml';
+
+// The YAML library costs ~50 ms to load; runs that read only snapshotted specs never need it.
+const require = createRequire(import.meta.url);
+let yamlModule: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (yamlModule ??= require('yaml') as typeof import('yaml'));
 
 /** Limits for untrusted YAML (spec files, waivers, profiles). */
 export const YAML_LIMITS = {
@@ -82,6 +88,7 @@ function flowNestingBeyondLimit(text: string): { line: number; column: number } 
 }
 
 function parseWithinLimits(text: string, file: string): ParsedYaml {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, schema: 'core', uniqueKeys: true, prettyErrors: false, strict: true, customTags: [] });
   const issues: YamlIssue[] = [];
@@ -113,7 +120,7 @@ function parseWithinLimits(text: string, file: string): ParsedYaml {
     locate(path) {
       for (let n = path.length; n >= 0; n--) {
         const node = doc.getIn(path.slice(0, n), true);
-        if (isNode(node) && node.range) {
+        if (yaml().isNode(node) && node.range) {
           const pos = lineCounter.linePos(node.range[0]);
           return { line: pos.line, column: pos.col };
         }
@@ -149,7 +156,7 @@ function* findTags(node: unknown, seen: unknown[]): Generator<{ tag: string; off
   if ('value' in n) yield* findTags(n.value, seen);
 }
 
-function findNonStringKey(node: unknown, lc: LineCounter): { line: number; column: number; message: string } | undefined {
+function findNonStringKey(node: unknown, lc: import('yaml').LineCounter): { line: number; column: number; message: string } | undefined {
   const stack: unknown[] = [node];
   while (stack.length) {
     const n = stack.pop() as AnyNode | undefined;

@@ -155,7 +155,7 @@ t.test('--report FORMAT:FILE for verify: several formats at once, waivers first'
 
   const files = ['html', 'md', 'junit', 'tap', 'json'].map((f) => `${f}:${p(`all/report.${f}`)}`);
   const prepared = prepareReports({ report: files, waivers: p('w.yaml') });
-  const result = finishReports(now, prepared, undefined, new Date('2025-01-01T00:00:00Z'));
+  const result = await finishReports(now, prepared, undefined, new Date('2025-01-01T00:00:00Z'));
   t.equal(result.results.find((r) => r.id === 'V2-IMG-GPT')!.status, 'waived', 'waivers applied before writing');
   for (const f of ['html', 'md', 'junit', 'tap', 'json']) t.ok(existsSync(p(`all/report.${f}`)), `${f} written`);
   const json = JSON.parse(readFileSync(p('all/report.json'), 'utf8')) as typeof now;
