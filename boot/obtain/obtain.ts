@@ -91,7 +91,7 @@ export async function obtainImage(req: ObtainRequest): Promise<ObtainedImage> {
   if (req.sha256 === undefined && req.sha512 === undefined && req.sumsUrl === undefined && !req.allowUnverified) {
     throw new UnsupportedError(
       `${url.href}: refusing to download an image with no checksum to verify it against`,
-      `pin it: give its sha256 or sha512 (from the publisher's SHA256SUMS/SHA512SUMS, e.g. \`sha256sum ${name}\` on a trusted copy) or the URL of that checksum list; or explicitly allow an unverified download`,
+      `pin it: vmspec boot URL --sha256 HEX or --sha512 HEX (from the publisher's SHA256SUMS/SHA512SUMS, or \`sha256sum ${name}\` on a trusted copy), or --sums URL-OF-THAT-LIST; --allow-unverified downloads without one`,
     );
   }
   const paths = cacheEntryPaths(req.cacheDir ?? defaultImageCacheDir(), url);

@@ -162,6 +162,15 @@ t.test('a non-compliant image is refused before booting; --force boots it into a
   t.same(qemuUnder(dir), [], 'no QEMU left running');
 });
 
+t.test('QEMU refusing its arguments is a failed boot with QEMU\'s own words', { skip }, async (t) => {
+  const dir = workDir();
+  const r = vmspec(['boot', '--qemu-arg', '-bogus-option', '--work-dir', dir]);
+  t.equal(r.status, 3);
+  t.match(r.stderr, /boot 1 \(ACPI, GICv2\): QEMU exited with 1: .*-bogus-option/);
+  t.match(r.stderr, /serial log: \S+boot1-serial\.log/);
+  t.same(qemuUnder(dir), []);
+});
+
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   t.test(`${signal} while QEMU runs: QEMU stopped, nothing left behind`, { skip }, async (t) => {
     const dir = workDir();
