@@ -333,7 +333,9 @@ function byLevel(run: RunWithWaivers): LevelRow[] {
   const rows = new Map<string, Status[]>();
   for (const r of run.results) {
     const level = oneLine(String(r.level), 40);
-    rows.set(level, [...(rows.get(level) ?? []), r.status]);
+    const statuses = rows.get(level);
+    if (statuses) statuses.push(r.status);
+    else rows.set(level, [r.status]);
   }
   const rank = (l: string) => {
     const i = (LEVELS as readonly string[]).indexOf(l);

@@ -34,13 +34,21 @@ export function wellFormed(s: string): string {
   return s.replace(LONE_SURROGATE, '\uFFFD');
 }
 
+// Anything cleanText would change: CR, surrogates (maybe lone), controls, noncharacters.
+// eslint-disable-next-line no-control-regex
+const NEEDS_CLEANING = /[\r\uD800-\uDFFF\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffe\uffff]/;
+
 /**
  * Text fit to display: well-formed, control characters shown as visible
  * `\xNN` escapes (never interpreted by a terminal, browser or XML parser),
  * CR LF normalised to LF.
  */
+
 export function cleanText(s: string): string {
-  return wellFormed(String(s))
+  const str = String(s);
+  // Most text (ids, titles, messages) is already clean: skip three regex passes and their copies.
+  if (!NEEDS_CLEANING.test(str)) return str;
+  return wellFormed(str)
     .replace(/\r\n?/g, '\n')
     .replace(CONTROL, (c) => (c.charCodeAt(0) > 0xff ? `\\u${c.charCodeAt(0).toString(16)}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }

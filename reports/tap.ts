@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { yamlLines } from './yaml-emit.js';
 import type { SpecSet } from '../runner/spec-load.js';
 import type { RunWithWaivers } from '../runner/waivers.js';
 import { describeSafely, sectionsOf, type ClauseView } from './model.js';
@@ -22,8 +22,7 @@ function directiveText(s: string): string {
  * closing `...` or a test point.
  */
 export function diagnostics(block: Record<string, unknown>, indent = '  '): string {
-  const body = stringify(flatStrings(block), { blockQuote: false, lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false });
-  return [`${indent}---`, ...body.trimEnd().split('\n').map((l) => `${indent}${l}`), `${indent}...`].join('\n');
+  return [`${indent}---`, ...yamlLines(flatStrings(block), indent), `${indent}...`].join('\n');
 }
 
 /** Every string with control characters made visible and line breaks written as `\n`: nothing spans lines. */

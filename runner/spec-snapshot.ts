@@ -62,7 +62,11 @@ export function readSnapshot(dir: string, path: string = snapshotPath(dir), buil
   const abs = (file: string) => displayPath(join(dir, file));
   const requirements = snap.spec.requirements.map((r) => ({ ...r, source: { ...r.source, file: abs(r.source.file) } }));
   const bySection = new Map<string, typeof requirements>();
-  for (const r of requirements) bySection.set(r.source.file, [...(bySection.get(r.source.file) ?? []), r]);
+  for (const r of requirements) {
+    const list = bySection.get(r.source.file);
+    if (list) list.push(r);
+    else bySection.set(r.source.file, [r]);
+  }
   return {
     ...snap.spec,
     dir,

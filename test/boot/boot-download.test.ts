@@ -30,7 +30,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 const image = readFileSync(gptEspThird());
 const sha = createHash('sha256').update(image).digest('hex');
 const corrupted = Buffer.from(image);
-corrupted[corrupted.length >> 1] ^= 0xff;
+corrupted.writeUInt8(corrupted.readUInt8(corrupted.length >> 1) ^ 0xff, corrupted.length >> 1);
 
 let server: Server;
 const served: string[] = [];
