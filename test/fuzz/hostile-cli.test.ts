@@ -65,7 +65,7 @@ t.test('waivers: verify --waivers refuses hostile YAML', async (t) => {
 });
 
 t.test('YAML nested thousands deep: a message, not the parser\'s stack overflow', async (t) => {
-  for (const [name, deep] of [['flow', `\nnest: ${'['.repeat(5000)}${']'.repeat(5000)}\n`], ['block', `\nnest: ${'- '.repeat(20000)}x\n`]]) {
+  for (const [name, deep] of [['flow', `\nnest: ${'['.repeat(5000)}${']'.repeat(5000)}\n`], ['block', `\nnest:\n  ${'- '.repeat(20000)}x\n`]]) {
     const dir = p(`spec-deep-${name}`);
     cpSync(join(repoRoot, 'spec', 'vmspec-v2'), dir, { recursive: true });
     appendFileSync(join(dir, 'spec.yaml'), deep!);
