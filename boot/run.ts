@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { UnsupportedError } from '../probes/errors.js';
 import type { HostBootFacts, HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
 import { evaluate } from '../runner/evaluate.js';
-import { exitCodeFor, summarise, type Result, type RunResults, type Selection, type TargetInfo } from '../runner/results.js';
+import { runResults, type Result, type RunResults, type Selection, type TargetInfo } from '../runner/results.js';
 import { select } from '../runner/select.js';
 import type { SpecSet } from '../runner/spec-load.js';
-import { TOOL_VERSION } from '../runner/version.js';
 import { verify, type EvidenceInfo } from '../runner/verify.js';
 import { idsNotToRun, isExpired, notRunResult, waiverMatchesId, type Waiver } from '../runner/waivers.js';
 import { combineRuns, type CombinedResult, type LabelledRun } from './combine.js';
@@ -233,16 +232,7 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     if (imageFailures.length) warnings.push(`booted with --force although the image fails ${imageFailures.map((f) => f.id).join(', ')}`);
     succeeded = true;
     return {
-      schemaVersion: 1,
-      tool: { name: 'vmspec', version: TOOL_VERSION },
-      spec: { id: o.spec.id, title: o.spec.title, version: o.spec.version, sha256: o.spec.sha256, path: o.spec.dir },
-      selection: o.selection,
-      target,
-      startedAt: startedAt.toISOString(),
-      durationMs: Math.round(performance.now() - t0),
-      summary: summarise(results),
-      exitCode: exitCodeFor(results),
-      results,
+      ...runResults({ spec: o.spec, selection: o.selection, target, startedAt, startedMs: t0, results }),
       environment: { hypervisor: o.env.hypervisor, qemu: o.env.qemu, accelerator: o.env.accelerator, firmware: { ...fwRest, code, varsTemplate } },
       boot: {
         image: o.image,

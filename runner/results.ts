@@ -1,6 +1,8 @@
 import type { Json } from '../probes/types.js';
 import type { ClauseRef, Expectation, Level, Requirement, TargetKind } from './requirement.js';
 import type { Mismatch } from './expect.js';
+import type { SpecSet } from './spec-load.js';
+import { TOOL_VERSION } from './version.js';
 
 export const STATUSES = ['pass', 'fail', 'skip', 'error', 'waived', 'manual'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -92,5 +94,21 @@ export function resultShell(req: Requirement, status: Status, message: string): 
     expected: req.expect ? { ...(req.when ? { when: req.when } : {}), expect: req.expect } : null,
     ...(req.manual ? { manual: req.manual } : {}),
     ...(req.remediation ? { remediation: req.remediation } : {}),
+  };
+}
+
+/** The results envelope of a run over `results` (verify and boot alike). */
+export function runResults<R extends Result>(o: { spec: SpecSet; selection: Selection; target: TargetInfo; startedAt: Date; startedMs: number; results: R[] }): RunResults & { results: R[] } {
+  return {
+    schemaVersion: 1,
+    tool: { name: 'vmspec', version: TOOL_VERSION },
+    spec: { id: o.spec.id, title: o.spec.title, version: o.spec.version, sha256: o.spec.sha256, path: o.spec.dir },
+    selection: o.selection,
+    target: o.target,
+    startedAt: o.startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - o.startedMs),
+    summary: summarise(o.results),
+    exitCode: exitCodeFor(o.results),
+    results: o.results,
   };
 }

@@ -6,11 +6,10 @@ import type { DiskImage } from '../probes/image/disk.js';
 import { LiveSysroot, openSysroot } from '../probes/sysroot/open.js';
 import type { IntegrityReport, Sysroot } from '../probes/sysroot/types.js';
 import { evaluate } from './evaluate.js';
-import { exitCodeFor, summarise, type RunResults, type Selection, type TargetInfo } from './results.js';
+import { runResults, type RunResults, type Selection, type TargetInfo } from './results.js';
 import { select, SelectionError } from './select.js';
 import { idsNotToRun, notRunResult, type Waiver } from './waivers.js';
 import type { SpecSet } from './spec-load.js';
-import { TOOL_VERSION } from './version.js';
 
 export interface VerifyOptions {
   spec: SpecSet;
@@ -130,16 +129,7 @@ export async function verify(opts: VerifyOptions): Promise<RunResults & { warnin
     const results = selected.map((r) => byId.get(r.id) ?? notRunResult(r));
     const warnings = evidence?.warnings ?? [];
     return {
-      schemaVersion: 1,
-      tool: { name: 'vmspec', version: TOOL_VERSION },
-      spec: { id: opts.spec.id, title: opts.spec.title, version: opts.spec.version, sha256: opts.spec.sha256, path: opts.spec.dir },
-      selection: opts.selection,
-      target,
-      startedAt: startedAt.toISOString(),
-      durationMs: Math.round(performance.now() - t0),
-      summary: summarise(results),
-      exitCode: exitCodeFor(results),
-      results,
+      ...runResults({ spec: opts.spec, selection: opts.selection, target, startedAt, startedMs: t0, results }),
       ...(evidence ? { evidence: evidence.info } : {}),
       ...(warnings.length ? { warnings } : {}),
     };

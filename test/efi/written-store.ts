@@ -8,7 +8,7 @@
  * and the vars template. One boot (~20-60 s of TCG), then cached.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnsupportedError } from '../../probes/errors.js';
 import { TarSysroot } from '../../probes/sysroot/tar.js';
@@ -20,7 +20,7 @@ import { resolveMachineType } from '../../boot/firmware/machine-type.js';
 import { runnerFirmware } from '../../boot/firmware/runner-firmware.js';
 import { createInstanceVars } from '../../boot/firmware/instance-vars.js';
 import type { SelectedFirmware } from '../../boot/firmware/types.js';
-import { cacheRoot } from '../fixtures/cache.js';
+import { cachedDirAsync } from '../fixtures/cache.js';
 
 const BOOT_TIMEOUT_MS = 300_000;
 /** Bump when the recipe (boot options, what is kept) changes. */
@@ -82,14 +82,7 @@ export async function writtenVarStore(progress: (m: string) => void = () => {}):
   }
 
   const recipe = { v: RECIPE_VERSION, image: sha256File(image), code: sha256File(fw.code), vars: sha256File(fw.varsTemplate) };
-  const key = createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 16);
-  const dir = join(cacheRoot, `efi-written-store-${key}`);
-  if (existsSync(join(dir, '.complete'))) return { ok: true, store: load(dir) };
-
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
+  const dir = await cachedDirAsync('efi-written-store', recipe, async (tmp) => {
     const nonce = `F${randomBytes(6).toString('hex')}`;
     const vars = createInstanceVars(selected, join(tmp, 'vars.fd')).filename;
     const disk = join(tmp, 'evidence.img');
@@ -117,17 +110,7 @@ export async function writtenVarStore(progress: (m: string) => void = () => {}):
     writeFileSync(join(tmp, 'evidence.tar'), readFileSync(disk).subarray(0, end));
     rmSync(disk);
     writeFileSync(join(tmp, 'info.json'), JSON.stringify({ ...recipe, nonce, variable, durationMs: r.durationMs, argv: r.argv }, null, 2));
-    writeFileSync(join(tmp, '.complete'), JSON.stringify(recipe));
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  if (existsSync(join(dir, '.complete'))) {
-    rmSync(tmp, { recursive: true, force: true });
-  } else {
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  }
+  });
   return { ok: true, store: load(dir) };
 }
 
