@@ -36,6 +36,7 @@ export interface BootFlags {
   timeout: string;
   accel: 'auto' | 'kvm' | 'tcg';
   force?: boolean;
+  backing: 'follow' | 'refuse';
   keep?: boolean;
   workDir?: string;
   cacheDir?: string;
@@ -99,7 +100,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, select
       image: obtained, agent, env, varsFileFacts: parts.varsFileFacts,
       gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars,
       memoryMiB, cpus, timeoutMs, qemuArgs: o.qemuArg ?? [],
-      force: o.force ?? false, keep: o.keep ?? false,
+      force: o.force ?? false, keep: o.keep ?? false, backing: o.backing,
       ...(o.workDir ? { workDir: o.workDir } : {}),
       signal: controller.signal,
       onPhase: progress,

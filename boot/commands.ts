@@ -89,6 +89,7 @@ export function addBootCommands(program: Command, wiring: SelectionWiring): void
     .option('--timeout <seconds>', 'per boot: stop QEMU after this long', '300')
     .addOption(new Option('--accel <accel>', 'kvm (aarch64 host with /dev/kvm), tcg, or auto').choices(['auto', 'kvm', 'tcg']).default('auto'))
     .option('--force', 'boot even when the image fails a mandatory image clause')
+    .addOption(new Option('--backing <mode>', 'qcow2 backing files: refuse, or follow (read-only; QEMU then opens the chain too)').choices(['follow', 'refuse']).default('refuse'))
     .option('--keep', 'keep the work directory (variable stores, evidence disks, serial logs) and print its path')
     .option('--work-dir <dir>', 'where the per-run work directory is made (default: the system temporary directory)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'html', 'md', 'junit', 'tap', 'json']).default('text'))

@@ -63,6 +63,11 @@ else
       esac
     done < /proc/consoles
   fi
+  # The PL011/SBSA UART the host reads, even when the image put its console elsewhere (console=tty0).
+  case " $consoles " in
+    *" /dev/ttyAMA0 "*) ;;
+    *) [ -c /dev/ttyAMA0 ] && [ -w /dev/ttyAMA0 ] && consoles="$consoles /dev/ttyAMA0" ;;
+  esac
 fi
 
 say() {

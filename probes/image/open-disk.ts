@@ -109,7 +109,7 @@ function openBacking(path: string, name: string, format: string | null, nameOffs
   if ((opts.backing ?? 'refuse') === 'refuse') {
     throw new UnsupportedError(
       `${path}: qcow2 image has a backing file "${name}"${format ? ` (format ${format})` : ''}; the image alone is not the whole disk`,
-      'follow it (backing: \'follow\') or flatten the chain with `qemu-img convert -O qcow2 IMAGE FLAT.qcow2`',
+      'give --backing follow to read the chain (read-only), or flatten the chain with `qemu-img convert -O qcow2 IMAGE FLAT.qcow2`',
     );
   }
   const plain = name.startsWith('file:') ? name.slice(5) : name;

@@ -13,7 +13,7 @@
  *   SIGINT / SIGTERM while QEMU runs: exit 130 / 143, no QEMU left, nothing left behind
  */
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +160,25 @@ t.test('a non-compliant image is refused before booting; --force boots it into a
   t.match(readFileSync(log!, 'latin1'), /UEFI firmware/, 'it shows the firmware ran');
   t.same(readdirSync(join(log!, '..')).sort(), ['boot1-serial.log'], 'only the serial log is kept');
   t.same(qemuUnder(dir), [], 'no QEMU left running');
+});
+
+t.test('a qcow2 overlay of the reference: refused with its backing file unless --backing follow; then booted, unchanged', { skip }, async (t) => {
+  const dir = workDir();
+  const base = join(dir, 'base.qcow2');
+  const overlay = join(dir, 'overlay.qcow2');
+  execFileSync('qemu-img', ['convert', '-O', 'qcow2', vmspec(['reference', 'build']).stdout.trim(), base]);
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', overlay]);
+  const refused = vmspec(['boot', overlay, '--cloud-init', 'off', '--work-dir', dir]);
+  t.equal(refused.status, 2);
+  t.match(refused.stderr, /backing file .*--backing follow/);
+  const before = [sha256File(base), sha256File(overlay)];
+  const out = join(dir, 'results.json');
+  const r = vmspec(['boot', overlay, '--cloud-init', 'off', '--backing', 'follow', '--gic', '3', '--format', 'json', '-o', out, '--work-dir', dir, '--waivers', WAIVERS]);
+  t.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(readFileSync(out, 'utf8')) as Results & { boot: { image: { format: string } } };
+  t.equal(res.boot.image.format, 'qcow2', 'QEMU was told the format');
+  t.same(failing(res), [], 'the same verdicts as the raw image');
+  t.same([sha256File(base), sha256File(overlay)], before, 'neither file of the chain was written');
 });
 
 t.test('QEMU refusing its arguments is a failed boot with QEMU\'s own words', { skip }, async (t) => {
