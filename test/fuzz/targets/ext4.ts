@@ -92,7 +92,7 @@ function exercise(fs: Ext4Filesystem): number {
 
 export const ext4Target: FuzzTarget = {
   name: 'ext4',
-  runs: 600,
+  runs: 2000,
   seeds: () => SPECS.map(ext4Seed),
   alsoTyped: (e) => e instanceof FsError,
   run: (bytes) => exercise(openExt4(new BufferByteSource(bytes, 'fuzz-ext4.img'))),

@@ -74,7 +74,7 @@ function exercise(vol: FatVolume): number {
 
 export const fatTarget: FuzzTarget = {
   name: 'fat',
-  runs: 150,
+  runs: 500,
   seeds: () => Object.keys(RECIPES).map(fatSeed),
   run: (bytes) => exercise(openFat(new BufferByteSource(bytes, 'fuzz-fat.img'))),
 };

@@ -101,7 +101,7 @@ export const mbrTarget: FuzzTarget = {
 
 export const gptTarget: FuzzTarget = {
   name: 'gpt',
-  runs: 400,
+  runs: 1500,
   seeds: () => [
     gptSeed('sgdisk-512', buildGptDisk([{ type: 'EF00', sizeMiB: 1, name: 'ESP' }, { type: '8305', sizeMiB: 1, name: 'root' }], { label: 'fuzz-gpt' }), 512),
     gptSeed('fdisk-4k', buildGptDisk([{ type: 'EF00', sizeMiB: 1, name: 'ESP' }, { type: '8305', sizeMiB: 1, name: 'root' }], { sectorSize: 4096, sizeMiB: 4, label: 'fuzz-gpt-4k' }), 4096),

@@ -71,7 +71,7 @@ function exercise(bytes: Uint8Array): number {
 
 export const qcow2Target: FuzzTarget = {
   name: 'qcow2',
-  runs: 600,
+  runs: 2000,
   seeds: () => [
     qcow2Seed('v3-4k', { clusterSize: 4096 }),
     qcow2Seed('v3-4k-compressed', { clusterSize: 4096, compressed: true }),
