@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { UnsupportedError } from '../../probes/errors.js';
 
@@ -160,8 +159,11 @@ export async function resolveReferenceDebs(
   let kernelName = opts.kernelPackage;
   let why = '';
   if (wanted.length > 0 || needKernel) {
-    const aptTmp = mkdtempSync(join(tmpdir(), 'vmspec-apt-'));
-    const pkgcache = join(aptTmp, 'pkgcache.bin');
+    // apt's binary cache of the package lists, kept beside the debs: building it takes seconds on
+    // every call, and apt rebuilds it by itself (write, then rename) when the lists change.
+    const aptDir = join(dirname(debsDir), 'apt');
+    mkdirSync(aptDir, { recursive: true });
+    const pkgcache = join(aptDir, 'pkgcache.bin');
     try {
       await checkArm64();
       const first = [...wanted, ...(needKernel ? [kernelName ?? KERNEL_META_PACKAGE] : [])];
@@ -179,8 +181,6 @@ export async function resolveReferenceDebs(
         if (fallback === undefined) throw e;
         kernelName = basename(fallback).split('_')[0] as string;
       }
-    } finally {
-      rmSync(aptTmp, { recursive: true, force: true });
     }
   }
   const kernel = local.kernel !== undefined ? await localDeb(local.kernel, 'linux-image') : await fetchDeb(kernelName as string, info.get(kernelName as string), debsDir, progress, why);
