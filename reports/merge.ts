@@ -59,12 +59,22 @@ export interface MergeInput {
   source?: string;
 }
 
+/** `environment.hypervisor` (vmspec boot, LAVA runs) when the run records one. */
+function recordedHypervisor(run: RunWithWaivers): string | undefined {
+  const env = (run as { environment?: unknown }).environment;
+  const h = env && typeof env === 'object' ? (env as Record<string, unknown>).hypervisor : undefined;
+  return typeof h === 'string' && h.trim() ? h : undefined;
+}
+
 export function mergeRuns(inputs: MergeInput[], spec?: SpecSet): MergedRuns {
   const warnings: string[] = [];
   const labels = new Map<string, number>();
   const columns: MergeColumn[] = inputs.map(({ run, source }, index) => {
     const t = run.target;
     let label = oneLine(t.path ? basename(t.path) : t.kind === 'none' ? 'no target' : t.kind, 80) || `run ${index + 1}`;
+    // A matrix of boots repeats the image: the hypervisor the run records tells the columns apart.
+    const hypervisor = recordedHypervisor(run);
+    if (hypervisor) label = `${label} · ${oneLine(hypervisor, 60)}`;
     const seen = labels.get(label) ?? 0;
     labels.set(label, seen + 1);
     if (seen) label = `${label} (${seen + 1})`;

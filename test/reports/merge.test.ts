@@ -22,6 +22,14 @@ function runs() {
   return [a, b, c];
 }
 
+t.test('boot runs of one image on different hypervisors get columns named by both', async (t) => {
+  const [a, b] = runs();
+  const onKvm = { ...a!, target: b!.target, environment: { hypervisor: 'QEMU 7.2.22 (KVM)' } };
+  const onTcg = { ...a!, target: b!.target, environment: { hypervisor: 'QEMU 7.2.22 (TCG)' } };
+  const m = mergeRuns([{ run: onKvm }, { run: onTcg }, { run: b! }], spec);
+  t.same(m.columns.map((x) => x.label), ['fedora.raw · QEMU 7.2.22 (KVM)', 'fedora.raw · QEMU 7.2.22 (TCG)', 'fedora.raw']);
+});
+
 t.test('targets × clauses matrix', async (t) => {
   const [a, b, c] = runs();
   const m = mergeRuns([{ run: a!, source: 'a.json' }, { run: b!, source: 'b.json' }, { run: c! }], spec);
