@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import type { Selection } from '../runner/results.js';
+import { addReportOptions } from '../reports/commands.js';
+import { addSelectionOptions, selectionFrom } from '../runner/selection-options.js';
 
 /**
  * `vmspec reference build`: build (or find cached) the built-in reference
@@ -32,13 +33,6 @@ export function addReferenceCommands(program: Command): void {
     });
 }
 
-/** Selection options and their reading, shared with `vmspec verify` (runner/cli.ts owns them). */
-export interface SelectionWiring {
-  addSelectionOptions(cmd: Command): Command;
-  selectionFrom(o: never): Selection;
-  addReportOptions(cmd: Command): Command;
-}
-
 const BOOT_HELP = `
 What it does:
   1. obtain the image (a path, an http(s)/file URL with a pinned checksum, or a
@@ -58,8 +52,8 @@ Exit codes:
   130  interrupted (SIGINT); 143: terminated (SIGTERM). QEMU is stopped, temporary files removed`;
 
 /** `vmspec boot`: the original vmspec-boot, rebuilt (boot/run.ts). */
-export function addBootCommands(program: Command, wiring: SelectionWiring): void {
-  const cmd = wiring.addReportOptions(wiring.addSelectionOptions(
+export function addBootCommands(program: Command): void {
+  const cmd = addReportOptions(addSelectionOptions(
     program
       .command('boot')
       .description('boot an image under QEMU with UEFI firmware, collect evidence inside it twice (with a power cycle), and verify everything, clause by clause')
@@ -98,6 +92,6 @@ export function addBootCommands(program: Command, wiring: SelectionWiring): void
     .addHelpText('after', BOOT_HELP)
     .action(async (image: string | undefined, o: Record<string, unknown>) => {
       const [{ bootAction }, { defaultParts }] = await Promise.all([import('./boot-command.js'), import('./default-parts.js')]);
-      await bootAction(image, o as unknown as Parameters<typeof bootAction>[1], wiring.selectionFrom(o as never), defaultParts);
+      await bootAction(image, o as unknown as Parameters<typeof bootAction>[1], selectionFrom(o), defaultParts);
     });
 }

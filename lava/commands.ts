@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { addSelectionOptions } from '../runner/selection-options.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -67,9 +68,9 @@ Examples:
  * GIC versions, ACPI/DT and hypervisors. Modules load only when it runs.
  */
 export function addLavaCommands(program: Command): void {
-  program
+  addSelectionOptions(program
     .command('lava-job')
-    .description('write LAVA job definitions (device_type qemu) that collect evidence in the guest and judge it with vmspec, one test case per requirement')
+    .description('write LAVA job definitions (device_type qemu) that collect evidence in the guest and judge it with vmspec, one test case per requirement'), { specHelp: 'built-in spec to judge against: vmspec-v2 or vmspec-v1 (not a directory: the verdict image carries the built-in specs)' })
     .option('--image <url|path>', 'disk image to boot (raw or qcow2; .gz/.xz/.bz2/.zst are decompressed by LAVA). A path becomes a file:// URL that must exist on the worker')
     .option('--image-sha256 <hex>', 'sha256 LAVA checks the downloaded image against')
     .addOption(new Option('--image-format <format>', 'disk format (default: qcow2 when the name ends in .qcow2, else raw)').choices(['raw', 'qcow2']))
@@ -81,13 +82,6 @@ export function addLavaCommands(program: Command): void {
     .option('--acpi', 'boot with ACPI tables (the default)')
     .option('--no-acpi', 'boot with a device tree only (-machine virt,acpi=off)')
     .option('--matrix <file>', 'YAML matrix (schema/lava-matrix.schema.json): images x firmware x gic x acpi x hypervisors; replaces --image/--firmware/--vars/--gic/--acpi')
-    .option('--spec <name>', 'built-in spec to judge against (vmspec-v2, vmspec-v1)', 'vmspec-v2')
-    .option('--profile <name>', 'named selection of requirements (see vmspec verify --help)')
-    .option('--only <ids>', 'requirement ids or globs, comma-separated', collect)
-    .option('--section <title>', 'section title or part of it (repeatable)', collect)
-    .option('--level <level>', 'MUST, SHOULD, ... or "mandatory" (repeatable, comma-separated)', collect)
-    .option('--target <kind>', 'image, firmware, hypervisor or guest (repeatable, comma-separated)', collect)
-    .option('--tags <tag>', 'requirements carrying a tag (repeatable, comma-separated)', collect)
     .requiredOption('--artifacts <url>', 'http(s) base URL that accepts PUT from the guest and GET from the worker: bundles and results go to URL/RUN-ID/JOB.tar and .json')
     .option('--run-id <id>', 'name of this generation under --artifacts (default: UTC time and a random suffix)')
     .option('--evidence-disk <url|path>', 'blank evidence disk to attach (default: written as OUTPUT/evidence-disk.img and referenced as a file:// URL, so OUTPUT must be readable on the worker)')

@@ -8,7 +8,8 @@ import { useColour, painter, safeTerminalText } from '../reports/style.js';
 import { emitReport } from '../reports/write.js';
 import { describe } from './expect.js';
 import { EXIT, type Selection } from './results.js';
-import { select, SelectionError, splitList, profileNames } from './select.js';
+import { select, SelectionError } from './select.js';
+import { addSelectionOptions, selectionFrom, type SelectionFlags } from './selection-options.js';
 import { displayPath, loadSpecOrThrow, resolveSpecDir, SpecError } from './spec-load.js';
 import { TOOL_VERSION } from './version.js';
 import type { Requirement } from './requirement.js';
@@ -27,41 +28,6 @@ Environment:
   NO_COLOR      disable colour (colour is used only on a terminal)
   FORCE_COLOR   force colour
   VMSPEC_DEBUG  print stack traces for internal errors`;
-
-interface SelectionFlags {
-  spec: string;
-  profile?: string;
-  only?: string[];
-  section?: string[];
-  level?: string[];
-  target?: string[];
-  tags?: string[];
-}
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-function addSelectionOptions(cmd: Command): Command {
-  return cmd
-    .option('--spec <name|dir>', 'spec to check against: vmspec-v2, vmspec-v1, or a directory with spec.yaml', 'vmspec-v2')
-    .option('--profile <name>', `named selection (${profileNames().join(', ')})`)
-    .option('--only <ids>', 'requirement ids or globs, comma-separated (e.g. V2-IMG-*)', collect)
-    .option('--section <title>', 'section title or part of it (repeatable)', collect)
-    .option('--level <level>', 'MUST, SHOULD, ... or "mandatory" (repeatable, comma-separated)', collect)
-    .option('--target <kind>', 'image, firmware, hypervisor or guest (repeatable, comma-separated)', collect)
-    .option('--tags <tag>', 'requirements carrying a tag (repeatable, comma-separated)', collect);
-}
-
-function selectionFrom(o: SelectionFlags): Selection {
-  return {
-    profile: o.profile ?? null,
-    only: splitList(o.only),
-    section: o.section ?? [],
-    level: splitList(o.level),
-    target: splitList(o.target),
-    tags: splitList(o.tags),
-  };
-}
-
 
 export function buildProgram(): Command {
   const program = new Command('vmspec')
@@ -164,7 +130,7 @@ export function buildProgram(): Command {
     });
 
   addReferenceCommands(program);
-  addBootCommands(program, { addSelectionOptions, selectionFrom, addReportOptions });
+  addBootCommands(program);
   addLavaCommands(program);
   addReportCommands(program);
 
