@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
-import { explainErrors, type Validator } from '../runner/schemas.js';
-import { compileSchemas, readSchemaSources, SCHEMA_BASE } from '../runner/validators-compile.js';
-import { parseYaml, YamlError, YAML_LIMITS, type ParsedYaml, type YamlIssue } from '../runner/yaml-document.js';
+import { validator } from '../runner/schemas.js';
+import { YAML_LIMITS, type YamlIssue } from '../runner/yaml-document.js';
+import { parseValidatedYaml } from '../runner/yaml-validated.js';
 import { LavaJobError, MatrixError } from './errors.js';
 import { checkSha256, compressionOf, formatOf, workerUrl, type Compression, type DiskFormat } from './sources.js';
 
@@ -79,39 +79,11 @@ interface RawMatrix {
   hypervisors?: HypervisorAxis[];
 }
 
-export const MATRIX_SCHEMA_FILE = 'lava-matrix.schema.json';
-let compiled: Validator | undefined;
-
-/**
- * The matrix schema, compiled on first use with the project's ajv options.
- * Only this schema is compiled: the precompiled table covers the core
- * schemas, and lava-job is the only reader of this one.
- */
-function matrixValidator(): Validator {
-  if (compiled) return compiled;
-  const source = readSchemaSources().filter((s) => s.file === MATRIX_SCHEMA_FILE);
-  const fn = source.length ? compileSchemas(source).getSchema(`${SCHEMA_BASE}${MATRIX_SCHEMA_FILE}`) : undefined;
-  if (!fn) throw new Error(`schema/${MATRIX_SCHEMA_FILE} is missing from the vmspec package; reinstall it`);
-  compiled = fn as Validator;
-  return compiled;
-}
-
 /** Parse and validate a matrix file's text. Throws MatrixError listing every problem with its line. */
 export function parseMatrix(text: string, file: string): Matrix {
-  let parsed: ParsedYaml;
-  try {
-    parsed = parseYaml(text, file);
-  } catch (e) {
-    if (e instanceof YamlError) throw new MatrixError(e.issues);
-    throw e;
-  }
-  if (parsed.value === null || parsed.value === undefined) {
-    throw new MatrixError([{ file, line: 1, column: 1, message: 'the file is empty; expected a mapping with "images" and "firmware" lists' }]);
-  }
-  const validate = matrixValidator();
-  if (!validate(parsed.value)) {
-    throw new MatrixError(explainErrors(validate.errors).map((p) => ({ file, ...parsed.locate(p.path), message: p.message })));
-  }
+  const checked = parseValidatedYaml(text, file, { validate: validator('lava-matrix'), whenEmpty: 'expected a mapping with "images" and "firmware" lists' });
+  if (!checked.ok) throw new MatrixError(checked.issues);
+  const { parsed } = checked;
   const raw = parsed.value as RawMatrix;
   const issues: YamlIssue[] = [];
   // What a schema cannot say: resolvable URLs, unique names per axis.

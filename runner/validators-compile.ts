@@ -13,7 +13,7 @@ import { schemaRoot } from './paths.js';
  */
 
 export const SCHEMA_BASE = 'https://vmspec.dev/schema/';
-export const SCHEMA_NAMES = ['requirement', 'expectation', 'spec-file', 'spec-index', 'profile', 'results', 'waivers'] as const;
+export const SCHEMA_NAMES = ['requirement', 'expectation', 'spec-file', 'spec-index', 'profile', 'results', 'waivers', 'references', 'lava-matrix'] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 
 /** verbose: error messages read `parentSchema` (oneOf titles) and `data` (pattern errors). */

@@ -1,11 +1,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { explainErrors, validator } from './schemas.js';
+import { validator } from './schemas.js';
 import type { Requirement } from './requirement.js';
 import { exitCodeFor, resultShell, summarise, type Result, type RunResults, type TargetInfo } from './results.js';
 import { SelectionError } from './select.js';
 import { displayPath } from './spec-load.js';
-import { parseYaml, YamlError, YAML_LIMITS, type YamlIssue } from './yaml-document.js';
+import { YAML_LIMITS, type YamlIssue } from './yaml-document.js';
+import { parseValidatedYaml } from './yaml-validated.js';
 
 /** One entry of a waivers file (schema/waivers.schema.json), with where it was written. */
 export interface Waiver {
@@ -82,20 +83,9 @@ interface RawWaiver {
 
 /** Parse and validate waivers YAML. Throws WaiverError listing every problem with its line. */
 export function parseWaivers(text: string, file: string): Waiver[] {
-  let parsed;
-  try {
-    parsed = parseYaml(text, file);
-  } catch (e) {
-    if (e instanceof YamlError) throw new WaiverError(e.issues);
-    throw e;
-  }
-  if (parsed.value === null || parsed.value === undefined) {
-    throw new WaiverError([{ file, line: 1, column: 1, message: 'the file is empty; expected a mapping with a "waivers" list' }]);
-  }
-  const validate = validator('waivers');
-  if (!validate(parsed.value)) {
-    throw new WaiverError(explainErrors(validate.errors).map((p) => ({ file, ...parsed.locate(p.path), message: p.message })));
-  }
+  const checked = parseValidatedYaml(text, file, { validate: validator('waivers'), whenEmpty: 'expected a mapping with a "waivers" list' });
+  if (!checked.ok) throw new WaiverError(checked.issues);
+  const { parsed } = checked;
   const raw = (parsed.value as { waivers: RawWaiver[] }).waivers;
   const issues: YamlIssue[] = [];
   for (const [i, w] of raw.entries()) {

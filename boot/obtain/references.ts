@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { UnsupportedError } from '../../probes/errors.js';
 import { packageRoot } from '../../runner/paths.js';
-import { explainErrors, type Validator } from '../../runner/schemas.js';
-import { compileSchemas, readSchemaSources, SCHEMA_BASE } from '../../runner/validators-compile.js';
+import { explainErrors, validator } from '../../runner/schemas.js';
 import { displayPath } from '../../runner/spec-load.js';
-import { parseYaml, YamlError, YAML_LIMITS, type YamlIssue } from '../../runner/yaml-document.js';
+import { YAML_LIMITS, type YamlIssue } from '../../runner/yaml-document.js';
+import { parseValidatedYaml } from '../../runner/yaml-validated.js';
 import type { HashAlgorithm } from './digest.js';
 import type { ImageFormat } from './image-format.js';
 import { urlFileName } from './image-name.js';
@@ -14,22 +14,6 @@ import type { ObtainRequest } from './obtain.js';
 
 /** The catalogue shipped with vmspec. */
 export const REFERENCES_FILE = join(packageRoot, 'boot', 'references.yaml');
-const SCHEMA_ID = `${SCHEMA_BASE}references.schema.json`;
-
-let referencesValidator: Validator | undefined;
-
-/**
- * The references schema, compiled with the project's ajv options. It is not
- * among the precompiled validators (runner/validators-compile.ts
- * SCHEMA_NAMES), so it is compiled on first use: only `--reference` pays.
- */
-function validateReferences(): Validator {
-  if (referencesValidator) return referencesValidator;
-  const fn = compileSchemas(readSchemaSources()).getSchema(SCHEMA_ID);
-  if (!fn) throw new Error(`schema ${SCHEMA_ID} is not registered (is schema/references.schema.json installed?)`);
-  referencesValidator = fn as Validator;
-  return referencesValidator;
-}
 
 interface ReferenceCommon {
   /** What `--reference` takes. */
@@ -74,20 +58,9 @@ type RawReference = Omit<BuiltinReference, 'source'> | Omit<DownloadReference, '
 
 /** Parse and validate references YAML; throws ReferencesError listing every problem with its line. */
 export function parseReferences(text: string, file: string): Reference[] {
-  let parsed;
-  try {
-    parsed = parseYaml(text, file);
-  } catch (e) {
-    if (e instanceof YamlError) throw new ReferencesError(e.issues);
-    throw e;
-  }
-  if (parsed.value === null || parsed.value === undefined) {
-    throw new ReferencesError([{ file, line: 1, column: 1, message: 'the file is empty; expected a mapping with a "references" list' }]);
-  }
-  const validate = validateReferences();
-  if (!validate(parsed.value)) {
-    throw new ReferencesError(explainReferenceErrors(validate.errors ?? [], parsed.value).map((p) => ({ file, ...parsed.locate(p.path), message: p.message })));
-  }
+  const checked = parseValidatedYaml(text, file, { validate: validator('references'), whenEmpty: 'expected a mapping with a "references" list', explain: explainReferenceErrors });
+  if (!checked.ok) throw new ReferencesError(checked.issues);
+  const { parsed } = checked;
   const raw = (parsed.value as { references: RawReference[] }).references;
   const issues: YamlIssue[] = [];
   const seen = new Map<string, number>();
