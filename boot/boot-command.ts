@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { UnsupportedError } from '../probes/errors.js';
 import type { VarsFileFacts } from '../probes/host/facts.js';
 import { finishReports, prepareReports } from '../reports/commands.js';
@@ -185,12 +185,4 @@ async function phaseProgress(): Promise<(e: PhaseEvent) => void> {
     else spinner?.fail(line);
     spinner = undefined;
   };
-}
-
-export function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }

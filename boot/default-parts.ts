@@ -10,7 +10,8 @@ import type { SelectedFirmware } from './firmware/types.js';
 import { firmwareVersion } from './firmware/version.js';
 import { obtainImage, type ObtainRequest } from './obtain/obtain.js';
 import { findReference, obtainRequestFor } from './obtain/references.js';
-import { builtinReference, imageHasCloudInit, sniffFormat } from './parts.js';
+import { sniffImageFormat } from './obtain/image-format.js';
+import { builtinReference, imageHasCloudInit } from './parts.js';
 import type { GuestAgent } from './run.js';
 import { varsFileFacts } from './vars-file.js';
 import { xlConfig } from './xen/xl-config.js';
@@ -47,7 +48,7 @@ export const defaultParts: BootParts = {
     const path = resolve(image);
     if (!existsSync(path)) throw new UnsupportedError(`image ${image} does not exist`, 'give a disk image path, an http(s)/file URL, or --reference NAME');
     if (o.sha256 || o.sha512 || o.sums) return fetchOne({ source: path, ...(o.sha256 ? { sha256: o.sha256 } : {}), ...(o.sha512 ? { sha512: o.sha512 } : {}), ...(o.sums ? { sumsUrl: o.sums } : {}) }, null);
-    return { path, format: sniffFormat(path), source: image, sha256: null, cloudInit: await imageHasCloudInit(path) };
+    return { path, format: sniffImageFormat(path), source: image, sha256: null, cloudInit: await imageHasCloudInit(path) };
   },
 
   async resolveFirmware(o: BootFlags, qemu: string) {

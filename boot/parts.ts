@@ -1,23 +1,9 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { UnsupportedError } from '../probes/errors.js';
 import { openDisk } from '../probes/image/open-disk.js';
 import { rootfsProbe } from '../probes/rootfs/rootfs.probe.js';
 import { Memo } from '../probes/types.js';
 import { sha256File } from '../runner/verify.js';
-import type { BootFlags, BootParts } from './boot-command.js';
+import type { BootFlags } from './boot-command.js';
 import type { BootImage } from './run.js';
-
-/** raw or qcow2, from the first bytes (QEMU is never left to guess a format). */
-export function sniffFormat(path: string): 'raw' | 'qcow2' {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    readSync(fd, b, 0, 4, 0);
-    return b.equals(Buffer.from([0x51, 0x46, 0x49, 0xfb])) ? 'qcow2' : 'raw';
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Whether an image can run the collector through cloud-init (NoCloud):
@@ -48,9 +34,3 @@ export async function builtinReference(o: BootFlags, onProgress: (m: string) => 
   const ref = await buildReferenceImage({ ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), onProgress });
   return { path: ref.image, format: 'raw', source: 'reference:builtin', sha256: await sha256File(ref.image), cloudInit: false };
 }
-
-export function unknownHypervisor(h: string): never {
-  throw new UnsupportedError(`unknown hypervisor ${JSON.stringify(h)}`, 'use --hypervisor qemu or xen');
-}
-
-export type { BootParts };

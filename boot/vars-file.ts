@@ -1,9 +1,9 @@
 import { ParseError } from '../probes/errors.js';
 import type { VarsFileFacts } from '../probes/host/facts.js';
 import { findLiveVariable, readVarStoreFile } from '../probes/efi/varstore.js';
+// collect.sh's test variable: VmspecNonce<N> under this vendor GUID.
+import { VMSPEC_GUID } from '../probes/evidence/efivars.probe.js';
 
-/** collect.sh's test variable: VmspecNonce<N> under this vendor GUID (probes/evidence/efivars.probe.ts). */
-const VMSPEC_GUID = 'd960bf04-3984-4c09-8f49-6e746736ed9f';
 const NON_VOLATILE = 0x1;
 
 /**
