@@ -10,7 +10,9 @@ import { loadSpecOrThrow } from '../runner/spec-load.js';
 import { chooseAccelerator, qemuVersion } from './environment.js';
 import { describeBoot, planBoots } from './plan.js';
 import { findQemu } from './qemu-run.js';
-import { BootCanceledError, BootFailedError, ImageNotCompliantError, runBoot, type BootEnvironment, type BootImage, type GuestAgent, type PhaseEvent } from './run.js';
+import { BootCanceledError, BootFailedError, ImageNotCompliantError } from './errors.js';
+import { runBoot } from './run.js';
+import type { BootEnvironment, BootImage, GuestAgent, PhaseEvent } from './types.js';
 
 /** Options of `vmspec boot` as commander hands them over. */
 export interface BootFlags {

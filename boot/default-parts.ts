@@ -12,7 +12,7 @@ import { obtainImage, type ObtainRequest } from './obtain/obtain.js';
 import { findReference, obtainRequestFor } from './obtain/references.js';
 import { sniffImageFormat } from './obtain/image-format.js';
 import { builtinReference, imageHasCloudInit } from './parts.js';
-import type { GuestAgent } from './run.js';
+import type { GuestAgent } from './types.js';
 import { varsFileFacts } from './vars-file.js';
 import { xlConfig } from './xen/xl-config.js';
 

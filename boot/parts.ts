@@ -3,7 +3,7 @@ import { rootfsProbe } from '../probes/rootfs/rootfs.probe.js';
 import { Memo } from '../probes/types.js';
 import { sha256File } from '../runner/verify.js';
 import type { BootFlags } from './boot-command.js';
-import type { BootImage } from './run.js';
+import type { BootImage } from './types.js';
 
 /**
  * Whether an image can run the collector through cloud-init (NoCloud):

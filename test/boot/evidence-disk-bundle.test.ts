@@ -7,7 +7,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { holdsBundle } from '../../boot/run.js';
+import { holdsBundle } from '../../boot/run-boots.js';
 import { createEvidenceDisk } from '../../boot/reference/evidence-disk.js';
 import { evidenceBundle, RECIPES } from '../fixtures/evidence-bundles.js';
 

@@ -1,0 +1,28 @@
+import { UnsupportedError } from '../probes/errors.js';
+import type { Result } from '../runner/results.js';
+
+/** The ways a `vmspec boot` run stops before its report; `vmspec boot` maps each to its exit code. */
+
+/** A mandatory image clause failed: booting would test the hypervisor with a broken image. */
+export class ImageNotCompliantError extends UnsupportedError {
+  constructor(readonly failures: Result[]) {
+    super(
+      `the image fails ${failures.length} mandatory clause(s), so booting it would judge the hypervisor with a broken image:\n` +
+        failures.map((f) => `  ${f.id} (${f.ref.label}): ${f.message}`).join('\n'),
+      'fix the image (see `vmspec verify IMAGE`), or boot it anyway with --force',
+    );
+  }
+}
+
+/** A boot did not end with the collector's evidence: hang, crash or guest failure. */
+export class BootFailedError extends UnsupportedError {
+  constructor(message: string, readonly serialLog: string, tail: string) {
+    super(`${message}\nserial log: ${serialLog}${tail ? `\nlast console lines:\n${tail.replace(/^/gm, '  | ')}` : ''}`, 'see the serial log; raise --timeout for a slow host, or run with --keep to keep the disks');
+  }
+}
+
+export class BootCanceledError extends Error {
+  constructor(readonly signalName: string) {
+    super(`interrupted by ${signalName}: QEMU was stopped and temporary files removed`);
+  }
+}

@@ -1,0 +1,68 @@
+import type { HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
+import type { RunResults, Selection } from '../runner/results.js';
+import type { SpecSet } from '../runner/spec-load.js';
+import type { EvidenceInfo } from '../runner/verify.js';
+import type { Waiver } from '../runner/waivers.js';
+import type { CombinedResult } from './combine.js';
+import type { BootPlanOptions, PlannedBoot } from './plan.js';
+import type { Firmware } from './qemu-run.js';
+
+/** What a `vmspec boot` run takes (`runBoot`'s options) and gives (its results). */
+
+export interface BootImage {
+  path: string;
+  format: 'raw' | 'qcow2';
+  /** Where it came from: a path, a URL or `reference:NAME`. */
+  source: string;
+  sha256: string | null;
+}
+
+/** How the guest runs the collector: the built-in reference's /init, or cloud-init from a NoCloud seed. */
+export type GuestAgent = { kind: 'reference-init' } | { kind: 'cloud-init'; seed: (dir: string, boot: PlannedBoot) => Promise<string> | string };
+
+export interface BootEnvironment {
+  hypervisor: string;
+  qemu: { path: string; version: string };
+  accelerator: 'kvm' | 'tcg';
+  firmware: Firmware & { descriptor: string | null; description: string | null; version: string | null; codeSha256: string | null; features: string[] };
+}
+
+export interface BootRunOptions extends BootPlanOptions {
+  spec: SpecSet;
+  selection: Selection;
+  waivers?: Waiver[];
+  image: BootImage;
+  agent: GuestAgent;
+  env: BootEnvironment;
+  /** Reads the persistence nonce back from an instance's variable-store file (edk2 varstore parser). */
+  varsFileFacts: (varsPath: string, nonce: string) => VarsFileFacts;
+  memoryMiB: number;
+  cpus: number;
+  timeoutMs: number;
+  qemuArgs: string[];
+  /** Boot even when a mandatory image clause fails. */
+  force: boolean;
+  /** qcow2 backing files: refuse (default; QEMU would open whatever path the image names) or follow. */
+  backing?: 'follow' | 'refuse';
+  /** Keep the work directory (vars copies, evidence disks, serial logs). */
+  keep: boolean;
+  workDir?: string;
+  signal?: AbortSignal;
+  onPhase?: (event: PhaseEvent) => void;
+}
+
+/** Progress of one step (verify image, each boot, each evaluation), for the spinner on stderr. */
+export type PhaseEvent = { phase: string; state: 'start' } | { phase: string; state: 'done' | 'failed'; ms: number; detail?: string };
+
+/** One boot as the results record it: the host's record, where its serial log is, and what its evidence disk held. */
+export interface BootRecordOut extends HostBootRecord {
+  serialLog: string;
+  evidence: EvidenceInfo | null;
+}
+
+export interface BootRunResults extends RunResults {
+  results: CombinedResult[];
+  environment: Omit<BootEnvironment, 'firmware'> & { firmware: Omit<BootEnvironment['firmware'], 'code' | 'varsTemplate'> & { code: string; varsTemplate: string } };
+  boot: { image: BootImage; nonce: string; workDir: string | null; boots: BootRecordOut[]; staticCheck: { mandatoryImageFailures: string[]; forced: boolean } };
+  warnings?: string[];
+}
