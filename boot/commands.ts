@@ -91,7 +91,7 @@ export function addBootCommands(program: Command): void {
     .option('-v, --verbose', 'show the reason for passing clauses too, and remediation for failures')
     .addHelpText('after', BOOT_HELP)
     .action(async (image: string | undefined, o: Record<string, unknown>) => {
-      const [{ bootAction }, { defaultParts }] = await Promise.all([import('./boot-command.js'), import('./default-parts.js')]);
+      const [{ bootAction }, { defaultParts }] = await Promise.all([import('./boot-command.js'), import('./real-parts.js')]);
       await bootAction(image, o as unknown as Parameters<typeof bootAction>[1], selectionFrom(o), defaultParts);
     });
 }

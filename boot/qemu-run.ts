@@ -6,8 +6,9 @@ import { UnsupportedError } from '../probes/errors.js';
 /**
  * Minimal QEMU aarch64 runner: one boot of an image under UEFI (AAVMF
  * pflash CODE read-only + a per-machine VARS copy), serial console to a
- * file, optional evidence disk, killed on timeout. The measured command line
- * of shared/reference/qemu-aarch64-notes.md. `vmspec boot` grows from here.
+ * file, optional evidence disk, killed on timeout. The command line is the
+ * one measured in the project's QEMU notes (shared/reference/qemu-aarch64-notes.md,
+ * beside this repository). `vmspec boot` runs each boot through it (boot/run-boots.ts).
  */
 
 export interface Firmware {
