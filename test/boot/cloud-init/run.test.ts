@@ -4,13 +4,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNoCloudSeed } from '../../boot/cloud-init/seed.js';
-import { createEvidenceDisk, EVIDENCE_DISK_MAGIC } from '../../boot/reference/evidence-disk.js';
-import { BufferByteSource } from '../../probes/image/byte-source.js';
-import { extractConsoleBundle } from '../../probes/sysroot/console.js';
-import { TarSysroot } from '../../probes/sysroot/tar.js';
-import { readText } from '../../probes/sysroot/types.js';
-import { repoRoot } from '../fixtures/cache.js';
+import { buildNoCloudSeed } from '../../../boot/cloud-init/seed.js';
+import { createEvidenceDisk, EVIDENCE_DISK_MAGIC } from '../../../boot/reference/evidence-disk.js';
+import { BufferByteSource } from '../../../probes/image/byte-source.js';
+import { extractConsoleBundle } from '../../../probes/sysroot/console.js';
+import { TarSysroot } from '../../../probes/sysroot/tar.js';
+import { readText } from '../../../probes/sysroot/types.js';
+import { repoRoot } from '../../fixtures/cache.js';
 
 /**
  * run.sh, the guest side of the NoCloud seed, run for real under dash and

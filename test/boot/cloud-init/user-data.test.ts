@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { mountSeedScriptPath, SEED_MOUNT_POINT, userData } from '../../boot/cloud-init/user-data.js';
-import { runnerPath } from '../../boot/cloud-init/seed.js';
+import { mountSeedScriptPath, SEED_MOUNT_POINT, userData } from '../../../boot/cloud-init/user-data.js';
+import { runnerPath } from '../../../boot/cloud-init/seed.js';
 
 /**
  * The user-data judged by cloud-init's own schema checker (`cloud-init

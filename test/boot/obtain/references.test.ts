@@ -2,9 +2,9 @@ import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UnsupportedError } from '../../probes/errors.js';
-import { findReference, loadReferences, obtainRequestFor, parseReferences, ReferencesError, REFERENCES_FILE, type Reference } from '../../boot/obtain/references.js';
-import { urlFileName } from '../../boot/obtain/image-name.js';
+import { UnsupportedError } from '../../../probes/errors.js';
+import { findReference, loadReferences, obtainRequestFor, parseReferences, ReferencesError, REFERENCES_FILE, type Reference } from '../../../boot/obtain/references.js';
+import { urlFileName } from '../../../boot/obtain/image-name.js';
 
 function issuesOf(text: string): { line: number; column: number; message: string }[] {
   try {

@@ -3,12 +3,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNoCloudSeed, seedFiles, type NoCloudSeed } from '../../boot/cloud-init/seed.js';
-import { checkHostname, checkInstanceId, metaData } from '../../boot/cloud-init/meta-data.js';
-import { UnsupportedError } from '../../probes/errors.js';
-import { FileByteSource } from '../../probes/image/byte-source.js';
-import { openFat } from '../../probes/image/fat.js';
-import { repoRoot } from '../fixtures/cache.js';
+import { buildNoCloudSeed, seedFiles, type NoCloudSeed } from '../../../boot/cloud-init/seed.js';
+import { checkHostname, checkInstanceId, metaData } from '../../../boot/cloud-init/meta-data.js';
+import { UnsupportedError } from '../../../probes/errors.js';
+import { FileByteSource } from '../../../probes/image/byte-source.js';
+import { openFat } from '../../../probes/image/fat.js';
+import { repoRoot } from '../../fixtures/cache.js';
 
 /**
  * The NoCloud seed read back three ways: mtools (the real tools' view of

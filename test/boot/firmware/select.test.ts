@@ -9,14 +9,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ParseError, UnsupportedError } from '../../probes/errors.js';
-import { findQemu } from '../../boot/qemu-run.js';
-import { considerFirmware, findFirmware, selectFirmware } from '../../boot/firmware/select.js';
-import { firmwareSearchDirs, listDescriptorFiles } from '../../boot/firmware/descriptor-files.js';
-import { parseDescriptor } from '../../boot/firmware/descriptor.js';
-import { featureRequirements } from '../../boot/firmware/features.js';
-import { globMatch } from '../../boot/firmware/machine-glob.js';
-import { canonicalMachine, parseMachineHelp, resolveMachineType } from '../../boot/firmware/machine-type.js';
+import { ParseError, UnsupportedError } from '../../../probes/errors.js';
+import { findQemu } from '../../../boot/qemu-run.js';
+import { considerFirmware, findFirmware, selectFirmware } from '../../../boot/firmware/select.js';
+import { firmwareSearchDirs, listDescriptorFiles } from '../../../boot/firmware/descriptor-files.js';
+import { parseDescriptor } from '../../../boot/firmware/descriptor.js';
+import { featureRequirements } from '../../../boot/firmware/features.js';
+import { globMatch } from '../../../boot/firmware/machine-glob.js';
+import { canonicalMachine, parseMachineHelp, resolveMachineType } from '../../../boot/firmware/machine-type.js';
 
 const SYSTEM_DIR = '/usr/share/qemu/firmware';
 const AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd';

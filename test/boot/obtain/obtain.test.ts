@@ -5,11 +5,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UnsupportedError } from '../../probes/errors.js';
-import { cacheEntryPaths } from '../../boot/obtain/cache-layout.js';
-import { ChecksumMismatchError, DownloadAbortedError } from '../../boot/obtain/errors.js';
-import { obtainImage, type ObtainProgress, type ObtainRequest } from '../../boot/obtain/obtain.js';
-import { prng } from '../fixtures/prng.js';
+import { UnsupportedError } from '../../../probes/errors.js';
+import { cacheEntryPaths } from '../../../boot/obtain/cache-layout.js';
+import { ChecksumMismatchError, DownloadAbortedError } from '../../../boot/obtain/errors.js';
+import { obtainImage, type ObtainProgress, type ObtainRequest } from '../../../boot/obtain/obtain.js';
+import { prng } from '../../fixtures/prng.js';
 
 /** Generated image bytes: deterministic, incompressible, with a recognisable head when asked. */
 function imageBytes(size: number, seed: number, head?: string): Buffer {

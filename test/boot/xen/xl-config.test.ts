@@ -1,6 +1,6 @@
 import t from 'tap';
-import { xlConfig, type XlConfigOptions } from '../../boot/xen/xl-config.js';
-import { checkHostPath, xlString } from '../../boot/xen/xl-string.js';
+import { xlConfig, type XlConfigOptions } from '../../../boot/xen/xl-config.js';
+import { checkHostPath, xlString } from '../../../boot/xen/xl-string.js';
 
 /**
  * The xl domain configuration, checked for content line by line and for
