@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { UnsupportedError } from '../probes/errors.js';
 import type { HostBootFacts, HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
 import { openSysroot } from '../probes/sysroot/open.js';
-import { evaluate } from '../runner/evaluate.js';
+import { evaluateUnlessWaived } from '../runner/evaluate.js';
 import { runResults, type Result, type RunResults, type Selection, type TargetInfo } from '../runner/results.js';
 import { select } from '../runner/select.js';
 import type { SpecSet } from '../runner/spec-load.js';
 import { verify, type EvidenceInfo } from '../runner/verify.js';
-import { idsNotToRun, isExpired, notRunResult, waiverMatchesId, type Waiver } from '../runner/waivers.js';
+import { isExpired, waiverMatchesId, type Waiver } from '../runner/waivers.js';
 import { combineRuns, type CombinedResult, type LabelledRun } from './combine.js';
 import { describeBoot, planBoots, type BootPlanOptions, type PlannedBoot } from './plan.js';
 import { runQemu, type Firmware } from './qemu-run.js';
@@ -226,12 +226,8 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
       },
       serial: { everyBootOnUart: records.every((r) => r.serial.guestConsoleOnUart) },
     };
-    const notRun = new Set(idsNotToRun(selected.map((r) => r.id), o.waivers, { target: staticRun.target, hypervisor: o.env.hypervisor }, startedAt));
-    const hostResults = await phase('evaluate', async () => {
-      const evaluated = await evaluate(selected.filter((r) => !notRun.has(r.id)), { boot: host });
-      const byId = new Map(evaluated.map((r) => [r.id, r]));
-      return selected.map((r) => byId.get(r.id) ?? notRunResult(r));
-    });
+    const hostResults = await phase('evaluate', () =>
+      evaluateUnlessWaived(selected, { boot: host }, { waivers: o.waivers, scope: { target: staticRun.target, hypervisor: o.env.hypervisor }, now: startedAt }));
 
     const results = combineRuns(selected.map((r) => r.id), [{ label: 'image', results: staticRun.results }, ...evidenceRuns, { label: 'host', results: hostResults }]);
     const target: TargetInfo & { hypervisor: string } = { ...staticRun.target, kind: 'boot', hypervisor: o.env.hypervisor };
