@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UnsupportedError } from '../probes/errors.js';
-import type { BootFlags, BootParts } from './boot-command.js';
+import type { BootParts, BootRequest } from './request.js';
 import { buildNoCloudSeed } from './cloud-init/seed.js';
 import { firmwareFromPaths } from './firmware/from-paths.js';
 import { runnerFirmware } from './firmware/runner-firmware.js';
@@ -26,7 +26,7 @@ function mib(n: number): string {
 
 /** The real parts `vmspec boot` runs with: downloads, firmware descriptors, the varstore reader, cloud-init, xl. */
 export const defaultParts: BootParts = {
-  async resolveImage(image, o: BootFlags, onProgress, signal) {
+  async resolveImage(image, o: BootRequest, onProgress, signal) {
     const fetchOne = async (req: ObtainRequest, cloudInit: boolean | null) => {
       const got = await obtainImage({
         ...req,
@@ -51,7 +51,7 @@ export const defaultParts: BootParts = {
     return { path, format: sniffImageFormat(path), source: image, sha256: null, cloudInit: await imageHasCloudInit(path) };
   },
 
-  async resolveFirmware(o: BootFlags, qemu: string) {
+  async resolveFirmware(o: BootRequest, qemu: string) {
     let fw: SelectedFirmware;
     if (o.firmware) {
       if (!o.varsTemplate) throw new UnsupportedError('--firmware needs --vars-template too: every VM gets its own copy of a variable-store template', 'e.g. --firmware /usr/share/AAVMF/AAVMF_CODE.fd --vars-template /usr/share/AAVMF/AAVMF_VARS.fd');

@@ -2,7 +2,7 @@ import { openDisk } from '../probes/image/open-disk.js';
 import { rootfsProbe } from '../probes/rootfs/rootfs.probe.js';
 import { Memo } from '../probes/types.js';
 import { sha256File } from '../runner/verify.js';
-import type { BootFlags } from './boot-command.js';
+import type { BootRequest } from './request.js';
 import type { BootImage } from './run.js';
 
 /**
@@ -29,7 +29,7 @@ export async function imageHasCloudInit(path: string): Promise<boolean | null> {
 }
 
 /** The built-in reference: built from Debian arm64 packages (or found in the cache). */
-export async function builtinReference(o: BootFlags, onProgress: (m: string) => void): Promise<BootImage & { cloudInit: boolean | null }> {
+export async function builtinReference(o: BootRequest, onProgress: (m: string) => void): Promise<BootImage & { cloudInit: boolean | null }> {
   const { buildReferenceImage } = await import('./reference/build.js');
   const ref = await buildReferenceImage({ ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), onProgress });
   return { path: ref.image, format: 'raw', source: 'reference:builtin', sha256: await sha256File(ref.image), cloudInit: false };
