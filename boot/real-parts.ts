@@ -1,4 +1,4 @@
-import type { BootParts } from './boot-command.js';
+import type { BootParts } from './request.js';
 import { cloudInitAgent } from './cloud-init/agent.js';
 import { resolveBootFirmware } from './firmware/boot-firmware.js';
 import { resolveBootImage } from './obtain/boot-image.js';

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { evaluate } from '../runner/evaluate.js';
+import { evaluateUnlessWaived } from '../runner/evaluate.js';
 import { select } from '../runner/select.js';
-import { idsNotToRun, notRunResult } from '../runner/waivers.js';
 import { bootRunResults } from './boot-results.js';
 import { combineRuns, type LabelledRun } from './combine.js';
 import { checkImage, evaluateEvidence } from './evaluate-boots.js';
@@ -47,14 +46,8 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     const host = hostBootFacts(boots, nonce, o.env);
 
     // 4. The host's record judged by the host.boot clauses.
-    // -- waivers: `runs: false` ones keep their clauses from being evaluated --
-    const notRun = new Set(idsNotToRun(selected.map((r) => r.id), o.waivers, { target: image.run.target, hypervisor: o.env.hypervisor }, startedAt));
-    const hostResults = await phase('evaluate', async () => {
-      const evaluated = await evaluate(selected.filter((r) => !notRun.has(r.id)), { boot: host });
-      const byId = new Map(evaluated.map((r) => [r.id, r]));
-      return selected.map((r) => byId.get(r.id) ?? notRunResult(r));
-    });
-    // -- end of waivers --
+    const hostResults = await phase('evaluate', () =>
+      evaluateUnlessWaived(selected, { boot: host }, { waivers: o.waivers, scope: { target: image.run.target, hypervisor: o.env.hypervisor }, now: startedAt }));
 
     // 5. One verdict per clause from the image run, each boot's evidence run and the host run.
     const results = combineRuns(selected.map((r) => r.id), [{ label: 'image', results: image.run.results }, ...evidenceRuns, { label: 'host', results: hostResults }]);

@@ -4,10 +4,10 @@ import { pathToFileURL } from 'node:url';
 import { createEvidenceDisk } from '../boot/reference/evidence-disk.js';
 import { PROBES } from '../probes/registry.js';
 import { writeAtomic } from '../reports/write.js';
-import { select, splitList } from '../runner/select.js';
+import { select, selects } from '../runner/select.js';
 import { loadSpecOrThrow } from '../runner/spec-load.js';
 import { TOOL_VERSION } from '../runner/version.js';
-import type { LavaJobFlags } from './commands.js';
+import type { Selection } from '../runner/results.js';
 import { jobYaml } from './emit.js';
 import { LavaJobError } from './errors.js';
 import { builtInSpecName, checkRunId, generateJobs, newRunId } from './generate.js';
@@ -17,13 +17,37 @@ import { artifactsBase, checkSha256, compressionOf, formatOf, workerUrl } from '
 
 const DEFAULT_PROMPT = 'root@[^ ]*:.*# ';
 
-function positiveInt(value: string, what: string, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw new LavaJobError(`${what} ${value}: must be a whole number from 1 to ${max}`);
-  return Number(value);
+/** What `vmspec lava-job` is asked for: sources as typed (URLs or paths), numbers parsed. */
+export interface LavaJobRequest {
+  image?: string;
+  imageSha256?: string;
+  imageFormat?: 'raw' | 'qcow2';
+  firmware?: string;
+  firmwareSha256?: string;
+  vars?: string;
+  varsSha256?: string;
+  gic?: '2' | '3' | 'both';
+  acpi?: boolean;
+  matrix?: string;
+  spec: string;
+  selection: Selection;
+  artifacts: string;
+  runId?: string;
+  evidenceDisk?: string;
+  output?: string;
+  verdictImage: string;
+  verdictImageLocal?: boolean;
+  prompt?: string[];
+  login: string;
+  password?: string;
+  cpu: string;
+  memoryMiB: number;
+  jobTimeoutMinutes: number;
+  consoleFrame: boolean;
 }
 
 /** The one-cell-per-axis matrix the single-job options describe. */
-export function matrixFromFlags(o: LavaJobFlags): Matrix {
+export function matrixFromFlags(o: LavaJobRequest): Matrix {
   const missing = (['image', 'firmware', 'vars'] as const).filter((k) => !o[k]);
   if (missing.length) throw new LavaJobError(`missing ${missing.map((k) => `--${k}`).join(', ')}: give --image, --firmware and --vars, or a --matrix file`);
   const imageUrl = workerUrl(o.image!, '--image');
@@ -38,7 +62,7 @@ export function matrixFromFlags(o: LavaJobFlags): Matrix {
   };
 }
 
-function matrixOf(o: LavaJobFlags): Matrix {
+function matrixOf(o: LavaJobRequest): Matrix {
   if (!o.matrix) return matrixFromFlags(o);
   const clash = (['image', 'imageSha256', 'imageFormat', 'firmware', 'firmwareSha256', 'vars', 'varsSha256', 'gic', 'acpi'] as const).filter((k) => o[k] !== undefined);
   if (clash.length) {
@@ -48,22 +72,18 @@ function matrixOf(o: LavaJobFlags): Matrix {
   return loadMatrix(o.matrix);
 }
 
-export async function runLavaJob(o: LavaJobFlags): Promise<void> {
+export async function runLavaJob(o: LavaJobRequest): Promise<void> {
   const specName = builtInSpecName(o.spec);
   const artifacts = artifactsBase(o.artifacts);
   const runId = o.runId !== undefined ? checkRunId(o.runId) : newRunId();
-  const memoryMiB = positiveInt(o.memory, '--memory', 1024 * 1024);
-  const jobTimeoutMinutes = positiveInt(o.timeout, '--timeout', 24 * 60);
   if (!o.output && !o.evidenceDisk) throw new LavaJobError('give --output DIR (the evidence disk is written there) or --evidence-disk URL');
   const matrix = matrixOf(o);
 
   const spec = loadSpecOrThrow(specName);
-  const flags = { only: splitList(o.only), section: o.section ?? [], level: splitList(o.level), target: splitList(o.target), tags: splitList(o.tags) };
-  const anySelection = o.profile !== undefined || Object.values(flags).some((v) => v.length);
   // By default, the clauses a guest's evidence decides: the rest would all be "needs a disk image" skips.
   const evidenceProbes = new Set(PROBES.filter((p) => p.input === 'evidence').map((p) => p.name));
-  const requirements = anySelection
-    ? select(spec.requirements, { profile: o.profile ?? null, ...flags })
+  const requirements = selects(o.selection)
+    ? select(spec.requirements, o.selection)
     : spec.requirements.filter((r) => r.probe !== undefined && evidenceProbes.has(r.probe));
 
   const outDir = o.output ? resolve(o.output) : undefined;
@@ -80,8 +100,8 @@ export async function runLavaJob(o: LavaJobFlags): Promise<void> {
       verdict: { image: checkDockerImage(o.verdictImage), local: o.verdictImageLocal ?? false },
       login: { prompts: o.prompt?.length ? o.prompt : [DEFAULT_PROMPT], username: o.login, ...(o.password !== undefined ? { password: o.password } : {}), loginPrompt: 'login:', passwordPrompt: 'Password:' },
       cpu: checkCpu(o.cpu),
-      memoryMiB,
-      jobTimeoutMinutes,
+      memoryMiB: o.memoryMiB,
+      jobTimeoutMinutes: o.jobTimeoutMinutes,
       consoleFrame: o.consoleFrame,
       toolVersion: TOOL_VERSION,
     },

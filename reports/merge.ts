@@ -1,6 +1,5 @@
 import { basename } from 'node:path';
 import type { Status, Summary } from '../runner/results.js';
-import { summarise } from '../runner/results.js';
 import type { SpecSet } from '../runner/spec-load.js';
 import type { RunWithWaivers } from '../runner/waivers.js';
 import { renderPage } from './html.js';
@@ -85,7 +84,7 @@ export function mergeRuns(inputs: MergeInput[], spec?: SpecSet): MergedRuns {
       target: { kind: t.kind, path: t.path === null ? null : oneLine(t.path, 500), sha256: t.sha256, format: t.format === null ? null : oneLine(t.format, 40) },
       spec: { id: oneLine(run.spec.id, 100), version: oneLine(run.spec.version, 40), sha256: oneLine(run.spec.sha256, 64) },
       startedAt: oneLine(run.startedAt, 40),
-      summary: summarise(run.results),
+      summary: { ...run.summary },
       exitCode: run.exitCode,
       exitMeaning: EXIT_MEANING[run.exitCode] ?? '',
     };

@@ -37,13 +37,3 @@ function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined 
     return undefined;
   }
 }
-
-/** A report to a file (atomically) or to standard output; says where it went only on a terminal. */
-export function emitReport(content: string, output: string | undefined): void {
-  if (output) {
-    writeAtomic(output, content);
-    if (process.stderr.isTTY) process.stderr.write(`wrote ${output}\n`);
-  } else {
-    process.stdout.write(content);
-  }
-}

@@ -5,6 +5,7 @@ import { Memo, type Facts, type Json, type ProbeInputKind, type ProbeInputs } fr
 import { describe, match } from './expect.js';
 import type { Requirement } from './requirement.js';
 import { resultShell, type Result } from './results.js';
+import { idsNotToRun, notRunResult, type Waiver, type WaiverScope } from './waivers.js';
 
 /** What the user must give for a probe of each input kind, for skip messages. */
 const NEEDS: Record<ProbeInputKind, string> = {
@@ -104,4 +105,20 @@ function firstLine(s: string): string {
 function short(v: Json | undefined): string {
   const s = JSON.stringify(v) ?? 'undefined';
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+
+/**
+ * Evaluate the selected requirements, except those an unexpired `runs: false`
+ * waiver in scope keeps from running: each gets `notRunResult` in its place
+ * (finishRun then reports it waived). Results follow `selected`'s order.
+ */
+export async function evaluateUnlessWaived(
+  selected: Requirement[],
+  inputs: Omit<ProbeInputs, 'memo'> & { memo?: Memo },
+  waiving: { waivers: readonly Waiver[] | undefined; scope: WaiverScope; now: Date },
+): Promise<Result[]> {
+  const notRun = new Set(idsNotToRun(selected.map((r) => r.id), waiving.waivers, waiving.scope, waiving.now));
+  const evaluated = await evaluate(selected.filter((r) => !notRun.has(r.id)), inputs);
+  const byId = new Map(evaluated.map((r) => [r.id, r]));
+  return selected.map((r) => byId.get(r.id) ?? notRunResult(r));
 }

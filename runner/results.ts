@@ -77,6 +77,11 @@ export function exitCodeFor(results: Result[]): ExitCode {
   return EXIT.ok;
 }
 
+/** A run's verdict from its final statuses: the summary and the exit code (runner/finish.ts decides when). */
+export function verdictOf(results: Result[]): { summary: Summary; exitCode: ExitCode } {
+  return { summary: summarise(results), exitCode: exitCodeFor(results) };
+}
+
 /** A result for a requirement before any probe ran: identity, clause, expectations, no observations. */
 export function resultShell(req: Requirement, status: Status, message: string): Result {
   return {
@@ -107,8 +112,7 @@ export function runResults<R extends Result>(o: { spec: SpecSet; selection: Sele
     target: o.target,
     startedAt: o.startedAt.toISOString(),
     durationMs: Math.round(performance.now() - o.startedMs),
-    summary: summarise(o.results),
-    exitCode: exitCodeFor(o.results),
+    ...verdictOf(o.results),
     results: o.results,
   };
 }

@@ -118,3 +118,30 @@ export function select(requirements: Requirement[], sel: Selection): Requirement
   }
   return out;
 }
+
+/** The selection options as a command line gives them (lists may be repeated and comma-separated). */
+export interface SelectionFlags {
+  profile?: string;
+  only?: string[];
+  section?: string[];
+  level?: string[];
+  target?: string[];
+  tags?: string[];
+}
+
+/** A Selection from the selection options of verify, boot and lava-job. */
+export function selectionFrom(o: SelectionFlags): Selection {
+  return {
+    profile: o.profile ?? null,
+    only: splitList(o.only),
+    section: o.section ?? [],
+    level: splitList(o.level),
+    target: splitList(o.target),
+    tags: splitList(o.tags),
+  };
+}
+
+/** Whether the options select anything at all (no profile, no filter: the command's default applies). */
+export function selects(s: Selection): boolean {
+  return s.profile !== null || [s.only, s.section, s.level, s.target, s.tags].some((v) => v.length > 0);
+}

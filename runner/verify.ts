@@ -5,10 +5,10 @@ import { openDisk } from '../probes/image/open-disk.js';
 import type { DiskImage } from '../probes/image/disk.js';
 import { LiveSysroot, openSysroot } from '../probes/sysroot/open.js';
 import type { IntegrityReport, Sysroot } from '../probes/sysroot/types.js';
-import { evaluate } from './evaluate.js';
+import { evaluateUnlessWaived } from './evaluate.js';
 import { runResults, type RunResults, type Selection, type TargetInfo } from './results.js';
 import { select, SelectionError } from './select.js';
-import { idsNotToRun, notRunResult, type Waiver } from './waivers.js';
+import type { Waiver } from './waivers.js';
 import type { SpecSet } from './spec-load.js';
 
 export interface VerifyOptions {
@@ -123,10 +123,7 @@ export async function verify(opts: VerifyOptions): Promise<RunResults & { warnin
         sha256: opts.sha256 ? await sha256File(opts.image) : null,
       };
     }
-    const notRun = new Set(idsNotToRun(selected.map((r) => r.id), opts.waivers, { target, hypervisor: null }, startedAt));
-    const evaluated = await evaluate(selected.filter((r) => !notRun.has(r.id)), { ...(image ? { image } : {}), ...(evidence ? { evidence: evidence.sysroot } : {}) });
-    const byId = new Map(evaluated.map((r) => [r.id, r]));
-    const results = selected.map((r) => byId.get(r.id) ?? notRunResult(r));
+    const results = await evaluateUnlessWaived(selected, { ...(image ? { image } : {}), ...(evidence ? { evidence: evidence.sysroot } : {}) }, { waivers: opts.waivers, scope: { target, hypervisor: null }, now: startedAt });
     const warnings = evidence?.warnings ?? [];
     return {
       ...runResults({ spec: opts.spec, selection: opts.selection, target, startedAt, startedMs: t0, results }),

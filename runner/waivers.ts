@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { validator } from './schemas.js';
 import type { Requirement } from './requirement.js';
-import { exitCodeFor, resultShell, summarise, type Result, type RunResults, type TargetInfo } from './results.js';
+import { resultShell, verdictOf, type Result, type RunResults, type TargetInfo } from './results.js';
 import { SelectionError } from './select.js';
 import { displayPath } from './spec-load.js';
 import { YAML_LIMITS, type YamlIssue } from './yaml-document.js';
@@ -271,7 +271,7 @@ export function applyWaivers(run: RunWithWaivers, waivers: Waiver[], now: Date):
       warnings.push(`${label} was not needed: no clause it covers failed (${hits.map((r) => `${r.id}: ${r.status}`).join(', ')})`);
     }
   }
-  const out: RunWithWaivers = { ...run, results, summary: summarise(results), exitCode: exitCodeFor(results) };
+  const out: RunWithWaivers = { ...run, results, ...verdictOf(results) };
   if (warnings.length) out.warnings = [...new Set(warnings)];
   return out;
 }

@@ -3,7 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { addReportCommands, addReportOptions, addSpecRenderCommands, finishReports, parseReportTargets, prepareReports } from '../../reports/commands.js';
+import { addReportOptions, parseReportTargets, prepareReports } from '../../cli/options.js';
+import { finishReports } from '../../cli/output.js';
+import { addReportCommands } from '../../cli/report.js';
+import { addSpecRenderCommands } from '../../cli/spec.js';
 import { explainErrors, validator } from '../../runner/schemas.js';
 import { SelectionError } from '../../runner/select.js';
 import { SpecError } from '../../runner/spec-load.js';

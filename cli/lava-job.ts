@@ -1,40 +1,12 @@
 import { Option, type Command } from 'commander';
-import { addSelectionOptions } from '../runner/selection-options.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { selectionFrom } from '../runner/select.js';
+import type { LavaJobRequest } from '../lava/run.js';
+import { addSelectionOptions, collect, positiveInt, type SpecSelectionFlags } from './options.js';
 
 /** Options of `vmspec lava-job`, as commander hands them over. */
-export interface LavaJobFlags {
-  image?: string;
-  imageSha256?: string;
-  imageFormat?: 'raw' | 'qcow2';
-  firmware?: string;
-  firmwareSha256?: string;
-  vars?: string;
-  varsSha256?: string;
-  gic?: '2' | '3' | 'both';
-  acpi?: boolean;
-  matrix?: string;
-  spec: string;
-  profile?: string;
-  only?: string[];
-  target?: string[];
-  level?: string[];
-  section?: string[];
-  tags?: string[];
-  artifacts: string;
-  runId?: string;
-  evidenceDisk?: string;
-  output?: string;
-  verdictImage: string;
-  verdictImageLocal?: boolean;
-  prompt?: string[];
-  login: string;
-  password?: string;
-  cpu: string;
+interface LavaJobFlags extends SpecSelectionFlags, Omit<LavaJobRequest, 'selection' | 'memoryMiB' | 'jobTimeoutMinutes'> {
   memory: string;
   timeout: string;
-  consoleFrame: boolean;
 }
 
 const HELP = `
@@ -67,7 +39,7 @@ Examples:
  * `vmspec lava-job`: LAVA job definitions for a matrix of images, firmware,
  * GIC versions, ACPI/DT and hypervisors. Modules load only when it runs.
  */
-export function addLavaCommands(program: Command): void {
+export function addLavaJobCommand(program: Command): void {
   addSelectionOptions(program
     .command('lava-job')
     .description('write LAVA job definitions (device_type qemu) that collect evidence in the guest and judge it with vmspec, one test case per requirement'), { specHelp: 'built-in spec to judge against: vmspec-v2 or vmspec-v1 (not a directory: the verdict image carries the built-in specs)' })
@@ -97,7 +69,13 @@ export function addLavaCommands(program: Command): void {
     .option('--no-console-frame', 'do not also print the bundle as base64 on the console (the LAVA log)')
     .addHelpText('after', HELP)
     .action(async (o: LavaJobFlags) => {
-      const { runLavaJob } = await import('./run.js');
-      await runLavaJob(o);
+      const { runLavaJob } = await import('../lava/run.js');
+      const { memory, timeout, ...rest } = o;
+      await runLavaJob({
+        ...rest,
+        selection: selectionFrom(o),
+        memoryMiB: positiveInt('memory', memory, 1024 * 1024),
+        jobTimeoutMinutes: positiveInt('timeout', timeout, 24 * 60),
+      });
     });
 }

@@ -1,0 +1,198 @@
+import { existsSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { UnsupportedError } from '../probes/errors.js';
+import { RUN_FORMATS, type RunFormat } from '../reports/formats.js';
+import { painter, safeTerminalText, useColour } from '../reports/style.js';
+import { EXIT } from '../runner/results.js';
+import { selectionFrom } from '../runner/select.js';
+import { loadSpecOrThrow } from '../runner/spec-load.js';
+import { describeBoot, planBoots } from '../boot/plan.js';
+import type { BootEnvironment, BootImage, GuestAgent, PhaseEvent } from '../boot/types.js';
+import { wantsCloudInit, type BootParts, type BootRequest } from '../boot/request.js';
+import { addReportOptions, addSelectionOptions, collect, formatOption, outputOption, positiveInt, prepareReports, verboseOption, type SpecSelectionFlags } from './options.js';
+import { finishReports, renderOutput } from './output.js';
+
+/** Options of `vmspec boot` as commander hands them over. */
+export interface BootFlags extends BootRequest, SpecSelectionFlags {
+  format: RunFormat;
+  output?: string;
+  verbose?: boolean;
+  report?: string[];
+  waivers?: string;
+}
+
+const BOOT_HELP = `
+What it does:
+  1. obtain the image (a path, an http(s)/file URL with a pinned checksum, or a
+     named reference; none given: the built-in reference)
+  2. verify it statically; a failing MUST image clause stops here (--force boots anyway)
+  3. find UEFI firmware from QEMU's firmware descriptors (or --firmware)
+  4. boot 1: write a test UEFI variable; boot 2 (power cycle, same variable
+     store): check it. --gic both (default) gives boot 1 a GICv2, boot 2 a GICv3
+  5. read each boot's evidence disk, the serial logs and the variable store,
+     and report one verdict per clause
+
+Exit codes:
+  0    every selected MUST/SHALL clause passed (or was waived)
+  1    a MUST/SHALL clause failed, or the image is not compliant (without --force)
+  2    usage or input error (bad option, unreadable image, download or checksum failure)
+  3    a boot failed (timeout, QEMU error, no evidence): the serial log path and tail are shown
+  130  interrupted (SIGINT); 143: terminated (SIGTERM). QEMU is stopped, temporary files removed`;
+
+/** `vmspec boot`: the original vmspec-boot, rebuilt (boot/run.ts). Heavy modules load only when it runs. */
+export function addBootCommand(program: Command): void {
+  const cmd = addReportOptions(addSelectionOptions(
+    program
+      .command('boot')
+      .description('boot an image under QEMU with UEFI firmware, collect evidence inside it twice (with a power cycle), and verify everything, clause by clause')
+      .argument('[image]', 'disk image path (raw or qcow2, never modified) or http(s)/file URL; default: the built-in reference'),
+  ));
+  cmd
+    .option('--reference <name>', 'a named reference image from boot/references.yaml (builtin: built locally from Debian packages)')
+    .option('--sha256 <hex>', 'expected sha256 of a downloaded image')
+    .option('--sha512 <hex>', 'expected sha512 of a downloaded image')
+    .option('--sums <url>', 'a SHA256SUMS/SHA512SUMS/CHECKSUM file listing the downloaded image')
+    .option('--allow-unverified', 'download without any checksum (not recommended)')
+    .option('--cache-dir <dir>', 'cache root for downloads and the built-in reference (default: $XDG_CACHE_HOME/vmspec)')
+    .option('--firmware <code>', 'UEFI firmware code (pflash 0) instead of the QEMU firmware descriptors')
+    .option('--vars-template <vars>', 'variable-store template copied per VM (pflash 1); with --firmware')
+    .option('--firmware-feature <feature>', 'require a descriptor feature (e.g. secure-boot), or exclude it with no-FEATURE; repeatable', collect)
+    .addOption(new Option('--gic <version>', 'GIC of boot 1 and boot 2: both = GICv2 then GICv3').choices(['2', '3', 'both']).default('both'))
+    .option('--acpi', 'boot with ACPI tables (the default)')
+    .option('--no-acpi', 'boot with a device tree only (-M virt,acpi=off)')
+    .option('--no-persistent-vars', 'give boot 2 a fresh variable store (shows what a hypervisor that loses variables fails)')
+    .addOption(new Option('--cloud-init <mode>', 'run the collector through a cloud-init NoCloud seed: auto (when the image has cloud-init), on, off (the image runs collect.sh itself)').choices(['auto', 'on', 'off']).default('auto'))
+    .addOption(new Option('--hypervisor <name>', 'qemu boots here; xen prints an xl configuration (with --dry-run)').choices(['qemu', 'xen']).default('qemu'))
+    .option('--dry-run', 'print what would run (for xen: the xl domain configuration) and exit')
+    .option('--qemu <path>', 'qemu-system-aarch64 to use (default: from PATH)')
+    .option('--qemu-arg <arg>', 'extra QEMU argument, passed as is; repeatable', collect)
+    .option('--memory <MiB>', 'guest memory', '1024')
+    .option('--cpus <n>', 'guest CPUs', '2')
+    .option('--timeout <seconds>', 'per boot: stop QEMU after this long', '300')
+    .addOption(new Option('--accel <accel>', 'kvm (aarch64 host with /dev/kvm), tcg, or auto').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .option('--force', 'boot even when the image fails a mandatory image clause')
+    .addOption(new Option('--backing <mode>', 'qcow2 backing files: refuse, or follow (read-only; QEMU then opens the chain too)').choices(['follow', 'refuse']).default('refuse'))
+    .option('--keep', 'keep the work directory (variable stores, evidence disks, serial logs) and print its path')
+    .option('--work-dir <dir>', 'where the per-run work directory is made (default: the system temporary directory)')
+    .addOption(formatOption(RUN_FORMATS, { default: 'text' }))
+    .addOption(outputOption('the report'))
+    .addOption(verboseOption())
+    .addHelpText('after', BOOT_HELP)
+    .action(async (image: string | undefined, o: BootFlags) => {
+      const { defaultParts } = await import('../boot/real-parts.js');
+      await bootAction(image, o, defaultParts);
+    });
+}
+
+/** Obtain, find QEMU and firmware, boot (boot/run.ts), then report; signals and boot failures become exit codes. */
+export async function bootAction(image: string | undefined, o: BootFlags, parts: BootParts): Promise<void> {
+  const memoryMiB = positiveInt('memory', o.memory, 1024 * 1024);
+  const cpus = positiveInt('cpus', o.cpus, 512);
+  const timeoutMs = positiveInt('timeout', o.timeout, 24 * 3600) * 1000;
+  if (image !== undefined && o.reference !== undefined) throw new UnsupportedError('give an IMAGE (path or URL) or --reference NAME, not both');
+  const prepared = prepareReports(o);
+  const spec = loadSpecOrThrow(o.spec);
+  // The boot layer (and the probes behind it) loads only when a boot runs.
+  const [{ chooseAccelerator, qemuVersion }, { findQemu }, { runBoot }, { BootCanceledError, BootFailedError, ImageNotCompliantError }] = await Promise.all([
+    import('../boot/environment.js'), import('../boot/qemu-run.js'), import('../boot/run.js'), import('../boot/errors.js'),
+  ]);
+
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => controller.abort(sig);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const progress = await phaseProgress();
+  try {
+    const obtained = await parts.resolveImage(image, o, (m) => progress({ phase: `obtain: ${m}`, state: 'start' }), controller.signal);
+    progress({ phase: 'obtain', state: 'done', ms: 0, detail: `${obtained.source} (${obtained.format})` });
+    if (o.hypervisor === 'xen') {
+      if (!o.dryRun) throw new UnsupportedError('--hypervisor xen only prints the xl domain configuration (add --dry-run): Xen cannot run on this host', 'see docs/xen.md for the procedure on a Xen host');
+      process.stdout.write(parts.xlConfig(obtained, o));
+      return;
+    }
+    const qemu = o.qemu ?? findQemu();
+    if (qemu === undefined || !existsSync(qemu)) throw new UnsupportedError(`QEMU not found${o.qemu ? ` at ${o.qemu}` : ' (qemu-system-aarch64 on PATH)'}`, 'apt-get install --no-install-recommends qemu-system-arm, or give --qemu PATH');
+    const accelerator = chooseAccelerator(o.accel);
+    const version = await qemuVersion(qemu);
+    const firmware = await parts.resolveFirmware(o, qemu);
+    const agent: GuestAgent = wantsCloudInit(o.cloudInit, obtained) ? parts.cloudInitAgent() : { kind: 'reference-init' };
+    const env: BootEnvironment = { hypervisor: `QEMU ${version.split(' ')[0]} (${accelerator.toUpperCase()})`, qemu: { path: qemu, version }, accelerator, firmware };
+    if (o.dryRun) {
+      process.stdout.write(dryRunText(obtained, env, agent, o));
+      return;
+    }
+    const run = await runBoot({
+      spec, selection: selectionFrom(o), ...(prepared.waivers ? { waivers: prepared.waivers } : {}),
+      image: obtained, agent, env, varsFileFacts: parts.varsFileFacts,
+      gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars,
+      memoryMiB, cpus, timeoutMs, qemuArgs: o.qemuArg ?? [],
+      force: o.force ?? false, keep: o.keep ?? false, backing: o.backing,
+      ...(o.workDir ? { workDir: o.workDir } : {}),
+      signal: controller.signal,
+      onPhase: progress,
+    });
+    const finished = await finishReports(run, prepared, spec, new Date(), o.verbose ?? false);
+    await renderOutput(RUN_FORMATS, o.format, finished, { output: o.output, spec, verbose: o.verbose });
+    if (run.boot.workDir) process.stderr.write(`kept: ${run.boot.workDir}\n`);
+    process.exitCode = finished.exitCode;
+  } catch (e) {
+    const say = (m: string) => process.stderr.write(`vmspec boot: ${safeTerminalText(m)}\n`);
+    if (e instanceof BootCanceledError) {
+      say(e.message);
+      process.exitCode = e.signalName === 'SIGTERM' ? 143 : 130;
+      return;
+    }
+    if (controller.signal.aborted) {
+      const sig = String(controller.signal.reason);
+      say(`interrupted by ${sig} while obtaining or preparing: nothing was left running`);
+      process.exitCode = sig === 'SIGTERM' ? 143 : 130;
+      return;
+    }
+    if (e instanceof ImageNotCompliantError) {
+      say(`${e.message}\n(${e.hint})`);
+      process.exitCode = EXIT.failed;
+      return;
+    }
+    if (e instanceof BootFailedError) {
+      say(`${e.message}\n(${e.hint})`);
+      process.exitCode = EXIT.probeError;
+      return;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function dryRunText(image: BootImage, env: BootEnvironment, agent: GuestAgent, o: BootFlags): string {
+  return [
+    `image:       ${image.source} (${image.format}${image.sha256 ? `, sha256 ${image.sha256}` : ''})`,
+    `             ${image.path}`,
+    `hypervisor:  ${env.hypervisor}: ${env.qemu.path}`,
+    `firmware:    ${env.firmware.code}${env.firmware.descriptor ? ` (from ${env.firmware.descriptor})` : ''}`,
+    `vars:        a copy of ${env.firmware.varsTemplate} per VM instance`,
+    `collector:   ${agent.kind === 'cloud-init' ? 'cloud-init NoCloud seed (CIDATA) runs collect.sh' : 'the reference image\'s /init runs collect.sh'}`,
+    `boots:       ${planBoots({ gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars }).map((b) => `${describeBoot(b)} ${b.phase}s the test variable${b.vars === 'same' ? ' (same variable store)' : b.vars === 'fresh' ? ' (fresh variable store)' : ''}`).join('; ')}`,
+    '',
+  ].join('\n');
+}
+
+/** Phases on stderr with elapsed times: a spinner on a terminal, nothing otherwise (CI logs stay clean). */
+async function phaseProgress(): Promise<(e: PhaseEvent) => void> {
+  if (!process.stderr.isTTY) return () => {};
+  const { default: ora } = await import('ora');
+  const paint = painter(useColour());
+  let spinner: ReturnType<typeof ora> | undefined;
+  return (e) => {
+    if (e.state === 'start') {
+      if (spinner?.isSpinning) spinner.text = e.phase;
+      else spinner = ora({ stream: process.stderr, text: e.phase }).start();
+      return;
+    }
+    const line = `${e.phase}${e.detail ? `: ${e.detail}` : ''} ${paint('dim', `(${(e.ms / 1000).toFixed(1)} s)`)}`;
+    if (e.state === 'done') spinner?.succeed(line);
+    else spinner?.fail(line);
+    spinner = undefined;
+  };
+}
