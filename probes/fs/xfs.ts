@@ -56,7 +56,7 @@ import {
   VERSION_BITS,
   type XfsSuperblock,
 } from './xfs-superblock.js';
-import { symlinkChunk, XFS_SYMLINK_MAXLEN } from './xfs-symlink.js';
+import { symlinkChunk, XFS_SYMLINK_HDR, XFS_SYMLINK_MAXLEN } from './xfs-symlink.js';
 
 /** Directories bigger than this are not scanned (as for ext4): real ones are far smaller. */
 export const MAX_DIR_BYTES = 512 * 1024 * 1024;
@@ -125,6 +125,19 @@ const FT_TYPES: { [ft: number]: FileType } = {
 interface DirIndex {
   entries: XfsDirEntry[];
   byName: Map<string, XfsDirEntry>;
+}
+
+/** Index of the first of the sorted, disjoint `runs` that ends after file block `lblk` (runs.length when none does). */
+function firstRunEndingAfter(runs: Run[], lblk: number): number {
+  let lo = 0;
+  let hi = runs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = runs[mid]!;
+    if (r.lblk + r.len <= lblk) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -231,9 +244,12 @@ export class XfsFilesystem implements ReadOnlyFilesystem {
   #readMapped(runs: Run[], offset: number, n: number): Uint8Array {
     const out = new Uint8Array(n);
     const bs = this.sb.sb_blocksize;
-    for (const run of runs) {
-      if (run.uninit) continue;
+    // Runs are sorted and disjoint (dataForkRuns checks): start at the first one that can overlap.
+    for (let i = firstRunEndingAfter(runs, Math.floor(offset / bs)); i < runs.length; i++) {
+      const run = runs[i]!;
       const runStart = run.lblk * bs;
+      if (runStart >= offset + n) break;
+      if (run.uninit) continue;
       let a = Math.max(runStart, offset);
       const b = Math.min(runStart + run.len * bs, offset + n);
       while (a < b) {
@@ -272,8 +288,13 @@ export class XfsFilesystem implements ReadOnlyFilesystem {
     const parts: Uint8Array[] = [];
     let got = 0;
     // xfs_readlink_bmap reads one buffer per extent; a v5 buffer has one header whatever its length.
+    // The target and (v5) one header fit in this many blocks; a longer extent is not a symlink's.
+    const maxBlocks = Math.ceil((XFS_SYMLINK_MAXLEN + XFS_SYMLINK_HDR) / bs);
     for (const run of this.runs(inode)) {
       if (got >= size) break;
+      if (run.len > maxBlocks) {
+        throw new ParseError(`xfs inode ${inode.ino}`, inode.offset, `symlink extent of ${run.len} blocks is longer than a symlink needs (${maxBlocks})`);
+      }
       const bytes = this.src.read(run.pblk * bs, run.len * bs);
       const chunk = symlinkChunk(bytes, this.sb.hasCrc, {
         crc: this.#crc, owner: inode.ino, daddr: run.pblk * (bs / 512), offset: got,
@@ -329,8 +350,8 @@ export class XfsFilesystem implements ReadOnlyFilesystem {
     }
     const out: XfsDirEntry[] = [];
     for (const d of [...dirBlocks].sort((a, b) => a - b)) {
-      const first = runs.find((r) => r.lblk <= d * fsbPerDirBlock && d * fsbPerDirBlock < r.lblk + r.len);
-      if (!first) throw new ParseError(structure, inode.offset, `directory block ${d} is only partly mapped`);
+      const first = runs[firstRunEndingAfter(runs, d * fsbPerDirBlock)];
+      if (!first || first.lblk > d * fsbPerDirBlock) throw new ParseError(structure, inode.offset, `directory block ${d} is only partly mapped`);
       const pblk = first.pblk + (d * fsbPerDirBlock - first.lblk);
       const bytes = this.#readMapped(runs, d * dbs, dbs);
       parseDataBlock(bytes, {
@@ -347,8 +368,9 @@ export class XfsFilesystem implements ReadOnlyFilesystem {
     if (inode.di_format === XFS_DINODE_FMT_LOCAL) return 'shortform';
     const bs = this.sb.sb_blocksize;
     const leafLblk = XFS_DIR2_LEAF_OFFSET / bs;
-    const leaf = this.runs(inode).find((r) => r.lblk <= leafLblk && leafLblk < r.lblk + r.len);
-    if (!leaf) return 'block';
+    const runs = this.runs(inode);
+    const leaf = runs[firstRunEndingAfter(runs, leafLblk)];
+    if (!leaf || leaf.lblk > leafLblk) return 'block';
     const pblk = leaf.pblk + (leafLblk - leaf.lblk);
     const magic = leafBlockMagic(this.src.read(pblk * bs, Math.min(bs, 64)), `xfs directory inode ${inode.ino} leaf`, pblk * bs);
     if (magic === XFS_DIR2_LEAF1_MAGIC || magic === XFS_DIR3_LEAF1_MAGIC) return 'leaf';
