@@ -11,7 +11,7 @@ import { readGrubCore, type GrubCore } from './grub-core.js';
 import { GrubEvaluator, walkMenu, type BootFile, type BootSpec, type GrubEvaluation, type GrubVolume, type GrubWorld } from './grub-eval.js';
 import { compareVersions } from './kernels.js';
 import { openRootfs } from './rootfs.js';
-import { extVolume, fatVolume, memdiskVolume } from './volumes.js';
+import { fatVolume, fsVolume, memdiskVolume } from './volumes.js';
 
 /**
  * Following the removable-media boot path (UEFI 2.6 §3.5.1.1: with no boot
@@ -88,7 +88,7 @@ function deviceName(table: { scheme: string }, p: Partition): string {
   return `hd0,${table.scheme === 'mbr' ? 'msdos' : 'gpt'}${p.number}`;
 }
 
-/** Every volume GRUB could see on this disk: the ESP (and other FAT partitions) and every readable ext filesystem. */
+/** Every volume GRUB could see on this disk: the ESP (and other FAT partitions) and every readable ext or xfs filesystem. */
 export function grubWorld(image: DiskImage, memo: Memo): GrubWorld {
   return memo.get('rootfs.grub-world', () => {
     const table = readPartitionTable(image, memo);
@@ -96,9 +96,9 @@ export function grubWorld(image: DiskImage, memo: Memo): GrubWorld {
     const esp = openEsp(image, memo);
     const roots = openRootfs(image, memo);
     for (const p of table.partitions) {
-      const ext = roots.extVolumes.find((v) => v.partition?.number === p.number);
-      if (ext) {
-        volumes.push(extVolume(deviceName(table, p), p.number, ext.fs));
+      const readable = roots.readableVolumes.find((v) => v.partition?.number === p.number);
+      if (readable) {
+        volumes.push(fsVolume(deviceName(table, p), p.number, readable.fs));
         continue;
       }
       if (esp.partition?.number === p.number) {
@@ -116,8 +116,8 @@ export function grubWorld(image: DiskImage, memo: Memo): GrubWorld {
         if (!isReadError(e)) throw e;
       }
     }
-    const whole = roots.extVolumes.find((v) => v.partition === null);
-    if (whole) volumes.push(extVolume('hd0', null, whole.fs));
+    const whole = roots.readableVolumes.find((v) => v.partition === null);
+    if (whole) volumes.push(fsVolume('hd0', null, whole.fs));
     return { volumes };
   });
 }

@@ -65,9 +65,9 @@ export const removableBootProbe: Probe = {
     const chain = followRemovablePath(inputs.image, inputs.memo);
     let unfollowable = chain.unfollowable;
     if (!unfollowable && chain.loaderFound && !chain.kernelReached) {
-      // GRUB reads filesystems vmspec does not (xfs, btrfs, LVM, f2fs...): a kernel may be there.
+      // GRUB reads filesystems vmspec does not (btrfs, LVM, f2fs...): a kernel may be there.
       const roots = openRootfs(inputs.image, inputs.memo);
-      const opaque = roots.scanned.filter((s) => s.filesystem === null || ['LVM2_member', 'xfs', 'btrfs', 'squashfs', 'crypto_LUKS'].includes(s.filesystem) || /cannot read|damaged/.test(s.note ?? ''));
+      const opaque = roots.scanned.filter((s) => s.filesystem === null || ['LVM2_member', 'btrfs', 'squashfs', 'crypto_LUKS'].includes(s.filesystem) || /cannot read|damaged/.test(s.note ?? ''));
       if (opaque.length) {
         unfollowable = `${opaque.map((s) => `${s.number === null ? 'the disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ')}: the loader may find a kernel there`;
       }

@@ -36,15 +36,22 @@ export const rootfsProbe: Probe = {
       rootfs: {
         type: 'object',
         additionalProperties: false,
-        required: ['readable', 'unreadable', 'partition', 'filesystem', 'uuid', 'label', 'needsRecovery', 'scanned'],
+        required: ['readable', 'unreadable', 'partition', 'filesystem', 'uuid', 'label', 'needsRecovery', 'metadataCrc', 'scanned'],
         properties: {
           readable: { type: 'boolean' },
           unreadable: { ...nullableString, description: 'why no root filesystem could be read, or null' },
           partition: { type: ['integer', 'null'] },
-          filesystem: { enum: ['ext2', 'ext3', 'ext4', null] },
+          filesystem: { enum: ['ext2', 'ext3', 'ext4', 'xfs', null] },
           uuid: nullableString,
           label: nullableString,
-          needsRecovery: { type: ['boolean', 'null'], description: 'the journal holds unreplayed transactions (read as on disk)' },
+          needsRecovery: { type: ['boolean', 'null'], description: 'the ext4 journal holds unreplayed transactions, or the xfs log is dirty (read as on disk, not replayed)' },
+          metadataCrc: {
+            type: ['object', 'null'],
+            description: 'xfs v5: metadata CRCs (superblock, inodes, bmap btree, directory and symlink blocks) this run checked and how many did not match; null where the reader does not check them',
+            additionalProperties: false,
+            required: ['checked', 'failed'],
+            properties: { checked: { type: 'integer' }, failed: { type: 'integer' } },
+          },
           scanned: {
             type: 'array',
             items: {
@@ -145,6 +152,7 @@ export const rootfsProbe: Probe = {
         uuid: root ? dashedUuid(root.fs.info.uuid) : null,
         label: root ? root.fs.info.label || null : null,
         needsRecovery: root ? root.fs.info.needsRecovery : null,
+        metadataCrc: null,
         scanned: view.rootfs.scanned.map((s) => ({ partition: s.number, typeName: s.typeName, filesystem: s.filesystem, note: s.note })),
       },
       os: null,
@@ -181,6 +189,8 @@ export const rootfsProbe: Probe = {
     };
     const ci = cloudInitFacts(fs, args);
     facts.cloudInit = { ...ci, units: ci.units.map((u) => ({ ...u })) };
+    // Counted last, so the reads above are included.
+    if (fs.type === 'xfs' && fs.info.version === 5) (facts.rootfs as { [k: string]: Json }).metadataCrc = { checked: fs.info.crc.checked, failed: fs.info.crc.failed };
     return facts;
   },
 };

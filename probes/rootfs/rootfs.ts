@@ -1,7 +1,8 @@
 import { ParseError, UnsupportedError } from '../errors.js';
 import { detectFilesystem, type FsKind } from '../fs/detect.js';
 import { openExt4, type Ext4Filesystem } from '../fs/ext4.js';
-import { FsError } from '../fs/filesystem.js';
+import { FsError, type ReadOnlyFilesystem } from '../fs/filesystem.js';
+import { openXfs, type XfsFilesystem } from '../fs/xfs.js';
 import type { ByteSource } from '../image/byte-source.js';
 import type { DiskImage } from '../image/disk.js';
 import { isEspPartition } from '../image/esp.js';
@@ -14,13 +15,13 @@ import type { Memo } from '../types.js';
  * every partition that is not firmware plumbing (ESP, BIOS boot, swap,
  * Microsoft reserved), the Discoverable Partitions Specification's
  * "Linux root (ARM64)" type first; each is named by its superblock magic
- * (probes/fs/detect.ts); the first ext2/3/4 filesystem that looks like a
- * root (it has /etc, and /usr or /bin) is the root. A disk without a
+ * (probes/fs/detect.ts); the first ext2/3/4 or xfs filesystem that looks
+ * like a root (it has /etc, and /usr or /bin) is the root. A disk without a
  * partition table is tried as one filesystem.
  *
  * Filesystems vmspec does not read are reported with the reason: LVM
- * physical volumes and LUKS volumes (what is inside is not reached), xfs,
- * btrfs and squashfs (no reader yet).
+ * physical volumes and LUKS volumes (what is inside is not reached), btrfs
+ * and squashfs (no reader yet).
  */
 
 export interface ScannedPartition {
@@ -33,10 +34,15 @@ export interface ScannedPartition {
   note: string | null;
 }
 
+/** Filesystems vmspec reads, by their blkid names. */
+export type ReadableKind = 'ext2' | 'ext3' | 'ext4' | 'xfs';
+/** A filesystem vmspec reads: the ReadOnlyFilesystem plus the identity GRUB's `search` and the facts use. */
+export type VolumeFilesystem = Ext4Filesystem | XfsFilesystem;
+
 export interface RootHandle {
   partition: Partition | null;
-  fs: Ext4Filesystem;
-  filesystem: 'ext2' | 'ext3' | 'ext4';
+  fs: VolumeFilesystem;
+  filesystem: ReadableKind;
 }
 
 export interface RootfsHandle {
@@ -44,10 +50,10 @@ export interface RootfsHandle {
   root: RootHandle | null;
   /** Why there is no readable root (a sentence); null when the root was read. */
   unreadable: string | null;
-  /** An ext filesystem that should be the root is damaged: probes report this as an error, not a skip. */
+  /** A readable filesystem that should be the root is damaged: probes report this as an error, not a skip. */
   damaged: string | null;
-  /** Every readable ext filesystem by partition number (GRUB's `search` looks across all of them). */
-  extVolumes: { partition: Partition | null; fs: Ext4Filesystem }[];
+  /** Every readable filesystem (ext2/3/4, xfs) by partition number (GRUB's `search` looks across all of them). */
+  readableVolumes: { partition: Partition | null; fs: VolumeFilesystem }[];
 }
 
 export const ROOTFS_MEMO_KEY = 'rootfs.discovery';
@@ -65,7 +71,6 @@ const NOT_ROOT_MBR = new Set(['MBR 0x05', 'MBR 0x0f', 'MBR 0x85', 'MBR 0x82', 'M
 const WHY: Partial<Record<FsKind, string>> = {
   LVM2_member: 'is an LVM2 physical volume (LVM is not read)',
   crypto_LUKS: 'is LUKS-encrypted (no key to read it)',
-  xfs: 'is xfs (no xfs reader yet)',
   btrfs: 'is btrfs (no btrfs reader yet)',
   squashfs: 'is squashfs (no squashfs reader yet)',
   vfat: 'is a FAT filesystem',
@@ -78,7 +83,7 @@ function describe(p: Partition | null): string {
   return `partition ${p.number}${p.typeName ? ` (${p.typeName})` : ''}`;
 }
 
-function looksLikeRoot(fs: Ext4Filesystem): boolean {
+function looksLikeRoot(fs: ReadOnlyFilesystem): boolean {
   const isDir = (path: string): boolean => {
     try {
       return fs.stat(path).type === 'directory';
@@ -98,7 +103,7 @@ export function openRootfs(image: DiskImage, memo: Memo): RootfsHandle {
 function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
   const table = readPartitionTable(image, memo);
   const scanned: ScannedPartition[] = [];
-  const extVolumes: RootfsHandle['extVolumes'] = [];
+  const readableVolumes: RootfsHandle['readableVolumes'] = [];
   const candidates: (Partition | null)[] = table.scheme === 'none'
     ? [null]
     : table.partitions.filter((p) => !isEspPartition(p) && !NOT_ROOT_TYPES.has(p.typeGuid) && !NOT_ROOT_MBR.has(p.typeName ?? ''));
@@ -119,13 +124,13 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
       continue;
     }
     const kind = entry.filesystem;
-    if (kind !== 'ext2' && kind !== 'ext3' && kind !== 'ext4') {
+    if (kind !== 'ext2' && kind !== 'ext3' && kind !== 'ext4' && kind !== 'xfs') {
       entry.note = kind ? WHY[kind] ?? `is ${kind}` : 'holds no recognised filesystem';
       continue;
     }
-    let fs: Ext4Filesystem;
+    let fs: VolumeFilesystem;
     try {
-      fs = openExt4(src);
+      fs = kind === 'xfs' ? openXfs(src) : openExt4(src);
     } catch (e) {
       if (e instanceof UnsupportedError) {
         entry.note = `is ${kind} vmspec cannot read (${e.message})`;
@@ -138,9 +143,9 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
       }
       throw e;
     }
-    extVolumes.push({ partition: p, fs });
+    readableVolumes.push({ partition: p, fs });
     if (root) {
-      entry.note = 'is another ext filesystem (the root was found first)';
+      entry.note = `is another ${kind} filesystem (the root was found first)`;
       continue;
     }
     let isRoot: boolean;
@@ -158,7 +163,7 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
     }
     root = { partition: p, fs, filesystem: kind };
   }
-  if (root) return { scanned, root, unreadable: null, damaged: null, extVolumes };
+  if (root) return { scanned, root, unreadable: null, damaged: null, readableVolumes };
   let unreadable: string;
   if (table.scheme === 'none' && scanned[0]?.filesystem === null) {
     unreadable = 'the disk has no partition table and holds no recognised filesystem';
@@ -167,7 +172,7 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
   } else {
     unreadable = scanned.map((s) => `${s.number === null ? 'the whole disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ');
   }
-  return { scanned, root: null, unreadable, damaged, extVolumes };
+  return { scanned, root: null, unreadable, damaged, readableVolumes };
 }
 
 /** The root, or an exception for a damaged one; null (with `unreadable`) when there is none to read. */

@@ -1,12 +1,12 @@
 import { isReadError } from '../errors.js';
-import type { Ext4Filesystem } from '../fs/ext4.js';
 import { FsError } from '../fs/filesystem.js';
 import { BufferByteSource } from '../image/byte-source.js';
 import type { FatVolume } from '../image/fat.js';
 import { openFat } from '../image/fat.js';
 import type { GrubVolume } from './grub-eval.js';
+import type { VolumeFilesystem } from './rootfs.js';
 
-/** ext UUID as GRUB prints and compares it: 8-4-4-4-12 lower-case hex. */
+/** ext or xfs UUID as GRUB prints and compares it: 8-4-4-4-12 lower-case hex. */
 export function dashedUuid(hex32: string): string {
   const h = hex32.toLowerCase();
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
@@ -28,7 +28,8 @@ function guard<T>(f: () => T, fallback: T): T {
   }
 }
 
-export function extVolume(name: string, partition: number | null, fs: Ext4Filesystem): GrubVolume {
+/** An ext2/3/4 or xfs filesystem as GRUB sees it (both of which GRUB reads). */
+export function fsVolume(name: string, partition: number | null, fs: VolumeFilesystem): GrubVolume {
   return {
     name,
     partition,

@@ -9,6 +9,7 @@ import { peTarget } from './pe.js';
 import { qcow2Target } from './qcow2.js';
 import { tarTarget } from './tar.js';
 import { varstoreTarget } from './varstore.js';
+import { xfsTarget } from './xfs.js';
 
 /**
  * Every fuzz target by name, for the regression replay. A new parser adds
@@ -22,6 +23,7 @@ export const TARGETS: Readonly<Record<string, () => FuzzTarget>> = {
   pe: () => peTarget,
   qcow2: () => qcow2Target,
   ext4: () => ext4Target,
+  xfs: () => xfsTarget,
   acpi: () => acpiTarget,
   fdt: () => fdtTarget,
   tar: () => tarTarget,
