@@ -1,4 +1,4 @@
-import { crc32 } from '../image/crc32.js';
+import { crc32 } from '../../bytes/crc32.js';
 import { gEdkiiWorkingBlockSignatureGuid, gEfiSystemNvDataFvGuid, guidText } from './guids.js';
 import type { LeReader } from './le-reader.js';
 

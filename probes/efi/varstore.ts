@@ -1,5 +1,5 @@
 import { ParseError, UnsupportedError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { openDisk } from '../image/open-disk.js';
 import { attributeFlags } from './variable-attributes.js';
 import { EFI_FVH_SIGNATURE, FV_HEADER_FIXED_BYTES, MAX_FV_BYTES, parseFirmwareVolumeHeader, type FirmwareVolumeHeader } from './firmware-volume.js';

@@ -1,5 +1,5 @@
 import { ParseError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { Fields } from './ext4-bytes.js';
 import { COMPAT, type Ext4Superblock, hasCompat, hasIncompat, hasRoCompat, INCOMPAT, RO_COMPAT } from './ext4-superblock.js';
 

@@ -1,5 +1,5 @@
 import { ParseError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { Fields } from './ext4-bytes.js';
 import { EXT4_BG_INODE_UNINIT, type GroupDescriptors } from './ext4-group-descriptors.js';
 import { type Ext4Superblock, hasRoCompat, RO_COMPAT } from './ext4-superblock.js';

@@ -1,5 +1,5 @@
 import { ParseError, UnsupportedError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { cString, Fields, hex } from './ext4-bytes.js';
 
 /** The primary superblock always starts 1024 bytes in, whatever the block size (ext4 docs: "Super Block"). */

@@ -1,4 +1,4 @@
-import type { ByteSource } from './byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 
 /** Container formats we read natively. Anything else is refused by magic. */
 export type DiskFormat = 'raw' | 'qcow2';

@@ -1,5 +1,5 @@
 import { ParseError } from '../errors.js';
-import type { ByteSource } from './byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 
 /**
  * The FAT boot sector and BIOS Parameter Block, and the volume geometry

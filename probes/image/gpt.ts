@@ -1,6 +1,7 @@
-import type { ByteSource } from './byte-source.js';
-import { crc32, hex32 } from './crc32.js';
-import { formatGuid, ZERO_GUID } from './guid.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
+import { crc32 } from '../../bytes/crc32.js';
+import { hex32 } from '../../bytes/hex.js';
+import { formatGuid, ZERO_GUID } from '../../bytes/guid.js';
 
 /**
  * GUID Partition Table reader (UEFI 2.6 §5.3). A malformed GPT is a

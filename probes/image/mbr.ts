@@ -1,4 +1,4 @@
-import type { ByteSource } from './byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 
 /** One of the four partition records (UEFI 2.6 §5.2.1 Table 12, Legacy MBR Partition Record). */
 export interface MbrPartitionRecord {

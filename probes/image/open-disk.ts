@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { FileByteSource, type ByteSource } from './byte-source.js';
+import { FileByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from './disk.js';
 import { QCOW2_MAGIC, Qcow2Disk, qcow2Container, readQcow2Header } from './qcow2.js';
 import { ParseError, UnsupportedError } from '../errors.js';

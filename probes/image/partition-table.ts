@@ -1,7 +1,7 @@
-import { SliceByteSource, type ByteSource } from './byte-source.js';
+import { SliceByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from './disk.js';
 import { detectGptSectorSize, findOverlaps, readGpt, type GptReading, type Overlap } from './gpt.js';
-import { partitionTypeName } from './guid.js';
+import { partitionTypeName } from './partition-types.js';
 import { readMbr, type MbrReading } from './mbr.js';
 import type { Memo } from '../types.js';
 

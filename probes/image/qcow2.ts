@@ -1,5 +1,5 @@
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
-import { checkRange, type ByteSource } from './byte-source.js';
+import { checkRange, type ByteSource } from '../../bytes/byte-source.js';
 import { ParseError, UnsupportedError } from '../errors.js';
 import { Lru } from '../lru.js';
 

@@ -2,7 +2,7 @@ import { isReadError } from '../errors.js';
 import type { DiskImage } from '../image/disk.js';
 import { openEsp } from '../image/esp.js';
 import { openFat } from '../image/fat.js';
-import { MAX_READ } from '../image/byte-source.js';
+import { MAX_READ } from '../../bytes/byte-source.js';
 import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
 import { readPe, type PeReading } from '../image/pe.js';
 import type { Memo } from '../types.js';

@@ -2,7 +2,7 @@ import { isReadError } from '../errors.js';
 import { FsError, typeAt, walk, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import type { DiskImage } from '../image/disk.js';
 import { openEsp } from '../image/esp.js';
-import { formatGuid } from '../image/guid.js';
+import { formatGuid } from '../../bytes/guid.js';
 import type { Memo } from '../types.js';
 import { openRootfs } from './rootfs.js';
 

@@ -1,7 +1,7 @@
 import { isReadError } from '../errors.js';
 import type { Ext4Filesystem } from '../fs/ext4.js';
 import { FsError } from '../fs/filesystem.js';
-import { BufferByteSource } from '../image/byte-source.js';
+import { BufferByteSource } from '../../bytes/byte-source.js';
 import type { FatVolume } from '../image/fat.js';
 import { openFat } from '../image/fat.js';
 import type { GrubVolume } from './grub-eval.js';
