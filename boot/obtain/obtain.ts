@@ -9,7 +9,8 @@ import { downloadToCache } from './download.js';
 import { ChecksumMismatchError } from './errors.js';
 import { expectedDigests } from './expected-digests.js';
 import { hashFile } from './hash-file.js';
-import { sniffImageFormat, type ImageFormat } from './image-format.js';
+import type { DiskFormat } from '../../probes/image/disk-format.js';
+import { sniffImageFormat } from './image-format.js';
 import { urlFileName } from './image-name.js';
 import { parseSource } from './source.js';
 
@@ -60,7 +61,7 @@ export interface ObtainedImage {
   cached: boolean;
   /** Downloaded by this call. */
   downloaded: boolean;
-  format: ImageFormat;
+  format: DiskFormat;
   /** The digests checked against a pin or a checksum list; empty when nothing was verified. */
   verifiedWith: HashAlgorithm[];
   /** Byte offset a download resumed from (0: from the start, or not downloaded). */
