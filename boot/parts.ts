@@ -1,7 +1,7 @@
 import { openDisk } from '../probes/image/open-disk.js';
 import { rootfsProbe } from '../probes/rootfs/rootfs.probe.js';
 import { Memo } from '../probes/types.js';
-import { sha256File } from '../runner/verify.js';
+import { sha256File } from '../bytes/file-digest.js';
 import type { BootFlags } from './boot-command.js';
 import type { BootImage } from './run.js';
 
