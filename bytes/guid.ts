@@ -1,3 +1,5 @@
+import { hexDigits } from './hex.js';
+
 /**
  * GUIDs as UEFI stores them (UEFI 2.6 Appendix A, EFI_GUID): the first three
  * fields (Data1 u32, Data2 u16, Data3 u16) little-endian, the last 8 bytes
@@ -5,7 +7,7 @@
  * "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", as the UEFI spec and sgdisk print them.
  */
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+const HEX = Array.from({ length: 256 }, (_, i) => hexDigits(i, 2, 'upper'));
 
 /** The 16 bytes at `offset` as a canonical uppercase GUID string. */
 export function formatGuid(bytes: Uint8Array, offset = 0): string {

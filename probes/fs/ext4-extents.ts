@@ -1,5 +1,6 @@
 import { LeReader } from '../../bytes/le-reader.js';
 import { type BlockReader, pushRun, type Run } from './ext4-block-io.js';
+import { hex } from '../../bytes/hex.js';
 
 /** eh_magic of every extent tree node (ext4 docs: ifork.rst "Extent Tree"). */
 export const EXT4_EXT_MAGIC = 0xf30a;
@@ -36,7 +37,7 @@ export function extentRuns(io: BlockReader, root: ExtentRoot, from: number, coun
   const visit = (node: Uint8Array, base: number, expectDepth: number | undefined, lo: number, hi: number): void => {
     const f = new LeReader(node, what, { span: 'structure', base });
     const eh_magic = f.u16(0);
-    if (eh_magic !== EXT4_EXT_MAGIC) f.fail(0, `bad extent header magic 0x${eh_magic.toString(16)} (expected 0xf30a)`);
+    if (eh_magic !== EXT4_EXT_MAGIC) f.fail(0, `bad extent header magic ${hex(eh_magic)} (expected 0xf30a)`);
     const eh_entries = f.u16(2);
     const eh_max = f.u16(4);
     const eh_depth = f.u16(6);

@@ -3,6 +3,7 @@ import type { ByteSource } from '../../bytes/byte-source.js';
 import { hexBytes } from '../../bytes/hex.js';
 import { LeReader } from '../../bytes/le-reader.js';
 import { cString } from '../../bytes/text.js';
+import { hex } from '../../bytes/hex.js';
 
 /** The primary superblock always starts 1024 bytes in, whatever the block size (ext4 docs: "Super Block"). */
 export const SUPERBLOCK_OFFSET = 1024;
@@ -101,7 +102,7 @@ export function featureNames(bits: number, table: { readonly [name: string]: num
   }
   // Bits we have no name for are still reported, so nothing is hidden.
   for (let i = 0; i < 32; i++) {
-    if (((bits >>> i) & 1) === 1 && ((known >>> i) & 1) === 0) names.push(`unknown(0x${(2 ** i).toString(16)})`);
+    if (((bits >>> i) & 1) === 1 && ((known >>> i) & 1) === 0) names.push(`unknown(${hex(2 ** i)})`);
   }
   return names;
 }
@@ -152,7 +153,7 @@ export function parseSuperblock(bytes: Uint8Array, base = SUPERBLOCK_OFFSET): Ex
   const f = new LeReader(bytes, 'ext4 superblock', { span: 'structure', base });
   const s_magic = f.u16(S_MAGIC_OFFSET);
   if (s_magic !== EXT4_SUPER_MAGIC) {
-    f.fail(S_MAGIC_OFFSET, `bad magic 0x${s_magic.toString(16)} (expected 0xef53): not an ext2/3/4 filesystem`);
+    f.fail(S_MAGIC_OFFSET, `bad magic ${hex(s_magic)} (expected 0xef53): not an ext2/3/4 filesystem`);
   }
   const s_rev_level = f.u32(0x4c);
   if (s_rev_level > 1) throw new UnsupportedError(`ext4 superblock revision ${s_rev_level} is newer than this reader knows (0 or 1)`);

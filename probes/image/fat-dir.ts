@@ -1,3 +1,5 @@
+import { hex } from '../../bytes/hex.js';
+
 /**
  * FAT directory entries (fatgen103 §6) and long file names (fatgen103 §7):
  * decoding one directory's raw bytes into named entries. Pure: the caller
@@ -170,7 +172,7 @@ export function parseDirectory(
     if (pending) {
       if (pending.next !== 0) dropLfn(`long name incomplete (ordinal ${pending.next} missing) before short entry at offset ${offset}`);
       else if (pending.checksum !== shortNameChecksum(raw)) {
-        dropLfn(`LDIR_Chksum 0x${pending.checksum.toString(16)} does not match the short name at offset ${offset} (0x${shortNameChecksum(raw).toString(16)})`);
+        dropLfn(`LDIR_Chksum ${hex(pending.checksum)} does not match the short name at offset ${offset} (${hex(shortNameChecksum(raw))})`);
       } else {
         const units = pending.parts.flat();
         const end = units.indexOf(0x0000);

@@ -2,6 +2,7 @@ import type { ByteSource } from '../../bytes/byte-source.js';
 import { crc32 } from '../../bytes/crc32.js';
 import { hex32 } from '../../bytes/hex.js';
 import { formatGuid, ZERO_GUID } from '../../bytes/guid.js';
+import { hex } from '../../bytes/hex.js';
 
 /**
  * GUID Partition Table reader (UEFI 2.6 §5.3). A malformed GPT is a
@@ -196,7 +197,7 @@ function parseHeader(disk: ByteSource, ss: number, lba: number, role: Role, last
   const lbaField = (off: number, field: string): number | null => {
     const v = dv.getBigUint64(off, true);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      problem(`${field} 0x${v.toString(16)} is beyond any disk`);
+      problem(`${field} ${hex(v)} is beyond any disk`);
       return null;
     }
     return Number(v);
@@ -352,7 +353,7 @@ function parseEntries(h: ParsedHeader, ss: number, totalLbas: number, problems: 
       uniqueGuid: formatGuid(array, o + 16),
       firstLba: Number(startingLba),
       lastLba: Number(endingLba),
-      attributes: `0x${dv.getBigUint64(o + 48, true).toString(16).padStart(16, '0')}`,
+      attributes: hex(dv.getBigUint64(o + 48, true), 16),
       name: decodeName(utf16, array.subarray(o + 56, o + 128)),
     };
     if (firstUsableLba !== null && lastUsableLba !== null && (e.firstLba < firstUsableLba || e.lastLba > lastUsableLba)) {

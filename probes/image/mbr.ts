@@ -1,4 +1,5 @@
 import type { ByteSource } from '../../bytes/byte-source.js';
+import { hex } from '../../bytes/hex.js';
 
 /** One of the four partition records (UEFI 2.6 §5.2.1 Table 12, Legacy MBR Partition Record). */
 export interface MbrPartitionRecord {
@@ -44,8 +45,6 @@ const SIGNATURE = 510;
 const RECORD_SIZE = 16;
 /** OSType of the GPT protective partition (UEFI 2.6 §5.2.3). */
 export const GPT_PROTECTIVE_OS_TYPE = 0xee;
-
-const hex = (v: number, digits: number): string => `0x${v.toString(16).padStart(digits, '0')}`;
 
 /**
  * Reads LBA 0 as a legacy or protective MBR. `sectorSize` gives the unit of
