@@ -1,6 +1,7 @@
 import { ParseError } from '../errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { hex } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
 
 /**
  * The FAT boot sector and BIOS Parameter Block, and the volume geometry
@@ -104,10 +105,10 @@ export function readBootSector(src: ByteSource): BootSectorReading {
   if (src.size < 512) throw new ParseError(STRUCT, 0, `volume is ${src.size} bytes, smaller than one 512-byte sector`);
   // fatgen103 §3.1: every BPB field lies in the first 512 bytes whatever the sector size.
   const s = src.read(0, 512);
-  const v = new DataView(s.buffer, s.byteOffset, s.byteLength);
-  const u8 = (o: number) => v.getUint8(o);
-  const u16 = (o: number) => v.getUint16(o, true);
-  const u32 = (o: number) => v.getUint32(o, true);
+  const v = new LeReader(s, 'FAT boot sector');
+  const u8 = (o: number) => v.u8(o);
+  const u16 = (o: number) => v.u16(o);
+  const u32 = (o: number) => v.u32(o);
   const problems: string[] = [];
 
   const common = {
@@ -258,10 +259,10 @@ function checkFsInfo(src: ByteSource, bpb: Bpb): string[] {
   const off = sector * bpb.BPB_BytsPerSec;
   if (off + 512 > src.size) return [`BPB_FSInfo sector ${sector} lies past the end of the volume`];
   const b = src.read(off, 512);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const v = new LeReader(b, 'FAT FSInfo');
   const out: string[] = [];
-  if (v.getUint32(0, true) !== 0x41615252) out.push(`FSInfo FSI_LeadSig at offset ${off} is not 0x41615252`);
-  if (v.getUint32(484, true) !== 0x61417272) out.push(`FSInfo FSI_StrucSig at offset ${off + 484} is not 0x61417272`);
-  if (v.getUint32(508, true) !== 0xaa550000) out.push(`FSInfo FSI_TrailSig at offset ${off + 508} is not 0xAA550000`);
+  if (v.u32(0) !== 0x41615252) out.push(`FSInfo FSI_LeadSig at offset ${off} is not 0x41615252`);
+  if (v.u32(484) !== 0x61417272) out.push(`FSInfo FSI_StrucSig at offset ${off + 484} is not 0x61417272`);
+  if (v.u32(508) !== 0xaa550000) out.push(`FSInfo FSI_TrailSig at offset ${off + 508} is not 0xAA550000`);
   return out;
 }

@@ -1,4 +1,5 @@
 import { hex } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
 
 /**
  * FAT directory entries (fatgen103 §6) and long file names (fatgen103 §7):
@@ -182,9 +183,9 @@ export function parseDirectory(
     }
     const names = shortNames(raw, ntRes);
     const isDot = raw[0] === 0x2e && (names.stored === '.' || names.stored === '..');
-    const v = new DataView(e.buffer, e.byteOffset, 32);
+    const v = new LeReader(e, 'FAT directory entry');
     // fatgen103 §6: DIR_FstClusHI at 20 (FAT32 only), DIR_FstClusLO at 26, DIR_FileSize at 28.
-    const hi = fat32 ? v.getUint16(20, true) : 0;
+    const hi = fat32 ? v.u16(20) : 0;
     entries.push({
       name: isDot ? names.stored : longName ?? names.shown,
       shortName: names.stored,
@@ -193,8 +194,8 @@ export function parseDirectory(
       ntRes,
       isDirectory: (attr & ATTR_DIRECTORY) !== 0,
       isDotEntry: isDot,
-      firstCluster: hi * 0x10000 + v.getUint16(26, true),
-      size: v.getUint32(28, true),
+      firstCluster: hi * 0x10000 + v.u16(26),
+      size: v.u32(28),
       offset,
     });
   }

@@ -1,4 +1,5 @@
 import { hex } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
 
 /**
  * PE/COFF image headers (Microsoft "PE Format"; UEFI 2.6 §2.1.1 says UEFI
@@ -153,7 +154,7 @@ function emptyReading(): PeReading {
  */
 export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeReading {
   const r = emptyReading();
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const v = new LeReader(bytes, 'PE image');
   /** Whether [off, off+len) can be read; if not, records why under `what`. */
   const have = (off: number, len: number, what: string): boolean => {
     if (off >= 0 && off + len <= bytes.length) return true;
@@ -162,8 +163,8 @@ export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeRe
       : `${what} (${len} bytes at offset ${off}) lies beyond the first ${bytes.length} bytes examined`);
     return false;
   };
-  const u16 = (o: number) => v.getUint16(o, true);
-  const u32 = (o: number) => v.getUint32(o, true);
+  const u16 = (o: number) => v.u16(o);
+  const u32 = (o: number) => v.u32(o);
 
   // PE Format "MS-DOS Stub": e_magic "MZ" at 0, e_lfanew (u32) at 0x3C.
   if (!have(0, 2, 'e_magic')) return r;
@@ -215,7 +216,7 @@ export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeRe
   if (!have(opt, fixedSize, `${r.magic} optional header`)) return r;
   r.addressOfEntryPoint = u32(opt + 16);
   r.imageBase = plus
-    ? hex(v.getBigUint64(opt + 24, true))
+    ? hex(v.u64(opt + 24))
     : hex(u32(opt + 28));
   r.sectionAlignment = u32(opt + 32);
   r.fileAlignment = u32(opt + 36);
