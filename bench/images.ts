@@ -3,6 +3,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedDir, repoRoot, run } from '../test/fixtures/cache.js';
 import { cachedRealImage } from '../test/fixtures/rootfs-builder.js';
+import type { DiskFormat } from '../probes/image/disk-format.js';
 
 /**
  * The images the verify bench runs on, built with the real tools and cached
@@ -12,7 +13,7 @@ import { cachedRealImage } from '../test/fixtures/rootfs-builder.js';
 export interface BenchImage {
   label: string;
   path: string;
-  format: 'raw' | 'qcow2';
+  format: DiskFormat;
   /** Byte offset of the ESP in a raw image (for mtools' IMG@@offset), from sgdisk. */
   espOffset?: number;
 }

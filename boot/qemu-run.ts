@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { UnsupportedError } from '../probes/errors.js';
+import type { DiskFormat } from '../probes/image/disk-format.js';
 
 /**
  * Minimal QEMU aarch64 runner: one boot of an image under UEFI (AAVMF
@@ -17,8 +18,8 @@ export interface Firmware {
   /** Pristine variable store to copy per machine (pflash unit 1). */
   varsTemplate: string;
   /** Formats from the firmware descriptor (default raw). */
-  codeFormat?: 'raw' | 'qcow2';
-  varsFormat?: 'raw' | 'qcow2';
+  codeFormat?: DiskFormat;
+  varsFormat?: DiskFormat;
 }
 
 export const AAVMF_DIR = '/usr/share/AAVMF';
@@ -56,7 +57,7 @@ export interface QemuRunOptions {
   /** Boot disk. Opened with snapshot=on unless `snapshot: false`: never modified. */
   image: string;
   /** The boot disk's format (default raw): QEMU is never left to guess it. */
-  imageFormat?: 'raw' | 'qcow2';
+  imageFormat?: DiskFormat;
   snapshot?: boolean;
   /** This machine's VARS copy (written by the firmware: persistence lives here). */
   vars: string;

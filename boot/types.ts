@@ -1,3 +1,4 @@
+import type { DiskFormat } from '../probes/image/disk-format.js';
 import type { HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
 import type { RunResults, Selection } from '../runner/results.js';
 import type { SpecSet } from '../runner/spec-load.js';
@@ -11,7 +12,7 @@ import type { Firmware } from './qemu-run.js';
 
 export interface BootImage {
   path: string;
-  format: 'raw' | 'qcow2';
+  format: DiskFormat;
   /** Where it came from: a path, a URL or `reference:NAME`. */
   source: string;
   sha256: string | null;

@@ -3,7 +3,8 @@ import { validator } from '../runner/schemas.js';
 import { YAML_LIMITS, type YamlIssue } from '../runner/yaml-document.js';
 import { parseValidatedYaml } from '../runner/yaml-validated.js';
 import { LavaJobError, MatrixError } from './errors.js';
-import { checkSha256, compressionOf, formatOf, workerUrl, type Compression, type DiskFormat } from './sources.js';
+import type { DiskFormat } from '../probes/image/disk-format.js';
+import { checkSha256, compressionOf, formatOf, workerUrl, type Compression } from './sources.js';
 
 /** A downloadable file, as LAVA's deploy action takes it. */
 export interface Artifact {

@@ -1,3 +1,4 @@
+import type { DiskFormat } from '../probes/image/disk-format.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +22,7 @@ const DEFAULT_PROMPT = 'root@[^ ]*:.*# ';
 export interface LavaJobRequest {
   image?: string;
   imageSha256?: string;
-  imageFormat?: 'raw' | 'qcow2';
+  imageFormat?: DiskFormat;
   firmware?: string;
   firmwareSha256?: string;
   vars?: string;

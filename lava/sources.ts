@@ -1,10 +1,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LavaJobError } from './errors.js';
+import type { DiskFormat } from '../probes/image/disk-format.js';
 
 /** How LAVA's deploy action names compression (`compression:` of an image). */
 export type Compression = 'gz' | 'xz' | 'bz2' | 'zstd';
-export type DiskFormat = 'raw' | 'qcow2';
 
 const COMPRESSION_SUFFIX: [string, Compression][] = [['.gz', 'gz'], ['.xz', 'xz'], ['.bz2', 'bz2'], ['.zst', 'zstd']];
 const PROTOCOLS = new Set(['http:', 'https:', 'file:']);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { globToRegExp } from '../probes/glob.js';
 import { specRoot } from './paths.js';
 import { normaliseLevel, TARGETS, type Requirement } from './requirement.js';
 import { explainErrors, validator } from './schemas.js';
@@ -55,11 +56,6 @@ export function loadProfile(name: string): Profile {
 export function splitList(values: string[] | string | undefined): string[] {
   if (values === undefined) return [];
   return (Array.isArray(values) ? values : [values]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
-}
-
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 'i');
 }
 
 /**

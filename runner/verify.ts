@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { sha256File } from '../bytes/file-digest.js';
+import { statSync } from 'node:fs';
 import { UnsupportedError } from '../probes/errors.js';
 import { openDisk } from '../probes/image/open-disk.js';
 import type { DiskImage } from '../probes/image/disk.js';
@@ -159,9 +159,3 @@ function fileSize(path: string): number | null {
   }
 }
 
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path).on('data', (d) => h.update(d)).on('error', reject).on('end', () => resolve(h.digest('hex')));
-  });
-}

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { globToRegExp } from '../probes/glob.js';
 import { validator } from './schemas.js';
 import type { Requirement } from './requirement.js';
 import { resultShell, verdictOf, type Result, type RunResults, type TargetInfo } from './results.js';
@@ -121,11 +122,6 @@ export function loadWaivers(path: string): Waiver[] {
     throw new WaiverError([{ file: shown, line: 0, column: 0, message: `cannot read: ${(e as Error).message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')}` }]);
   }
   return parseWaivers(text, shown);
-}
-
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 'i');
 }
 
 /** The first instant the waiver no longer applies: midnight UTC after its `expires` day; null without expiry. */

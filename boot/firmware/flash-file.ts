@@ -1,17 +1,14 @@
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import type { FlashFormat } from './types.js';
-
-/** "QFI\xfb", the qcow2 header magic (QEMU docs/interop/qcow2.txt). */
-const QCOW2_MAGIC = [0x51, 0x46, 0x49, 0xfb];
+import { hasQcow2Magic, type DiskFormat } from '../../probes/image/disk-format.js';
 
 /** The format a pflash file really has: qcow2 by its magic, raw otherwise. Reads 4 bytes. */
-export function sniffFlashFormat(path: string): FlashFormat {
+export function sniffFlashFormat(path: string): DiskFormat {
   const fd = openSync(path, 'r');
   try {
     const b = new Uint8Array(4);
     const n = readSync(fd, b, 0, 4, 0);
-    return n === 4 && QCOW2_MAGIC.every((x, i) => b[i] === x) ? 'qcow2' : 'raw';
+    return hasQcow2Magic(b.subarray(0, n)) ? 'qcow2' : 'raw';
   } finally {
     closeSync(fd);
   }

@@ -7,7 +7,8 @@ import { featureRequirements, type FeatureRequirements } from './features.js';
 import { flashFileProblem, sniffFlashFormat } from './flash-file.js';
 import { globMatch } from './machine-glob.js';
 import { resolveMachineType } from './machine-type.js';
-import type { FlashFile, FlashFormat, FlashMode, SelectedFirmware } from './types.js';
+import type { DiskFormat } from '../../probes/image/disk-format.js';
+import type { FlashFile, FlashMode, SelectedFirmware } from './types.js';
 
 /**
  * Firmware selection the way libvirt does it (src/qemu/qemu_firmware.c,
@@ -47,10 +48,10 @@ export interface Consideration {
   error?: ParseError;
 }
 
-const ACCEPTED_FORMATS: readonly FlashFormat[] = ['raw', 'qcow2'];
+const ACCEPTED_FORMATS: readonly DiskFormat[] = ['raw', 'qcow2'];
 
 function flashFile(f: DescriptorFlashFile): FlashFile {
-  return { filename: f.filename, format: f.format as FlashFormat };
+  return { filename: f.filename, format: f.format as DiskFormat };
 }
 
 function fileReasons(f: DescriptorFlashFile, what: string): string[] {

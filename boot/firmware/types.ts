@@ -1,3 +1,5 @@
+import type { DiskFormat } from '../../probes/image/disk-format.js';
+
 /**
  * The firmware `vmspec boot` runs, as a QEMU firmware descriptor
  * (QEMU docs/interop/firmware.json) or explicit paths describe it.
@@ -6,13 +8,11 @@
 /** FirmwareFlashMode (firmware.json): split = read-only code + per-VM vars; combined = one writable image; stateless = code only. */
 export type FlashMode = 'split' | 'combined' | 'stateless';
 
-/** The block formats vmspec accepts for pflash files (FirmwareFlashFile.format is a BlockdevDriver). */
-export type FlashFormat = 'raw' | 'qcow2';
 
 /** FirmwareFlashFile (firmware.json). */
 export interface FlashFile {
   filename: string;
-  format: FlashFormat;
+  format: DiskFormat;
 }
 
 export interface SelectedFirmware {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, realpathSync } from 'node:fs';
+import { digestFile } from '../../bytes/file-digest.js';
+import { realpathSync } from 'node:fs';
 import { execa } from 'execa';
 import type { SelectedFirmware } from './types.js';
 
@@ -49,26 +49,11 @@ async function owningPackage(path: string): Promise<{ name: string; version: str
   return `${path} was not installed by a Debian package`;
 }
 
-function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    createReadStream(path)
-      .on('data', (c: Buffer | string) => {
-        const b = typeof c === 'string' ? Buffer.from(c) : c;
-        bytes += b.length;
-        h.update(b);
-      })
-      .on('error', reject)
-      .on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
-  });
-}
-
 export async function firmwareVersion(fw: SelectedFirmware): Promise<FirmwareVersion> {
-  const [digest, owner] = await Promise.all([sha256File(fw.code.filename), owningPackage(fw.code.filename)]);
+  const [digest, owner] = await Promise.all([digestFile(fw.code.filename, ['sha256']), owningPackage(fw.code.filename)]);
   return {
     codeFile: fw.code.filename,
-    codeSha256: digest.sha256,
+    codeSha256: digest.digests.sha256,
     codeBytes: digest.bytes,
     package: typeof owner === 'string' ? null : owner,
     ...(typeof owner === 'string' ? { unknownReason: owner } : {}),

@@ -1,8 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { DigestAlgorithm } from '../../bytes/file-digest.js';
 import { UnsupportedError } from '../../probes/errors.js';
 
 /** The hash algorithms an image can be pinned with. */
-export type HashAlgorithm = 'sha256' | 'sha512';
+export type HashAlgorithm = DigestAlgorithm;
 
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha512'];
 

@@ -1,8 +1,5 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { UnsupportedError } from '../../probes/errors.js';
-
-/** The container formats `vmspec boot` hands to QEMU. */
-export type ImageFormat = 'raw' | 'qcow2';
+import { detectDiskFile, refusalError, type DiskFormat } from '../../probes/image/disk-format.js';
 
 /** Archives and compressed streams people download by mistake ("…raw.xz", "…tar.xz"): never booted as raw. */
 const PACKED: { name: string; test: (b: Buffer) => boolean; hint: string }[] = [
@@ -14,20 +11,18 @@ const PACKED: { name: string; test: (b: Buffer) => boolean; hint: string }[] = [
 ];
 
 /**
- * qcow2 by its magic "QFI\xfb", raw otherwise. Compressed files and
- * archives are refused: QEMU would boot them as a raw disk of garbage.
+ * The disk format `vmspec boot` hands to QEMU: the image probes' detector
+ * (qcow2 by its magic, other containers refused, raw otherwise), and on top
+ * of it compressed files and archives refused: QEMU would boot them as a
+ * raw disk of garbage.
  */
-export function sniffImageFormat(path: string): ImageFormat {
-  const head = Buffer.alloc(512);
-  const fd = openSync(path, 'r');
-  let n: number;
-  try {
-    n = readSync(fd, head, 0, head.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  // Bytes past n stay zero, which matches no magic, so a short file is tested as it is.
-  if (n >= 4 && head.subarray(0, 4).equals(Buffer.from('QFI\xfb', 'latin1'))) return 'qcow2';
-  for (const p of PACKED) if (p.test(head)) throw new UnsupportedError(`${path}: this is a ${p.name} file, not a disk image`, p.hint);
+export function sniffImageFormat(path: string): DiskFormat {
+  const { detected, head } = detectDiskFile(path);
+  if (detected.refused) throw refusalError(path, detected.refused);
+  if (detected.format === 'qcow2') return 'qcow2';
+  // Bytes past the file's end stay zero, which matches no magic, so a short file is tested as it is.
+  const first = Buffer.alloc(512);
+  first.set(head.subarray(0, first.length));
+  for (const p of PACKED) if (p.test(first)) throw new UnsupportedError(`${path}: this is a ${p.name} file, not a disk image`, p.hint);
   return 'raw';
 }

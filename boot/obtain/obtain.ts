@@ -8,8 +8,9 @@ import { firstMismatch, hasDigest, HASH_ALGORITHMS, type Digests, type FullDiges
 import { downloadToCache } from './download.js';
 import { ChecksumMismatchError } from './errors.js';
 import { expectedDigests } from './expected-digests.js';
-import { hashFile } from './hash-file.js';
-import { sniffImageFormat, type ImageFormat } from './image-format.js';
+import { digestFile, type FileDigestOptions } from '../../bytes/file-digest.js';
+import type { DiskFormat } from '../../probes/image/disk-format.js';
+import { sniffImageFormat } from './image-format.js';
 import { urlFileName } from './image-name.js';
 import { parseSource } from './source.js';
 
@@ -60,7 +61,7 @@ export interface ObtainedImage {
   cached: boolean;
   /** Downloaded by this call. */
   downloaded: boolean;
-  format: ImageFormat;
+  format: DiskFormat;
   /** The digests checked against a pin or a checksum list; empty when nothing was verified. */
   verifiedWith: HashAlgorithm[];
   /** Byte offset a download resumed from (0: from the start, or not downloaded). */
@@ -78,7 +79,7 @@ export async function obtainImage(req: ObtainRequest): Promise<ObtainedImage> {
   if (source.kind === 'local') {
     const st = statLocal(source.path);
     const expected = await expectedDigests(req, basename(source.path), fetchOpts);
-    const digests = await hashFile(source.path, hashOptions(req, st.size));
+    const { digests } = await digestFile(source.path, HASH_ALGORITHMS, hashOptions(req, st.size));
     const bad = firstMismatch(expected, digests);
     if (bad) {
       throw new ChecksumMismatchError(source.path, bad.algorithm, bad.expected, bad.actual, 'local file; left untouched', 'check that this is the file the digest was published for, or fix the pin');
@@ -169,7 +170,7 @@ async function findCached(paths: CacheEntryPaths, url: URL, expected: Digests, r
     return firstMismatch(expected, rec) ? undefined : { sha256: rec.sha256, sha512: rec.sha512, bytes: rec.bytes };
   }
   if (!hasDigest(expected)) return undefined; // nothing to check an unrecorded file against: download again
-  const digests = await hashFile(paths.image, hashOptions(req, st.size));
+  const { digests } = await digestFile(paths.image, HASH_ALGORITHMS, hashOptions(req, st.size));
   if (firstMismatch(expected, digests)) return undefined;
   writeRecord(paths.entryRecord, { version: 1, url: url.href, bytes: st.size, mtimeMs: st.mtimeMs, ...digests, verified: true, completedAt: new Date().toISOString() });
   return { ...digests, bytes: st.size };
@@ -183,7 +184,7 @@ function checked(expected: Digests): HashAlgorithm[] {
   return HASH_ALGORITHMS.filter((a) => expected[a] !== undefined);
 }
 
-function hashOptions(req: ObtainRequest, total: number): Parameters<typeof hashFile>[1] {
+function hashOptions(req: ObtainRequest, total: number): FileDigestOptions {
   return {
     ...(req.onProgress ? { onBytes: (n: number) => req.onProgress!({ phase: 'verify', received: n, total }) } : {}),
     ...(req.signal ? { signal: req.signal } : {}),

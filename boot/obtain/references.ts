@@ -8,7 +8,7 @@ import { displayPath } from '../../runner/spec-load.js';
 import { YAML_LIMITS, type YamlIssue } from '../../runner/yaml-document.js';
 import { parseValidatedYaml } from '../../runner/yaml-validated.js';
 import type { HashAlgorithm } from './digest.js';
-import type { ImageFormat } from './image-format.js';
+import type { DiskFormat } from '../../probes/image/disk-format.js';
 import { urlFileName } from './image-name.js';
 import type { ObtainRequest } from './obtain.js';
 
@@ -19,7 +19,7 @@ interface ReferenceCommon {
   /** What `--reference` takes. */
   name: string;
   description: string;
-  format: ImageFormat;
+  format: DiskFormat;
   /** The image runs cloud-init, so the boot must give it a seed. */
   cloudInit: boolean;
   arch: 'aarch64';

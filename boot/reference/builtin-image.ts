@@ -1,4 +1,4 @@
-import { sha256File } from '../../runner/verify.js';
+import { sha256File } from '../../bytes/file-digest.js';
 import type { BootImage } from '../types.js';
 
 /** The built-in reference as the image `vmspec boot` boots: built from Debian arm64 packages (or found in the cache). */

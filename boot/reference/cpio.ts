@@ -1,3 +1,5 @@
+import { hexDigits } from '../../bytes/hex.js';
+
 /**
  * A deterministic "newc" cpio archive (the Linux initramfs format), built in
  * memory: entries sorted, parents first, inode numbers sequential, every
@@ -18,7 +20,7 @@ const S_IFCHR = 0o020000;
 
 function hex8(n: number): string {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`cpio field out of range: ${n}`);
-  return n.toString(16).padStart(8, '0');
+  return hexDigits(n, 8);
 }
 
 function pad4(n: number): number {

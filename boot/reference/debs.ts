@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { sha256File } from '../../bytes/file-digest.js';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { UnsupportedError } from '../../probes/errors.js';
@@ -20,12 +20,6 @@ export const BUSYBOX_PACKAGE = 'busybox-static';
 export const GRUB_PACKAGE = 'grub-efi-arm64-bin';
 
 const APT_TIMEOUT = 10 * 60 * 1000;
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 /** The file name `apt-get download` gives a package (epoch colon as %3a). */
 export function debFileName(name: string, version: string): string {

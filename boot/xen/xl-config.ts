@@ -1,5 +1,6 @@
 import { UnsupportedError } from '../../probes/errors.js';
 import { checkHostPath, xlString } from './xl-string.js';
+import type { DiskFormat } from '../../probes/image/disk-format.js';
 
 /**
  * An xl domain configuration (xl.cfg(5)) that boots an Arm cloud image the
@@ -11,12 +12,11 @@ import { checkHostPath, xlString } from './xl-string.js';
  */
 
 export type GicVersion = 'v2' | 'v3' | 'default';
-export type ImageFormat = 'raw' | 'qcow2';
 
 export interface XlImage {
   /** The image itself, or a qcow2 overlay on it (a snapshot: writes stay in the overlay). */
   path: string;
-  format: ImageFormat;
+  format: DiskFormat;
   /** Attach read-only (a raw image under test; most guests then cannot mount their root rw). */
   readOnly?: boolean;
 }
@@ -58,7 +58,7 @@ function checkInteger(what: string, value: number, min: number, max: number): nu
  * of the spec verbatim, so commas, colons and "=" in the path stay in it.
  * qcow2 needs the QEMU backend (qdisk); raw leaves the choice to libxl.
  */
-function diskSpec(path: string, format: ImageFormat, vdev: string, access: 'ro' | 'rw', what: string): string {
+function diskSpec(path: string, format: DiskFormat, vdev: string, access: 'ro' | 'rw', what: string): string {
   checkHostPath(path, what);
   if (format !== 'raw' && format !== 'qcow2') throw new UnsupportedError(`${what} format ${JSON.stringify(format)} must be raw or qcow2`);
   if (/\s$/.test(path)) throw new UnsupportedError(`${what} ${JSON.stringify(path)} ends in whitespace, which xl would keep in the target: rename it`);

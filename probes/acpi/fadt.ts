@@ -1,6 +1,7 @@
 import { ParseError } from '../errors.js';
 import { type GenericAddress, GAS_LENGTH, readGas } from './gas.js';
 import { type AcpiTableHeader, ifPresent, openTable } from './header.js';
+import { hex } from '../../bytes/hex.js';
 
 /** FADT Flags bit 20 (ACPI 6.5 Table 5.10): no fixed ACPI hardware, as ARM systems require. */
 export const FADT_HW_REDUCED_ACPI = 1 << 20;
@@ -60,8 +61,8 @@ export function parseFadt(bytes: Uint8Array): Fadt {
   const fadtMinorVersion = ifPresent(r, 131, 1, () => r.u8(131, 'FADT Minor Version'));
   return {
     header,
-    firmwareCtrl: r.hex32(36, 'FIRMWARE_CTRL'),
-    dsdt: r.hex32(40, 'DSDT'),
+    firmwareCtrl: hex(r.u32(36, 'FIRMWARE_CTRL')),
+    dsdt: hex(r.u32(40, 'DSDT')),
     preferredPmProfile: r.u8(45, 'Preferred_PM_Profile'),
     sciInt: r.u16(46, 'SCI_INT'),
     iapcBootArch: r.u16(109, 'IAPC_BOOT_ARCH'),
@@ -75,10 +76,10 @@ export function parseFadt(bytes: Uint8Array): Fadt {
     psciUseHvc: armBootArch === null ? null : (armBootArch & ARM_PSCI_USE_HVC) !== 0,
     fadtMinorVersion,
     fadtVersion: `${header.revision}.${(fadtMinorVersion ?? 0) & 0x0f}`,
-    xFirmwareCtrl: ifPresent(r, 132, 8, () => r.hex64(132, 'X_FIRMWARE_CTRL')),
-    xDsdt: ifPresent(r, 140, 8, () => r.hex64(140, 'X_DSDT')),
+    xFirmwareCtrl: ifPresent(r, 132, 8, () => hex(r.u64(132, 'X_FIRMWARE_CTRL'))),
+    xDsdt: ifPresent(r, 140, 8, () => hex(r.u64(140, 'X_DSDT'))),
     sleepControlReg: ifPresent(r, 244, GAS_LENGTH, () => readGas(r, 244, 'SLEEP_CONTROL_REG')),
     sleepStatusReg: ifPresent(r, 256, GAS_LENGTH, () => readGas(r, 256, 'SLEEP_STATUS_REG')),
-    hypervisorVendorIdentity: ifPresent(r, 268, 8, () => r.hex64(268, 'Hypervisor Vendor Identity')),
+    hypervisorVendorIdentity: ifPresent(r, 268, 8, () => hex(r.u64(268, 'Hypervisor Vendor Identity'))),
   };
 }

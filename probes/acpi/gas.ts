@@ -1,4 +1,5 @@
-import type { TableReader } from './reader.js';
+import type { LeReader } from '../../bytes/le-reader.js';
+import { hex } from '../../bytes/hex.js';
 
 /** Generic Address Structure (ACPI 6.5 §5.2.3.2, Table 5.1): 12 bytes. */
 export interface GenericAddress {
@@ -35,7 +36,7 @@ export function addressSpaceName(id: number): string {
   return SPACE_NAMES[id] ?? (id >= 0x80 ? 'OEM Defined' : 'Reserved');
 }
 
-export function readGas(r: TableReader, offset: number, what = 'Generic Address Structure'): GenericAddress {
+export function readGas(r: LeReader, offset: number, what = 'Generic Address Structure'): GenericAddress {
   r.need(offset, GAS_LENGTH, what);
   const spaceId = r.u8(offset);
   return {
@@ -44,6 +45,6 @@ export function readGas(r: TableReader, offset: number, what = 'Generic Address 
     bitWidth: r.u8(offset + 1),
     bitOffset: r.u8(offset + 2),
     accessWidth: r.u8(offset + 3),
-    address: r.hex64(offset + 4),
+    address: hex(r.u64(offset + 4)),
   };
 }

@@ -1,7 +1,8 @@
 import { ParseError } from '../errors.js';
 import { type AcpiTableHeader, openTable } from './header.js';
-import type { TableReader } from './reader.js';
+import type { LeReader } from '../../bytes/le-reader.js';
 import { type SubtableRef, needLength, walkSubtables } from './subtables.js';
+import { hex } from '../../bytes/hex.js';
 
 /** A per-processor timer interrupt and its flags (ACPI 6.5 Table 5.122). */
 export interface GtdtTimer {
@@ -67,7 +68,7 @@ const GTDT_REV3_LENGTH = 104;
 const GT_BLOCK_MAX_TIMERS = 8;
 const GT_BLOCK_TIMER_LENGTH = 40;
 
-function timer(r: TableReader, offset: number, name: string): GtdtTimer {
+function timer(r: LeReader, offset: number, name: string): GtdtTimer {
   const flags = r.u32(offset + 4, `${name} Flags`);
   return {
     gsiv: r.u32(offset, `${name} GSIV`),
@@ -89,12 +90,12 @@ export function parseGtdt(bytes: Uint8Array): Gtdt {
   const platformTimerOffset = rev2 ? r.u32(92, 'Platform Timer Offset') : 0;
   const gtdt: Gtdt = {
     header,
-    cntControlBase: r.hex64(36, 'CntControlBase Physical Address'),
+    cntControlBase: hex(r.u64(36, 'CntControlBase Physical Address')),
     secureEl1: timer(r, 48, 'Secure EL1 Timer'),
     nonSecureEl1: timer(r, 56, 'Non-Secure EL1 Timer'),
     virtualEl1: timer(r, 64, 'Virtual EL1 Timer'),
     nonSecureEl2: timer(r, 72, 'EL2 Timer'),
-    cntReadBase: rev2 ? r.hex64(80, 'CntReadBase Physical Address') : null,
+    cntReadBase: rev2 ? hex(r.u64(80, 'CntReadBase Physical Address')) : null,
     platformTimerCount,
     platformTimerOffset,
     virtualEl2: rev3 ? timer(r, 96, 'Virtual EL2 Timer') : null,
@@ -120,7 +121,7 @@ export function parseGtdt(bytes: Uint8Array): Gtdt {
   return gtdt;
 }
 
-function platformTimer(r: TableReader, ref: SubtableRef): GtdtPlatformTimer {
+function platformTimer(r: LeReader, ref: SubtableRef): GtdtPlatformTimer {
   const o = ref.offset;
   if (ref.type === 0) {
     const s = 'GTDT GT Block';
@@ -136,8 +137,8 @@ function platformTimer(r: TableReader, ref: SubtableRef): GtdtPlatformTimer {
       const t = o + timersOffset + i * GT_BLOCK_TIMER_LENGTH;
       timers.push({
         frameNumber: r.u8(t, 'GTFrameNumber'),
-        cntBaseAddress: r.hex64(t + 4, 'CntBaseX'),
-        cntEl0BaseAddress: r.hex64(t + 12, 'CntEL0BaseX'),
+        cntBaseAddress: hex(r.u64(t + 4, 'CntBaseX')),
+        cntEl0BaseAddress: hex(r.u64(t + 12, 'CntEL0BaseX')),
         physicalTimerGsiv: r.u32(t + 20, 'GTx Physical Timer GSIV'),
         physicalTimerFlags: r.u32(t + 24, 'GTx Physical Timer Flags'),
         virtualTimerGsiv: r.u32(t + 28, 'GTx Virtual Timer GSIV'),
@@ -145,7 +146,7 @@ function platformTimer(r: TableReader, ref: SubtableRef): GtdtPlatformTimer {
         commonFlags: r.u32(t + 36, 'GTx Common Flags'),
       });
     }
-    return { offset: o, type: 0, typeName: 'GT Block', length: ref.length, cntCtlBaseAddress: r.hex64(o + 4, 'CntCtlBase'), timers };
+    return { offset: o, type: 0, typeName: 'GT Block', length: ref.length, cntCtlBaseAddress: hex(r.u64(o + 4, 'CntCtlBase')), timers };
   }
   if (ref.type === 1) {
     needLength(ref, 28, 'GTDT Arm Generic Watchdog');
@@ -155,8 +156,8 @@ function platformTimer(r: TableReader, ref: SubtableRef): GtdtPlatformTimer {
       type: 1,
       typeName: 'Arm Generic Watchdog',
       length: ref.length,
-      refreshFrameAddress: r.hex64(o + 4, 'RefreshFrame Physical Address'),
-      controlFrameAddress: r.hex64(o + 12, 'WatchdogControlFrame Physical Address'),
+      refreshFrameAddress: hex(r.u64(o + 4, 'RefreshFrame Physical Address')),
+      controlFrameAddress: hex(r.u64(o + 12, 'WatchdogControlFrame Physical Address')),
       timerInterrupt: r.u32(o + 20, 'Watchdog Timer GSIV'),
       timerFlags,
       secure: (timerFlags & 4) !== 0,

@@ -1,5 +1,6 @@
 import { ParseError } from '../errors.js';
-import { TableReader, latin1 } from './reader.js';
+import { LeReader } from '../../bytes/le-reader.js';
+import { latin1 } from '../../bytes/text.js';
 
 /** Size of the System Description Table Header (ACPI 6.5 §5.2.6, Table 5.4). */
 export const HEADER_LENGTH = 36;
@@ -45,7 +46,7 @@ export function parseTableHeader(bytes: Uint8Array, structure = 'ACPI table head
   if (bytes.length < HEADER_LENGTH) {
     throw new ParseError(structure, 0, `${bytes.length} bytes: too short for the ${HEADER_LENGTH}-byte table header`);
   }
-  const r = new TableReader(bytes, structure);
+  const r = new LeReader(bytes, structure, { span: 'table' });
   const length = r.u32(4, 'Length');
   if (length < HEADER_LENGTH) throw new ParseError(structure, 4, `Length ${length} is smaller than the ${HEADER_LENGTH}-byte header`);
   if (length > bytes.length) throw new ParseError(structure, 4, `Length ${length} is larger than the ${bytes.length} bytes available`);
@@ -70,15 +71,15 @@ export function parseTableHeader(bytes: Uint8Array, structure = 'ACPI table head
  * Open a table of an expected signature: its header, and a reader bounded
  * by the table's Length (so no field read can stray into what follows).
  */
-export function openTable(bytes: Uint8Array, signature: string, structure: string): { header: AcpiTableHeader; r: TableReader } {
+export function openTable(bytes: Uint8Array, signature: string, structure: string): { header: AcpiTableHeader; r: LeReader } {
   const header = parseTableHeader(bytes, structure);
   if (header.signature !== signature) {
     throw new ParseError(structure, 0, `signature is ${JSON.stringify(header.signature)}, expected ${JSON.stringify(signature)}`);
   }
-  return { header, r: new TableReader(bytes, structure, header.length) };
+  return { header, r: new LeReader(bytes, structure, { span: 'table', limit: header.length }) };
 }
 
 /** A field that needs `minLength` bytes of table: its value, or null when the table (an older revision) is shorter. */
-export function ifPresent<T>(r: TableReader, offset: number, size: number, read: () => T): T | null {
+export function ifPresent<T>(r: LeReader, offset: number, size: number, read: () => T): T | null {
   return r.has(offset, size) ? read() : null;
 }

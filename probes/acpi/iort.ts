@@ -1,7 +1,8 @@
 import { ParseError } from '../errors.js';
 import { type AcpiTableHeader, openTable } from './header.js';
-import type { TableReader } from './reader.js';
+import type { LeReader } from '../../bytes/le-reader.js';
 import { type SubtableRef, needLength, walkSubtables } from './subtables.js';
+import { hex } from '../../bytes/hex.js';
 
 /** IORT node types (Arm DEN 0049E.e, Table 4 "Node types"). */
 export const IORT_NODE_TYPE = {
@@ -116,7 +117,7 @@ export function parseIort(bytes: Uint8Array): Iort {
   return { header, nodeCount, nodeOffset, nodes, nodeTypeCounts };
 }
 
-function readNode(r: TableReader, ref: SubtableRef): IortNode {
+function readNode(r: LeReader, ref: SubtableRef): IortNode {
   const o = ref.offset;
   const s = `IORT ${iortNodeTypeName(ref.type)} node`;
   const mappingCount = r.u32(o + 8, 'Number of ID mappings');
@@ -177,19 +178,19 @@ function readNode(r: TableReader, ref: SubtableRef): IortNode {
       break;
     case IORT_NODE_TYPE.SMMU_V1_V2:
       needLength(ref, 40, s);
-      node.baseAddress = r.hex64(o + 16, 'Base Address');
+      node.baseAddress = hex(r.u64(o + 16, 'Base Address'));
       node.model = r.u32(o + 32, 'Model');
       node.flags = r.u32(o + 36, 'Flags');
       break;
     case IORT_NODE_TYPE.SMMU_V3:
       needLength(ref, 44, s);
-      node.baseAddress = r.hex64(o + 16, 'Base Address');
+      node.baseAddress = hex(r.u64(o + 16, 'Base Address'));
       node.flags = r.u32(o + 24, 'Flags');
       node.model = r.u32(o + 40, 'Model');
       break;
     case IORT_NODE_TYPE.PMCG:
       needLength(ref, 32, s);
-      node.baseAddress = r.hex64(o + 16, 'Page 0 Base Address');
+      node.baseAddress = hex(r.u64(o + 16, 'Page 0 Base Address'));
       node.overflowInterrupt = r.u32(o + 24, 'Overflow interrupt GSIV');
       node.nodeReference = r.u32(o + 28, 'Node reference');
       break;

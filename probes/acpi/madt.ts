@@ -1,6 +1,7 @@
 import { type AcpiTableHeader, openTable } from './header.js';
-import type { TableReader } from './reader.js';
+import type { LeReader } from '../../bytes/le-reader.js';
 import { type SubtableRef, needLength, walkSubtables } from './subtables.js';
+import { hex } from '../../bytes/hex.js';
 
 /** MADT Interrupt Controller Structure types (ACPI 6.5 §5.2.12, Table 5.21). */
 export const MADT_TYPE = {
@@ -164,7 +165,7 @@ export function parseMadt(bytes: Uint8Array): Madt {
   const flags = r.u32(40, 'Flags');
   const madt: Madt = {
     header,
-    localInterruptControllerAddress: r.hex32(36, 'Local Interrupt Controller Address'),
+    localInterruptControllerAddress: hex(r.u32(36, 'Local Interrupt Controller Address')),
     flags,
     pcatCompat: (flags & 1) !== 0,
     gicc: [],
@@ -208,7 +209,7 @@ export function parseMadt(bytes: Uint8Array): Madt {
   return madt;
 }
 
-function readGicc(r: TableReader, ref: SubtableRef): Gicc {
+function readGicc(r: LeReader, ref: SubtableRef): Gicc {
   const s = 'MADT GICC structure';
   // ACPI 5.0's GICC ended after the Physical Base Address: the least we can read.
   needLength(ref, 40, s);
@@ -226,39 +227,39 @@ function readGicc(r: TableReader, ref: SubtableRef): Gicc {
     onlineCapable: (flags & GICC_ONLINE_CAPABLE) !== 0,
     parkingVersion: r.u32(o + 16, 'Parking Protocol Version'),
     performanceInterrupt: r.u32(o + 20, 'Performance Interrupt GSIV'),
-    parkedAddress: r.hex64(o + 24, 'Parked Address'),
-    baseAddress: r.hex64(o + 32, 'Physical Base Address'),
-    gicvBaseAddress: has(40, 8) ? r.hex64(o + 40, 'GICV') : null,
-    gichBaseAddress: has(48, 8) ? r.hex64(o + 48, 'GICH') : null,
+    parkedAddress: hex(r.u64(o + 24, 'Parked Address')),
+    baseAddress: hex(r.u64(o + 32, 'Physical Base Address')),
+    gicvBaseAddress: has(40, 8) ? hex(r.u64(o + 40, 'GICV')) : null,
+    gichBaseAddress: has(48, 8) ? hex(r.u64(o + 48, 'GICH')) : null,
     vgicInterrupt: has(56, 4) ? r.u32(o + 56, 'VGIC Maintenance interrupt') : null,
-    gicrBaseAddress: has(60, 8) ? r.hex64(o + 60, 'GICR Base Address') : null,
-    armMpidr: has(68, 8) ? r.hex64(o + 68, 'MPIDR') : null,
+    gicrBaseAddress: has(60, 8) ? hex(r.u64(o + 60, 'GICR Base Address')) : null,
+    armMpidr: has(68, 8) ? hex(r.u64(o + 68, 'MPIDR')) : null,
     efficiencyClass: has(76, 1) ? r.u8(o + 76, 'Processor Power Efficiency Class') : null,
     speInterrupt: has(78, 2) ? r.u16(o + 78, 'SPE overflow Interrupt') : null,
     trbeInterrupt: has(80, 2) ? r.u16(o + 80, 'TRBE Interrupt') : null,
   };
 }
 
-function readGicd(r: TableReader, ref: SubtableRef): Gicd {
+function readGicd(r: LeReader, ref: SubtableRef): Gicd {
   needLength(ref, 24, 'MADT GICD structure');
   const o = ref.offset;
   return {
     offset: o,
     gicId: r.u32(o + 4, 'GIC ID'),
-    baseAddress: r.hex64(o + 8, 'Physical Base Address'),
+    baseAddress: hex(r.u64(o + 8, 'Physical Base Address')),
     globalIrqBase: r.u32(o + 16, 'System Vector Base'),
     version: r.u8(o + 20, 'GIC version'),
   };
 }
 
-function readMsiFrame(r: TableReader, ref: SubtableRef): GicMsiFrame {
+function readMsiFrame(r: LeReader, ref: SubtableRef): GicMsiFrame {
   needLength(ref, 24, 'MADT GIC MSI Frame structure');
   const o = ref.offset;
   const flags = r.u32(o + 16, 'Flags');
   return {
     offset: o,
     msiFrameId: r.u32(o + 4, 'GIC MSI Frame ID'),
-    baseAddress: r.hex64(o + 8, 'Physical Base Address'),
+    baseAddress: hex(r.u64(o + 8, 'Physical Base Address')),
     flags,
     spiSelect: (flags & 1) !== 0,
     spiCount: r.u16(o + 20, 'SPI Count'),
@@ -266,24 +267,24 @@ function readMsiFrame(r: TableReader, ref: SubtableRef): GicMsiFrame {
   };
 }
 
-function readGicr(r: TableReader, ref: SubtableRef): Gicr {
+function readGicr(r: LeReader, ref: SubtableRef): Gicr {
   needLength(ref, 16, 'MADT GICR structure');
   const o = ref.offset;
   return {
     offset: o,
     flags: r.u8(o + 2, 'Flags'),
-    baseAddress: r.hex64(o + 4, 'Discovery Range Base Address'),
+    baseAddress: hex(r.u64(o + 4, 'Discovery Range Base Address')),
     length: r.u32(o + 12, 'Discovery Range Length'),
   };
 }
 
-function readIts(r: TableReader, ref: SubtableRef): GicIts {
+function readIts(r: LeReader, ref: SubtableRef): GicIts {
   needLength(ref, 20, 'MADT GIC ITS structure');
   const o = ref.offset;
   return {
     offset: o,
     flags: r.u8(o + 2, 'Flags'),
     translationId: r.u32(o + 4, 'GIC ITS ID'),
-    baseAddress: r.hex64(o + 8, 'Physical Base Address'),
+    baseAddress: hex(r.u64(o + 8, 'Physical Base Address')),
   };
 }

@@ -1,5 +1,6 @@
 import { ParseError } from '../errors.js';
 import { type AcpiTableHeader, openTable } from './header.js';
+import { hex } from '../../bytes/hex.js';
 
 /** Configuration space base address allocation structure (PCI Firmware Specification 3.3 §4.1.2, Table 4-3). */
 export interface McfgAllocation {
@@ -34,7 +35,7 @@ export function parseMcfg(bytes: Uint8Array): Mcfg {
   for (let o = MCFG_ALLOCATIONS_START; o < header.length; o += ALLOCATION_LENGTH) {
     allocations.push({
       offset: o,
-      baseAddress: r.hex64(o, 'Base Address'),
+      baseAddress: hex(r.u64(o, 'Base Address')),
       pciSegmentGroup: r.u16(o + 8, 'PCI Segment Group Number'),
       startBusNumber: r.u8(o + 10, 'Start PCI bus number'),
       endBusNumber: r.u8(o + 11, 'End PCI bus number'),

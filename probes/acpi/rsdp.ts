@@ -1,6 +1,8 @@
 import { ParseError } from '../errors.js';
 import { byteSum } from './header.js';
-import { TableReader, latin1 } from './reader.js';
+import { LeReader } from '../../bytes/le-reader.js';
+import { latin1 } from '../../bytes/text.js';
+import { hex } from '../../bytes/hex.js';
 
 /** Root System Description Pointer (ACPI 6.5 §5.2.5.3, Table 5.3). */
 export interface Rsdp {
@@ -29,7 +31,7 @@ export function parseRsdp(bytes: Uint8Array): Rsdp {
   if (bytes.length < RSDP_V1_LENGTH) throw new ParseError(s, 0, `${bytes.length} bytes: too short for the ${RSDP_V1_LENGTH}-byte RSDP`);
   const signature = latin1(bytes.subarray(0, 8));
   if (signature !== RSDP_SIGNATURE) throw new ParseError(s, 0, `signature is ${JSON.stringify(signature)}, expected "RSD PTR "`);
-  const r = new TableReader(bytes, s);
+  const r = new LeReader(bytes, s, { span: 'table' });
   const revision = r.u8(15, 'Revision');
   const rsdp: Rsdp = {
     signature,
@@ -37,7 +39,7 @@ export function parseRsdp(bytes: Uint8Array): Rsdp {
     checksumValid: byteSum(bytes, 0, RSDP_V1_LENGTH) === 0,
     oemId: r.ascii(9, 6, 'OEMID'),
     revision,
-    rsdtAddress: r.hex32(16, 'RsdtAddress'),
+    rsdtAddress: hex(r.u32(16, 'RsdtAddress')),
     length: null,
     xsdtAddress: null,
     extendedChecksum: null,
@@ -50,7 +52,7 @@ export function parseRsdp(bytes: Uint8Array): Rsdp {
       throw new ParseError(s, 20, `Length ${length} is not between ${RSDP_V2_LENGTH} and the ${bytes.length} bytes available`);
     }
     rsdp.length = length;
-    rsdp.xsdtAddress = r.hex64(24, 'XsdtAddress');
+    rsdp.xsdtAddress = hex(r.u64(24, 'XsdtAddress'));
     rsdp.extendedChecksum = r.u8(32, 'Extended Checksum');
     rsdp.extendedChecksumValid = byteSum(bytes, 0, length) === 0;
   }

@@ -1,5 +1,5 @@
 import { ParseError } from '../errors.js';
-import type { TableReader } from './reader.js';
+import type { LeReader } from '../../bytes/le-reader.js';
 
 /** Where one subtable (MADT interrupt controller, PPTT node, IORT node, …) sits. */
 export interface SubtableRef {
@@ -27,7 +27,7 @@ export interface WalkOptions {
  * Lazy, so the caller decodes each subtable before the next is stepped to
  * and an error names the first malformed structure.
  */
-export function* walkSubtables(r: TableReader, start: number, end: number, opts: WalkOptions): Generator<SubtableRef> {
+export function* walkSubtables(r: LeReader, start: number, end: number, opts: WalkOptions): Generator<SubtableRef> {
   const { structure, lengthSize, minLength, count } = opts;
   if (end > r.limit) throw new ParseError(structure, start, `subtable area ends at ${end}, past the table Length ${r.limit}`);
   if (count !== undefined) {

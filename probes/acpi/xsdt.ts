@@ -1,5 +1,6 @@
 import { ParseError } from '../errors.js';
 import { type AcpiTableHeader, HEADER_LENGTH, openTable } from './header.js';
+import { hex } from '../../bytes/hex.js';
 
 /** Extended / Root System Description Table (ACPI 6.5 §5.2.8 XSDT, §5.2.7 RSDT): the list of table addresses. */
 export interface Xsdt {
@@ -26,7 +27,7 @@ function parseSdt(bytes: Uint8Array, signature: 'XSDT' | 'RSDT', size: 4 | 8): X
   }
   const entries: string[] = [];
   for (let o = HEADER_LENGTH; o < header.length; o += size) {
-    entries.push(size === 8 ? r.hex64(o, 'Entry') : r.hex32(o, 'Entry'));
+    entries.push(size === 8 ? hex(r.u64(o, 'Entry')) : hex(r.u32(o, 'Entry')));
   }
   return { header, entries };
 }

@@ -1,4 +1,5 @@
 import { ParseError } from '../errors.js';
+import { hex } from '../../bytes/hex.js';
 
 /** Flattened devicetree magic (Devicetree Specification v0.4 §5.2). */
 export const FDT_MAGIC = 0xd00dfeed;
@@ -88,10 +89,6 @@ export function latin1(b: Uint8Array): string {
   return out;
 }
 
-function hex(v: bigint): string {
-  return `0x${v.toString(16)}`;
-}
-
 /**
  * Read and check the header: magic, a version we understand, and every
  * block inside totalsize, and totalsize inside the buffer (libfdt's
@@ -102,7 +99,7 @@ export function parseFdtHeader(bytes: Uint8Array): FdtHeader {
   if (bytes.length < 8) throw new ParseError(s, 0, `${bytes.length} bytes: too short for an FDT header`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = u32(dv, 0);
-  if (magic !== FDT_MAGIC) throw new ParseError(s, 0, `magic is 0x${magic.toString(16).padStart(8, '0')}, expected 0xd00dfeed`);
+  if (magic !== FDT_MAGIC) throw new ParseError(s, 0, `magic is ${hex(magic, 8)}, expected 0xd00dfeed`);
   if (bytes.length < HEADER_V16_LENGTH) throw new ParseError(s, 0, `${bytes.length} bytes: too short for the ${HEADER_V16_LENGTH}-byte header`);
   const version = u32(dv, 20);
   const lastCompVersion = u32(dv, 24);
@@ -165,7 +162,7 @@ export function parseFdt(bytes: Uint8Array, limits: FdtLimits = DEFAULT_FDT_LIMI
   let off = header.offDtStruct;
   // NOPs may precede the root node.
   while (token(off) === FDT_NOP) off += 4;
-  if (token(off) !== FDT_BEGIN_NODE) throw new ParseError(s, off, `expected FDT_BEGIN_NODE for the root node, found token 0x${token(off).toString(16)}`);
+  if (token(off) !== FDT_BEGIN_NODE) throw new ParseError(s, off, `expected FDT_BEGIN_NODE for the root node, found token ${hex(token(off))}`);
 
   let nodeCount = 0;
   let propertyCount = 0;
@@ -219,7 +216,7 @@ export function parseFdt(bytes: Uint8Array, limits: FdtLimits = DEFAULT_FDT_LIMI
       if (stack.length > 0) throw new ParseError(s, at, `FDT_END inside unterminated node ${stack[stack.length - 1]?.path}`);
       break;
     } else {
-      throw new ParseError(s, at, `unknown token 0x${tok.toString(16)}`);
+      throw new ParseError(s, at, `unknown token ${hex(tok)}`);
     }
   }
   if (!root) throw new ParseError(s, header.offDtStruct, 'no root node');

@@ -1,5 +1,6 @@
 import { ParseError } from '../errors.js';
 import { type Fdt, type FdtLimits, type FdtNode, type FdtProperty, latin1, parseFdt } from './fdt.js';
+import { hex } from '../../bytes/hex.js';
 
 /**
  * A parsed devicetree with the lookups the DT spec defines: paths (with
@@ -122,7 +123,7 @@ export class DeviceTree {
     const read = (o: number, n: number) => {
       let v = 0n;
       for (let i = 0; i < n; i++) v = (v << 32n) | BigInt(dv.getUint32(o + i * 4, false));
-      return `0x${v.toString(16)}`;
+      return hex(v);
     };
     const out: RegEntry[] = [];
     for (let o = 0; o < p.value.length; o += stride) out.push({ address: read(o, ac), size: read(o + ac * 4, sc) });
@@ -224,7 +225,7 @@ export function propU64(node: FdtNode, name: string): string | undefined {
   const p = prop(node, name);
   if (!p) return undefined;
   if (p.value.length !== 8) throw badValue(node, p, 'an 8-byte <u64>');
-  return `0x${view(p.value).getBigUint64(0, false).toString(16)}`;
+  return hex(view(p.value).getBigUint64(0, false));
 }
 
 /** The compatible list (DT spec v0.4 §2.3.1); [] when absent. */

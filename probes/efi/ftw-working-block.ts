@@ -1,6 +1,6 @@
-import { crc32 } from '../image/crc32.js';
+import { crc32 } from '../../bytes/crc32.js';
 import { gEdkiiWorkingBlockSignatureGuid, gEfiSystemNvDataFvGuid, guidText } from './guids.js';
-import type { LeReader } from './le-reader.js';
+import type { LeReader } from '../../bytes/le-reader.js';
 
 /**
  * EFI_FAULT_TOLERANT_WORKING_BLOCK_HEADER (MdeModulePkg/Include/Guid/SystemNvDataGuid.h):
@@ -32,14 +32,14 @@ export interface FtwWorkingBlock {
 }
 
 /** The working block header at `offset`, or null when none is there (not an error: other layouts keep it elsewhere). */
-export function findFtwWorkingBlock(r: LeReader, offset: number): FtwWorkingBlock | null {
+export function findFtwWorkingBlock(input: LeReader, offset: number): FtwWorkingBlock | null {
+  const r = input.as('EFI_FAULT_TOLERANT_WORKING_BLOCK_HEADER');
   if (!r.has(offset, FTW_WORKING_BLOCK_HEADER_BYTES)) return null;
-  const s = 'EFI_FAULT_TOLERANT_WORKING_BLOCK_HEADER';
-  const header = r.slice(s, offset, FTW_WORKING_BLOCK_HEADER_BYTES, 'the header');
+  const header = r.slice(offset, FTW_WORKING_BLOCK_HEADER_BYTES, 'the header');
   const Signature = guidText(header);
   if (Signature !== gEdkiiWorkingBlockSignatureGuid && Signature !== gEfiSystemNvDataFvGuid) return null;
-  const Crc = r.u32(s, offset + 16, 'Crc');
-  const flags = r.u8(s, offset + 20, 'WorkingBlockValid');
+  const Crc = r.u32(offset + 16, 'Crc');
+  const flags = r.u8(offset + 20, 'WorkingBlockValid');
   // FtwMisc.c IsValidWorkingBlock(): the CRC is taken with Crc = 0xFFFFFFFF and both bits erased.
   const copy = header.slice();
   copy.fill(0xff, 16, 20);
@@ -47,7 +47,7 @@ export function findFtwWorkingBlock(r: LeReader, offset: number): FtwWorkingBloc
   const crcValid = crc32(copy) === Crc;
   const WorkingBlockValid = flags & 1;
   const WorkingBlockInvalid = (flags >> 1) & 1;
-  const queue = r.u64(s, offset + 24, 'WriteQueueSize');
+  const queue = r.u64(offset + 24, 'WriteQueueSize');
   const WriteQueueSize = queue > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(queue);
   return { offset, Signature, Crc, crcValid, WorkingBlockValid, WorkingBlockInvalid, WriteQueueSize, valid: crcValid && WorkingBlockValid === 0 };
 }

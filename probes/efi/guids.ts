@@ -1,4 +1,4 @@
-import { formatGuid } from '../image/guid.js';
+import { formatGuid } from '../../bytes/guid.js';
 
 /**
  * The GUIDs an edk2 non-volatile variable store is recognised by, under

@@ -1,3 +1,5 @@
+import { hex } from '../../bytes/hex.js';
+
 /**
  * EFI_VARIABLE_* attribute bits (UEFI 2.10 §8.2.1 GetVariable(); MdePkg/Include/Uefi/UefiMultiPhase.h),
  * with the short names edk2's and the kernel's tools print.
@@ -23,6 +25,6 @@ export function attributeFlags(attributes: number): string[] {
       rest &= ~a.bit;
     }
   }
-  if (rest !== 0) out.push(`0x${(rest >>> 0).toString(16)}`);
+  if (rest !== 0) out.push(hex(rest >>> 0));
   return out;
 }

@@ -1,5 +1,5 @@
 import { guidText } from './guids.js';
-import type { LeReader } from './le-reader.js';
+import type { LeReader } from '../../bytes/le-reader.js';
 
 /**
  * VARIABLE_HEADER and AUTHENTICATED_VARIABLE_HEADER
@@ -63,50 +63,50 @@ export interface VariableHeader {
 
 /** StartId at `offset`, or undefined when fewer than 2 bytes remain. */
 export function peekStartId(r: LeReader, offset: number): number | undefined {
-  return r.has(offset, 2) ? r.u16('VARIABLE_HEADER', offset, 'StartId') : undefined;
+  return r.has(offset, 2) ? r.as('VARIABLE_HEADER').u16(offset, 'StartId') : undefined;
 }
 
-function efiTime(r: LeReader, s: string, o: number): EfiTime {
+function efiTime(r: LeReader, o: number): EfiTime {
   return {
-    Year: r.u16(s, o, 'TimeStamp.Year'),
-    Month: r.u8(s, o + 2, 'TimeStamp.Month'),
-    Day: r.u8(s, o + 3, 'TimeStamp.Day'),
-    Hour: r.u8(s, o + 4, 'TimeStamp.Hour'),
-    Minute: r.u8(s, o + 5, 'TimeStamp.Minute'),
-    Second: r.u8(s, o + 6, 'TimeStamp.Second'),
-    Nanosecond: r.u32(s, o + 8, 'TimeStamp.Nanosecond'),
-    TimeZone: r.i16(s, o + 12, 'TimeStamp.TimeZone'),
-    Daylight: r.u8(s, o + 14, 'TimeStamp.Daylight'),
+    Year: r.u16(o, 'TimeStamp.Year'),
+    Month: r.u8(o + 2, 'TimeStamp.Month'),
+    Day: r.u8(o + 3, 'TimeStamp.Day'),
+    Hour: r.u8(o + 4, 'TimeStamp.Hour'),
+    Minute: r.u8(o + 5, 'TimeStamp.Minute'),
+    Second: r.u8(o + 6, 'TimeStamp.Second'),
+    Nanosecond: r.u32(o + 8, 'TimeStamp.Nanosecond'),
+    TimeZone: r.i16(o + 12, 'TimeStamp.TimeZone'),
+    Daylight: r.u8(o + 14, 'TimeStamp.Daylight'),
   };
 }
 
 /** The header at `offset` (the caller has checked it fits). */
-export function parseVariableHeader(r: LeReader, offset: number, authenticated: boolean): VariableHeader {
+export function parseVariableHeader(input: LeReader, offset: number, authenticated: boolean): VariableHeader {
   if (authenticated) {
-    const s = 'AUTHENTICATED_VARIABLE_HEADER';
+    const r = input.as('AUTHENTICATED_VARIABLE_HEADER');
     return {
-      StartId: r.u16(s, offset, 'StartId'),
-      State: r.u8(s, offset + 2, 'State'),
-      Attributes: r.u32(s, offset + 4, 'Attributes'),
+      StartId: r.u16(offset, 'StartId'),
+      State: r.u8(offset + 2, 'State'),
+      Attributes: r.u32(offset + 4, 'Attributes'),
       auth: {
-        MonotonicCount: r.u64(s, offset + 8, 'MonotonicCount'),
-        TimeStamp: efiTime(r, s, offset + 16),
-        PubKeyIndex: r.u32(s, offset + 32, 'PubKeyIndex'),
+        MonotonicCount: r.u64(offset + 8, 'MonotonicCount'),
+        TimeStamp: efiTime(r, offset + 16),
+        PubKeyIndex: r.u32(offset + 32, 'PubKeyIndex'),
       },
-      NameSize: r.u32(s, offset + 36, 'NameSize'),
-      DataSize: r.u32(s, offset + 40, 'DataSize'),
-      VendorGuid: guidText(r.slice(s, offset + 44, 16, 'VendorGuid')),
+      NameSize: r.u32(offset + 36, 'NameSize'),
+      DataSize: r.u32(offset + 40, 'DataSize'),
+      VendorGuid: guidText(r.slice(offset + 44, 16, 'VendorGuid')),
       headerBytes: AUTHENTICATED_VARIABLE_HEADER_BYTES,
     };
   }
-  const s = 'VARIABLE_HEADER';
+  const r = input.as('VARIABLE_HEADER');
   return {
-    StartId: r.u16(s, offset, 'StartId'),
-    State: r.u8(s, offset + 2, 'State'),
-    Attributes: r.u32(s, offset + 4, 'Attributes'),
-    NameSize: r.u32(s, offset + 8, 'NameSize'),
-    DataSize: r.u32(s, offset + 12, 'DataSize'),
-    VendorGuid: guidText(r.slice(s, offset + 16, 16, 'VendorGuid')),
+    StartId: r.u16(offset, 'StartId'),
+    State: r.u8(offset + 2, 'State'),
+    Attributes: r.u32(offset + 4, 'Attributes'),
+    NameSize: r.u32(offset + 8, 'NameSize'),
+    DataSize: r.u32(offset + 12, 'DataSize'),
+    VendorGuid: guidText(r.slice(offset + 16, 16, 'VendorGuid')),
     headerBytes: VARIABLE_HEADER_BYTES,
   };
 }

@@ -1,6 +1,7 @@
 import { ParseError } from '../errors.js';
 import { gEfiAuthenticatedVariableGuid, gEfiVariableGuid, guidText } from './guids.js';
-import type { LeReader } from './le-reader.js';
+import { hex } from '../../bytes/hex.js';
+import type { LeReader } from '../../bytes/le-reader.js';
 import type { VarStoreProblem } from './problems.js';
 
 /**
@@ -41,12 +42,13 @@ export interface VariableStoreHeader {
  * ParseError: nothing after it can be located. A store that is not
  * formatted and healthy is a problem, still walked.
  */
-export function parseVariableStoreHeader(r: LeReader, offset: number, limit: number, problems: VarStoreProblem[]): VariableStoreHeader {
-  r.check(S, offset, VARIABLE_STORE_HEADER_BYTES, 'the header');
-  const sig = r.slice(S, offset, 16, 'Signature');
-  const Size = r.u32(S, offset + 16, 'Size');
-  const Format = r.u8(S, offset + 20, 'Format');
-  const State = r.u8(S, offset + 21, 'State');
+export function parseVariableStoreHeader(input: LeReader, offset: number, limit: number, problems: VarStoreProblem[]): VariableStoreHeader {
+  const r = input.as(S);
+  r.need(offset, VARIABLE_STORE_HEADER_BYTES, 'the header');
+  const sig = r.slice(offset, 16, 'Signature');
+  const Size = r.u32(offset + 16, 'Size');
+  const Format = r.u8(offset + 20, 'Format');
+  const State = r.u8(offset + 21, 'State');
   if (sig.every((b) => b === 0xff) && Size === 0xffffffff && Format === 0xff && State === 0xff) {
     // edk2's EfiRaw: an erased region the variable driver would format.
     throw new ParseError(S, offset, 'the variable store header is erased (all 0xFF): the firmware has not formatted this store yet');
@@ -60,7 +62,7 @@ export function parseVariableStoreHeader(r: LeReader, offset: number, limit: num
     throw new ParseError(S, offset + 16, `Size ${Size} does not fit: the store must hold its own ${VARIABLE_STORE_HEADER_BYTES}-byte header and end within the volume (at most ${limit - offset} bytes from offset ${offset})`);
   }
   const status: VariableStoreStatus = Format === VARIABLE_STORE_FORMATTED && State === VARIABLE_STORE_HEALTHY ? 'EfiValid' : 'EfiInvalid';
-  if (Format !== VARIABLE_STORE_FORMATTED) problems.push({ structure: S, offset: offset + 20, message: `Format 0x${Format.toString(16)} is not VARIABLE_STORE_FORMATTED (0x5a)` });
-  if (State !== VARIABLE_STORE_HEALTHY) problems.push({ structure: S, offset: offset + 21, message: `State 0x${State.toString(16)} is not VARIABLE_STORE_HEALTHY (0xfe)` });
+  if (Format !== VARIABLE_STORE_FORMATTED) problems.push({ structure: S, offset: offset + 20, message: `Format ${hex(Format)} is not VARIABLE_STORE_FORMATTED (0x5a)` });
+  if (State !== VARIABLE_STORE_HEALTHY) problems.push({ structure: S, offset: offset + 21, message: `State ${hex(State)} is not VARIABLE_STORE_HEALTHY (0xfe)` });
   return { offset, Signature, authenticated, Size, Format, State, status };
 }

@@ -1,10 +1,11 @@
 import { ParseError, UnsupportedError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { openDisk } from '../image/open-disk.js';
 import { attributeFlags } from './variable-attributes.js';
 import { EFI_FVH_SIGNATURE, FV_HEADER_FIXED_BYTES, MAX_FV_BYTES, parseFirmwareVolumeHeader, type FirmwareVolumeHeader } from './firmware-volume.js';
 import { findFtwWorkingBlock, FTW_WORKING_BLOCK_HEADER_BYTES, type FtwWorkingBlock } from './ftw-working-block.js';
-import { LeReader } from './le-reader.js';
+import { hex } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
 import type { VarStoreProblem } from './problems.js';
 import { effectiveSizes, headerAlign, parseVariableHeader, peekStartId, VARIABLE_DATA, type AuthenticatedFields } from './variable-header.js';
 import { variableState, type VariableState } from './variable-state.js';
@@ -112,7 +113,7 @@ function blankFill(bytes: Uint8Array): number | undefined {
 
 function decodeName(r: LeReader, offset: number, nameSize: number, where: number, problems: VarStoreProblem[], structure: string): string {
   const units = Math.floor(nameSize / 2);
-  const raw = r.slice(structure, offset, units * 2, 'the variable name');
+  const raw = r.as(structure).slice(offset, units * 2, 'the variable name');
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   let nul = -1;
   for (let i = 0; i < units; i++) {
@@ -139,8 +140,8 @@ export function parseVarStore(bytes: Uint8Array): VarStoreReading {
   if (bytes.length < FV_HEADER_FIXED_BYTES) {
     throw new ParseError('EFI_FIRMWARE_VOLUME_HEADER', 0, `the input is ${bytes.length} bytes, shorter than the ${FV_HEADER_FIXED_BYTES}-byte volume header: not a vars file, or truncated`);
   }
-  const r = new LeReader(bytes);
-  if (r.u32('EFI_FIRMWARE_VOLUME_HEADER', 40, 'Signature') !== EFI_FVH_SIGNATURE) {
+  const r = new LeReader(bytes, 'EFI_FIRMWARE_VOLUME_HEADER');
+  if (r.u32(40, 'Signature') !== EFI_FVH_SIGNATURE) {
     const fill = blankFill(bytes);
     if (fill !== undefined) return { kind: 'blank', fill, checkedBytes: Math.min(bytes.length, BLANK_CHECK_BYTES), sourceBytes: bytes.length, problems };
   }
@@ -172,10 +173,10 @@ export function parseVarStore(bytes: Uint8Array): VarStoreReading {
       break;
     }
     if (peekStartId(r, off) !== VARIABLE_DATA) {
-      const rest = r.slice(structure, off, headerBytes, 'StartId');
+      const rest = r.as(structure).slice(off, headerBytes, 'StartId');
       reason = rest.every((b) => b === 0xff) ? 'erased' : 'not-a-variable';
       if (reason === 'not-a-variable') {
-        problems.push({ structure, offset: off, message: `StartId 0x${(peekStartId(r, off) ?? 0).toString(16)} is not VARIABLE_DATA (0x55aa) and the bytes are not erased flash: the store is damaged after this point` });
+        problems.push({ structure, offset: off, message: `StartId ${hex(peekStartId(r, off) ?? 0)} is not VARIABLE_DATA (0x55aa) and the bytes are not erased flash: the store is damaged after this point` });
       }
       break;
     }
@@ -204,7 +205,7 @@ export function parseVarStore(bytes: Uint8Array): VarStoreReading {
       nameSize,
       dataSize,
       dataOffset,
-      data: r.slice(structure, dataOffset, dataSize, 'the variable data').slice(),
+      data: r.as(structure).slice(dataOffset, dataSize, 'the variable data').slice(),
     };
     if (h.auth) v.authenticated = h.auth;
     if (nameSize === 0 && v.state !== 'invalid') problems.push({ structure, offset: off, message: 'NameSize is 0: every variable has a name' });
@@ -258,9 +259,9 @@ export function readVarStore(src: ByteSource): VarStoreReading {
   const head = src.read(0, Math.min(src.size, BLANK_CHECK_BYTES));
   const whole = (reading: VarStoreReading): VarStoreReading => ({ ...reading, sourceBytes: src.size });
   if (head.length < FV_HEADER_FIXED_BYTES) return whole(parseVarStore(head));
-  const r = new LeReader(head);
-  if (r.u32('EFI_FIRMWARE_VOLUME_HEADER', 40, 'Signature') !== EFI_FVH_SIGNATURE) return whole(parseVarStore(head));
-  const fvLength = r.u64('EFI_FIRMWARE_VOLUME_HEADER', 32, 'FvLength');
+  const r = new LeReader(head, 'EFI_FIRMWARE_VOLUME_HEADER');
+  if (r.u32(40, 'Signature') !== EFI_FVH_SIGNATURE) return whole(parseVarStore(head));
+  const fvLength = r.u64(32, 'FvLength');
   if (fvLength > BigInt(MAX_FV_BYTES)) {
     throw new ParseError('EFI_FIRMWARE_VOLUME_HEADER', 32, `FvLength ${fvLength} exceeds the ${MAX_FV_BYTES}-byte cap for a variable store volume`);
   }

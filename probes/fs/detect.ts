@@ -1,4 +1,4 @@
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { EXT4_SUPER_MAGIC, extFlavour, SUPERBLOCK_OFFSET } from './ext4-superblock.js';
 
 /** What a partition holds, named as blkid names it (TYPE=). */

@@ -1,5 +1,5 @@
 import { ParseError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 
 /** A stretch of a file's logical blocks mapped to consecutive physical blocks. Holes are simply absent. */
 export interface Run {

@@ -1,5 +1,5 @@
 import { type BlockReader, pushRun, type Run } from './ext4-block-io.js';
-import { Fields } from './ext4-bytes.js';
+import { LeReader } from '../../bytes/le-reader.js';
 import type { ExtentRoot } from './ext4-extents.js';
 
 /** i_block[0..11] map blocks directly; [12], [13], [14] are the single, double and triple indirect blocks (ext4 docs: ifork.rst "Direct/Indirect Block Addressing"). */
@@ -25,10 +25,10 @@ export function blockMapRuns(io: BlockReader, root: ExtentRoot, from: number, co
   const p = io.blockSize / 4;
   const end = Math.min(from + count, blockMapCapacity(io.blockSize));
   const what = `ext4 block map of inode ${root.ino}`;
-  const top = new Fields(root.i_block, what, root.offset + 0x28);
+  const top = new LeReader(root.i_block, what, { span: 'structure', base: root.offset + 0x28 });
 
   // `ptrs` holds the pointers of one level; entry i covers logical blocks [base + i·span, base + (i+1)·span).
-  const visit = (ptrs: Fields, first: number, n: number, base: number, level: number): void => {
+  const visit = (ptrs: LeReader, first: number, n: number, base: number, level: number): void => {
     const span = p ** level;
     const iStart = Math.max(0, Math.floor((from - base) / span));
     const iEnd = Math.min(n, Math.ceil((end - base) / span));
@@ -41,7 +41,7 @@ export function blockMapRuns(io: BlockReader, root: ExtentRoot, from: number, co
       if (level === 0) {
         pushRun(runs, { lblk, pblk: ptr, len: 1, uninit: false });
       } else {
-        visit(new Fields(io.block(ptr, what), what, ptr * io.blockSize), 0, p, lblk, level - 1);
+        visit(new LeReader(io.block(ptr, what), what, { span: 'structure', base: ptr * io.blockSize }), 0, p, lblk, level - 1);
       }
     }
   };

@@ -1,4 +1,4 @@
-import { Fields } from './ext4-bytes.js';
+import { LeReader } from '../../bytes/le-reader.js';
 
 /** file_type values of `struct ext4_dir_entry_2` (ext4 docs: directory.rst). */
 export const EXT4_FT_UNKNOWN = 0;
@@ -57,7 +57,7 @@ export interface DirBlockContext {
  * inside the ".." entry's rec_len (directory.rst "Hash Tree Directories").
  */
 export function parseDirBlock(bytes: Uint8Array, ctx: DirBlockContext, out: Ext4DirEntry[]): void {
-  const f = new Fields(bytes, ctx.structure, ctx.base);
+  const f = new LeReader(bytes, ctx.structure, { span: 'structure', base: ctx.base });
   let off = 0;
   while (off < bytes.length) {
     if (off + DIRENT_HEADER > bytes.length) f.fail(off, `directory entry header runs past the end of the ${bytes.length}-byte block`);

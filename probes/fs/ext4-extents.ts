@@ -1,5 +1,6 @@
-import { Fields } from './ext4-bytes.js';
+import { LeReader } from '../../bytes/le-reader.js';
 import { type BlockReader, pushRun, type Run } from './ext4-block-io.js';
+import { hex } from '../../bytes/hex.js';
 
 /** eh_magic of every extent tree node (ext4 docs: ifork.rst "Extent Tree"). */
 export const EXT4_EXT_MAGIC = 0xf30a;
@@ -34,9 +35,9 @@ export function extentRuns(io: BlockReader, root: ExtentRoot, from: number, coun
   const what = `ext4 extent tree of inode ${root.ino}`;
 
   const visit = (node: Uint8Array, base: number, expectDepth: number | undefined, lo: number, hi: number): void => {
-    const f = new Fields(node, what, base);
+    const f = new LeReader(node, what, { span: 'structure', base });
     const eh_magic = f.u16(0);
-    if (eh_magic !== EXT4_EXT_MAGIC) f.fail(0, `bad extent header magic 0x${eh_magic.toString(16)} (expected 0xf30a)`);
+    if (eh_magic !== EXT4_EXT_MAGIC) f.fail(0, `bad extent header magic ${hex(eh_magic)} (expected 0xf30a)`);
     const eh_entries = f.u16(2);
     const eh_max = f.u16(4);
     const eh_depth = f.u16(6);
@@ -94,7 +95,7 @@ export function extentRuns(io: BlockReader, root: ExtentRoot, from: number, coun
 
 /** Depth of an extent tree as its root header states it (for reports and tests). */
 export function extentDepth(root: ExtentRoot): number {
-  const f = new Fields(root.i_block, `ext4 extent tree of inode ${root.ino}`, root.offset + 0x28);
+  const f = new LeReader(root.i_block, `ext4 extent tree of inode ${root.ino}`, { span: 'structure', base: root.offset + 0x28 });
   if (f.u16(0) !== EXT4_EXT_MAGIC) f.fail(0, 'bad extent header magic');
   return f.u16(6);
 }

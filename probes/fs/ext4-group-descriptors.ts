@@ -1,6 +1,6 @@
 import { ParseError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
-import { Fields } from './ext4-bytes.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
+import { LeReader } from '../../bytes/le-reader.js';
 import { COMPAT, type Ext4Superblock, hasCompat, hasIncompat, hasRoCompat, INCOMPAT, RO_COMPAT } from './ext4-superblock.js';
 
 /** bg_flags bits (ext4 docs: group_descr.rst). */
@@ -78,7 +78,7 @@ export class GroupDescriptors {
       throw new ParseError('ext4 group descriptor', -1, `descriptor block ${block} for group ${group} lies past the filesystem's ${sb.s_blocks_count} blocks`);
     }
     const offset = block * sb.blockSize + (group % this.#descPerBlock) * sb.s_desc_size;
-    const f = new Fields(this.src.read(offset, sb.s_desc_size), `ext4 group descriptor ${group}`, offset);
+    const f = new LeReader(this.src.read(offset, sb.s_desc_size), `ext4 group descriptor ${group}`, { span: 'structure', base: offset });
     const is64 = sb.s_desc_size >= 64;
     const gd: Ext4GroupDesc = {
       group,

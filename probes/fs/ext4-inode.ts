@@ -1,6 +1,6 @@
 import { ParseError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
-import { Fields } from './ext4-bytes.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
+import { LeReader } from '../../bytes/le-reader.js';
 import { EXT4_BG_INODE_UNINIT, type GroupDescriptors } from './ext4-group-descriptors.js';
 import { type Ext4Superblock, hasRoCompat, RO_COMPAT } from './ext4-superblock.js';
 
@@ -52,7 +52,7 @@ export interface Ext4Inode {
 }
 
 export function parseInode(bytes: Uint8Array, ino: number, offset: number): Ext4Inode {
-  const f = new Fields(bytes, `ext4 inode ${ino}`, offset);
+  const f = new LeReader(bytes, `ext4 inode ${ino}`, { span: 'structure', base: offset });
   // Rev 0 inodes are 128 bytes and have no i_extra_isize.
   const i_extra_isize = bytes.length > EXT4_GOOD_OLD_INODE_SIZE ? f.u16(0x80) : 0;
   // A damaged i_extra_isize must not send the xattr reader outside the record.

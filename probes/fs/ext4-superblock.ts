@@ -1,6 +1,9 @@
 import { ParseError, UnsupportedError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
-import { cString, Fields, hex } from './ext4-bytes.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
+import { hexBytes } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
+import { cString } from '../../bytes/text.js';
+import { hex } from '../../bytes/hex.js';
 
 /** The primary superblock always starts 1024 bytes in, whatever the block size (ext4 docs: "Super Block"). */
 export const SUPERBLOCK_OFFSET = 1024;
@@ -99,7 +102,7 @@ export function featureNames(bits: number, table: { readonly [name: string]: num
   }
   // Bits we have no name for are still reported, so nothing is hidden.
   for (let i = 0; i < 32; i++) {
-    if (((bits >>> i) & 1) === 1 && ((known >>> i) & 1) === 0) names.push(`unknown(0x${(2 ** i).toString(16)})`);
+    if (((bits >>> i) & 1) === 1 && ((known >>> i) & 1) === 0) names.push(`unknown(${hex(2 ** i)})`);
   }
   return names;
 }
@@ -147,10 +150,10 @@ export function hasRoCompat(sb: Ext4Superblock, bit: number): boolean {
 
 /** Parses and sanity-checks the superblock's geometry, as the kernel's ext4_fill_super does before trusting it. */
 export function parseSuperblock(bytes: Uint8Array, base = SUPERBLOCK_OFFSET): Ext4Superblock {
-  const f = new Fields(bytes, 'ext4 superblock', base);
+  const f = new LeReader(bytes, 'ext4 superblock', { span: 'structure', base });
   const s_magic = f.u16(S_MAGIC_OFFSET);
   if (s_magic !== EXT4_SUPER_MAGIC) {
-    f.fail(S_MAGIC_OFFSET, `bad magic 0x${s_magic.toString(16)} (expected 0xef53): not an ext2/3/4 filesystem`);
+    f.fail(S_MAGIC_OFFSET, `bad magic ${hex(s_magic)} (expected 0xef53): not an ext2/3/4 filesystem`);
   }
   const s_rev_level = f.u32(0x4c);
   if (s_rev_level > 1) throw new UnsupportedError(`ext4 superblock revision ${s_rev_level} is newer than this reader knows (0 or 1)`);
@@ -226,7 +229,7 @@ export function parseSuperblock(bytes: Uint8Array, base = SUPERBLOCK_OFFSET): Ex
     s_feature_compat,
     s_feature_incompat,
     s_feature_ro_compat,
-    s_uuid: hex(f.slice(0x68, 16)),
+    s_uuid: hexBytes(f.slice(0x68, 16)),
     s_volume_name: cString(f.slice(0x78, 16)),
     s_last_mounted: cString(f.slice(0x88, 64)),
     s_desc_size,

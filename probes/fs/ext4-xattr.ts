@@ -1,5 +1,5 @@
 import { UnsupportedError } from '../errors.js';
-import { Fields } from './ext4-bytes.js';
+import { LeReader } from '../../bytes/le-reader.js';
 import { EXT4_GOOD_OLD_INODE_SIZE, type Ext4Inode } from './ext4-inode.js';
 
 /** h_magic of the in-inode ("ibody") attribute area and of attribute blocks (ext4 docs: attributes.rst). */
@@ -27,7 +27,7 @@ export function ibodyXattrs(inode: Ext4Inode): Ext4Xattr[] {
   const raw = inode.raw;
   const start = EXT4_GOOD_OLD_INODE_SIZE + inode.i_extra_isize;
   if (raw.length <= EXT4_GOOD_OLD_INODE_SIZE || start + 4 > raw.length) return [];
-  const f = new Fields(raw, `ext4 in-inode xattrs of inode ${inode.ino}`, inode.offset);
+  const f = new LeReader(raw, `ext4 in-inode xattrs of inode ${inode.ino}`, { span: 'structure', base: inode.offset });
   if (f.u32(start) !== EXT4_XATTR_MAGIC) return [];
   const first = start + 4;
   const out: Ext4Xattr[] = [];

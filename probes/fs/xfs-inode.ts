@@ -1,5 +1,5 @@
 import { ParseError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { BeFields, type CrcTally } from './xfs-bytes.js';
 import type { XfsSuperblock } from './xfs-superblock.js';
 

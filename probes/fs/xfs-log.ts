@@ -1,4 +1,4 @@
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { BeFields } from './xfs-bytes.js';
 import { fsbToLinear } from './xfs-extents.js';
 import type { XfsSuperblock } from './xfs-superblock.js';

@@ -1,5 +1,5 @@
 import { ParseError, UnsupportedError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { BeFields, type CrcTally, uuidHex } from './xfs-bytes.js';
 
 /** sb_magicnum: "XFSB" (xfs_format.h XFS_SB_MAGIC). */

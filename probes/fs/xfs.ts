@@ -1,5 +1,5 @@
 import { ParseError, UnsupportedError } from '../errors.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import { Lru } from '../lru.js';
 import { CachedBlockReader, type Run } from './ext4-block-io.js';
 import {

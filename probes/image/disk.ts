@@ -1,7 +1,5 @@
-import type { ByteSource } from './byte-source.js';
-
-/** Container formats we read natively. Anything else is refused by magic. */
-export type DiskFormat = 'raw' | 'qcow2';
+import type { ByteSource } from '../../bytes/byte-source.js';
+import type { DiskFormat } from './disk-format.js';
 
 /** A disk image as the VM sees it: virtual bytes, whatever the container. */
 export interface DiskImage {

@@ -1,9 +1,9 @@
 import { isReadError } from '../errors.js';
 import type { Memo } from '../types.js';
-import type { ByteSource } from './byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from './disk.js';
 import { openFat, type FatVolume } from './fat.js';
-import { TYPE_GUID } from './guid.js';
+import { TYPE_GUID } from './partition-types.js';
 import { partitionSource, readPartitionTable, type Partition } from './partition-table.js';
 
 /**

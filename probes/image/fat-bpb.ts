@@ -1,5 +1,7 @@
 import { ParseError } from '../errors.js';
-import type { ByteSource } from './byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
+import { hex } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
 
 /**
  * The FAT boot sector and BIOS Parameter Block, and the volume geometry
@@ -103,10 +105,10 @@ export function readBootSector(src: ByteSource): BootSectorReading {
   if (src.size < 512) throw new ParseError(STRUCT, 0, `volume is ${src.size} bytes, smaller than one 512-byte sector`);
   // fatgen103 §3.1: every BPB field lies in the first 512 bytes whatever the sector size.
   const s = src.read(0, 512);
-  const v = new DataView(s.buffer, s.byteOffset, s.byteLength);
-  const u8 = (o: number) => v.getUint8(o);
-  const u16 = (o: number) => v.getUint16(o, true);
-  const u32 = (o: number) => v.getUint32(o, true);
+  const v = new LeReader(s, 'FAT boot sector');
+  const u8 = (o: number) => v.u8(o);
+  const u16 = (o: number) => v.u16(o);
+  const u32 = (o: number) => v.u32(o);
   const problems: string[] = [];
 
   const common = {
@@ -174,10 +176,10 @@ export function readBootSector(src: ByteSource): BootSectorReading {
   // fatgen103 §3.1: a jump, short (EB xx 90) or near (E9 xx xx).
   const [j0, , j2] = bpb.BS_jmpBoot;
   if (!(j0 === 0xeb && j2 === 0x90) && j0 !== 0xe9) {
-    problems.push(`BS_jmpBoot ${hex(j0, 2)} ${hex(bpb.BS_jmpBoot[1], 2)} ${hex(j2, 2)} is neither EB xx 90 nor E9 xx xx`);
+    problems.push(`BS_jmpBoot ${hex(j0, 2, 'upper')} ${hex(bpb.BS_jmpBoot[1], 2, 'upper')} ${hex(j2, 2, 'upper')} is neither EB xx 90 nor E9 xx xx`);
   }
-  if (bpb.signature !== 0xaa55) problems.push(`boot sector signature at offset 510 is ${hex(bpb.signature, 4)}, not 0xAA55`);
-  if (bpb.BPB_Media !== 0xf0 && bpb.BPB_Media < 0xf8) problems.push(`BPB_Media ${hex(bpb.BPB_Media, 2)} is not 0xF0 or 0xF8..0xFF`);
+  if (bpb.signature !== 0xaa55) problems.push(`boot sector signature at offset 510 is ${hex(bpb.signature, 4, 'upper')}, not 0xAA55`);
+  if (bpb.BPB_Media !== 0xf0 && bpb.BPB_Media < 0xf8) problems.push(`BPB_Media ${hex(bpb.BPB_Media, 2, 'upper')} is not 0xF0 or 0xF8..0xFF`);
   if (bps * bpb.BPB_SecPerClus > 32 * 1024) {
     problems.push(`cluster size ${bps * bpb.BPB_SecPerClus} bytes exceeds 32 KiB (fatgen103 §3.1 calls this invalid)`);
   }
@@ -188,7 +190,7 @@ export function readBootSector(src: ByteSource): BootSectorReading {
     if (bpb.BPB_RootEntCnt !== 0) problems.push(`BPB_RootEntCnt is ${bpb.BPB_RootEntCnt} on a FAT32 volume (must be 0)`);
     if (bpb.BPB_FATSz16 !== 0) problems.push(`BPB_FATSz16 is ${bpb.BPB_FATSz16} on a FAT32 volume (must be 0)`);
     if (bpb.BPB_TotSec16 !== 0) problems.push(`BPB_TotSec16 is ${bpb.BPB_TotSec16} on a FAT32 volume (must be 0)`);
-    if (bpb.BPB_FSVer !== 0) problems.push(`BPB_FSVer is ${hex(bpb.BPB_FSVer, 4)}, not 0:0`);
+    if (bpb.BPB_FSVer !== 0) problems.push(`BPB_FSVer is ${hex(bpb.BPB_FSVer, 4, 'upper')}, not 0:0`);
   } else {
     if (bpb.BPB_FATSz16 === 0) problems.push(`BPB_FATSz16 is 0 on a ${type} volume`);
     if (bpb.BPB_RootEntCnt === 0) problems.push(`BPB_RootEntCnt is 0 on a ${type} volume`);
@@ -257,14 +259,10 @@ function checkFsInfo(src: ByteSource, bpb: Bpb): string[] {
   const off = sector * bpb.BPB_BytsPerSec;
   if (off + 512 > src.size) return [`BPB_FSInfo sector ${sector} lies past the end of the volume`];
   const b = src.read(off, 512);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const v = new LeReader(b, 'FAT FSInfo');
   const out: string[] = [];
-  if (v.getUint32(0, true) !== 0x41615252) out.push(`FSInfo FSI_LeadSig at offset ${off} is not 0x41615252`);
-  if (v.getUint32(484, true) !== 0x61417272) out.push(`FSInfo FSI_StrucSig at offset ${off + 484} is not 0x61417272`);
-  if (v.getUint32(508, true) !== 0xaa550000) out.push(`FSInfo FSI_TrailSig at offset ${off + 508} is not 0xAA550000`);
+  if (v.u32(0) !== 0x41615252) out.push(`FSInfo FSI_LeadSig at offset ${off} is not 0x41615252`);
+  if (v.u32(484) !== 0x61417272) out.push(`FSInfo FSI_StrucSig at offset ${off + 484} is not 0x61417272`);
+  if (v.u32(508) !== 0xaa550000) out.push(`FSInfo FSI_TrailSig at offset ${off + 508} is not 0xAA550000`);
   return out;
-}
-
-function hex(n: number, digits: number): string {
-  return `0x${n.toString(16).toUpperCase().padStart(digits, '0')}`;
 }

@@ -1,3 +1,6 @@
+import { hex } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
+
 /**
  * FAT directory entries (fatgen103 §6) and long file names (fatgen103 §7):
  * decoding one directory's raw bytes into named entries. Pure: the caller
@@ -170,7 +173,7 @@ export function parseDirectory(
     if (pending) {
       if (pending.next !== 0) dropLfn(`long name incomplete (ordinal ${pending.next} missing) before short entry at offset ${offset}`);
       else if (pending.checksum !== shortNameChecksum(raw)) {
-        dropLfn(`LDIR_Chksum 0x${pending.checksum.toString(16)} does not match the short name at offset ${offset} (0x${shortNameChecksum(raw).toString(16)})`);
+        dropLfn(`LDIR_Chksum ${hex(pending.checksum)} does not match the short name at offset ${offset} (${hex(shortNameChecksum(raw))})`);
       } else {
         const units = pending.parts.flat();
         const end = units.indexOf(0x0000);
@@ -180,9 +183,9 @@ export function parseDirectory(
     }
     const names = shortNames(raw, ntRes);
     const isDot = raw[0] === 0x2e && (names.stored === '.' || names.stored === '..');
-    const v = new DataView(e.buffer, e.byteOffset, 32);
+    const v = new LeReader(e, 'FAT directory entry');
     // fatgen103 §6: DIR_FstClusHI at 20 (FAT32 only), DIR_FstClusLO at 26, DIR_FileSize at 28.
-    const hi = fat32 ? v.getUint16(20, true) : 0;
+    const hi = fat32 ? v.u16(20) : 0;
     entries.push({
       name: isDot ? names.stored : longName ?? names.shown,
       shortName: names.stored,
@@ -191,8 +194,8 @@ export function parseDirectory(
       ntRes,
       isDirectory: (attr & ATTR_DIRECTORY) !== 0,
       isDotEntry: isDot,
-      firstCluster: hi * 0x10000 + v.getUint16(26, true),
-      size: v.getUint32(28, true),
+      firstCluster: hi * 0x10000 + v.u16(26),
+      size: v.u32(28),
       offset,
     });
   }

@@ -1,6 +1,7 @@
 import { ParseError } from '../errors.js';
-import type { ByteSource } from './byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import type { FatGeometry } from './fat-bpb.js';
+import { hex } from '../../bytes/hex.js';
 
 /**
  * The File Allocation Table itself (fatgen103 §4): entry lookup for the
@@ -90,7 +91,7 @@ export class FatTable {
       const k = this.kind(next);
       if (k === 'eoc') return;
       if (k !== 'next') {
-        throw new ParseError('FAT', this.entryOffset(c), `${what}: cluster ${c} links to ${k} value 0x${next.toString(16)} inside a chain`);
+        throw new ParseError('FAT', this.entryOffset(c), `${what}: cluster ${c} links to ${k} value ${hex(next)} inside a chain`);
       }
       c = next;
     }

@@ -1,5 +1,5 @@
 import { ParseError } from '../errors.js';
-import { MAX_READ, type ByteSource } from './byte-source.js';
+import { MAX_READ, type ByteSource } from '../../bytes/byte-source.js';
 import { readBootSector, type Bpb, type FatGeometry } from './fat-bpb.js';
 import { parseDirectory, type DirListing, type FatDirEntry } from './fat-dir.js';
 import { FatTable } from './fat-table.js';

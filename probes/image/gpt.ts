@@ -1,6 +1,8 @@
-import type { ByteSource } from './byte-source.js';
-import { crc32, hex32 } from './crc32.js';
-import { formatGuid, ZERO_GUID } from './guid.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
+import { crc32 } from '../../bytes/crc32.js';
+import { formatGuid, ZERO_GUID } from '../../bytes/guid.js';
+import { hex, hex32 } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
 
 /**
  * GUID Partition Table reader (UEFI 2.6 §5.3). A malformed GPT is a
@@ -189,21 +191,21 @@ function parseHeader(disk: ByteSource, ss: number, lba: number, role: Role, last
   if (at + ss > disk.size) return null;
   const block = disk.read(at, ss);
   if (String.fromCharCode(...block.subarray(0, 8)) !== SIGNATURE) return null;
-  const dv = new DataView(block.buffer, block.byteOffset, block.byteLength);
+  const dv = new LeReader(block, 'GPT header');
   const where = `${role} GPT header (LBA ${lba}, offset ${at})`;
   const problem = (msg: string): void => void problems.push(`${where}: ${msg}`);
   const lbaField = (off: number, field: string): number | null => {
-    const v = dv.getBigUint64(off, true);
+    const v = dv.u64(off);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      problem(`${field} 0x${v.toString(16)} is beyond any disk`);
+      problem(`${field} ${hex(v)} is beyond any disk`);
       return null;
     }
     return Number(v);
   };
 
-  const revision = dv.getUint32(8, true);
-  const headerSize = dv.getUint32(12, true);
-  const storedCrc = dv.getUint32(16, true);
+  const revision = dv.u32(8);
+  const headerSize = dv.u32(12);
+  const storedCrc = dv.u32(16);
   const r: GptHeaderReading = {
     lba,
     revision: hex32(revision),
@@ -215,9 +217,9 @@ function parseHeader(disk: ByteSource, ss: number, lba: number, role: Role, last
     lastUsableLba: lbaField(48, 'LastUsableLBA'),
     diskGuid: formatGuid(block, 56),
     partitionEntryLba: lbaField(72, 'PartitionEntryLBA'),
-    entryCount: dv.getUint32(80, true),
-    entrySize: dv.getUint32(84, true),
-    entriesCrc: { stored: hex32(dv.getUint32(88, true)), computed: null, valid: false },
+    entryCount: dv.u32(80),
+    entrySize: dv.u32(84),
+    entriesCrc: { stored: hex32(dv.u32(88)), computed: null, valid: false },
     valid: false,
   };
 
@@ -232,7 +234,7 @@ function parseHeader(disk: ByteSource, ss: number, lba: number, role: Role, last
     r.headerCrc = { stored: hex32(storedCrc), computed: hex32(computed), valid: computed === storedCrc };
     if (!r.headerCrc.valid) problem(`HeaderCRC32 stored ${r.headerCrc.stored}, computed ${r.headerCrc.computed}`);
   }
-  if (dv.getUint32(20, true) !== 0) problem(`Reserved field at byte 20 is ${hex32(dv.getUint32(20, true))}, must be zero`);
+  if (dv.u32(20) !== 0) problem(`Reserved field at byte 20 is ${hex32(dv.u32(20))}, must be zero`);
   const tail = block.subarray(MIN_HEADER_SIZE).findIndex((x) => x !== 0);
   if (tail >= 0) problem(`reserved bytes after the header (byte ${MIN_HEADER_SIZE + tail} of the block) are not zero`);
 
@@ -324,7 +326,7 @@ function parseEntries(h: ParsedHeader, ss: number, totalLbas: number, problems: 
   const { firstUsableLba, lastUsableLba } = r;
   const entries: GptEntry[] = [];
   const seen = new Map<string, number>();
-  const dv = new DataView(array.buffer, array.byteOffset, array.byteLength);
+  const dv = new LeReader(array, 'GPT partition entry array');
   const utf16 = new TextDecoder('utf-16le');
   for (let i = 0; i < r.entryCount; i++) {
     const o = i * r.entrySize;
@@ -333,8 +335,8 @@ function parseEntries(h: ParsedHeader, ss: number, totalLbas: number, problems: 
     const n = i + 1;
     const off = base + o;
     const where = `partition entry ${n} (LBA ${Math.floor(off / ss)}, offset ${off})`;
-    const startingLba = dv.getBigUint64(o + 32, true);
-    const endingLba = dv.getBigUint64(o + 40, true);
+    const startingLba = dv.u64(o + 32);
+    const endingLba = dv.u64(o + 40);
     if (startingLba > endingLba) {
       problems.push(`${where}: StartingLBA ${startingLba} is after EndingLBA ${endingLba}; entry ignored`);
       continue;
@@ -351,7 +353,7 @@ function parseEntries(h: ParsedHeader, ss: number, totalLbas: number, problems: 
       uniqueGuid: formatGuid(array, o + 16),
       firstLba: Number(startingLba),
       lastLba: Number(endingLba),
-      attributes: `0x${dv.getBigUint64(o + 48, true).toString(16).padStart(16, '0')}`,
+      attributes: hex(dv.u64(o + 48), 16),
       name: decodeName(utf16, array.subarray(o + 56, o + 128)),
     };
     if (firstUsableLba !== null && lastUsableLba !== null && (e.firstLba < firstUsableLba || e.lastLba > lastUsableLba)) {

@@ -1,4 +1,6 @@
-import type { ByteSource } from './byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
+import { hex, hexBytes } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
 
 /** One of the four partition records (UEFI 2.6 §5.2.1 Table 12, Legacy MBR Partition Record). */
 export interface MbrPartitionRecord {
@@ -45,8 +47,6 @@ const RECORD_SIZE = 16;
 /** OSType of the GPT protective partition (UEFI 2.6 §5.2.3). */
 export const GPT_PROTECTIVE_OS_TYPE = 0xee;
 
-const hex = (v: number, digits: number): string => `0x${v.toString(16).padStart(digits, '0')}`;
-
 /**
  * Reads LBA 0 as a legacy or protective MBR. `sectorSize` gives the unit of
  * StartingLBA/SizeInLBA (the MBR itself always lives in the first 512 bytes).
@@ -56,14 +56,14 @@ export function readMbr(disk: ByteSource, sectorSize: number): MbrReading {
   const none: MbrReading = { present: false, signatureValid: false, diskSignature: null, records: [], protective: false, hybrid: false, problems: [] };
   if (disk.size < 512) return none;
   const b = disk.read(0, 512);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const dv = new LeReader(b, 'MBR');
   const signatureValid = b[SIGNATURE] === 0x55 && b[SIGNATURE + 1] === 0xaa;
   const reading: MbrReading = { ...none, present: true, signatureValid };
   if (!signatureValid) {
-    reading.problems.push(`MBR (LBA 0, offset ${SIGNATURE}): Signature is ${hex(dv.getUint16(SIGNATURE, false), 4)}, expected 0x55aa`);
+    reading.problems.push(`MBR (LBA 0, offset ${SIGNATURE}): Signature is 0x${hexBytes(dv.slice(SIGNATURE, 2))}, expected 0x55aa`);
     return reading;
   }
-  reading.diskSignature = hex(dv.getUint32(UNIQUE_MBR_DISK_SIGNATURE, true), 8);
+  reading.diskSignature = hex(dv.u32(UNIQUE_MBR_DISK_SIGNATURE), 8);
   for (let i = 0; i < 4; i++) {
     const o = PARTITION_RECORD + i * RECORD_SIZE;
     const chs = (at: number): string => hex((b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!, 6);
@@ -73,8 +73,8 @@ export function readMbr(disk: ByteSource, sectorSize: number): MbrReading {
       startingChs: chs(o + 1),
       osType: b[o + 4]!,
       endingChs: chs(o + 5),
-      startingLba: dv.getUint32(o + 8, true),
-      sizeInLba: dv.getUint32(o + 12, true),
+      startingLba: dv.u32(o + 8),
+      sizeInLba: dv.u32(o + 12),
       empty: b.subarray(o, o + RECORD_SIZE).every((x) => x === 0),
     });
   }

@@ -1,8 +1,9 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { FileByteSource, type ByteSource } from './byte-source.js';
+import { FileByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from './disk.js';
-import { QCOW2_MAGIC, Qcow2Disk, qcow2Container, readQcow2Header } from './qcow2.js';
+import { detectDiskFormat, fileEnds, refusalError } from './disk-format.js';
+import { Qcow2Disk, qcow2Container, readQcow2Header } from './qcow2.js';
 import { ParseError, UnsupportedError } from '../errors.js';
 
 export interface OpenDiskOptions {
@@ -19,38 +20,6 @@ export const MAX_BACKING_DEPTH = 8;
 
 const TO_RAW = 'convert with `qemu-img convert -O raw IMAGE OUT.raw`';
 
-/** A container we recognise by its magic and refuse to read. */
-interface Refusal {
-  format: string;
-  hint: string;
-}
-
-/**
- * Formats we refuse, by the magic each spec puts at a fixed place. Checked
- * before falling back to raw, so a vmdk is never misread as a raw disk
- * without a partition table.
- */
-function sniffRefused(head: Uint8Array, tail: Uint8Array): Refusal | null {
-  const ascii = (b: Uint8Array, at: number, n: number): string => Buffer.from(b.subarray(at, at + n)).toString('latin1');
-  const u32le = (b: Uint8Array, at: number): number => (b.length >= at + 4 ? new DataView(b.buffer, b.byteOffset + at, 4).getUint32(0, true) : -1);
-  // VMDK sparse extent "KDMV" (VMware Virtual Disk Format 5.0 §"Hosted Sparse Extent Header"), ESX "COWD", or a text descriptor.
-  if (ascii(head, 0, 4) === 'KDMV' || ascii(head, 0, 4) === 'COWD') return { format: 'vmdk', hint: TO_RAW };
-  if (/^\s*# Disk DescriptorFile/.test(ascii(head, 0, 512))) return { format: 'vmdk (descriptor file)', hint: TO_RAW };
-  // VHDX file type identifier "vhdxfile" (MS-VHDX §2.2.1).
-  if (ascii(head, 0, 8) === 'vhdxfile') return { format: 'vhdx', hint: TO_RAW };
-  // VDI: "<<< Oracle VM VirtualBox Disk Image >>>" text, signature 0xbeda107f at 0x40.
-  if (ascii(head, 0, 4) === '<<< ' || u32le(head, 0x40) === 0xbeda107f) return { format: 'vdi', hint: TO_RAW };
-  // VHD (vpc) footer cookie "conectix": at the end (fixed), with a copy at the start (dynamic). Older footers are 511 bytes.
-  const footer = tail.length === 512 && (ascii(tail, 0, 8) === 'conectix' || ascii(tail, 1, 8) === 'conectix');
-  if (ascii(head, 0, 8) === 'conectix' || footer) {
-    return { format: 'vpc (VHD)', hint: TO_RAW };
-  }
-  if (ascii(head, 0, 4) === 'QED\0') return { format: 'qed', hint: TO_RAW };
-  // LUKS1/LUKS2 header magic "LUKS\xba\xbe".
-  if (ascii(head, 0, 6) === 'LUKS\xba\xbe') return { format: 'LUKS encrypted volume', hint: 'decrypt it first (`cryptsetup open`, then read the mapped device), or convert with `qemu-img convert --object secret,... -O raw`' };
-  return null;
-}
-
 /**
  * Opens a disk image read-only (never written): qcow2 by magic, known
  * other containers refused with a hint, anything else raw.
@@ -63,17 +32,15 @@ export function openDisk(path: string, opts: OpenDiskOptions = {}): DiskImage {
 function openAt(path: string, opts: OpenDiskOptions, chain: string[], format: string | null): DiskImage {
   const file = new FileByteSource(path);
   try {
-    const head = file.read(0, Math.min(file.size, 4096));
-    const tail = file.size > 0 ? file.read(Math.max(0, file.size - 512), Math.min(file.size, 512)) : head;
-    const isQcow2 = head.length >= 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, false) === QCOW2_MAGIC;
+    const { head, tail } = fileEnds(file);
+    const detected = detectDiskFormat(head, tail);
     if (format === 'raw') return rawImage(path, file);
     if (format !== null && format !== 'qcow2') {
       throw new UnsupportedError(`${path}: backing file format "${format}" is not supported (raw and qcow2 are)`, TO_RAW);
     }
-    if (isQcow2) return qcow2Image(path, file, opts, chain);
+    if (detected.format === 'qcow2') return qcow2Image(path, file, opts, chain);
     if (format === 'qcow2') throw new ParseError('qcow2 header', 0, `${path}: declared as a qcow2 backing file but has no qcow2 magic`);
-    const refused = sniffRefused(head, tail);
-    if (refused) throw new UnsupportedError(`${path}: ${refused.format} images are not supported (raw and qcow2 are)`, refused.hint);
+    if (detected.refused) throw refusalError(path, detected.refused);
     return rawImage(path, file);
   } catch (e) {
     file.close();

@@ -1,9 +1,10 @@
-import { SliceByteSource, type ByteSource } from './byte-source.js';
+import { SliceByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from './disk.js';
 import { detectGptSectorSize, findOverlaps, readGpt, type GptReading, type Overlap } from './gpt.js';
-import { partitionTypeName } from './guid.js';
+import { partitionTypeName } from './partition-types.js';
 import { readMbr, type MbrReading } from './mbr.js';
 import type { Memo } from '../types.js';
+import { hex } from '../../bytes/hex.js';
 
 /**
  * The disk's partitions, whatever the scheme. For GPT (UEFI 2.6 §5.3) every
@@ -78,7 +79,7 @@ export function analyzePartitionTable(disk: ByteSource): PartitionTableReading {
     const partitions = records.map((r): Partition => ({
       number: r.index,
       typeGuid: '',
-      typeName: `MBR 0x${r.osType.toString(16).padStart(2, '0')}`,
+      typeName: `MBR ${hex(r.osType, 2)}`,
       uniqueGuid: '',
       firstLba: r.startingLba,
       lastLba: r.startingLba + r.sizeInLba - 1,

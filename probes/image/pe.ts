@@ -1,3 +1,6 @@
+import { hex } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
+
 /**
  * PE/COFF image headers (Microsoft "PE Format"; UEFI 2.6 §2.1.1 says UEFI
  * images are PE32+ with subsystem 10..13). Reads a prefix of a file and
@@ -151,7 +154,7 @@ function emptyReading(): PeReading {
  */
 export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeReading {
   const r = emptyReading();
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const v = new LeReader(bytes, 'PE image');
   /** Whether [off, off+len) can be read; if not, records why under `what`. */
   const have = (off: number, len: number, what: string): boolean => {
     if (off >= 0 && off + len <= bytes.length) return true;
@@ -160,13 +163,13 @@ export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeRe
       : `${what} (${len} bytes at offset ${off}) lies beyond the first ${bytes.length} bytes examined`);
     return false;
   };
-  const u16 = (o: number) => v.getUint16(o, true);
-  const u32 = (o: number) => v.getUint32(o, true);
+  const u16 = (o: number) => v.u16(o);
+  const u32 = (o: number) => v.u32(o);
 
   // PE Format "MS-DOS Stub": e_magic "MZ" at 0, e_lfanew (u32) at 0x3C.
   if (!have(0, 2, 'e_magic')) return r;
   if (u16(0) !== 0x5a4d) {
-    r.problems.push(`e_magic is 0x${u16(0).toString(16).padStart(4, '0')}, not "MZ" (0x5A4D): not a PE image`);
+    r.problems.push(`e_magic is ${hex(u16(0), 4)}, not "MZ" (0x5A4D): not a PE image`);
     return r;
   }
   if (!have(0, 0x40, 'MS-DOS header')) return r;
@@ -186,7 +189,7 @@ export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeRe
   r.numberOfSections = u16(coff + 2);
   r.sizeOfOptionalHeader = u16(coff + 16);
   r.characteristics = u16(coff + 18);
-  if (r.machineName === null) r.problems.push(`Machine 0x${r.machine.toString(16)} is not a known machine type`);
+  if (r.machineName === null) r.problems.push(`Machine ${hex(r.machine)} is not a known machine type`);
   // IMAGE_FILE_EXECUTABLE_IMAGE: a linked image, as firmware requires.
   if ((r.characteristics & 0x0002) === 0) r.problems.push('Characteristics lacks IMAGE_FILE_EXECUTABLE_IMAGE (0x0002)');
 
@@ -199,7 +202,7 @@ export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeRe
   if (!have(opt, 2, 'optional header Magic')) return r;
   const magic = u16(opt);
   if (magic !== 0x10b && magic !== 0x20b) {
-    r.problems.push(`optional header Magic is 0x${magic.toString(16)}, neither 0x10B (PE32) nor 0x20B (PE32+)`);
+    r.problems.push(`optional header Magic is ${hex(magic)}, neither 0x10B (PE32) nor 0x20B (PE32+)`);
     return r;
   }
   const plus = magic === 0x20b;
@@ -213,8 +216,8 @@ export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeRe
   if (!have(opt, fixedSize, `${r.magic} optional header`)) return r;
   r.addressOfEntryPoint = u32(opt + 16);
   r.imageBase = plus
-    ? `0x${v.getBigUint64(opt + 24, true).toString(16)}`
-    : `0x${u32(opt + 28).toString(16)}`;
+    ? hex(v.u64(opt + 24))
+    : hex(u32(opt + 28));
   r.sectionAlignment = u32(opt + 32);
   r.fileAlignment = u32(opt + 36);
   r.sizeOfImage = u32(opt + 56);
@@ -231,7 +234,7 @@ export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeRe
     r.problems.push(`NumberOfRvaAndSizes ${r.numberOfRvaAndSizes} needs ${r.numberOfRvaAndSizes * 8} bytes but the optional header leaves ${dirBytes}`);
   }
   if (r.addressOfEntryPoint >= r.sizeOfImage && r.sizeOfImage > 0) {
-    r.problems.push(`AddressOfEntryPoint 0x${r.addressOfEntryPoint.toString(16)} is outside SizeOfImage 0x${r.sizeOfImage.toString(16)}`);
+    r.problems.push(`AddressOfEntryPoint ${hex(r.addressOfEntryPoint)} is outside SizeOfImage ${hex(r.sizeOfImage)}`);
   }
   if (r.sizeOfHeaders > fileSize) r.problems.push(`SizeOfHeaders ${r.sizeOfHeaders} exceeds the file size ${fileSize}`);
 

@@ -1,7 +1,8 @@
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
-import { checkRange, type ByteSource } from './byte-source.js';
+import { checkRange, type ByteSource } from '../../bytes/byte-source.js';
 import { ParseError, UnsupportedError } from '../errors.js';
 import { Lru } from '../lru.js';
+import { hex } from '../../bytes/hex.js';
 
 /**
  * The guest-visible disk inside a qcow2 file, versions 2 and 3
@@ -69,12 +70,10 @@ export interface Qcow2Header {
   backingFormat: string | null;
 }
 
-const hex64 = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
-
 /** A 64-bit field that must be a byte offset or size (beyond 2^53 no file is that large). */
 function u64(dv: DataView, off: number, field: string): number {
   const v = dv.getBigUint64(off, false);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ParseError('qcow2 header', off, `${field} 0x${v.toString(16)} is beyond 2^53`);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ParseError('qcow2 header', off, `${field} ${hex(v)} is beyond 2^53`);
   return Number(v);
 }
 
@@ -160,7 +159,7 @@ export function readQcow2Header(file: ByteSource): Qcow2Header {
   if (unknown !== 0n) {
     const bits = [...Array(64).keys()].filter((i) => (unknown >> BigInt(i)) & 1n);
     const names = bits.map((i) => ext.featureNames.get(i) ?? `bit ${i}`);
-    throw new UnsupportedError(`${name}: qcow2 image uses unknown incompatible features: ${names.join(', ')} (incompatible_features ${hex64(incompatibleFeatures)})`, 'convert with a newer `qemu-img convert -O raw`');
+    throw new UnsupportedError(`${name}: qcow2 image uses unknown incompatible features: ${names.join(', ')} (incompatible_features ${hex(incompatibleFeatures, 16)})`, 'convert with a newer `qemu-img convert -O raw`');
   }
   if (incompatibleFeatures & INCOMPAT_DATA_FILE) {
     throw new UnsupportedError(`${name}: qcow2 image keeps its data in an external data file${ext.dataFile ? ` ("${ext.dataFile}")` : ''}; not supported`, 'convert with `qemu-img convert -O raw` (or -O qcow2 without data_file)');
@@ -201,7 +200,7 @@ function readExtensions(file: ByteSource, h: Qcow2Header): Extensions {
     const type = dv.getUint32(0, false);
     const len = dv.getUint32(4, false);
     if (type === EXT_END) break;
-    if (off + 8 + len > limit) throw new ParseError('qcow2 header extension', off, `extension 0x${type.toString(16)} of ${len} bytes runs past the first cluster`);
+    if (off + 8 + len > limit) throw new ParseError('qcow2 header extension', off, `extension ${hex(type)} of ${len} bytes runs past the first cluster`);
     const data = file.read(off + 8, len);
     if (type === EXT_BACKING_FORMAT) out.backingFormat = text(data);
     else if (type === EXT_DATA_FILE) out.dataFile = text(data);
@@ -258,9 +257,9 @@ export function qcow2Container(h: Qcow2Header): { [key: string]: string | number
     corrupt: (h.incompatibleFeatures & INCOMPAT_CORRUPT) !== 0n,
     extendedL2: h.extendedL2,
     lazyRefcounts: (h.compatibleFeatures & COMPAT_LAZY_REFCOUNTS) !== 0n,
-    incompatibleFeatures: hex64(h.incompatibleFeatures),
-    compatibleFeatures: hex64(h.compatibleFeatures),
-    autoclearFeatures: hex64(h.autoclearFeatures),
+    incompatibleFeatures: hex(h.incompatibleFeatures, 16),
+    compatibleFeatures: hex(h.compatibleFeatures, 16),
+    autoclearFeatures: hex(h.autoclearFeatures, 16),
   };
 }
 
@@ -338,8 +337,8 @@ export class Qcow2Disk implements ByteSource {
     const bitmap = l2.table.getBigUint64(index * 16 + 8, false);
     const alloc = bitmap & 0xffffffffn;
     const zero = bitmap >> 32n;
-    if (alloc & zero) throw new ParseError('qcow2 L2 entry', where() + 8, `subcluster both allocated and zero (bitmap ${hex64(bitmap)})`);
-    if (host === 0 && alloc) throw new ParseError('qcow2 L2 entry', where() + 8, `allocated subclusters in an unallocated cluster (bitmap ${hex64(bitmap)})`);
+    if (alloc & zero) throw new ParseError('qcow2 L2 entry', where() + 8, `subcluster both allocated and zero (bitmap ${hex(bitmap, 16)})`);
+    if (host === 0 && alloc) throw new ParseError('qcow2 L2 entry', where() + 8, `allocated subclusters in an unallocated cluster (bitmap ${hex(bitmap, 16)})`);
     const sc = this.#cs / 32;
     const state = (s: number): 'zero' | 'alloc' | 'unallocated' =>
       (zero >> BigInt(s)) & 1n ? 'zero' : (alloc >> BigInt(s)) & 1n ? 'alloc' : 'unallocated';
@@ -360,7 +359,7 @@ export class Qcow2Disk implements ByteSource {
   /** Standard cluster descriptor bits 9-55: host offset, cluster-aligned (qcow2.txt "Standard Cluster Descriptor"). */
   #hostOffset(entry: bigint, at: number): number {
     const host = Number(entry & OFFSET_MASK);
-    if (host % this.#cs !== 0) throw new ParseError('qcow2 L2 entry', at, `data cluster offset 0x${host.toString(16)} is not cluster-aligned`);
+    if (host % this.#cs !== 0) throw new ParseError('qcow2 L2 entry', at, `data cluster offset ${hex(host)} is not cluster-aligned`);
     return host;
   }
 
@@ -393,7 +392,7 @@ export class Qcow2Disk implements ByteSource {
     const entryAt = this.header.l1TableOffset + l1Index * 8;
     const offset = Number(l1.getBigUint64((l1Index % L1_CHUNK_ENTRIES) * 8, false) & OFFSET_MASK);
     if (offset === 0) return null;
-    if (offset % this.#cs !== 0) throw new ParseError('qcow2 L1 table', entryAt, `L2 table offset 0x${offset.toString(16)} is not cluster-aligned`);
+    if (offset % this.#cs !== 0) throw new ParseError('qcow2 L1 table', entryAt, `L2 table offset ${hex(offset)} is not cluster-aligned`);
     if (offset + this.#cs > this.file.size) {
       throw new ParseError('qcow2 L2 table', offset, `L2 table (from L1 entry ${l1Index}) lies past the end of ${this.name} (${this.file.size} bytes): truncated image?`);
     }

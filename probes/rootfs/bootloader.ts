@@ -2,7 +2,8 @@ import { isReadError } from '../errors.js';
 import type { DiskImage } from '../image/disk.js';
 import { openEsp } from '../image/esp.js';
 import { openFat } from '../image/fat.js';
-import { MAX_READ } from '../image/byte-source.js';
+import { MAX_READ } from '../../bytes/byte-source.js';
+import { globToRegExp } from '../glob.js';
 import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
 import { readPe, type PeReading } from '../image/pe.js';
 import type { Memo } from '../types.js';
@@ -291,7 +292,7 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
       const pattern = conf ? parseLoaderConf(new TextDecoder().decode(conf)).default : null;
       const names = (esp.list('/loader/entries') ?? []).filter((n) => n.toLowerCase().endsWith('.conf')).sort((a, b) => compareVersions(b, a));
       const ukis = (esp.list('/EFI/Linux') ?? []).filter((n) => n.toLowerCase().endsWith('.efi'));
-      const globRe = pattern ? new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i') : null;
+      const globRe = pattern ? globToRegExp(pattern) : null;
       const pick = names.find((n) => globRe?.test(n) || globRe?.test(n.slice(0, -5))) ?? names[0];
       if (pick) {
         const text = new TextDecoder().decode(esp.read(`/loader/entries/${pick}`, 65536) ?? new Uint8Array(0));

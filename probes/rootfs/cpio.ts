@@ -1,4 +1,5 @@
 import { ParseError } from '../errors.js';
+import { hexBytes } from '../../bytes/hex.js';
 
 /**
  * cpio archives as initramfs uses them (Linux Documentation/driver-api/
@@ -166,7 +167,7 @@ export class CpioReader {
       this.#entryStart = this.offset - 6;
       const f = cpioMagic(b, 0);
       if (!f) {
-        const shown = Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(' ');
+        const shown = hexBytes(b.subarray(0, 6), ' ');
         throw new ParseError('cpio header', this.#entryStart, `no cpio magic (070701/070702/070707) but bytes ${shown}`);
       }
       this.#format = f;

@@ -2,7 +2,7 @@ import { isReadError } from '../errors.js';
 import { FsError, typeAt, walk, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import type { DiskImage } from '../image/disk.js';
 import { openEsp } from '../image/esp.js';
-import { formatGuid } from '../image/guid.js';
+import { findFirmwareVolume } from '../efi/firmware-volume.js';
 import type { Memo } from '../types.js';
 import { openRootfs } from './rootfs.js';
 
@@ -10,12 +10,8 @@ import { openRootfs } from './rootfs.js';
  * Finding UEFI firmware images shipped inside the image (FW-7). A platform
  * flash image (QEMU_EFI.fd, AAVMF_CODE.fd, OVMF.fd…) is a sequence of
  * firmware volumes, each starting with an EFI_FIRMWARE_VOLUME_HEADER
- * (UEFI PI Specification, Vol. 3 §3.2.1): ZeroVector[16], FileSystemGuid,
- * FvLength (u64), Signature "_FVH" at offset 40, Attributes, HeaderLength,
- * Checksum (the header's 16-bit words sum to zero), ExtHeaderOffset,
- * Reserved, Revision, BlockMap. Files are checked by their first 64 KiB
- * (bounded reads, never whole files): a "_FVH" 40 bytes into an 8-byte
- * aligned position whose header checksums is a firmware volume.
+ * (read by probes/efi/firmware-volume.ts). Files are checked by their first
+ * 64 KiB (bounded reads, never whole files).
  */
 
 export interface FirmwareVolumeHit {
@@ -42,7 +38,6 @@ export interface FirmwareScan {
 }
 
 const HEAD = 64 * 1024;
-const FVH = 0x4856465f; // "_FVH" little-endian
 const MAX_FILES = 5000;
 
 /** Directories where distributions install VM firmware (Debian, Fedora, SUSE, Arch) and where an ESP is mounted. */
@@ -57,25 +52,6 @@ const FS_GUIDS: Record<string, string> = {
   '5473C07A-3DCB-4DCA-BD6F-1E9689E7349A': 'FFS3 (EFI_FIRMWARE_FILE_SYSTEM3_GUID)',
   'FFF12B8D-7696-4C8B-A985-2747075B4F50': 'UEFI variable store (EFI_SYSTEM_NV_DATA_FV_GUID)',
 };
-
-/** The first valid firmware volume header in `head` (the first bytes of a file of `fileSize` bytes), or null. */
-export function findFirmwareVolume(head: Uint8Array, fileSize: number): { offset: number; guid: string; fvLength: number } | null {
-  const dv = new DataView(head.buffer, head.byteOffset, head.length);
-  for (let sig = 40; sig + 16 <= head.length; sig += 8) {
-    if (dv.getUint32(sig, true) !== FVH) continue;
-    const start = sig - 40;
-    const headerLength = dv.getUint16(start + 48, true);
-    if (headerLength < 72 || headerLength > 4096 || headerLength % 2 !== 0 || start + headerLength > head.length) continue;
-    if (head[start + 55] !== 1 && head[start + 55] !== 2) continue; // Revision
-    let sum = 0;
-    for (let i = 0; i < headerLength; i += 2) sum = (sum + dv.getUint16(start + i, true)) & 0xffff;
-    if (sum !== 0) continue;
-    const fvLength = Number(dv.getBigUint64(start + 32, true));
-    if (fvLength < headerLength || start + fvLength > fileSize) continue;
-    return { offset: start, guid: formatGuid(head, start + 16), fvLength };
-  }
-  return null;
-}
 
 export function scanFirmwareVolumes(image: DiskImage, memo: Memo): FirmwareScan {
   return memo.get('rootfs.firmware-volumes', () => {

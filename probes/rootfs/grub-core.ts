@@ -1,4 +1,5 @@
 import type { PeReading } from '../image/pe.js';
+import { LeReader } from '../../bytes/le-reader.js';
 
 /**
  * What a GRUB EFI image (grub-mkimage / grub-mkstandalone output) carries in
@@ -33,16 +34,16 @@ export function readGrubCore(bytes: Uint8Array, pe: PeReading): GrubCore | null 
   const start = mods.pointerToRawData;
   const end = Math.min(bytes.length, start + mods.sizeOfRawData);
   if (start + 24 > end) return null;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  if (dv.getUint32(start, true) !== MODULE_INFO_MAGIC) return null;
-  const offset = Number(dv.getBigUint64(start + 8, true));
-  const size = Number(dv.getBigUint64(start + 16, true));
+  const dv = new LeReader(bytes, 'GRUB core image');
+  if (dv.u32(start) !== MODULE_INFO_MAGIC) return null;
+  const offset = Number(dv.u64(start + 8));
+  const size = Number(dv.u64(start + 16));
   const limit = Math.min(end, start + size);
   const core: GrubCore = { prefix: null, config: null, memdisk: null, modules: 0 };
   let p = start + offset;
   for (let n = 0; p + 8 <= limit && n < 10_000; n++) {
-    const type = dv.getUint32(p, true);
-    const objSize = dv.getUint32(p + 4, true);
+    const type = dv.u32(p);
+    const objSize = dv.u32(p + 4);
     if (objSize < 8 || p + objSize > limit) break;
     const body = bytes.subarray(p + 8, p + objSize);
     if (type === OBJ_ELF) core.modules++;

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createGunzip } from 'node:zlib';
 import { ParseError, UnsupportedError } from '../errors.js';
 import { CpioReader, cpioMagic, readCpioAt, type CpioEntry, type CpioFormat } from './cpio.js';
+import { hexBytes } from '../../bytes/hex.js';
 
 /**
  * Listing an initramfs the way the kernel unpacks it (init/initramfs.c,
@@ -82,7 +83,7 @@ export async function listInitrd(bytes: Uint8Array, name: string): Promise<Initr
     }
     const compression = compressionAt(bytes, off);
     if (!compression) {
-      const shown = Array.from(bytes.subarray(off, off + 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
+      const shown = hexBytes(bytes.subarray(off, off + 8), ' ');
       if (segments.length === 0) throw new ParseError(name, off, `neither a cpio archive nor a known compressed stream (first bytes ${shown})`);
       throw new ParseError(name, off, `data after the cpio archives is neither cpio nor a known compressed stream (bytes ${shown})`);
     }

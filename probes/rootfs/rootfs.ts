@@ -3,10 +3,10 @@ import { detectFilesystem, type FsKind } from '../fs/detect.js';
 import { openExt4, type Ext4Filesystem } from '../fs/ext4.js';
 import { FsError, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import { openXfs, type XfsFilesystem } from '../fs/xfs.js';
-import type { ByteSource } from '../image/byte-source.js';
+import type { ByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from '../image/disk.js';
 import { isEspPartition } from '../image/esp.js';
-import { TYPE_GUID } from '../image/guid.js';
+import { TYPE_GUID } from '../image/partition-types.js';
 import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
 import type { Memo } from '../types.js';
 

@@ -1,10 +1,11 @@
 import { isReadError } from '../errors.js';
 import { FsError } from '../fs/filesystem.js';
-import { BufferByteSource } from '../image/byte-source.js';
+import { BufferByteSource } from '../../bytes/byte-source.js';
 import type { FatVolume } from '../image/fat.js';
 import { openFat } from '../image/fat.js';
 import type { GrubVolume } from './grub-eval.js';
 import type { VolumeFilesystem } from './rootfs.js';
+import { hexDigits } from '../../bytes/hex.js';
 
 /** ext or xfs UUID as GRUB prints and compares it: 8-4-4-4-12 lower-case hex. */
 export function dashedUuid(hex32: string): string {
@@ -15,7 +16,7 @@ export function dashedUuid(hex32: string): string {
 /** FAT volume serial as GRUB and blkid show it: "ABCD-1234". */
 export function fatSerial(volId: number | null): string | null {
   if (volId === null) return null;
-  const h = (volId >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  const h = hexDigits(volId >>> 0, 8, 'upper');
   return `${h.slice(0, 4)}-${h.slice(4)}`;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ParseError, UnsupportedError } from '../errors.js';
-import { MAX_READ } from '../image/byte-source.js';
+import { MAX_READ } from '../../bytes/byte-source.js';
 import { MANIFEST_NAME, parseManifest, type EvidenceManifest } from './manifest.js';
 import {
   DEFAULT_MAX_FILE_BYTES,

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UnsupportedError } from '../errors.js';
-import { BufferByteSource, FileByteSource } from '../image/byte-source.js';
+import { BufferByteSource, FileByteSource } from '../../bytes/byte-source.js';
 import { extractConsoleBundle, hasConsoleBundle } from './console.js';
 import { DirectorySysroot } from './directory.js';
 import { LiveSysroot } from './live.js';

@@ -1,5 +1,5 @@
 import { ParseError, UnsupportedError } from '../errors.js';
-import { FileByteSource, type ByteSource } from '../image/byte-source.js';
+import { FileByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import { BundleSysroot, type BundleNode } from './bundle.js';
 
 /**

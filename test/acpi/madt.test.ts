@@ -1,5 +1,5 @@
 import t from 'tap';
-import { hex } from '../../probes/acpi/reader.js';
+import { hex } from '../../bytes/hex.js';
 import { type Madt, parseMadt } from '../../probes/acpi/madt.js';
 import {
   type DslField, type Eq, type TableFixture, amlFixture, armDataTables, buildTable, checkHeader, disassemble, dslAt, dslBit, dslHex, dslHex64,

@@ -6,7 +6,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BufferByteSource, FileByteSource } from '../../probes/image/byte-source.js';
+import { BufferByteSource, FileByteSource } from '../../bytes/byte-source.js';
 import { detectFilesystem } from '../../probes/fs/detect.js';
 import { cachedDir, run } from '../fixtures/cache.js';
 import { patch } from '../fixtures/ext4-builder.js';

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { FileByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource } from '../../bytes/byte-source.js';
 import { type Ext4Filesystem, openExt4 } from '../../probes/fs/ext4.js';
 import {
   buildExt4,

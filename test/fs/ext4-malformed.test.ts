@@ -7,7 +7,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { ParseError, UnsupportedError } from '../../probes/errors.js';
-import { BufferByteSource, FileByteSource } from '../../probes/image/byte-source.js';
+import { BufferByteSource, FileByteSource } from '../../bytes/byte-source.js';
 import { openExt4, type Ext4Filesystem } from '../../probes/fs/ext4.js';
 import { FsError, walk } from '../../probes/fs/filesystem.js';
 import {

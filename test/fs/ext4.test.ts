@@ -1,6 +1,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { FileByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource } from '../../bytes/byte-source.js';
 import { Ext4Filesystem, openExt4 } from '../../probes/fs/ext4.js';
 import { FsError, walk } from '../../probes/fs/filesystem.js';
 import {

@@ -9,7 +9,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { copyFileSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource } from '../../bytes/byte-source.js';
 import { walk } from '../../probes/fs/filesystem.js';
 import { openXfs, type XfsFilesystem } from '../../probes/fs/xfs.js';
 import { inodeOffset } from '../../probes/fs/xfs-inode.js';

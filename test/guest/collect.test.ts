@@ -8,7 +8,7 @@ import { repoRoot } from '../fixtures/cache.js';
 import { parseManifest, type EvidenceManifest } from '../../probes/sysroot/manifest.js';
 import { DirectorySysroot } from '../../probes/sysroot/directory.js';
 import { TarSysroot } from '../../probes/sysroot/tar.js';
-import { BufferByteSource } from '../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../bytes/byte-source.js';
 import { extractConsoleBundle } from '../../probes/sysroot/console.js';
 import { readText } from '../../probes/sysroot/types.js';
 

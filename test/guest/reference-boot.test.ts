@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { UnsupportedError } from '../../probes/errors.js';
 import { TarSysroot } from '../../probes/sysroot/tar.js';
 import { extractConsoleBundle } from '../../probes/sysroot/console.js';
-import { BufferByteSource } from '../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../bytes/byte-source.js';
 import { readText } from '../../probes/sysroot/types.js';
 import { buildReferenceImage, type ReferenceImage } from '../../boot/reference/build.js';
 import { createEvidenceDisk, type Phase } from '../../boot/reference/evidence-disk.js';

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import t from 'tap';
-import { FileByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource } from '../../bytes/byte-source.js';
 import { bootFileProbe } from '../../probes/image/boot-file.probe.js';
 import type { DiskImage } from '../../probes/image/disk.js';
 import { openFat } from '../../probes/image/fat.js';

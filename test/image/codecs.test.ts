@@ -2,8 +2,10 @@ import t from 'tap';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { run } from '../fixtures/cache.js';
-import { crc32, hex32 } from '../../probes/image/crc32.js';
-import { formatGuid, guidBytes, isGuid, partitionTypeName, PARTITION_TYPES, TYPE_GUID } from '../../probes/image/guid.js';
+import { crc32 } from '../../bytes/crc32.js';
+import { hex32 } from '../../bytes/hex.js';
+import { formatGuid, guidBytes, isGuid } from '../../bytes/guid.js';
+import { partitionTypeName, PARTITION_TYPES, TYPE_GUID } from '../../probes/image/partition-types.js';
 import { prng } from './gpt-edit.js';
 
 t.test('crc32 equals zlib crc32, whole and incremental', async (t) => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import t from 'tap';
-import { FileByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from '../../probes/image/disk.js';
 import { espProbe } from '../../probes/image/esp.probe.js';
 import { openEsp } from '../../probes/image/esp.js';

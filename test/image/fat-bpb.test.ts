@@ -3,7 +3,7 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { checkRange, FileByteSource, type ByteSource } from '../../probes/image/byte-source.js';
+import { checkRange, FileByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import { readBootSector, fatTypeForClusterCount } from '../../probes/image/fat-bpb.js';
 import { openFat } from '../../probes/image/fat.js';
 import { buildFatImage, fsckFat, minfo, standardTree } from '../fixtures/fat-builder.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ParseError } from '../../probes/errors.js';
-import { FileByteSource, type ByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import { openFat, type FatVolume } from '../../probes/image/fat.js';
 import { buildFatImage, mdirList, mtoolsEnv, PatchedByteSource, standardTree, type FatImageRecipe } from '../fixtures/fat-builder.js';
 import { run } from '../fixtures/cache.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FileByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource } from '../../bytes/byte-source.js';
 import { fatTypeForClusterCount, MAX_DIR_ENTRIES, openFat, type FatVolume } from '../../probes/image/fat.js';
 import {
   buildFatImage,

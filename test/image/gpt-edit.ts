@@ -2,9 +2,9 @@ import type t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BufferByteSource } from '../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from '../../probes/image/disk.js';
-import { crc32 } from '../../probes/image/crc32.js';
+import { crc32 } from '../../bytes/crc32.js';
 
 /**
  * Test-only GPT surgery on an in-memory disk: read fields, change them, and

@@ -4,10 +4,11 @@ import { run } from '../fixtures/cache.js';
 import {
   dataDisk, fdiskPartitions, gpt4k, gptEspThird, gptOnePartition, sgdiskPartitions, sgdiskVerify, sparse64G, type ToolPartition,
 } from '../fixtures/disk-builder.js';
-import { FileByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource } from '../../bytes/byte-source.js';
 import { detectGptSectorSize, readGpt, MAX_ENTRY_ARRAY_BYTES } from '../../probes/image/gpt.js';
 import { analyzePartitionTable, partitionsOfType, type Partition, type PartitionTableReading } from '../../probes/image/partition-table.js';
-import { guidBytes, TYPE_GUID } from '../../probes/image/guid.js';
+import { guidBytes } from '../../bytes/guid.js';
+import { TYPE_GUID } from '../../probes/image/partition-types.js';
 import { openDisk } from '../../probes/image/open-disk.js';
 import { GptEditor, prng, type TapTest } from './gpt-edit.js';
 

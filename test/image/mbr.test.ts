@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { gptOnePartition, hugeSparse, hybridMbrDisk, mbrDisk, sfdiskJson, sparse64G } from '../fixtures/disk-builder.js';
-import { FileByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource } from '../../bytes/byte-source.js';
 import { readMbr } from '../../probes/image/mbr.js';
 import { analyzePartitionTable } from '../../probes/image/partition-table.js';
 import { memoryImage } from './gpt-edit.js';

@@ -11,7 +11,7 @@ import { openDisk } from '../../probes/image/open-disk.js';
 import {
   analyzePartitionTable, partitionSource, partitionsOfType, readPartitionTable, PARTITION_TABLE_MEMO_KEY,
 } from '../../probes/image/partition-table.js';
-import { TYPE_GUID } from '../../probes/image/guid.js';
+import { TYPE_GUID } from '../../probes/image/partition-types.js';
 import { diskProbe } from '../../probes/image/disk.probe.js';
 import { partitionTableProbe } from '../../probes/image/partition-table.probe.js';
 import { ParseError } from '../../probes/errors.js';

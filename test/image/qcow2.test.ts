@@ -5,7 +5,7 @@ import { run } from '../fixtures/cache.js';
 import {
   dataDisk, encryptedImages, patternFile, qcow2WithBacking, qcow2Written, qemuImgInfo, sha256File, toQcow2, toRaw, type Qcow2Options,
 } from '../fixtures/disk-builder.js';
-import { BufferByteSource, FileByteSource, type ByteSource } from '../../probes/image/byte-source.js';
+import { BufferByteSource, FileByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import { Qcow2Disk, readQcow2Header } from '../../probes/image/qcow2.js';
 import { openDisk } from '../../probes/image/open-disk.js';
 import { analyzePartitionTable } from '../../probes/image/partition-table.js';

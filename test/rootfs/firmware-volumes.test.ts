@@ -6,7 +6,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync, openSync, readSync, closeSync, statSync, readFileSync } from 'node:fs';
-import { findFirmwareVolume } from '../../probes/rootfs/firmware-volumes.js';
+import { findFirmwareVolume } from '../../probes/efi/firmware-volume.js';
 import { efiBinaries } from '../fixtures/efi-binaries.js';
 import { pseudoRandom } from '../fixtures/ext4-builder.js';
 

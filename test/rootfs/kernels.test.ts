@@ -8,7 +8,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openExt4 } from '../../probes/fs/ext4.js';
-import { FileByteSource } from '../../probes/image/byte-source.js';
+import { FileByteSource } from '../../bytes/byte-source.js';
 import { compareVersions, kernelImageInfo, listKernels } from '../../probes/rootfs/kernels.js';
 import { lookupModule, openModuleTree } from '../../probes/rootfs/modules.js';
 import { run } from '../fixtures/cache.js';

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ParseError, UnsupportedError } from '../../probes/errors.js';
-import { BufferByteSource } from '../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../bytes/byte-source.js';
 import { TarSysroot, readTarIndex, DEFAULT_TAR_LIMITS } from '../../probes/sysroot/tar.js';
 import { NotFoundError, readText } from '../../probes/sysroot/types.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildNoCloudSeed } from '../../../boot/cloud-init/seed.js';
 import { createEvidenceDisk, EVIDENCE_DISK_MAGIC } from '../../../boot/reference/evidence-disk.js';
-import { BufferByteSource } from '../../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../../bytes/byte-source.js';
 import { extractConsoleBundle } from '../../../probes/sysroot/console.js';
 import { TarSysroot } from '../../../probes/sysroot/tar.js';
 import { readText } from '../../../probes/sysroot/types.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { buildNoCloudSeed, seedFiles, type NoCloudSeed } from '../../../boot/cloud-init/seed.js';
 import { checkHostname, checkInstanceId, metaData } from '../../../boot/cloud-init/meta-data.js';
 import { UnsupportedError } from '../../../probes/errors.js';
-import { FileByteSource } from '../../../probes/image/byte-source.js';
+import { FileByteSource } from '../../../bytes/byte-source.js';
 import { openFat } from '../../../probes/image/fat.js';
 import { repoRoot } from '../../fixtures/cache.js';
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { UnsupportedError } from '../../../probes/errors.js';
+import { run } from '../../fixtures/cache.js';
 import { cacheEntryPaths, defaultImageCacheDir } from '../../../boot/obtain/cache-layout.js';
 import { normaliseDigest } from '../../../boot/obtain/digest.js';
 import { parseContentRange } from '../../../boot/obtain/download.js';
@@ -160,4 +161,18 @@ t.test('format sniffing: qcow2 magic, raw otherwise, archives refused', async (t
   tar.write('ustar', 257, 'latin1');
   const err = t.throws(() => sniffImageFormat(file('x.tar', tar))) as UnsupportedError;
   t.match(err.hint, /tar -xf/);
+});
+
+t.test('format sniffing: the image probes\' detector underneath, so containers QEMU would misread as raw are refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmspec-sniff-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [format, refused] of [['vmdk', /vmdk images are not supported/], ['vdi', /vdi images are not supported/], ['vhdx', /vhdx images are not supported/]] as const) {
+    const p = join(dir, `x.${format}`);
+    run('qemu-img', ['create', '-q', '-f', format, p, '1M']);
+    const err = t.throws(() => sniffImageFormat(p), refused) as UnsupportedError;
+    t.match(err.hint, /qemu-img convert/);
+  }
+  const q = join(dir, 'x.qcow2');
+  run('qemu-img', ['create', '-q', '-f', 'qcow2', q, '1M']);
+  t.equal(sniffImageFormat(q), 'qcow2');
 });

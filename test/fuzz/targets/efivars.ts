@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { efivarsEvidenceProbe } from '../../../probes/evidence/efivars.probe.js';
-import { BufferByteSource } from '../../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../../bytes/byte-source.js';
 import { TarSysroot } from '../../../probes/sysroot/tar.js';
 import { Memo } from '../../../probes/types.js';
 import { evidenceBundle, RECIPES } from '../../fixtures/evidence-bundles.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isReadError } from '../../../probes/errors.js';
 import { openExt4, type Ext4Filesystem } from '../../../probes/fs/ext4.js';
 import { FsError, walk } from '../../../probes/fs/filesystem.js';
-import { BufferByteSource } from '../../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../../bytes/byte-source.js';
 import { buildExt4, type Ext4Spec, type Tree } from '../../fixtures/ext4-builder.js';
 import type { Field, FuzzTarget, Seed } from '../harness.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isReadError } from '../../../probes/errors.js';
-import { BufferByteSource } from '../../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../../bytes/byte-source.js';
 import { openFat, type FatVolume } from '../../../probes/image/fat.js';
 import { buildFatImage, standardTree, type FatImageRecipe } from '../../fixtures/fat-builder.js';
 import type { Field, FuzzTarget, Seed } from '../harness.js';

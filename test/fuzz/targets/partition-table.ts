@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { BufferByteSource } from '../../../probes/image/byte-source.js';
-import { crc32 } from '../../../probes/image/crc32.js';
+import { BufferByteSource } from '../../../bytes/byte-source.js';
+import { crc32 } from '../../../bytes/crc32.js';
 import { readMbr } from '../../../probes/image/mbr.js';
 import { analyzePartitionTable } from '../../../probes/image/partition-table.js';
 import { buildGptDisk, mbrDisk } from '../../fixtures/disk-builder.js';

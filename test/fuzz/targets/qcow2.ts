@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { BufferByteSource } from '../../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../../bytes/byte-source.js';
 import { analyzePartitionTable } from '../../../probes/image/partition-table.js';
 import { Qcow2Disk, readQcow2Header } from '../../../probes/image/qcow2.js';
 import { buildGptDisk, fatImage, patternFile, toQcow2, type Qcow2Options } from '../../fixtures/disk-builder.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isReadError } from '../../../probes/errors.js';
-import { BufferByteSource } from '../../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../../bytes/byte-source.js';
 import { TarSysroot } from '../../../probes/sysroot/tar.js';
 import { cachedDir, run } from '../../fixtures/cache.js';
 import { evidenceBundle, RECIPES } from '../../fixtures/evidence-bundles.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isReadError } from '../../../probes/errors.js';
 import { FsError, walk } from '../../../probes/fs/filesystem.js';
 import { openXfs, type XfsFilesystem } from '../../../probes/fs/xfs.js';
-import { BufferByteSource } from '../../../probes/image/byte-source.js';
+import { BufferByteSource } from '../../../bytes/byte-source.js';
 import type { Tree } from '../../fixtures/ext4-builder.js';
 import { buildXfs, type XfsSpec } from '../../fixtures/xfs-builder.js';
 import type { Field, FuzzTarget, Seed } from '../harness.js';
