@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createEvidenceDisk } from '../boot/reference/evidence-disk.js';
-import { PROBES } from '../probes/registry.js';
+import { PROBE_TABLE } from '../probes/table.js';
 import { writeAtomic } from '../reports/write.js';
 import { select, splitList } from '../runner/select.js';
 import { loadSpecOrThrow } from '../runner/spec-load.js';
@@ -61,7 +61,7 @@ export async function runLavaJob(o: LavaJobFlags): Promise<void> {
   const flags = { only: splitList(o.only), section: o.section ?? [], level: splitList(o.level), target: splitList(o.target), tags: splitList(o.tags) };
   const anySelection = o.profile !== undefined || Object.values(flags).some((v) => v.length);
   // By default, the clauses a guest's evidence decides: the rest would all be "needs a disk image" skips.
-  const evidenceProbes = new Set(PROBES.filter((p) => p.input === 'evidence').map((p) => p.name));
+  const evidenceProbes = new Set(PROBE_TABLE.filter((p) => p.input === 'evidence').map((p) => p.name));
   const requirements = anySelection
     ? select(spec.requirements, { profile: o.profile ?? null, ...flags })
     : spec.requirements.filter((r) => r.probe !== undefined && evidenceProbes.has(r.probe));
