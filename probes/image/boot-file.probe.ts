@@ -1,5 +1,5 @@
 import { isReadError } from '../errors.js';
-import type { Facts, Probe } from '../types.js';
+import { defineProbe, type Facts } from '../types.js';
 import { openEsp } from './esp.js';
 import { PE_HEADER_READ, peReadingSchema, readPe } from './pe.js';
 
@@ -10,7 +10,7 @@ import { PE_HEADER_READ, peReadingSchema, readPe } from './pe.js';
  * \EFI\BOOT\BOOTAA64.EFI for AArch64; §2.1.1 says what such an image is.
  */
 
-export const bootFileProbe: Probe = {
+export const bootFileProbe = defineProbe({
   name: 'image.boot-file',
   summary: 'Looks a path up on the ESP (case-insensitively) and reads the PE/COFF headers of the file found',
   input: 'image',
@@ -73,4 +73,4 @@ export const bootFileProbe: Probe = {
     }
     return facts;
   },
-};
+});

@@ -1,4 +1,5 @@
-import type { Facts, Probe, Schema } from '../types.js';
+import { defineProbe, type Facts, type Schema } from '../types.js';
+import { NO_PARAMS } from '../facts-schema.js';
 import { UnsupportedError } from '../errors.js';
 
 /** Container facts a qcow2 image reports (qcow2.txt header fields, named as in probes/image/qcow2.ts). Raw images report {}. */
@@ -32,11 +33,11 @@ const containerSchema: Schema = {
 };
 
 /** image.disk: what container the image is and how big its disk is. */
-export const diskProbe: Probe = {
+export const diskProbe = defineProbe({
   name: 'image.disk',
   summary: 'Disk image container (raw or qcow2): format, virtual disk size, file size, container header facts',
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
+  params: NO_PARAMS,
   facts: {
     type: 'object',
     additionalProperties: false,
@@ -57,4 +58,4 @@ export const diskProbe: Probe = {
       container: { ...image.container },
     };
   },
-};
+});

@@ -1,5 +1,6 @@
 import { isReadError } from '../errors.js';
-import type { Facts, Json, Probe } from '../types.js';
+import { defineProbe, type Facts, type Json } from '../types.js';
+import { NO_PARAMS } from '../facts-schema.js';
 import { openEsp } from './esp.js';
 
 /**
@@ -27,11 +28,11 @@ const filesystemSchema = {
   },
 } as const;
 
-export const espProbe: Probe = {
+export const espProbe = defineProbe({
   name: 'image.esp',
   summary: 'Finds the EFI System Partition (GPT type C12A7328-…, or MBR 0xEF) and reads its FAT boot sector',
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
+  params: NO_PARAMS,
   facts: {
     type: 'object',
     additionalProperties: false,
@@ -90,4 +91,4 @@ export const espProbe: Probe = {
     facts.filesystem = fs;
     return facts;
   },
-};
+});

@@ -1,4 +1,5 @@
-import type { Facts, Json, Probe, Schema } from '../types.js';
+import { defineProbe, type Facts, type Json, type Schema } from '../types.js';
+import { NO_PARAMS } from '../facts-schema.js';
 import { UnsupportedError } from '../errors.js';
 import type { GptHeaderReading } from './gpt.js';
 import { readPartitionTable } from './partition-table.js';
@@ -134,11 +135,11 @@ function headerFacts(h: GptHeaderReading | null): Json {
 }
 
 /** image.partition-table: the protective/legacy MBR, both GPT headers and the partitions, with every deviation listed. */
-export const partitionTableProbe: Probe = {
+export const partitionTableProbe = defineProbe({
   name: 'image.partition-table',
   summary: 'MBR (UEFI 2.6 §5.2) and GPT (§5.3): sector size, headers, CRCs, backup location, partitions, overlaps, problems',
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
+  params: NO_PARAMS,
   facts: factsSchema,
   run({ image, memo }): Facts {
     if (!image) throw new UnsupportedError('image.partition-table needs an image');
@@ -170,4 +171,4 @@ export const partitionTableProbe: Probe = {
       overlaps: t.overlaps.map((o) => ({ ...o })),
     };
   },
-};
+});

@@ -1,5 +1,6 @@
 import { UnsupportedError } from '../errors.js';
-import type { Facts, Probe } from '../types.js';
+import { defineProbe, type Facts } from '../types.js';
+import { NO_PARAMS } from '../facts-schema.js';
 import { FIRMWARE_DIRS, scanFirmwareVolumes } from './firmware-volumes.js';
 
 /**
@@ -7,11 +8,11 @@ import { FIRMWARE_DIRS, scanFirmwareVolumes } from './firmware-volumes.js';
  * with "_FVH" at offset 40 and a valid header checksum) in any file on the
  * ESP and under the usual firmware directories of the root filesystem.
  */
-export const firmwareVolumesProbe: Probe = {
+export const firmwareVolumesProbe = defineProbe({
   name: 'image.firmware-volumes',
   summary: `UEFI firmware volumes ("_FVH" headers) in files on the ESP and in ${FIRMWARE_DIRS.length} firmware directories of the root filesystem`,
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
+  params: NO_PARAMS,
   facts: {
     type: 'object',
     additionalProperties: false,
@@ -53,4 +54,4 @@ export const firmwareVolumesProbe: Probe = {
       problems: s.problems,
     };
   },
-};
+});

@@ -1,5 +1,5 @@
 import { UnsupportedError } from '../errors.js';
-import type { Facts, Json, Probe, Schema } from '../types.js';
+import { defineProbe, type Facts, type Json, type Schema } from '../types.js';
 import { guestView, initrdFacts, kernelDetails, type InitrdFacts } from './guest.js';
 import { lookupModule, normaliseModuleName } from './modules.js';
 
@@ -65,7 +65,7 @@ export const rootfsSummarySchema: Schema = {
   },
 };
 
-export const kernelDriversProbe: Probe = {
+export const kernelDriversProbe = defineProbe({
   name: 'image.kernel-drivers',
   summary: "The default kernel's config state of named options (=y/=m/unset), module files, and initrd membership (gzip/zstd/xz cpio)",
   input: 'image',
@@ -211,4 +211,4 @@ export const kernelDriversProbe: Probe = {
     }
     return facts;
   },
-};
+});

@@ -1,5 +1,6 @@
 import { UnsupportedError } from '../errors.js';
-import type { Facts, Json, Probe, Schema } from '../types.js';
+import { defineProbe, type Facts, type Json, type Schema } from '../types.js';
+import { NO_PARAMS } from '../facts-schema.js';
 import { followRemovablePath, REMOVABLE_PATH } from './bootloader.js';
 import { openRootfs } from './rootfs.js';
 
@@ -21,11 +22,11 @@ const fileSchema: Schema = {
   properties: { path: { type: 'string' }, device: nullableString, exists: { type: 'boolean' } },
 };
 
-export const removableBootProbe: Probe = {
+export const removableBootProbe = defineProbe({
   name: 'image.removable-boot',
   summary: 'Follows \\EFI\\BOOT\\BOOTAA64.EFI through GRUB/shim/systemd-boot configuration on the image to the default kernel, without boot variables',
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
+  params: NO_PARAMS,
   facts: {
     type: 'object',
     additionalProperties: false,
@@ -92,4 +93,4 @@ export const removableBootProbe: Probe = {
       problems: chain.problems,
     };
   },
-};
+});

@@ -1,6 +1,7 @@
 import { UnsupportedError } from '../errors.js';
 import { FsError, type ReadOnlyFilesystem } from '../fs/filesystem.js';
-import type { Facts, Json, Probe, Schema } from '../types.js';
+import { defineProbe, type Facts, type Json, type Schema } from '../types.js';
+import { NO_PARAMS } from '../facts-schema.js';
 import { cloudInitFacts } from './cloud-init.js';
 import { guestView, kernelDetails } from './guest.js';
 import { dashedUuid } from './volumes.js';
@@ -23,11 +24,11 @@ const bootFileSchema: Schema = {
   properties: { path: { type: 'string' }, device: nullableString, exists: { type: 'boolean' } },
 };
 
-export const rootfsProbe: Probe = {
+export const rootfsProbe = defineProbe({
   name: 'image.rootfs',
   summary: 'Root filesystem, OS release, installed kernels, the default kernel and boot entry (command line, consoles), cloud-init state',
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
+  params: NO_PARAMS,
   facts: {
     type: 'object',
     additionalProperties: false,
@@ -183,7 +184,7 @@ export const rootfsProbe: Probe = {
     facts.cloudInit = { ...ci, units: ci.units.map((u) => ({ ...u })) };
     return facts;
   },
-};
+});
 
 /** console= values of a kernel command line, in order. */
 export function consoles(args: string[]): string[] {
