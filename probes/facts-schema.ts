@@ -48,6 +48,11 @@ export function strEnum<const V extends readonly string[]>(values: V, n?: Notes)
   return { type: 'string', enum: values, ...notes(n) };
 }
 
+/** One of these integers, typed as an integer (`type` and `enum`). */
+export function intEnum<const V extends readonly number[]>(values: V, n?: Notes): FactSchema<V[number]> {
+  return { type: 'integer', enum: values, ...notes(n) };
+}
+
 type Props = Record<string, FactSchema<unknown>>;
 type Shape<P extends Props> = { -readonly [K in keyof P]: FactsOf<P[K]> };
 
