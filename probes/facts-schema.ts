@@ -74,6 +74,11 @@ export function arr<T>(items: FactSchema<T>, n?: Notes): FactSchema<T[]> {
   return { type: 'array', items, ...notes(n) };
 }
 
+/** A list, or null when there is none to report. */
+export function narr<T>(items: FactSchema<T>, n?: Notes): FactSchema<T[] | null> {
+  return { type: ['array', 'null'], items, ...notes(n) };
+}
+
 /** A name → value map (keys are data, e.g. configuration-table names). */
 export function dict<T>(values: FactSchema<T>, n?: Notes): FactSchema<{ [key: string]: T }> {
   return { type: 'object', additionalProperties: values, ...notes(n) };
