@@ -68,7 +68,8 @@ export interface ProbeDefinition<F extends Facts> {
   readonly summary: string;
   readonly input: ProbeInputKind;
   readonly params: FactSchema<Facts>;
-  readonly facts: FactSchema<F>;
+  /** Built with probes/facts-schema.ts: a hand-written object has no facts type, and is refused. */
+  readonly facts: FactSchema<F> & (Facts extends F ? { 'facts must be built with probes/facts-schema.ts': never } : unknown);
   run(inputs: RunInputs, params: Facts): NoInfer<F> | Promise<NoInfer<F>>;
 }
 
