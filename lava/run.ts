@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createEvidenceDisk } from '../boot/reference/evidence-disk.js';
-import { PROBES } from '../probes/registry.js';
+import { PROBE_TABLE } from '../probes/table.js';
 import { writeAtomic } from '../reports/write.js';
 import { select, selects } from '../runner/select.js';
 import { loadSpecOrThrow } from '../runner/spec-load.js';
@@ -82,7 +82,7 @@ export async function runLavaJob(o: LavaJobRequest): Promise<void> {
 
   const spec = loadSpecOrThrow(specName);
   // By default, the clauses a guest's evidence decides: the rest would all be "needs a disk image" skips.
-  const evidenceProbes = new Set(PROBES.filter((p) => p.input === 'evidence').map((p) => p.name));
+  const evidenceProbes = new Set(PROBE_TABLE.filter((p) => p.input === 'evidence').map((p) => p.name));
   const requirements = selects(o.selection)
     ? select(spec.requirements, o.selection)
     : spec.requirements.filter((r) => r.probe !== undefined && evidenceProbes.has(r.probe));

@@ -1,4 +1,5 @@
 import type { JSONSchemaType } from 'ajv';
+import type { FactSchema } from './facts-schema.js';
 import type { DiskImage } from './image/disk.js';
 import type { Sysroot } from './sysroot/types.js';
 import type { HostBootFacts } from './host/facts.js';
@@ -37,11 +38,17 @@ export interface ProbeInputs {
 /** A JSON Schema (draft 2020-12 subset ajv understands). Kept loose: probes declare, lint checks. */
 export type Schema = { [key: string]: unknown };
 
+/** What a probe's `run` is given: the run's inputs (those not given are absent) and the memo. */
+export type RunInputs = Required<Pick<ProbeInputs, 'memo'>> & ProbeInputs;
+
+declare const DEFINED: unique symbol;
+
 /**
  * A probe observes and never judges. It declares the parameters it takes
- * and the facts it can produce (both JSON Schemas): `spec lint` checks every
- * requirement's params and expect paths against them, and tests validate
- * real probe output against `facts`.
+ * and the facts it can produce (both JSON Schemas, probes/facts-schema.ts):
+ * `spec lint` checks every requirement's params and expect paths against
+ * them, and tests validate real probe output against `facts`. Made only by
+ * `defineProbe`, which ties `run`'s return type to the `facts` schema.
  */
 export interface Probe<P extends Facts = Facts> {
   /** Stable dotted name used in YAML (`probe: image.gpt`). */
@@ -51,7 +58,23 @@ export interface Probe<P extends Facts = Facts> {
   readonly input: ProbeInputKind;
   readonly params: Schema;
   readonly facts: Schema;
-  run(inputs: Required<Pick<ProbeInputs, 'memo'>> & ProbeInputs, params: P): Facts | Promise<Facts>;
+  run(inputs: RunInputs, params: P): Facts | Promise<Facts>;
+  readonly [DEFINED]: true;
+}
+
+/** A probe as written: `run` must return exactly what `facts` describes (FactsOf<typeof facts>). */
+export interface ProbeDefinition<F extends Facts> {
+  readonly name: string;
+  readonly summary: string;
+  readonly input: ProbeInputKind;
+  readonly params: FactSchema<Facts>;
+  /** Built with probes/facts-schema.ts: a hand-written object has no facts type, and is refused. */
+  readonly facts: FactSchema<F> & (Facts extends F ? { 'facts must be built with probes/facts-schema.ts': never } : unknown);
+  run(inputs: RunInputs, params: Facts): NoInfer<F> | Promise<NoInfer<F>>;
+}
+
+export function defineProbe<F extends Facts>(definition: ProbeDefinition<F>): Probe {
+  return definition as unknown as Probe;
 }
 
 export type { JSONSchemaType };

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { ParseError, UnsupportedError } from '../probes/errors.js';
-import { catalogueEntry } from '../probes/catalogue.js';
+import { probeEntry } from '../probes/table.js';
 import { Memo, type Facts, type Json, type ProbeInputKind, type ProbeInputs } from '../probes/types.js';
 import { describe, match } from './expect.js';
 import type { Requirement } from './requirement.js';
@@ -41,7 +41,7 @@ async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<stri
   if (req.manual !== undefined || !req.probe || !req.expect) {
     return resultShell(req, 'manual', `check by hand: ${firstLine(req.manual ?? 'no automated probe')}`);
   }
-  const entry = catalogueEntry(req.probe);
+  const entry = probeEntry(req.probe);
   if (!entry) return resultShell(req, 'error', `unknown probe "${req.probe}" (run \`vmspec spec lint\`)`);
   // Decided before loading: a probe whose input was not given is never loaded.
   if (!inputs[entry.input]) return resultShell(req, 'skip', NEEDS[entry.input]);

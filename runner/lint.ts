@@ -3,13 +3,16 @@ import { findProbe } from '../probes/registry.js';
 import type { Schema } from '../probes/types.js';
 import { operatorOf } from './expect.js';
 import type { Expectation, Requirement } from './requirement.js';
+import { sameCheckSpecDir, sameCheckSpecNames } from './same-check.js';
 import { loadSpec, type SpecSet } from './spec-load.js';
 import type { YamlIssue } from './yaml-document.js';
 
 /**
  * `vmspec spec lint`: schema validation (via loadSpec) plus the checks a
  * schema cannot express: unique ids, known probes, params valid for the
- * probe, expect paths the probe can produce, every clause label covered.
+ * probe, expect paths the probe can produce, every clause label covered,
+ * no check copied from a spec the spec already takes checks from
+ * (`sameCheckAs`; the loader reports references that do not resolve).
  */
 export function lintSpec(dir: string): { spec?: SpecSet; issues: YamlIssue[] } {
   const { spec, issues } = loadSpec(dir);
@@ -43,6 +46,17 @@ export function lintSpec(dir: string): { spec?: SpecSet; issues: YamlIssue[] } {
     for (const e of r.expect ?? []) checkPaths(e, probe.facts, (m) => at(r, `expect: ${m}`), probe.name);
   }
 
+  for (const name of sameCheckSpecNames(spec).filter((n) => n !== spec.id)) {
+    const dir = sameCheckSpecDir(spec.dir, name);
+    const other = dir ? loadSpec(dir).spec : undefined;
+    if (!other) continue;
+    const checks = new Map(other.requirements.filter((r) => r.probe && !r.sameCheckAs).map((r) => [checkKey(r), r.id]));
+    for (const r of spec.requirements) {
+      const same = r.probe && !r.sameCheckAs ? checks.get(checkKey(r)) : undefined;
+      if (same) at(r, `writes out the check of ${name} ${same} (probe, params, when, expect): write \`sameCheckAs: { spec: ${name}, id: ${same} }\` instead, so the two cannot drift apart`);
+    }
+  }
+
   // A section file that failed to load has no requirements: coverage would only repeat that error.
   const cited = new Set(spec.requirements.map((r) => r.ref.label));
   const allSectionsLoaded = issues.length === 0;
@@ -50,6 +64,13 @@ export function lintSpec(dir: string): { spec?: SpecSet; issues: YamlIssue[] } {
     if (!cited.has(label)) out.push({ file: `${spec.dir}/spec.yaml`, line: 1, column: 1, message: `clause ${label} is listed in labels but no requirement cites it` });
   }
   return { spec, issues: out };
+}
+
+/** A requirement's check as text, object keys sorted: equal keys, equal checks. */
+function checkKey(r: Requirement): string {
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(sorted({ probe: r.probe, params: r.params, when: r.when ?? null, expect: r.expect }));
 }
 
 function checkRegexes(e: Expectation, report: (m: string) => void): void {

@@ -33,6 +33,12 @@ export interface ClauseRef {
   label: string;
 }
 
+/** A clause of another spec whose check (probe, params, when, expect) a requirement shares. */
+export interface SameCheckRef {
+  spec: string;
+  id: string;
+}
+
 /** Where a requirement was written, for messages an editor can jump to. */
 export interface SourceLocation {
   file: string;
@@ -55,6 +61,8 @@ export interface Requirement {
   params: Facts;
   when?: Expectation[];
   expect?: Expectation[];
+  /** Written as `sameCheckAs`: probe, params, when and expect above were taken from that clause at load. */
+  sameCheckAs?: SameCheckRef;
   manual?: string;
   tags: string[];
   remediation?: string;

@@ -83,12 +83,20 @@ function oneOfMessage(where: string, e: ErrorObject): string {
   // ajv runs in verbose mode, so the schema holding the oneOf is known.
   const title = (e.parentSchema as { title?: string } | undefined)?.title;
   if (title === 'Requirement') {
-    return `${where}: a requirement needs either "probe" and "expect" (automated) or "manual" (by hand), not both and not neither`;
+    const restated = sameCheckRestated(e.data);
+    if (restated.length) return `${where}: "sameCheckAs" takes probe, params, when and expect from the clause it names; remove ${restated.map((k) => `"${k}"`).join(', ')}`;
+    return `${where}: a requirement needs either "probe" and "expect" (automated), "sameCheckAs" (another spec's clause's check) or "manual" (by hand): exactly one of these`;
   }
   if (title === 'Expectation') {
     return `${where}: an expectation needs "fact" and exactly one operator (equals, subset, gte, lte, oneOf, matches, contains, every, some, exists)`;
   }
   return `${where}: must match exactly one of the allowed forms`;
+}
+
+/** The fields a requirement with `sameCheckAs` writes out although that clause provides them (or `manual`). */
+function sameCheckRestated(data: unknown): string[] {
+  if (typeof data !== 'object' || data === null || !('sameCheckAs' in data)) return [];
+  return ['probe', 'params', 'when', 'expect', 'manual'].filter((k) => k in data);
 }
 
 function pointerToPath(pointer: string): (string | number)[] {

@@ -4,7 +4,8 @@ import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { explainErrors, validator } from './schemas.js';
 import { specRoot } from './paths.js';
 import { readSnapshot } from './spec-snapshot.js';
-import { normaliseLevel, MANDATORY_LEVELS, type Requirement, type Expectation, type TargetKind } from './requirement.js';
+import { normaliseLevel, MANDATORY_LEVELS, type Requirement, type Expectation, type SameCheckRef, type TargetKind } from './requirement.js';
+import { SameChecks, type Check } from './same-check.js';
 import { parseYaml, YamlError, type ParsedYaml, type YamlIssue } from './yaml-document.js';
 import type { Facts } from '../probes/types.js';
 
@@ -89,8 +90,17 @@ export function displayPath(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-/** Load and schema-validate a spec set. Never throws for bad content: issues carry file:line:column. */
+/**
+ * Load and schema-validate a spec set, and give every `sameCheckAs` clause
+ * the check of the clause it names (runner/same-check.ts). Never throws for
+ * bad content: issues carry file:line:column.
+ */
 export function loadSpec(dir: string): SpecLoad {
+  return loadSpecFiles(dir, new SameChecks(dir, (other) => loadSpecFiles(other)));
+}
+
+/** The spec's files, schema-validated; without `sameChecks`, `sameCheckAs` clauses are left without a check. */
+function loadSpecFiles(dir: string, sameChecks?: SameChecks): SpecLoad {
   const issues: YamlIssue[] = [];
   const indexPath = join(dir, 'spec.yaml');
   const index = readYaml(indexPath, issues);
@@ -127,9 +137,19 @@ export function loadSpec(dir: string): SpecLoad {
       page: raw.page,
       file: parsed.file,
       ...(raw.summary ? { summary: raw.summary } : {}),
-      requirements: raw.requirements.map((r, n) => toRequirement(r, idx.id, raw, parsed, n)),
+      requirements: raw.requirements.map((r, n) => {
+        let check: Check | undefined;
+        if (r.sameCheckAs && sameChecks) {
+          const found = sameChecks.check(r.sameCheckAs, idx.id);
+          if ('check' in found) check = found.check;
+          else issues.push({ file: parsed.file, ...parsed.locate(['requirements', n, 'sameCheckAs']), message: `${r.id}: sameCheckAs ${r.sameCheckAs.spec} ${r.sameCheckAs.id}: ${found.problem}` });
+        }
+        return toRequirement(r, idx.id, raw, parsed, n, check);
+      }),
     });
   }
+  // The specs whose checks were taken are part of what this spec checks.
+  for (const other of sameChecks?.used() ?? []) hash.update(`sameCheckAs\0${other.id}\0${other.sha256}\0`);
   const spec: SpecSet = {
     id: idx.id,
     title: idx.title,
@@ -165,15 +185,18 @@ interface RawRequirement {
   params?: Facts;
   when?: Expectation[];
   expect?: Expectation[];
+  sameCheckAs?: SameCheckRef;
   manual?: string;
   tags?: string[];
   remediation?: string;
   informative?: boolean;
 }
 
-function toRequirement(r: RawRequirement, specId: string, file: { section: string; page: number }, parsed: ParsedYaml, n: number): Requirement {
+function toRequirement(r: RawRequirement, specId: string, file: { section: string; page: number }, parsed: ParsedYaml, n: number, check?: Check): Requirement {
   // The schema's pattern admits only known keywords, so this always resolves.
   const level = normaliseLevel(r.level)!;
+  // A sameCheckAs clause's check is the named clause's; everything else is its own.
+  const { probe, params, when, expect } = check ?? { probe: r.probe, params: r.params ?? {}, when: r.when, expect: r.expect };
   return {
     id: r.id,
     ref: { spec: r.ref.spec ?? specId, section: r.ref.section ?? file.section, page: r.ref.page ?? file.page, label: r.ref.label },
@@ -183,10 +206,11 @@ function toRequirement(r: RawRequirement, specId: string, file: { section: strin
     target: r.target,
     title: r.title.trim(),
     text: r.text.trim(),
-    ...(r.probe ? { probe: r.probe } : {}),
-    params: r.params ?? {},
-    ...(r.when ? { when: r.when } : {}),
-    ...(r.expect ? { expect: r.expect } : {}),
+    ...(probe ? { probe } : {}),
+    params,
+    ...(when ? { when } : {}),
+    ...(expect ? { expect } : {}),
+    ...(r.sameCheckAs ? { sameCheckAs: { spec: r.sameCheckAs.spec, id: r.sameCheckAs.id } } : {}),
     ...(r.manual ? { manual: r.manual.trim() } : {}),
     tags: r.tags ?? [],
     ...(r.remediation ? { remediation: r.remediation.trim() } : {}),

@@ -1,9 +1,9 @@
-import type { Facts, Json, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { loadAcpi, signatureOf } from './acpi.js';
 import { dmesgFacts } from './dmesg.js';
 import { cpuCounts, pciDevices } from './procfs.js';
-import { tracker } from './read.js';
-import { arr, bool, dict, enumOf, int, nbool, nint, nobj, NO_PARAMS, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { arr, bool, dict, enumOf, type FactsOf, int, nbool, nint, NO_PARAMS, nobj, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.acpi`: the ACPI tables the guest's Linux exposes
@@ -96,7 +96,7 @@ const facts = obj({
   ...SOURCE_FACTS,
 });
 
-export const acpiEvidenceProbe: Probe = {
+export const acpiEvidenceProbe = defineProbe({
   name: 'evidence.acpi',
   summary: 'ACPI tables the guest exposes: headers, checksums, SBBR set, FADT/MADT/GTDT/SPCR/DBG2/MCFG/IORT facts',
   input: 'evidence',
@@ -109,7 +109,7 @@ export const acpiEvidenceProbe: Probe = {
     const cpus = cpuCounts(t);
     const hasPci = pciDevices(t).length > 0;
 
-    const tables: Json[] = acpi.results.map((r) => {
+    const tables: FactsOf<typeof facts>['tables'] = acpi.results.map((r) => {
       if (r.ok) {
         const p = r.parsed;
         const h = p.kind === 'RSDP' ? null : p.table.header;
@@ -124,7 +124,7 @@ export const acpiEvidenceProbe: Probe = {
     const required = [...SBBR_REQUIRED, ...(hasPci ? ['MCFG'] : [])];
     const { fadt, madt, gtdt, spcr, dbg2, mcfg, iort, pptt } = acpi;
     const tf = (x: { gsiv: number; edgeTriggered: boolean; activeLow: boolean; alwaysOn: boolean }) => ({ gsiv: x.gsiv, edgeTriggered: x.edgeTriggered, activeLow: x.activeLow, alwaysOn: x.alwaysOn });
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       present: acpi.present,
       tables,
       signatures,
@@ -168,4 +168,4 @@ export const acpiEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

@@ -1,10 +1,10 @@
-import type { Facts, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
 import { loadDt } from './devicetree.js';
 import { dmesgFacts } from './dmesg.js';
 import { pciClassIs, pciDevices } from './procfs.js';
-import { tracker } from './read.js';
-import { arr, enumOf, int, nstr, NO_PARAMS, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { arr, enumOf, type FactsOf, int, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.bus`: the buses the guest found devices on. PCI: the devices in
@@ -34,7 +34,7 @@ const facts = obj({
   ...SOURCE_FACTS,
 });
 
-export const busEvidenceProbe: Probe = {
+export const busEvidenceProbe = defineProbe({
   name: 'evidence.bus',
   summary: 'PCI devices and the ECAM host bridge, xenbus devices: the hot-pluggable bus the guest found',
   input: 'evidence',
@@ -61,7 +61,7 @@ export const busEvidenceProbe: Probe = {
     const xenType = t.line('/sys/hypervisor/type') ?? null;
     const xenDevices = t.list('/sys/bus/xen/devices') ?? [];
     const hotplugBus = ecam !== null && devices.length > 0 ? 'PCI Express (ECAM)' : xenDevices.length > 0 ? 'Xen PV bus' : null;
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       pci: {
         devices: devices.map((d) => ({ ...d })),
         count: devices.length,
@@ -76,4 +76,4 @@ export const busEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

@@ -1,11 +1,11 @@
-import type { Facts, Json, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
 import { loadDt } from './devicetree.js';
 import { SBSA_UART_COMPATIBLES } from './devicetree.probe.js';
 import { dmesgFacts } from './dmesg.js';
 import { hexAddress, parseConsoles, parseTtyDriver, pciDevices } from './procfs.js';
-import { tracker } from './read.js';
-import { arr, bool, int, nbool, nint, nobj, NO_PARAMS, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { arr, bool, type FactsOf, int, nbool, nint, NO_PARAMS, nobj, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.console`: the guest's consoles (/proc/consoles), which of them
@@ -49,7 +49,7 @@ function kindOf(driver: string, xen: boolean, virtioConsole: boolean): string | 
   return null; // tty (virtual terminal), ttynull, netcon, …
 }
 
-export const consoleEvidenceProbe: Probe = {
+export const consoleEvidenceProbe = defineProbe({
   name: 'evidence.console',
   summary: 'Consoles (/proc/consoles), the UART console and whether it is the one SPCR / stdout-path describes',
   input: 'evidence',
@@ -68,7 +68,7 @@ export const consoleEvidenceProbe: Probe = {
     const enabled = consoles.filter((c) => c.enabled);
     const byPreference = [...enabled].sort((a, b) => Number(b.preferred) - Number(a.preferred));
     const amba = byPreference.find((c) => c.driver === 'ttyAMA');
-    let uartConsole: Json = null;
+    let uartConsole: FactsOf<typeof facts>['uartConsole'] = null;
     let mmio: string | null = null;
     if (amba) {
       const line = Number(amba.name.slice('ttyAMA'.length));
@@ -94,7 +94,7 @@ export const consoleEvidenceProbe: Probe = {
       }
     }
     const agrees = mmio !== null && firmware?.base ? BigInt(mmio) === BigInt(firmware.base) : null;
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       consoles: consoles.map((c) => ({ name: c.name, driver: c.driver, flags: c.flags, enabled: c.enabled, preferred: c.preferred })),
       enabled: enabled.map((c) => c.name),
       uartConsole,
@@ -107,4 +107,4 @@ export const consoleEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

@@ -1,10 +1,10 @@
-import type { Facts, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
 import { loadDt } from './devicetree.js';
 import { dmesgFacts } from './dmesg.js';
 import { cpuCounts } from './procfs.js';
-import { tracker } from './read.js';
-import { enumOf, nbool, nint, NO_PARAMS, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { enumOf, type FactsOf, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.cpus`: CPUs brought up (PSCI CPU_ON works when every present
@@ -41,7 +41,7 @@ const facts = obj({
   ...SOURCE_FACTS,
 });
 
-export const cpusEvidenceProbe: Probe = {
+export const cpusEvidenceProbe = defineProbe({
   name: 'evidence.cpus',
   summary: 'CPUs online vs present, boot exception level, PSCI version and conduit',
   input: 'evidence',
@@ -54,7 +54,7 @@ export const cpusEvidenceProbe: Probe = {
     const acpi = loadAcpi(t);
     const dt = loadDt(t);
     const allPresentOnline = counts.online !== null && counts.present !== null ? counts.online === counts.present : null;
-    let firmwarePsci: Facts['firmwarePsci'];
+    let firmwarePsci: FactsOf<typeof facts>['firmwarePsci'];
     if (acpi.present && acpi.fadt) {
       const f = acpi.fadt;
       firmwarePsci = { source: 'FADT', declared: f.psciCompliant, conduit: f.psciUseHvc === null ? null : f.psciUseHvc ? 'hvc' : 'smc', dtAtLeast02: null };
@@ -71,7 +71,7 @@ export const cpusEvidenceProbe: Probe = {
       firmwarePsci = { source: null, declared: null, conduit: null, dtAtLeast02: null };
     }
     const v = dmesg.psci;
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       online: counts.online,
       present: counts.present,
       possible: counts.possible,
@@ -93,4 +93,4 @@ export const cpusEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

@@ -1,11 +1,11 @@
-import type { Facts, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
 import { dtVirtualTimerIntid, loadDt } from './devicetree.js';
 import { SBSA_UART_COMPATIBLES } from './devicetree.probe.js';
 import { dmesgFacts } from './dmesg.js';
 import { cpuCounts, parseTtyDriver, pciDevices } from './procfs.js';
-import { tracker } from './read.js';
-import { arr, enumOf, int, NO_PARAMS, nint, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { arr, enumOf, type FactsOf, int, nint, NO_PARAMS, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.description`: did the hardware description the guest booted
@@ -31,7 +31,7 @@ const facts = obj({
   ...SOURCE_FACTS,
 });
 
-export const descriptionEvidenceProbe: Probe = {
+export const descriptionEvidenceProbe = defineProbe({
   name: 'evidence.description',
   summary: 'Which hardware description the guest booted with and what it failed to describe (CPUs, GIC, timer, UART, PCIe)',
   input: 'evidence',
@@ -87,7 +87,7 @@ export const descriptionEvidenceProbe: Probe = {
     } else {
       gaps.push('the guest booted with neither ACPI tables nor a machine device tree');
     }
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       booted,
       cpusOnline: cpus.online,
       cpusPresent: cpus.present,
@@ -99,4 +99,4 @@ export const descriptionEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

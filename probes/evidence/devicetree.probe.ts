@@ -1,8 +1,8 @@
 import type { DtNodeFacts } from '../dt/facts.js';
-import type { Facts, Json, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { compatibleAt, dtVirtualTimerIntid, loadDt } from './devicetree.js';
-import { tracker } from './read.js';
-import { arr, bool, enumOf, int, nint, nobj, NO_PARAMS, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { arr, bool, enumOf, type FactsOf, int, nint, NO_PARAMS, nobj, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.devicetree`: the flattened device tree the guest kernel booted
@@ -46,7 +46,7 @@ const facts = obj({
   ...SOURCE_FACTS,
 });
 
-function nodeFacts(n: DtNodeFacts): Json {
+function nodeFacts(n: DtNodeFacts): FactsOf<typeof node> {
   return { path: n.path, compatible: n.compatible, status: n.status, reg: n.reg.map((r) => r.address) };
 }
 
@@ -63,7 +63,7 @@ function psciVersion(compat: string[]): string | null {
   return compat.includes('arm,psci') ? '0.1' : null;
 }
 
-export const devicetreeEvidenceProbe: Probe = {
+export const devicetreeEvidenceProbe = defineProbe({
   name: 'evidence.devicetree',
   summary: 'The device tree the guest booted with: /chosen stdout-path, psci, timer, GIC, UARTs, PCIe host, status of each',
   input: 'evidence',
@@ -74,7 +74,7 @@ export const devicetreeEvidenceProbe: Probe = {
     const dt = loadDt(t);
     const f = dt.facts;
     const tree = dt.tree;
-    const base: Facts = {
+    const base: Omit<FactsOf<typeof facts>, keyof typeof SOURCE_FACTS> = {
       present: dt.present, bytes: dt.bytes, error: dt.error, kind: dt.kind, model: null, compatible: [], chosen: null, psci: null,
       timer: null, gic: null, uarts: [], rtcs: [], pciHosts: [], cpuCount: 0, memoryNodes: 0, malformed: [],
     };
@@ -86,7 +86,7 @@ export const devicetreeEvidenceProbe: Probe = {
     const psciCompat = f.psci?.compatible ?? [];
     const chosenNode = tree.node('/chosen');
     const version = psciVersion(psciCompat);
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       ...base,
       model: f.model,
       compatible: f.compatible,
@@ -124,4 +124,4 @@ export const devicetreeEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

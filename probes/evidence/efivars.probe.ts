@@ -1,6 +1,6 @@
-import type { Facts, Json, Probe } from '../types.js';
-import { tracker } from './read.js';
-import { arr, bool, enumOf, int, nbool, nint, NO_PARAMS, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+import { defineProbe } from '../types.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { arr, bool, enumOf, type FactsOf, int, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.efivars`: the UEFI variables efivarfs showed the guest (name,
@@ -75,7 +75,7 @@ function u32le(b: Uint8Array): number {
   return ((b[0] ?? 0) | ((b[1] ?? 0) << 8) | ((b[2] ?? 0) << 16) | ((b[3] ?? 0) << 24)) >>> 0;
 }
 
-export const efivarsEvidenceProbe: Probe = {
+export const efivarsEvidenceProbe = defineProbe({
   name: 'evidence.efivars',
   summary: 'UEFI variables (names, GUIDs, attributes) and the two-boot persistence test of collect.sh',
   input: 'evidence',
@@ -91,7 +91,7 @@ export const efivarsEvidenceProbe: Probe = {
       if (!data.has(file)) data.set(file, t.bytes(`${EFIVARS}/${file}`, MAX_VARIABLE_BYTES));
       return data.get(file);
     };
-    const variables: Json[] = listed.slice(0, MAX_LISTED).map((file) => {
+    const variables: FactsOf<typeof facts>['variables'] = listed.slice(0, MAX_LISTED).map((file) => {
       const b = read(file);
       const attrs = b !== undefined && b.length >= 4 ? u32le(b) : null;
       return {
@@ -122,7 +122,7 @@ export const efivarsEvidenceProbe: Probe = {
     const content = fileContent ?? test?.content ?? null;
     const attrs = testBytes !== undefined && testBytes.length >= 4 ? u32le(testBytes) : test?.attributes && /^[0-9a-f]{8}$/i.test(test.attributes) ? u32le(Uint8Array.from(Buffer.from(test.attributes, 'hex'))) : null;
 
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       available: names !== undefined,
       efivarfs: manifest?.efivarfs ?? null,
       count: listed.length,
@@ -150,4 +150,4 @@ export const efivarsEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

@@ -1,10 +1,10 @@
-import type { Facts, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
 import { loadDt } from './devicetree.js';
 import { dmesgFacts } from './dmesg.js';
 import { parseInterrupts, type InterruptRow } from './procfs.js';
-import { tracker } from './read.js';
-import { enumOf, int, nbool, nint, NO_PARAMS, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { enumOf, type FactsOf, int, nbool, nint, NO_PARAMS, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.gic`: the interrupt controller the guest kernel drives and the
@@ -41,7 +41,7 @@ function chipVersion(chip: string | null): 2 | 3 | null {
   return null;
 }
 
-export const gicEvidenceProbe: Probe = {
+export const gicEvidenceProbe = defineProbe({
   name: 'evidence.gic',
   summary: 'GIC version the kernel drives (/proc/interrupts, boot log) vs the firmware description; interrupts delivered',
   input: 'evidence',
@@ -85,7 +85,7 @@ export const gicEvidenceProbe: Probe = {
     const gicCount = gicRows.reduce((a, r) => a + r.count, 0);
     const its = rows.some((r) => r.chip === 'ITS-MSI' || (r.chip ?? '').startsWith('ITS')) || dmesg.gic.its;
     const v2m = rows.some((r) => /GICv2m/.test(r.chip ?? '')) || dmesg.gic.v2m;
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       inUse: version === 3 ? 'GICv3' : version === 2 ? 'GICv2' : null,
       version,
       decidedBy,
@@ -100,4 +100,4 @@ export const gicEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

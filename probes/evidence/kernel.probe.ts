@@ -1,7 +1,7 @@
-import type { Facts, Json, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { CAPABILITIES, capabilityFacts, guestKernel } from './kernel.js';
-import { tracker } from './read.js';
-import { arr, bool, dict, enumOf, int, nbool, NO_PARAMS, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { arr, bool, dict, enumOf, type FactsOf, int, nbool, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.kernel`: what the running guest kernel can drive, from its
@@ -29,7 +29,7 @@ const facts = obj({
   ...SOURCE_FACTS,
 });
 
-export const kernelEvidenceProbe: Probe = {
+export const kernelEvidenceProbe = defineProbe({
   name: 'evidence.kernel',
   summary: 'Guest kernel drivers (PL011/SBSA console, GICv2/v3, rtc-efi, virtio, Xen PV) from its config and loaded modules',
   input: 'evidence',
@@ -38,12 +38,12 @@ export const kernelEvidenceProbe: Probe = {
   run(inputs) {
     const t = tracker(inputs, 'evidence.kernel');
     const k = guestKernel(t);
-    const drivers: { [key: string]: Json } = {};
+    const drivers: FactsOf<typeof facts>['drivers'] = {};
     for (const [name, cap] of Object.entries(CAPABILITIES)) {
       const c = capabilityFacts(k, cap);
       drivers[name] = { status: c.status, available: c.available, options: c.options, modulesNotLoaded: c.modulesNotLoaded };
     }
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       release: k.release,
       configSource: k.configSource,
       configOptions: k.config ? k.config.options.size : 0,
@@ -54,4 +54,4 @@ export const kernelEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

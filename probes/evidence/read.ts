@@ -1,4 +1,5 @@
 import { ParseError, UnsupportedError } from '../errors.js';
+import { arr, obj, str, type FactsOf } from '../facts-schema.js';
 import type { Memo } from '../types.js';
 import { NotFoundError, UnreadableInGuestError, splitGuestPath, type Sysroot } from '../sysroot/types.js';
 
@@ -240,13 +241,20 @@ export class Tracker {
   }
 
   /** The `sources` and `unreadable` facts every evidence probe reports. */
-  sourceFacts(): { sources: string[]; unreadable: { path: string; reason: string }[] } {
+  sourceFacts(): FactsOf<typeof SOURCE_FACTS_SCHEMA> {
     return {
       sources: [...this.#paths].sort(),
       unreadable: [...this.#unreadable].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, reason]) => ({ path, reason })),
     };
   }
 }
+
+/** Every evidence probe reports which guest files it read (and which were unreadable in the guest): spread into its facts. */
+export const SOURCE_FACTS = {
+  sources: arr(str(), 'guest paths this probe read from the evidence'),
+  unreadable: arr(obj({ path: str(), reason: str() }), 'paths the collector could not read in the guest, with its reason'),
+};
+const SOURCE_FACTS_SCHEMA = obj(SOURCE_FACTS);
 
 const READER_KEY = 'evidence.reader';
 

@@ -1,7 +1,7 @@
-import type { Facts, Json, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { dmesgFacts } from './dmesg.js';
-import { tracker } from './read.js';
-import { arr, bool, int, nbool, nint, nobj, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { arr, bool, type FactsOf, int, nbool, nint, nobj, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.rtc`: the guest's RTC devices (/sys/class/rtc/rtcN: name,
@@ -53,7 +53,7 @@ const facts = obj({
   ...SOURCE_FACTS,
 });
 
-export const rtcEvidenceProbe: Probe = {
+export const rtcEvidenceProbe = defineProbe({
   name: 'evidence.rtc',
   summary: 'RTC devices (rtc-efi vs others), their time against the collection clock',
   input: 'evidence',
@@ -110,9 +110,9 @@ export const rtcEvidenceProbe: Probe = {
     if (since !== null && reference.from !== null && reference.to !== null) {
       drift = since < reference.from ? since - reference.from : since > reference.to ? since - reference.to : 0;
     }
-    const out: Facts = {
-      devices: devices as Json[],
-      rtc0: (devices.find((d) => d.rtc === 'rtc0') ?? null) as Json,
+    const out: FactsOf<typeof facts> = {
+      devices,
+      rtc0: devices.find((d) => d.rtc === 'rtc0') ?? null,
       efi: {
         present: efi !== undefined,
         rtc: efi?.rtc ?? null,
@@ -128,4 +128,4 @@ export const rtcEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

@@ -1,10 +1,10 @@
-import type { Facts, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
 import { dtVirtualTimerIntid, loadDt } from './devicetree.js';
 import { dmesgFacts } from './dmesg.js';
 import { parseInterrupts } from './procfs.js';
-import { tracker } from './read.js';
-import { enumOf, nbool, nint, NO_PARAMS, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker } from './read.js';
+import { enumOf, type FactsOf, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.timer`: is the guest using the architected virtual timer and
@@ -32,7 +32,7 @@ const facts = obj({
   ...SOURCE_FACTS,
 });
 
-export const timerEvidenceProbe: Probe = {
+export const timerEvidenceProbe = defineProbe({
   name: 'evidence.timer',
   summary: 'Virtual timer and counter: arch_timer mode, its interrupt counting, GTDT / DT timer description',
   input: 'evidence',
@@ -68,7 +68,7 @@ export const timerEvidenceProbe: Probe = {
     } else {
       decidedBy = 'undecided: no arch_timer line in the kernel log and no arch_timer row in /proc/interrupts';
     }
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       kernelMode: dmesg.archTimer?.mode === 'virt' || dmesg.archTimer?.mode === 'phys' ? dmesg.archTimer.mode : null,
       frequency: dmesg.archTimer?.frequency ?? null,
       archTimerIntid: timerRow?.hwirq ?? null,
@@ -83,4 +83,4 @@ export const timerEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

@@ -1,9 +1,9 @@
-import type { Facts, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
 import { loadDt } from './devicetree.js';
 import { dmesgFacts } from './dmesg.js';
-import { tracker, type Tracker } from './read.js';
-import { bool, dict, enumOf, nbool, nint, NO_PARAMS, nstr, obj, SOURCE_FACTS, str } from './schema.js';
+import { SOURCE_FACTS, tracker, type Tracker } from './read.js';
+import { bool, dict, enumOf, type FactsOf, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.uefi`: was the guest booted by UEFI firmware, which revision,
@@ -56,7 +56,7 @@ function readSystab(t: Tracker): Record<string, string> | undefined {
   return out;
 }
 
-export const uefiEvidenceProbe: Probe = {
+export const uefiEvidenceProbe = defineProbe({
   name: 'evidence.uefi',
   summary: 'UEFI boot, firmware revision, platform size and the ACPI / device-tree configuration-table entries',
   input: 'evidence',
@@ -119,7 +119,7 @@ export const uefiEvidenceProbe: Probe = {
     else if (!present) runtimeServices = false;
     else if (enabledLine) runtimeServices = dmesg.lineCount > 0 && /Remapping and enabling EFI services/.test(t.text('/cmd/dmesg') ?? '');
 
-    const out: Facts = {
+    const out: FactsOf<typeof facts> = {
       present,
       fwPlatformSize: platformSize !== undefined && /^\d+$/.test(platformSize) ? Number(platformSize) : null,
       firmware: {
@@ -138,4 +138,4 @@ export const uefiEvidenceProbe: Probe = {
     };
     return out;
   },
-};
+});

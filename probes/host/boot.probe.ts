@@ -1,5 +1,6 @@
-import type { Facts, Json, Probe } from '../types.js';
-import { arr, bool, enumOf, int, nbool, nint, NO_PARAMS, nstr, obj, str } from '../evidence/schema.js';
+import { defineProbe } from '../types.js';
+import type { HostBootFacts } from './facts.js';
+import { arr, bool, enumOf, type Exactly, type FactsOf, int, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `host.boot`: the host's own record of a `vmspec boot` run (probes/host/
@@ -41,19 +42,23 @@ const facts = obj({
     nonce: str(),
     checked: bool('a later boot (a power cycle of the same VM) checked what an earlier one wrote'),
     writtenToStore: inStore('the nonce variable in the instance\'s store file after the write boot powered off'),
-    stillInStoreAfterCheck: { ...inStore('and after the check boot'), enum: ['present', 'absent', 'unreadable', null] },
+    stillInStoreAfterCheck: enumOf(['present', 'absent', 'unreadable', null], 'and after the check boot'),
   }),
   serial: obj({ everyBootOnUart: bool('every boot put guest console output on the UART') }),
 });
 
-export const hostBootProbe: Probe = {
+/** What `vmspec boot` records (probes/host/facts.ts) is what the schema says: a compile error otherwise. */
+const recordMatchesSchema: Exactly<HostBootFacts, FactsOf<typeof facts>> = true;
+void recordMatchesSchema;
+
+export const hostBootProbe = defineProbe({
   name: 'host.boot',
   summary: 'what the host saw during `vmspec boot`: serial output, QEMU exits, the variable store after power-off',
   input: 'boot',
   params: NO_PARAMS,
   facts,
-  run(inputs): Facts {
+  run(inputs): HostBootFacts {
     // Plain JSON by construction (boot/host-facts.ts builds it from parsed values).
-    return JSON.parse(JSON.stringify(inputs.boot)) as { [key: string]: Json };
+    return JSON.parse(JSON.stringify(inputs.boot)) as HostBootFacts;
   },
-};
+});

@@ -1,54 +1,49 @@
-import type { Facts, Probe, Schema } from '../types.js';
+import { defineProbe } from '../types.js';
+import { bool, int, intEnum, NO_PARAMS, nstr, obj, sparseObj, str, strEnum } from '../facts-schema.js';
 import { UnsupportedError } from '../errors.js';
 
 /** Container facts a qcow2 image reports (qcow2.txt header fields, named as in probes/image/qcow2.ts). Raw images report {}. */
-const containerSchema: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    version: { type: 'integer', enum: [2, 3] },
-    clusterBits: { type: 'integer' },
-    clusterSize: { type: 'integer' },
-    virtualSize: { type: 'integer' },
-    backingFile: { type: ['string', 'null'] },
-    backingFormat: { type: ['string', 'null'] },
-    backingChainDepth: { type: 'integer', description: 'backing images followed below this one (0: none)' },
-    compressionType: { type: 'string' },
-    encrypted: { type: 'boolean' },
-    l1Size: { type: 'integer' },
-    l1TableOffset: { type: 'integer' },
-    refcountTableOffset: { type: 'integer' },
-    refcountOrder: { type: 'integer' },
-    nbSnapshots: { type: 'integer' },
-    headerLength: { type: 'integer' },
-    dirty: { type: 'boolean' },
-    corrupt: { type: 'boolean' },
-    extendedL2: { type: 'boolean' },
-    lazyRefcounts: { type: 'boolean' },
-    incompatibleFeatures: { type: 'string', pattern: '^0x[0-9a-f]{16}$' },
-    compatibleFeatures: { type: 'string', pattern: '^0x[0-9a-f]{16}$' },
-    autoclearFeatures: { type: 'string', pattern: '^0x[0-9a-f]{16}$' },
-  },
-};
+const hex64 = () => str({ pattern: '^0x[0-9a-f]{16}$' });
+const container = sparseObj({
+  version: intEnum([2, 3]),
+  clusterBits: int(),
+  clusterSize: int(),
+  virtualSize: int(),
+  backingFile: nstr(),
+  backingFormat: nstr(),
+  backingChainDepth: int('backing images followed below this one (0: none)'),
+  compressionType: str(),
+  encrypted: bool(),
+  l1Size: int(),
+  l1TableOffset: int(),
+  refcountTableOffset: int(),
+  refcountOrder: int(),
+  nbSnapshots: int(),
+  headerLength: int(),
+  dirty: bool(),
+  corrupt: bool(),
+  extendedL2: bool(),
+  lazyRefcounts: bool(),
+  incompatibleFeatures: hex64(),
+  compatibleFeatures: hex64(),
+  autoclearFeatures: hex64(),
+});
+
+const facts = obj({
+  format: strEnum(['raw', 'qcow2']),
+  virtualSize: int({ minimum: 0, description: 'bytes the guest sees' }),
+  fileSize: int({ minimum: 0, description: 'bytes of the image file on the host' }),
+  container,
+});
 
 /** image.disk: what container the image is and how big its disk is. */
-export const diskProbe: Probe = {
+export const diskProbe = defineProbe({
   name: 'image.disk',
   summary: 'Disk image container (raw or qcow2): format, virtual disk size, file size, container header facts',
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
-  facts: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['format', 'virtualSize', 'fileSize', 'container'],
-    properties: {
-      format: { type: 'string', enum: ['raw', 'qcow2'] },
-      virtualSize: { type: 'integer', minimum: 0, description: 'bytes the guest sees' },
-      fileSize: { type: 'integer', minimum: 0, description: 'bytes of the image file on the host' },
-      container: containerSchema,
-    },
-  },
-  run({ image }): Facts {
+  params: NO_PARAMS,
+  facts,
+  run({ image }) {
     if (!image) throw new UnsupportedError('image.disk needs an image');
     return {
       format: image.format,
@@ -57,4 +52,4 @@ export const diskProbe: Probe = {
       container: { ...image.container },
     };
   },
-};
+});

@@ -1,5 +1,6 @@
 import { isReadError } from '../errors.js';
-import type { Facts, Json, Probe } from '../types.js';
+import { defineProbe } from '../types.js';
+import { arr, bool, enumOf, type FactsOf, int, nint, nobj, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 import { openEsp } from './esp.js';
 
 /**
@@ -8,48 +9,37 @@ import { openEsp } from './esp.js';
  * BS_FilSysType is reported beside it, and a disagreement is a problem.
  */
 
-const nullableInt = { type: ['integer', 'null'] } as const;
+const filesystem = nobj({
+  valid: bool('the boot sector describes a FAT volume and its root directory reads'),
+  type: enumOf(['FAT12', 'FAT16', 'FAT32', null], 'by cluster count (fatgen103 §3.5), not by label'),
+  clusterCount: nint('CountofClusters'),
+  bytesPerSector: nint('BPB_BytsPerSec'),
+  sectorsPerCluster: nint('BPB_SecPerClus'),
+  volumeLabel: nstr('BS_VolLab, trailing spaces trimmed; null without an extended boot signature'),
+  filSysType: nstr('BS_FilSysType, trailing spaces trimmed (informational only)'),
+  problems: arr(str()),
+}, 'null when there is no ESP');
 
-const filesystemSchema = {
-  type: ['object', 'null'],
-  description: 'null when there is no ESP',
-  additionalProperties: false,
-  required: ['valid', 'type', 'clusterCount', 'bytesPerSector', 'sectorsPerCluster', 'volumeLabel', 'filSysType', 'problems'],
-  properties: {
-    valid: { type: 'boolean', description: 'the boot sector describes a FAT volume and its root directory reads' },
-    type: { enum: ['FAT12', 'FAT16', 'FAT32', null], description: 'by cluster count (fatgen103 §3.5), not by label' },
-    clusterCount: { ...nullableInt, description: 'CountofClusters' },
-    bytesPerSector: { ...nullableInt, description: 'BPB_BytsPerSec' },
-    sectorsPerCluster: { ...nullableInt, description: 'BPB_SecPerClus' },
-    volumeLabel: { type: ['string', 'null'], description: 'BS_VolLab, trailing spaces trimmed; null without an extended boot signature' },
-    filSysType: { type: ['string', 'null'], description: 'BS_FilSysType, trailing spaces trimmed (informational only)' },
-    problems: { type: 'array', items: { type: 'string' } },
-  },
-} as const;
+const facts = obj({
+  count: int('ESP-type partitions on the disk'),
+  found: bool(),
+  partition: nint('number of the ESP read (the first one)'),
+  startByte: nint(),
+  sizeBytes: nint(),
+  filesystem,
+});
 
-export const espProbe: Probe = {
+export const espProbe = defineProbe({
   name: 'image.esp',
   summary: 'Finds the EFI System Partition (GPT type C12A7328-…, or MBR 0xEF) and reads its FAT boot sector',
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
-  facts: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['count', 'found', 'partition', 'startByte', 'sizeBytes', 'filesystem'],
-    properties: {
-      count: { type: 'integer', description: 'ESP-type partitions on the disk' },
-      found: { type: 'boolean' },
-      partition: { ...nullableInt, description: 'number of the ESP read (the first one)' },
-      startByte: nullableInt,
-      sizeBytes: nullableInt,
-      filesystem: filesystemSchema,
-    },
-  },
+  params: NO_PARAMS,
+  facts,
   run(inputs) {
     if (!inputs.image) throw new Error('image.esp needs an image');
     const esp = openEsp(inputs.image, inputs.memo);
     const p = esp.partition;
-    const facts: Facts = {
+    const out: FactsOf<typeof facts> = {
       count: esp.candidates.length,
       found: p !== null,
       partition: p?.number ?? null,
@@ -57,14 +47,14 @@ export const espProbe: Probe = {
       sizeBytes: p?.sizeBytes ?? null,
       filesystem: null,
     };
-    if (!p) return facts;
+    if (!p) return out;
     const vol = esp.volume;
     if (!vol) {
-      facts.filesystem = {
+      out.filesystem = {
         valid: false, type: null, clusterCount: null, bytesPerSector: null, sectorsPerCluster: null,
         volumeLabel: null, filSysType: null, problems: [esp.error ?? 'FAT not readable'],
       };
-      return facts;
+      return out;
     }
     const problems: string[] = [...vol.problems];
     let valid = true;
@@ -77,7 +67,7 @@ export const espProbe: Probe = {
       problems.push(`root directory unreadable: ${e.message}`);
     }
     const g = vol.geometry;
-    const fs: { [key: string]: Json } = {
+    const fs: FactsOf<typeof filesystem> = {
       valid,
       type: g.type,
       clusterCount: g.countOfClusters,
@@ -87,7 +77,7 @@ export const espProbe: Probe = {
       filSysType: vol.bpb.BS_FilSysType?.trimEnd() ?? null,
       problems,
     };
-    facts.filesystem = fs;
-    return facts;
+    out.filesystem = fs;
+    return out;
   },
-};
+});

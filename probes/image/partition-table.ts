@@ -1,6 +1,6 @@
 import { SliceByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from './disk.js';
-import { detectGptSectorSize, findOverlaps, readGpt, type GptReading, type Overlap } from './gpt.js';
+import { detectGptSectorSize, findOverlaps, readGpt, type GptReading, type GptSectorSize, type Overlap } from './gpt.js';
 import { partitionTypeName } from './partition-types.js';
 import { readMbr, type MbrReading } from './mbr.js';
 import type { Memo } from '../types.js';
@@ -40,7 +40,7 @@ export type PartitionScheme = 'gpt' | 'mbr' | 'none';
 
 export interface PartitionTableReading {
   /** Logical block size the table was written for: where the GPT was found, else 512. */
-  sectorSize: number;
+  sectorSize: GptSectorSize;
   /** 'gpt' when any GPT header signature was found (valid or not); 'mbr' for a legacy MBR with non-empty records; else 'none'. */
   scheme: PartitionScheme;
   mbr: MbrReading;

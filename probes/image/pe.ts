@@ -7,6 +7,7 @@ import { LeReader } from '../../bytes/le-reader.js';
  * reports facts; a file that is not a PE image is a reading with
  * valid:false and its problems, never a throw.
  */
+import { arr, bool, enumOf, type Exactly, type FactsOf, int, nint, nstr, obj, str } from '../facts-schema.js';
 
 /** PE Format "Machine Types" (IMAGE_FILE_MACHINE_*); names are the constants without the prefix. */
 export const MACHINE_NAMES: Readonly<Record<number, string>> = {
@@ -88,54 +89,41 @@ export type PeReading = {
   sections: PeSection[];
 };
 
-/** JSON Schema of PeReading, for probes that embed it in their facts. */
-export const peReadingSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'valid', 'problems', 'e_lfanew', 'magic', 'machine', 'machineName', 'numberOfSections', 'sizeOfOptionalHeader',
-    'characteristics', 'subsystem', 'subsystemName', 'addressOfEntryPoint', 'imageBase', 'sectionAlignment',
-    'fileAlignment', 'sizeOfImage', 'sizeOfHeaders', 'dllCharacteristics', 'numberOfRvaAndSizes', 'sections',
-  ],
-  properties: {
-    valid: { type: 'boolean', description: 'MZ, PE signature, COFF header and a PE32/PE32+ optional header were read' },
-    problems: { type: 'array', items: { type: 'string' } },
-    e_lfanew: { type: ['integer', 'null'], description: 'file offset of the PE signature' },
-    magic: { enum: ['PE32', 'PE32+', null], description: 'optional header Magic (0x10B / 0x20B)' },
-    machine: { type: ['integer', 'null'], description: 'COFF Machine, e.g. 43620 (0xAA64)' },
-    machineName: { type: ['string', 'null'], description: 'IMAGE_FILE_MACHINE_ name without prefix: ARM64, ARMNT, THUMB, AMD64, I386, RISCV64…' },
-    numberOfSections: { type: ['integer', 'null'] },
-    sizeOfOptionalHeader: { type: ['integer', 'null'] },
-    characteristics: { type: ['integer', 'null'], description: 'COFF Characteristics flags' },
-    subsystem: { type: ['integer', 'null'], description: '10 EFI application, 11 boot service driver, 12 runtime driver, 13 EFI ROM' },
-    subsystemName: { type: ['string', 'null'], description: 'IMAGE_SUBSYSTEM_ name without prefix: EFI_APPLICATION…' },
-    addressOfEntryPoint: { type: ['integer', 'null'] },
-    imageBase: { type: ['string', 'null'], description: 'hex, e.g. "0x0"' },
-    sectionAlignment: { type: ['integer', 'null'] },
-    fileAlignment: { type: ['integer', 'null'] },
-    sizeOfImage: { type: ['integer', 'null'] },
-    sizeOfHeaders: { type: ['integer', 'null'] },
-    dllCharacteristics: { type: ['integer', 'null'] },
-    numberOfRvaAndSizes: { type: ['integer', 'null'] },
-    sections: {
-      type: 'array',
-      maxItems: MAX_SECTIONS,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'virtualSize', 'virtualAddress', 'sizeOfRawData', 'pointerToRawData', 'characteristics'],
-        properties: {
-          name: { type: 'string' },
-          virtualSize: { type: 'integer' },
-          virtualAddress: { type: 'integer' },
-          sizeOfRawData: { type: 'integer' },
-          pointerToRawData: { type: 'integer' },
-          characteristics: { type: 'integer' },
-        },
-      },
-    },
-  },
-} as const;
+/** JSON Schema of PeReading's properties, for probes that embed it in their facts (`obj` or `nobj`). */
+export const peReadingProps = {
+  valid: bool('MZ, PE signature, COFF header and a PE32/PE32+ optional header were read'),
+  problems: arr(str()),
+  e_lfanew: nint('file offset of the PE signature'),
+  magic: enumOf(['PE32', 'PE32+', null], 'optional header Magic (0x10B / 0x20B)'),
+  machine: nint('COFF Machine, e.g. 43620 (0xAA64)'),
+  machineName: nstr('IMAGE_FILE_MACHINE_ name without prefix: ARM64, ARMNT, THUMB, AMD64, I386, RISCV64…'),
+  numberOfSections: nint(),
+  sizeOfOptionalHeader: nint(),
+  characteristics: nint('COFF Characteristics flags'),
+  subsystem: nint('10 EFI application, 11 boot service driver, 12 runtime driver, 13 EFI ROM'),
+  subsystemName: nstr('IMAGE_SUBSYSTEM_ name without prefix: EFI_APPLICATION…'),
+  addressOfEntryPoint: nint(),
+  imageBase: nstr('hex, e.g. "0x0"'),
+  sectionAlignment: nint(),
+  fileAlignment: nint(),
+  sizeOfImage: nint(),
+  sizeOfHeaders: nint(),
+  dllCharacteristics: nint(),
+  numberOfRvaAndSizes: nint(),
+  sections: arr(obj({
+    name: str(),
+    virtualSize: int(),
+    virtualAddress: int(),
+    sizeOfRawData: int(),
+    pointerToRawData: int(),
+    characteristics: int(),
+  }), { maxItems: MAX_SECTIONS }),
+};
+export const peReadingSchema = obj(peReadingProps);
+
+/** The PeReading type is what its schema describes: a compile error otherwise. */
+const readingMatchesSchema: Exactly<PeReading, FactsOf<typeof peReadingSchema>> = true;
+void readingMatchesSchema;
 
 function emptyReading(): PeReading {
   return {

@@ -1,5 +1,6 @@
 import { UnsupportedError } from '../errors.js';
-import type { Facts, Probe } from '../types.js';
+import { arr, enumOf, int, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
+import { defineProbe } from '../types.js';
 import { FIRMWARE_DIRS, scanFirmwareVolumes } from './firmware-volumes.js';
 
 /**
@@ -7,41 +8,30 @@ import { FIRMWARE_DIRS, scanFirmwareVolumes } from './firmware-volumes.js';
  * with "_FVH" at offset 40 and a valid header checksum) in any file on the
  * ESP and under the usual firmware directories of the root filesystem.
  */
-export const firmwareVolumesProbe: Probe = {
+const facts = obj({
+  volumes: arr(obj({
+    where: enumOf(['esp', 'rootfs']),
+    path: str(),
+    offset: int('offset of the volume header in the file'),
+    fileSystemGuid: str(),
+    fileSystem: str('FFS2, FFS3, UEFI variable store…'),
+    fvLength: int(),
+    fileSize: int(),
+  })),
+  espFiles: int('files on the ESP checked'),
+  rootfsDirs: arr(str(), 'firmware directories present in the root filesystem'),
+  rootfsFiles: int('files in them checked'),
+  incomplete: nstr('set only when nothing was found and part of the image could not be scanned: what, and why'),
+  problems: arr(str()),
+});
+
+export const firmwareVolumesProbe = defineProbe({
   name: 'image.firmware-volumes',
   summary: `UEFI firmware volumes ("_FVH" headers) in files on the ESP and in ${FIRMWARE_DIRS.length} firmware directories of the root filesystem`,
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
-  facts: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['volumes', 'espFiles', 'rootfsDirs', 'rootfsFiles', 'incomplete', 'problems'],
-    properties: {
-      volumes: {
-        type: 'array',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['where', 'path', 'offset', 'fileSystemGuid', 'fileSystem', 'fvLength', 'fileSize'],
-          properties: {
-            where: { enum: ['esp', 'rootfs'] },
-            path: { type: 'string' },
-            offset: { type: 'integer', description: 'offset of the volume header in the file' },
-            fileSystemGuid: { type: 'string' },
-            fileSystem: { type: 'string', description: 'FFS2, FFS3, UEFI variable store…' },
-            fvLength: { type: 'integer' },
-            fileSize: { type: 'integer' },
-          },
-        },
-      },
-      espFiles: { type: 'integer', description: 'files on the ESP checked' },
-      rootfsDirs: { type: 'array', items: { type: 'string' }, description: 'firmware directories present in the root filesystem' },
-      rootfsFiles: { type: 'integer', description: 'files in them checked' },
-      incomplete: { type: ['string', 'null'], description: 'set only when nothing was found and part of the image could not be scanned: what, and why' },
-      problems: { type: 'array', items: { type: 'string' } },
-    },
-  },
-  run(inputs): Facts {
+  params: NO_PARAMS,
+  facts,
+  run(inputs) {
     if (!inputs.image) throw new UnsupportedError('image.firmware-volumes needs an image');
     const s = scanFirmwareVolumes(inputs.image, inputs.memo);
     return {
@@ -53,4 +43,4 @@ export const firmwareVolumesProbe: Probe = {
       problems: s.problems,
     };
   },
-};
+});

@@ -1,5 +1,6 @@
 import { UnsupportedError } from '../errors.js';
-import type { Facts, Json, Probe, Schema } from '../types.js';
+import { arr, bool, dict, enumOf, type FactsOf, int, nbool, nint, nobj, nstr, obj, str } from '../facts-schema.js';
+import { defineProbe } from '../types.js';
 import { guestView, initrdFacts, kernelDetails, type InitrdFacts } from './guest.js';
 import { lookupModule, normaliseModuleName } from './modules.js';
 
@@ -12,60 +13,57 @@ import { lookupModule, normaliseModuleName } from './modules.js';
  * in; "in the kernel or initrd" accepts built in or in the initrd.
  */
 
-const nullableString = { type: ['string', 'null'] } as const;
+const option = obj({
+  state: enumOf(['y', 'm', 'n', 'value', 'absent'], 'y built in, m module, n "is not set", value a non-tristate value, absent not mentioned'),
+  value: nstr('the text after "=" (null for "is not set" and absent)'),
+  line: nstr('the config line, e.g. "CONFIG_VIRTIO_PCI=m"'),
+  lineNumber: nint('1-based line in the config file'),
+  module: nstr('module name asked for (params), "-" folded to "_"'),
+  moduleFile: nstr('the module file in the root filesystem (via modules.dep), null when absent'),
+  moduleBuiltin: bool('modules.builtin lists the module'),
+  inInitrd: nbool('the module and every module it depends on are in the initrd (null: not a module, or no module name given)'),
+  initrdPath: nstr('the module inside the initrd'),
+  missingDeps: arr(str(), 'dependencies (modules.dep) neither in the initrd nor built in'),
+  available: enumOf(
+    ['builtin', 'initrd', 'module', 'missing'],
+    'builtin: =y; initrd: =m and loadable from the initrd; module: =m, only in the root filesystem; missing: not set, absent, or =m without the module file',
+  ),
+});
 
-const optionSchema: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['state', 'value', 'line', 'lineNumber', 'module', 'moduleFile', 'moduleBuiltin', 'inInitrd', 'initrdPath', 'missingDeps', 'available'],
-  properties: {
-    state: { enum: ['y', 'm', 'n', 'value', 'absent'], description: 'y built in, m module, n "is not set", value a non-tristate value, absent not mentioned' },
-    value: { ...nullableString, description: 'the text after "=" (null for "is not set" and absent)' },
-    line: { ...nullableString, description: 'the config line, e.g. "CONFIG_VIRTIO_PCI=m"' },
-    lineNumber: { type: ['integer', 'null'], description: '1-based line in the config file' },
-    module: { ...nullableString, description: 'module name asked for (params), "-" folded to "_"' },
-    moduleFile: { ...nullableString, description: 'the module file in the root filesystem (via modules.dep), null when absent' },
-    moduleBuiltin: { type: 'boolean', description: 'modules.builtin lists the module' },
-    inInitrd: { type: ['boolean', 'null'], description: 'the module and every module it depends on are in the initrd (null: not a module, or no module name given)' },
-    initrdPath: { ...nullableString, description: 'the module inside the initrd' },
-    missingDeps: { type: 'array', items: { type: 'string' }, description: 'dependencies (modules.dep) neither in the initrd nor built in' },
-    available: {
-      enum: ['builtin', 'initrd', 'module', 'missing'],
-      description: 'builtin: =y; initrd: =m and loadable from the initrd; module: =m, only in the root filesystem; missing: not set, absent, or =m without the module file',
-    },
-  },
-};
+const kernel = obj({
+  version: nstr('kernel release of the judged (default) kernel'),
+  image: nstr(),
+  config: nstr('the config file read'),
+  initrd: nstr(),
+  modulesDir: nstr(),
+  selectedBy: enumOf(['bootloader', 'symlink', 'newest', 'only', null], 'how the default kernel was chosen'),
+  why: nstr('the choice in words (bootloader entry, symlink, version order)'),
+  configMissing: nstr('why there is no kernel configuration to judge (no kernel, no config file), or null'),
+  imageFormat: enumOf(['arm64-image', 'efi-zboot', 'gzip', 'x86-bzimage', 'elf', 'unknown', null]),
+  arch: enumOf(['arm64', 'x86', null]),
+});
 
-const kernelSchema: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['version', 'image', 'config', 'initrd', 'modulesDir', 'selectedBy', 'why', 'configMissing', 'imageFormat', 'arch'],
-  properties: {
-    version: { ...nullableString, description: 'kernel release of the judged (default) kernel' },
-    image: nullableString,
-    config: { ...nullableString, description: 'the config file read' },
-    initrd: nullableString,
-    modulesDir: nullableString,
-    selectedBy: { enum: ['bootloader', 'symlink', 'newest', 'only', null], description: 'how the default kernel was chosen' },
-    why: { ...nullableString, description: 'the choice in words (bootloader entry, symlink, version order)' },
-    configMissing: { ...nullableString, description: 'why there is no kernel configuration to judge (no kernel, no config file), or null' },
-    imageFormat: { enum: ['arm64-image', 'efi-zboot', 'gzip', 'x86-bzimage', 'elf', 'unknown', null] },
-    arch: { enum: ['arm64', 'x86', null] },
-  },
-};
+const rootfsSummary = obj({
+  unreadable: nstr('why no root filesystem could be read (LVM, LUKS, btrfs, none), or null'),
+  partition: nint('partition holding the root (null: whole disk, or none)'),
+  filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', null]),
+});
 
-export const rootfsSummarySchema: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['unreadable', 'partition', 'filesystem'],
-  properties: {
-    unreadable: { ...nullableString, description: 'why no root filesystem could be read (LVM, LUKS, btrfs, none), or null' },
-    partition: { type: ['integer', 'null'], description: 'partition holding the root (null: whole disk, or none)' },
-    filesystem: { enum: ['ext2', 'ext3', 'ext4', 'xfs', null] },
-  },
-};
+const facts = obj({
+  rootfs: rootfsSummary,
+  kernel,
+  otherKernels: arr(obj({ version: str(), image: nstr(), config: nstr(), initrd: nstr() }), 'kernels installed besides the judged one (not judged)'),
+  options: dict(option, 'by Kconfig symbol (as in params)'),
+  initrd: nobj({
+    path: str(),
+    size: int(),
+    segments: arr(str(), 'e.g. "cpio newc at 0", "zstd at 512"'),
+    entries: int(),
+    modules: int('kernel modules for this release inside'),
+  }, 'the judged kernel\'s initrd, when it was read (only when an option is =m)'),
+});
 
-export const kernelDriversProbe: Probe = {
+export const kernelDriversProbe = defineProbe({
   name: 'image.kernel-drivers',
   summary: "The default kernel's config state of named options (=y/=m/unset), module files, and initrd membership (gzip/zstd/xz cpio)",
   input: 'image',
@@ -90,47 +88,15 @@ export const kernelDriversProbe: Probe = {
       },
     },
   },
-  facts: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['rootfs', 'kernel', 'otherKernels', 'options', 'initrd'],
-    properties: {
-      rootfs: rootfsSummarySchema,
-      kernel: kernelSchema,
-      otherKernels: {
-        type: 'array',
-        description: 'kernels installed besides the judged one (not judged)',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['version', 'image', 'config', 'initrd'],
-          properties: { version: { type: 'string' }, image: nullableString, config: nullableString, initrd: nullableString },
-        },
-      },
-      options: { type: 'object', description: 'by Kconfig symbol (as in params)', additionalProperties: optionSchema },
-      initrd: {
-        type: ['object', 'null'],
-        description: 'the judged kernel\'s initrd, when it was read (only when an option is =m)',
-        additionalProperties: false,
-        required: ['path', 'size', 'segments', 'entries', 'modules'],
-        properties: {
-          path: { type: 'string' },
-          size: { type: 'integer' },
-          segments: { type: 'array', items: { type: 'string' }, description: 'e.g. "cpio newc at 0", "zstd at 512"' },
-          entries: { type: 'integer' },
-          modules: { type: 'integer', description: 'kernel modules for this release inside' },
-        },
-      },
-    },
-  },
+  facts,
   async run(inputs, params) {
     if (!inputs.image) throw new UnsupportedError('image.kernel-drivers needs an image');
     const wanted = (params.options as { config: string; module?: string }[]) ?? [];
     const view = guestView(inputs.image, inputs.memo);
-    const kernelFacts: { [k: string]: Json } = {
+    const kernelFacts: FactsOf<typeof kernel> = {
       version: null, image: null, config: null, initrd: null, modulesDir: null, selectedBy: null, why: null, configMissing: null, imageFormat: null, arch: null,
     };
-    const facts: Facts = {
+    const out: FactsOf<typeof facts> = {
       rootfs: {
         unreadable: view.rootfs.unreadable,
         partition: view.root?.partition?.number ?? null,
@@ -143,28 +109,28 @@ export const kernelDriversProbe: Probe = {
     };
     if (!view.root) {
       kernelFacts.configMissing = 'no readable root filesystem';
-      return facts;
+      return out;
     }
     const dk = view.defaultKernel;
     if (!dk) {
       kernelFacts.configMissing = 'no kernel installed (no /boot/vmlinuz-*, no module tree under /lib/modules or /usr/lib/modules)';
-      return facts;
+      return out;
     }
     const k = dk.kernel;
-    facts.otherKernels = view.kernels.filter((x) => x !== k).map((x) => ({ version: x.version, image: x.image, config: x.config, initrd: x.initrd }));
+    out.otherKernels = view.kernels.filter((x) => x !== k).map((x) => ({ version: x.version, image: x.image, config: x.config, initrd: x.initrd }));
     Object.assign(kernelFacts, { version: k.version, image: k.image, config: k.config, initrd: k.initrd, modulesDir: k.modulesDir, selectedBy: dk.selectedBy, why: dk.why });
     const details = kernelDetails(view.root, k, inputs.memo);
     kernelFacts.configMissing = details.configMissing;
     kernelFacts.imageFormat = details.image?.format ?? null;
     kernelFacts.arch = details.image?.arch ?? null;
-    if (!details.config) return facts;
+    if (!details.config) return out;
     const config = details.config;
     let initrd: InitrdFacts | null | undefined;
-    const options: { [k: string]: Json } = {};
+    const options: FactsOf<typeof facts>['options'] = {};
     for (const o of wanted) {
       const c = config.get(o.config);
       const module = o.module ? normaliseModuleName(o.module) : null;
-      const entry: { [k: string]: Json } = {
+      const entry: FactsOf<typeof option> = {
         state: c.state, value: c.value, line: c.line, lineNumber: c.lineNumber, module,
         moduleFile: null, moduleBuiltin: false, inInitrd: null, initrdPath: null, missingDeps: [], available: 'missing',
       };
@@ -199,9 +165,9 @@ export const kernelDriversProbe: Probe = {
       entry.inInitrd = Boolean(inside) && missingDeps.length === 0;
       if (entry.inInitrd) entry.available = 'initrd';
     }
-    facts.options = options;
+    out.options = options;
     if (initrd) {
-      facts.initrd = {
+      out.initrd = {
         path: initrd.path,
         size: initrd.size,
         segments: initrd.listing.segments.map((s) => (s.compression ? `${s.compression} at ${s.offset}` : `cpio ${s.format ?? ''} at ${s.offset}`)),
@@ -209,6 +175,6 @@ export const kernelDriversProbe: Probe = {
         modules: initrd.modules.size,
       };
     }
-    return facts;
+    return out;
   },
-};
+});

@@ -1,5 +1,6 @@
 import { UnsupportedError } from '../errors.js';
-import type { Facts, Json, Probe, Schema } from '../types.js';
+import { arr, bool, enumOf, NO_PARAMS, nobj, nstr, obj, str } from '../facts-schema.js';
+import { defineProbe } from '../types.js';
 import { followRemovablePath, REMOVABLE_PATH } from './bootloader.js';
 import { openRootfs } from './rootfs.js';
 
@@ -12,55 +13,40 @@ import { openRootfs } from './rootfs.js';
  * kernel exists. Nothing depends on NVRAM, which is the point.
  */
 
-const nullableString = { type: ['string', 'null'] } as const;
-const strings = { type: 'array', items: { type: 'string' } } as const;
-const fileSchema: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['path', 'device', 'exists'],
-  properties: { path: { type: 'string' }, device: nullableString, exists: { type: 'boolean' } },
-};
+const fileProps = { path: str(), device: nstr(), exists: bool() };
 
-export const removableBootProbe: Probe = {
+const facts = obj({
+  espFound: bool(),
+  loaderPath: str(),
+  loaderFound: bool(),
+  loaderKind: enumOf(['grub', 'shim', 'systemd-boot', 'uki', 'linux', 'unknown', null]),
+  loaderMachine: nstr('PE machine of the loader (ARM64...)'),
+  sbat: arr(str(), 'SBAT components of the loader'),
+  grubPrefix: nstr("GRUB's built-in prefix"),
+  grubEmbeddedConfig: bool(),
+  steps: arr(str(), 'the path followed, in words'),
+  configFiles: arr(str(), 'configuration files read, "(device)/path"'),
+  entries: arr(str(), 'menu entries found'),
+  defaultEntry: nobj({
+    title: str(),
+    definedIn: str(),
+    chosenBy: str(),
+    linux: nobj(fileProps),
+    initrds: arr(obj(fileProps)),
+    cmdline: str(),
+  }),
+  kernelReached: bool('the default entry (or the loader itself) leads to a kernel that exists on the image'),
+  unfollowable: nstr('why the path cannot be decided statically (unknown loader, kernel on a volume vmspec cannot read), or null'),
+  problems: arr(str()),
+});
+
+export const removableBootProbe = defineProbe({
   name: 'image.removable-boot',
   summary: 'Follows \\EFI\\BOOT\\BOOTAA64.EFI through GRUB/shim/systemd-boot configuration on the image to the default kernel, without boot variables',
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
-  facts: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['espFound', 'loaderPath', 'loaderFound', 'loaderKind', 'loaderMachine', 'sbat', 'grubPrefix', 'grubEmbeddedConfig', 'steps', 'configFiles', 'entries', 'defaultEntry', 'kernelReached', 'unfollowable', 'problems'],
-    properties: {
-      espFound: { type: 'boolean' },
-      loaderPath: { type: 'string' },
-      loaderFound: { type: 'boolean' },
-      loaderKind: { enum: ['grub', 'shim', 'systemd-boot', 'uki', 'linux', 'unknown', null] },
-      loaderMachine: { ...nullableString, description: 'PE machine of the loader (ARM64...)' },
-      sbat: { ...strings, description: 'SBAT components of the loader' },
-      grubPrefix: { ...nullableString, description: "GRUB's built-in prefix" },
-      grubEmbeddedConfig: { type: 'boolean' },
-      steps: { ...strings, description: 'the path followed, in words' },
-      configFiles: { ...strings, description: 'configuration files read, "(device)/path"' },
-      entries: { ...strings, description: 'menu entries found' },
-      defaultEntry: {
-        type: ['object', 'null'],
-        additionalProperties: false,
-        required: ['title', 'definedIn', 'chosenBy', 'linux', 'initrds', 'cmdline'],
-        properties: {
-          title: { type: 'string' },
-          definedIn: { type: 'string' },
-          chosenBy: { type: 'string' },
-          linux: { ...fileSchema, type: ['object', 'null'] },
-          initrds: { type: 'array', items: fileSchema },
-          cmdline: { type: 'string' },
-        },
-      },
-      kernelReached: { type: 'boolean', description: 'the default entry (or the loader itself) leads to a kernel that exists on the image' },
-      unfollowable: { ...nullableString, description: 'why the path cannot be decided statically (unknown loader, kernel on a volume vmspec cannot read), or null' },
-      problems: strings,
-    },
-  },
-  run(inputs): Facts {
+  params: NO_PARAMS,
+  facts,
+  run(inputs) {
     if (!inputs.image) throw new UnsupportedError('image.removable-boot needs an image');
     const chain = followRemovablePath(inputs.image, inputs.memo);
     let unfollowable = chain.unfollowable;
@@ -73,7 +59,7 @@ export const removableBootProbe: Probe = {
       }
     }
     const d = chain.defaultBoot;
-    const file = (f: { path: string; device: string | null; exists: boolean }): Json => ({ path: f.path, device: f.device, exists: f.exists });
+    const file = (f: { path: string; device: string | null; exists: boolean }) => ({ path: f.path, device: f.device, exists: f.exists });
     return {
       espFound: chain.espFound,
       loaderPath: REMOVABLE_PATH,
@@ -92,4 +78,4 @@ export const removableBootProbe: Probe = {
       problems: chain.problems,
     };
   },
-};
+});

@@ -1,6 +1,7 @@
 import { UnsupportedError } from '../errors.js';
 import { FsError, type ReadOnlyFilesystem } from '../fs/filesystem.js';
-import type { Facts, Json, Probe, Schema } from '../types.js';
+import { arr, bool, enumOf, type FactsOf, int, narr, nbool, nint, nobj, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
+import { defineProbe } from '../types.js';
 import { cloudInitFacts } from './cloud-init.js';
 import { guestView, kernelDetails } from './guest.js';
 import { dashedUuid } from './volumes.js';
@@ -13,137 +14,66 @@ import { dashedUuid } from './volumes.js';
  * installed and enabled (what `vmspec boot` needs for its NoCloud path).
  */
 
-const nullableString = { type: ['string', 'null'] } as const;
-const strings = { type: 'array', items: { type: 'string' } } as const;
+const bootFile = obj({ path: str(), device: nstr(), exists: bool() });
 
-const bootFileSchema: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['path', 'device', 'exists'],
-  properties: { path: { type: 'string' }, device: nullableString, exists: { type: 'boolean' } },
-};
+const os = nobj({ id: nstr(), versionId: nstr(), prettyName: nstr() }, '/etc/os-release (or /usr/lib/os-release)');
 
-export const rootfsProbe: Probe = {
+const facts = obj({
+  rootfs: obj({
+    readable: bool(),
+    unreadable: nstr('why no root filesystem could be read, or null'),
+    partition: nint(),
+    filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', null]),
+    uuid: nstr(),
+    label: nstr(),
+    needsRecovery: nbool('the ext4 journal holds unreplayed transactions, or the xfs log is dirty (read as on disk, not replayed)'),
+    metadataCrc: nobj({ checked: int(), failed: int() }, 'xfs v5: metadata CRCs (superblock, inodes, bmap btree, directory and symlink blocks) this run checked and how many did not match; null where the reader does not check them'),
+    scanned: arr(obj({ partition: nint(), typeName: nstr(), filesystem: nstr(), note: nstr() })),
+  }),
+  os,
+  kernels: arr(obj({
+    version: str(), image: nstr(), config: nstr(), initrd: nstr(), modulesDir: nstr(),
+    imageFormat: nstr(), arch: nstr(),
+  })),
+  defaultKernel: nobj({ version: str(), selectedBy: enumOf(['bootloader', 'symlink', 'newest', 'only']), why: str() }),
+  boot: nobj({
+    source: enumOf(['removable-path', 'root-grub-cfg'], 'followed from \\EFI\\BOOT\\BOOTAA64.EFI, or read from the root\'s /boot/grub/grub.cfg'),
+    title: str(),
+    definedIn: str(),
+    chosenBy: str(),
+    linux: bootFile,
+    initrds: arr(bootFile),
+    cmdline: str(),
+    consoles: arr(str(), 'console= values, in order (the last is /dev/console)'),
+  }, 'the default boot entry that loads a kernel from the root'),
+  cmdlineDefaults: obj({
+    grubCmdlineLinux: nstr('GRUB_CMDLINE_LINUX in /etc/default/grub'),
+    grubCmdlineLinuxDefault: nstr('GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub'),
+    kernelCmdline: nstr('/etc/kernel/cmdline (kernel-install, UKIs)'),
+  }),
+  cloudInit: nobj({
+    installed: bool(),
+    evidence: arr(str()),
+    version: nstr(),
+    enabled: bool(),
+    disabledBy: arr(str()),
+    units: arr(obj({ name: str(), wantedBy: arr(str()), masked: bool() })),
+    datasources: narr(str()),
+    noCloud: bool(),
+  }),
+});
+
+export const rootfsProbe = defineProbe({
   name: 'image.rootfs',
   summary: 'Root filesystem, OS release, installed kernels, the default kernel and boot entry (command line, consoles), cloud-init state',
   input: 'image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
-  facts: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['rootfs', 'os', 'kernels', 'defaultKernel', 'boot', 'cmdlineDefaults', 'cloudInit'],
-    properties: {
-      rootfs: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['readable', 'unreadable', 'partition', 'filesystem', 'uuid', 'label', 'needsRecovery', 'metadataCrc', 'scanned'],
-        properties: {
-          readable: { type: 'boolean' },
-          unreadable: { ...nullableString, description: 'why no root filesystem could be read, or null' },
-          partition: { type: ['integer', 'null'] },
-          filesystem: { enum: ['ext2', 'ext3', 'ext4', 'xfs', null] },
-          uuid: nullableString,
-          label: nullableString,
-          needsRecovery: { type: ['boolean', 'null'], description: 'the ext4 journal holds unreplayed transactions, or the xfs log is dirty (read as on disk, not replayed)' },
-          metadataCrc: {
-            type: ['object', 'null'],
-            description: 'xfs v5: metadata CRCs (superblock, inodes, bmap btree, directory and symlink blocks) this run checked and how many did not match; null where the reader does not check them',
-            additionalProperties: false,
-            required: ['checked', 'failed'],
-            properties: { checked: { type: 'integer' }, failed: { type: 'integer' } },
-          },
-          scanned: {
-            type: 'array',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['partition', 'typeName', 'filesystem', 'note'],
-              properties: { partition: { type: ['integer', 'null'] }, typeName: nullableString, filesystem: nullableString, note: nullableString },
-            },
-          },
-        },
-      },
-      os: {
-        type: ['object', 'null'],
-        additionalProperties: false,
-        required: ['id', 'versionId', 'prettyName'],
-        properties: { id: nullableString, versionId: nullableString, prettyName: nullableString },
-        description: '/etc/os-release (or /usr/lib/os-release)',
-      },
-      kernels: {
-        type: 'array',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['version', 'image', 'config', 'initrd', 'modulesDir', 'imageFormat', 'arch'],
-          properties: {
-            version: { type: 'string' }, image: nullableString, config: nullableString, initrd: nullableString, modulesDir: nullableString,
-            imageFormat: nullableString, arch: nullableString,
-          },
-        },
-      },
-      defaultKernel: {
-        type: ['object', 'null'],
-        additionalProperties: false,
-        required: ['version', 'selectedBy', 'why'],
-        properties: { version: { type: 'string' }, selectedBy: { enum: ['bootloader', 'symlink', 'newest', 'only'] }, why: { type: 'string' } },
-      },
-      boot: {
-        type: ['object', 'null'],
-        description: 'the default boot entry that loads a kernel from the root',
-        additionalProperties: false,
-        required: ['source', 'title', 'definedIn', 'chosenBy', 'linux', 'initrds', 'cmdline', 'consoles'],
-        properties: {
-          source: { enum: ['removable-path', 'root-grub-cfg'], description: 'followed from \\EFI\\BOOT\\BOOTAA64.EFI, or read from the root\'s /boot/grub/grub.cfg' },
-          title: { type: 'string' },
-          definedIn: { type: 'string' },
-          chosenBy: { type: 'string' },
-          linux: bootFileSchema,
-          initrds: { type: 'array', items: bootFileSchema },
-          cmdline: { type: 'string' },
-          consoles: { ...strings, description: 'console= values, in order (the last is /dev/console)' },
-        },
-      },
-      cmdlineDefaults: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['grubCmdlineLinux', 'grubCmdlineLinuxDefault', 'kernelCmdline'],
-        properties: {
-          grubCmdlineLinux: { ...nullableString, description: 'GRUB_CMDLINE_LINUX in /etc/default/grub' },
-          grubCmdlineLinuxDefault: { ...nullableString, description: 'GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub' },
-          kernelCmdline: { ...nullableString, description: '/etc/kernel/cmdline (kernel-install, UKIs)' },
-        },
-      },
-      cloudInit: {
-        type: ['object', 'null'],
-        additionalProperties: false,
-        required: ['installed', 'evidence', 'version', 'enabled', 'disabledBy', 'units', 'datasources', 'noCloud'],
-        properties: {
-          installed: { type: 'boolean' },
-          evidence: strings,
-          version: nullableString,
-          enabled: { type: 'boolean' },
-          disabledBy: strings,
-          units: {
-            type: 'array',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['name', 'wantedBy', 'masked'],
-              properties: { name: { type: 'string' }, wantedBy: strings, masked: { type: 'boolean' } },
-            },
-          },
-          datasources: { type: ['array', 'null'], items: { type: 'string' } },
-          noCloud: { type: 'boolean' },
-        },
-      },
-    },
-  },
+  params: NO_PARAMS,
+  facts,
   run(inputs) {
     if (!inputs.image) throw new UnsupportedError('image.rootfs needs an image');
     const view = guestView(inputs.image, inputs.memo);
     const root = view.root;
-    const facts: Facts = {
+    const out: FactsOf<typeof facts> = {
       rootfs: {
         readable: root !== null,
         unreadable: view.rootfs.unreadable,
@@ -162,38 +92,38 @@ export const rootfsProbe: Probe = {
       cmdlineDefaults: { grubCmdlineLinux: null, grubCmdlineLinuxDefault: null, kernelCmdline: null },
       cloudInit: null,
     };
-    if (!root) return facts;
+    if (!root) return out;
     const fs = root.fs;
-    facts.os = osRelease(fs);
-    facts.kernels = view.kernels.map((k) => {
+    out.os = osRelease(fs);
+    out.kernels = view.kernels.map((k) => {
       const d = kernelDetails(root, k, inputs.memo);
       return { version: k.version, image: k.image, config: k.config, initrd: k.initrd, modulesDir: k.modulesDir, imageFormat: d.image?.format ?? null, arch: d.image?.arch ?? null };
     });
     const dk = view.defaultKernel;
-    facts.defaultKernel = dk ? { version: dk.kernel.version, selectedBy: dk.selectedBy, why: dk.why } : null;
+    out.defaultKernel = dk ? { version: dk.kernel.version, selectedBy: dk.selectedBy, why: dk.why } : null;
     const b = view.boot;
     let args: string[] | null = null;
     if (b?.linux && view.bootSource) {
       args = b.linux.args;
-      const file = (f: { path: string; device: string | null; exists: boolean }): Json => ({ path: f.path, device: f.device, exists: f.exists });
-      facts.boot = {
+      const file = (f: { path: string; device: string | null; exists: boolean }) => ({ path: f.path, device: f.device, exists: f.exists });
+      out.boot = {
         source: view.bootSource, title: b.title, definedIn: b.source, chosenBy: b.chosenBy, linux: file(b.linux), initrds: b.initrds.map(file),
         cmdline: args.join(' '), consoles: consoles(args),
       };
     }
     const grub = readText(fs, '/etc/default/grub');
-    facts.cmdlineDefaults = {
+    out.cmdlineDefaults = {
       grubCmdlineLinux: grub ? shellVar(grub, 'GRUB_CMDLINE_LINUX') : null,
       grubCmdlineLinuxDefault: grub ? shellVar(grub, 'GRUB_CMDLINE_LINUX_DEFAULT') : null,
       kernelCmdline: readText(fs, '/etc/kernel/cmdline')?.trim() ?? null,
     };
     const ci = cloudInitFacts(fs, args);
-    facts.cloudInit = { ...ci, units: ci.units.map((u) => ({ ...u })) };
+    out.cloudInit = { ...ci, units: ci.units.map((u) => ({ ...u })) };
     // Counted last, so the reads above are included.
-    if (fs.type === 'xfs' && fs.info.version === 5) (facts.rootfs as { [k: string]: Json }).metadataCrc = { checked: fs.info.crc.checked, failed: fs.info.crc.failed };
-    return facts;
+    if (fs.type === 'xfs' && fs.info.version === 5) out.rootfs.metadataCrc = { checked: fs.info.crc.checked, failed: fs.info.crc.failed };
+    return out;
   },
-};
+});
 
 /** console= values of a kernel command line, in order. */
 export function consoles(args: string[]): string[] {
@@ -222,7 +152,7 @@ export function shellVar(text: string, name: string): string | null {
   return value;
 }
 
-function osRelease(fs: ReadOnlyFilesystem): { [k: string]: Json } | null {
+function osRelease(fs: ReadOnlyFilesystem): FactsOf<typeof os> {
   const text = readText(fs, '/etc/os-release') ?? readText(fs, '/usr/lib/os-release');
   if (text === null) return null;
   return { id: shellVar(text, 'ID'), versionId: shellVar(text, 'VERSION_ID'), prettyName: shellVar(text, 'PRETTY_NAME') };
