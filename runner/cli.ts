@@ -10,7 +10,8 @@ import { describe } from './expect.js';
 import { EXIT, type Selection } from './results.js';
 import { select, SelectionError } from './select.js';
 import { addSelectionOptions, selectionFrom, type SelectionFlags } from './selection-options.js';
-import { displayPath, loadSpecOrThrow, resolveSpecDir, SpecError } from './spec-load.js';
+import { displayPath } from './display-path.js';
+import { loadSpecOrThrow, resolveSpecDir, SpecError } from './spec-load.js';
 import { TOOL_VERSION } from './version.js';
 import type { Requirement } from './requirement.js';
 
