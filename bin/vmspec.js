@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The vmspec CLI. Runs the compiled code in dist/ (npm run build).
+// The vmspec CLI. Runs the bundle `npm run build` writes to dist/bundle/ (build/bundle.ts).
 import { existsSync } from 'node:fs';
-const entry = new URL('../dist/runner/cli.js', import.meta.url);
+const entry = new URL('../dist/bundle/main.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write('vmspec: not built yet: run `npm ci && npm run build` in the vmspec directory\n');
   process.exit(2);

@@ -1,0 +1,69 @@
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { packageRoot } from '../runner/paths.js';
+
+/**
+ * Build step (`npm run build`): the CLI as one ESM bundle with split chunks
+ * (dist/bundle/), which bin/*.js load. A few files instead of a few hundred
+ * modules is most of a fast start; dynamic imports (probes, renderers,
+ * nunjucks, ora) stay chunks loaded only by the commands that use them. The
+ * runtime dependencies are bundled in, so an installed package needs no
+ * node_modules.
+ */
+
+/** The module whose `main(argv)` is the CLI. */
+export const ENTRY = 'runner/cli.ts';
+export const BUNDLE_DIR = join(packageRoot, 'dist', 'bundle');
+
+/**
+ * The CommonJS packages the sources load synchronously on demand (createRequire):
+ * each is a file of its own in dist/bundle/vendor/, required only when a run needs
+ * it, so start-up does not even parse them (yaml and ajv are ~480 KB).
+ * ajv-formats shares ajv's code generator (it checks `instanceof`), so both are one file.
+ */
+const VENDOR_FILES: Record<string, string> = {
+  'yaml.cjs': "module.exports = require('yaml');",
+  'ajv.cjs': "module.exports = { ajv: require('ajv'), 'ajv-formats': require('ajv-formats') };",
+};
+const VENDORED: Record<string, string> = {
+  yaml: "module.exports = require('./vendor/yaml.cjs');",
+  ajv: "module.exports = require('./vendor/ajv.cjs').ajv;",
+  'ajv-formats': "module.exports = require('./vendor/ajv.cjs')['ajv-formats'];",
+};
+
+const common: BuildOptions = { absWorkingDir: packageRoot, bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
+
+const vendored: Plugin = {
+  name: 'vendored',
+  setup(b) {
+    // The sources reach yaml and ajv through createRequire (an ESM module has no `require`);
+    // esbuild leaves such a call alone, so the declaration goes and `require` is esbuild's to resolve.
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (args.path.includes('/node_modules/')) return undefined;
+      const text = await readFile(args.path, 'utf8');
+      return { contents: text.replace(/^const require = createRequire\(import\.meta\.url\);$/m, ''), loader: 'ts' };
+    });
+    b.onResolve({ filter: /^(yaml|ajv|ajv-formats)$/ }, (args) => ({ path: args.path, namespace: 'vendored' }));
+    b.onLoad({ filter: /.*/, namespace: 'vendored' }, (args) => ({ contents: VENDORED[args.path], loader: 'js' }));
+    // Resolved at run time next to the chunk that requires it (all chunks are in dist/bundle/).
+    b.onResolve({ filter: /^\.\/vendor\//, namespace: 'vendored' }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+await rm(BUNDLE_DIR, { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: { main: ENTRY },
+  outdir: BUNDLE_DIR,
+  splitting: true,
+  format: 'esm',
+  chunkNames: '[name]-[hash]',
+  minify: true,
+  // What is left to `require` at run time (vendor files, node: built-ins, the precompiled validators) goes through this.
+  banner: { js: "import { createRequire as __vmspecCreateRequire } from 'node:module'; const require = __vmspecCreateRequire(import.meta.url);" },
+  plugins: [vendored],
+});
+for (const [file, contents] of Object.entries(VENDOR_FILES)) {
+  await build({ ...common, stdin: { contents, resolveDir: packageRoot, loader: 'js' }, outfile: join(BUNDLE_DIR, 'vendor', file), format: 'cjs', minify: true });
+}
