@@ -42,7 +42,7 @@ export interface FirmwareScan {
 }
 
 const HEAD = 64 * 1024;
-const FVH = 0x4856465f; // "_FVH" little-endian
+const FVH = Buffer.from('_FVH', 'latin1');
 const MAX_FILES = 5000;
 
 /** Directories where distributions install VM firmware (Debian, Fedora, SUSE, Arch) and where an ESP is mounted. */
@@ -61,8 +61,10 @@ const FS_GUIDS: Record<string, string> = {
 /** The first valid firmware volume header in `head` (the first bytes of a file of `fileSize` bytes), or null. */
 export function findFirmwareVolume(head: Uint8Array, fileSize: number): { offset: number; guid: string; fvLength: number } | null {
   const dv = new DataView(head.buffer, head.byteOffset, head.length);
-  for (let sig = 40; sig + 16 <= head.length; sig += 8) {
-    if (dv.getUint32(sig, true) !== FVH) continue;
+  const bytes = Buffer.from(head.buffer, head.byteOffset, head.length);
+  // indexOf finds the signature natively (a loop over every 8th word cost ~40 ms a verify); only 8-byte-aligned hits count.
+  for (let sig = bytes.indexOf(FVH, 40); sig !== -1 && sig + 16 <= head.length; sig = bytes.indexOf(FVH, sig + 1)) {
+    if (sig % 8 !== 0) continue;
     const start = sig - 40;
     const headerLength = dv.getUint16(start + 48, true);
     if (headerLength < 72 || headerLength > 4096 || headerLength % 2 !== 0 || start + headerLength > head.length) continue;
