@@ -1,5 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { packageRoot } from '../runner/paths.js';
 
@@ -26,13 +27,45 @@ const VENDOR_FILES: Record<string, string> = {
   'yaml.cjs': "module.exports = require('yaml');",
   'ajv.cjs': "module.exports = { ajv: require('ajv'), 'ajv-formats': require('ajv-formats') };",
 };
+// yaml's exports load the file on first use: a probe that imports yaml (cloud-init
+// user-data) costs nothing until it finds something to parse.
+const yamlNames = Object.keys(createRequire(import.meta.url)('yaml') as object);
 const VENDORED: Record<string, string> = {
-  yaml: "module.exports = require('./vendor/yaml.cjs');",
+  yaml: `let yaml; for (const name of ${JSON.stringify(yamlNames)}) Object.defineProperty(exports, name, { enumerable: true, get: () => (yaml ??= require('./vendor/yaml.cjs'))[name] });`,
   ajv: "module.exports = require('./vendor/ajv.cjs').ajv;",
   'ajv-formats': "module.exports = require('./vendor/ajv.cjs')['ajv-formats'];",
 };
 
 const common: BuildOptions = { absWorkingDir: packageRoot, bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
+
+/**
+ * The probe catalogue imports each probe on its own; in the bundle that is a file
+ * per probe, and Node's ESM loader pays per file. Bundled, the probes of one input
+ * kind (image, evidence, boot) are one chunk: an image-only run still loads no
+ * evidence probe. A catalogue line this does not recognise keeps its own chunk.
+ */
+const probeGroups: Plugin = {
+  name: 'probe-groups',
+  setup(b) {
+    const groups = new Map<string, string[]>();
+    b.onLoad({ filter: /\/probes\/catalogue\.ts$/ }, async (args) => {
+      const text = (await readFile(args.path, 'utf8')).replace(
+        /input: '(\w+)', load: async \(\) => \(await import\('(\.\/[^']+)\.js'\)\)/g,
+        (_, input: string, path: string) => {
+          groups.set(input, [...(groups.get(input) ?? []), join(dirname(args.path), `${path}.ts`)]);
+          return `input: '${input}', load: async () => (await import('probe-group:${input}'))`;
+        },
+      );
+      return { contents: text, loader: 'ts' };
+    });
+    b.onResolve({ filter: /^probe-group:/ }, (args) => ({ path: args.path.slice('probe-group:'.length), namespace: 'probe-group' }));
+    b.onLoad({ filter: /.*/, namespace: 'probe-group' }, (args) => ({
+      contents: (groups.get(args.path) ?? []).map((p) => `export * from ${JSON.stringify(p)};`).join('\n'),
+      loader: 'ts',
+      resolveDir: packageRoot,
+    }));
+  },
+};
 
 const vendored: Plugin = {
   name: 'vendored',
@@ -60,9 +93,10 @@ await build({
   format: 'esm',
   chunkNames: '[name]-[hash]',
   minify: true,
-  // What is left to `require` at run time (vendor files, node: built-ins, the precompiled validators) goes through this.
-  banner: { js: "import { createRequire as __vmspecCreateRequire } from 'node:module'; const require = __vmspecCreateRequire(import.meta.url);" },
-  plugins: [vendored],
+  // What is left to `require` at run time (vendor files, node: built-ins, the precompiled validators) goes
+  // through this; made on first use, since every chunk carries it and few need it.
+  banner: { js: "import { createRequire as __vmspecCreateRequire } from 'node:module'; let __vmspecRequire; const require = (id) => (__vmspecRequire ??= __vmspecCreateRequire(import.meta.url))(id);" },
+  plugins: [probeGroups, vendored],
 });
 for (const [file, contents] of Object.entries(VENDOR_FILES)) {
   await build({ ...common, stdin: { contents, resolveDir: packageRoot, loader: 'js' }, outfile: join(BUNDLE_DIR, 'vendor', file), format: 'cjs', minify: true });
