@@ -18,20 +18,31 @@ export const ENTRY = 'runner/cli.ts';
 export const BUNDLE_DIR = join(packageRoot, 'dist', 'bundle');
 
 /**
- * The CommonJS packages the sources load synchronously on demand (createRequire):
- * each is a file of its own in dist/bundle/vendor/, required only when a run needs
- * it, so start-up does not even parse them (yaml and ajv are ~480 KB).
+ * The CommonJS packages the sources load on demand (yaml and ajv synchronously,
+ * through createRequire; nunjucks for html only): each is a file of its own in
+ * dist/bundle/vendor/, required only when a run needs it, so other runs do not
+ * even parse them (together ~580 KB).
  * ajv-formats shares ajv's code generator (it checks `instanceof`), so both are one file.
  */
 const VENDOR_FILES: Record<string, string> = {
   'yaml.cjs': "module.exports = require('yaml');",
+  'nunjucks.cjs': "module.exports = require('nunjucks');",
   'ajv.cjs': "module.exports = { ajv: require('ajv'), 'ajv-formats': require('ajv-formats') };",
 };
-// yaml's exports load the file on first use: a probe that imports yaml (cloud-init
-// user-data) costs nothing until it finds something to parse.
-const yamlNames = Object.keys(createRequire(import.meta.url)('yaml') as object);
+
+/**
+ * A module whose exports load the vendor file on first use: a probe that imports
+ * yaml (cloud-init user-data) or the report module that imports nunjucks (for
+ * html only) costs nothing until it parses or renders something.
+ */
+function loadedOnFirstUse(pkg: string): string {
+  const names = Object.keys(createRequire(import.meta.url)(pkg) as object);
+  return `let m; for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => (m ??= require('./vendor/${pkg}.cjs'))[name] });`;
+}
+
 const VENDORED: Record<string, string> = {
-  yaml: `let yaml; for (const name of ${JSON.stringify(yamlNames)}) Object.defineProperty(exports, name, { enumerable: true, get: () => (yaml ??= require('./vendor/yaml.cjs'))[name] });`,
+  yaml: loadedOnFirstUse('yaml'),
+  nunjucks: loadedOnFirstUse('nunjucks'),
   ajv: "module.exports = require('./vendor/ajv.cjs').ajv;",
   'ajv-formats': "module.exports = require('./vendor/ajv.cjs')['ajv-formats'];",
 };
@@ -77,7 +88,7 @@ const vendored: Plugin = {
       const text = await readFile(args.path, 'utf8');
       return { contents: text.replace(/^const require = createRequire\(import\.meta\.url\);$/m, ''), loader: 'ts' };
     });
-    b.onResolve({ filter: /^(yaml|ajv|ajv-formats)$/ }, (args) => ({ path: args.path, namespace: 'vendored' }));
+    b.onResolve({ filter: /^(yaml|nunjucks|ajv|ajv-formats)$/ }, (args) => ({ path: args.path, namespace: 'vendored' }));
     b.onLoad({ filter: /.*/, namespace: 'vendored' }, (args) => ({ contents: VENDORED[args.path], loader: 'js' }));
     // Resolved at run time next to the chunk that requires it (all chunks are in dist/bundle/).
     b.onResolve({ filter: /^\.\/vendor\//, namespace: 'vendored' }, (args) => ({ path: args.path, external: true }));
