@@ -63,15 +63,18 @@ const probeGroups: Plugin = {
       const text = (await readFile(args.path, 'utf8')).replace(
         /input: '(\w+)', load: async \(\) => \(await import\('(\.\/[^']+)\.js'\)\)/g,
         (_, input: string, path: string) => {
-          groups.set(input, [...(groups.get(input) ?? []), join(dirname(args.path), `${path}.ts`)]);
-          return `input: '${input}', load: async () => (await import('probe-group:${input}'))`;
+          const members = groups.get(input) ?? [];
+          members.push(join(dirname(args.path), `${path}.ts`));
+          groups.set(input, members);
+          // Each probe module under a name of its own: two probes exporting the same name stay apart.
+          return `input: '${input}', load: async () => (await import('probe-group:${input}')).m${members.length - 1}`;
         },
       );
       return { contents: text, loader: 'ts' };
     });
     b.onResolve({ filter: /^probe-group:/ }, (args) => ({ path: args.path.slice('probe-group:'.length), namespace: 'probe-group' }));
     b.onLoad({ filter: /.*/, namespace: 'probe-group' }, (args) => ({
-      contents: (groups.get(args.path) ?? []).map((p) => `export * from ${JSON.stringify(p)};`).join('\n'),
+      contents: (groups.get(args.path) ?? []).map((p, i) => `export * as m${i} from ${JSON.stringify(p)};`).join('\n'),
       loader: 'ts',
       resolveDir: packageRoot,
     }));
