@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compatibility alias: `vmspec-boot ARGS` is `vmspec boot ARGS` (the original tool's name).
 import { existsSync } from 'node:fs';
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/bundle/main.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write('vmspec-boot: not built yet: run `npm ci && npm run build` in the vmspec directory\n');
   process.exit(2);

@@ -5,7 +5,8 @@ import { describe } from '../runner/expect.js';
 import { EXIT } from '../runner/results.js';
 import type { Requirement } from '../runner/requirement.js';
 import { select, selectionFrom, SelectionError } from '../runner/select.js';
-import { displayPath, loadSpecOrThrow, resolveSpecDir } from '../runner/spec-load.js';
+import { displayPath } from '../runner/display-path.js';
+import { loadSpecOrThrow, resolveSpecDir } from '../runner/spec-load.js';
 import { addSelectionOptions, formatOption, outputOption, SPEC_HELP, specOption, type SpecSelectionFlags } from './options.js';
 import { renderOutput } from './output.js';
 

@@ -8,7 +8,7 @@ import { PROBE_TABLE } from './table.generated.js';
  * none), and lint and `probe list` load them all (probes/registry.ts).
  *
  * The table itself is generated from the `*.probe.ts` files by
- * probes/table-build.ts at `npm run build` (and `npm run typecheck`), so a
+ * build/probe-table.ts at `npm run build` (and `npm run typecheck`), so a
  * new probe is one new file: nothing else lists it.
  */
 export interface ProbeEntry {

@@ -2,7 +2,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { explainErrors, validator } from '../runner/schemas.js';
 import { SelectionError } from '../runner/select.js';
-import { displayPath, loadSpec, resolveSpecDir, type SpecSet } from '../runner/spec-load.js';
+import { displayPath } from '../runner/display-path.js';
+import { loadSpec, resolveSpecDir, type SpecSet } from '../runner/spec-load.js';
 import type { RunWithWaivers } from '../runner/waivers.js';
 
 /** Results files larger than this are refused (observed facts are bounded by the probes; this is a sanity cap). */

@@ -1,7 +1,8 @@
 import type { Json } from '../probes/types.js';
 import { deepEqual } from '../runner/expect.js';
 import type { Requirement } from '../runner/requirement.js';
-import { displayPath, type SpecSet } from '../runner/spec-load.js';
+import { displayPath } from '../runner/display-path.js';
+import type { SpecSet } from '../runner/spec-load.js';
 import { stripVersionPrefix } from './diff.js';
 import { renderPage } from './html.js';
 import { md, table } from './markdown.js';

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { explainErrors, validator } from './schemas.js';
 import { specRoot } from './paths.js';
+import { displayPath } from './display-path.js';
 import { readSnapshot } from './spec-snapshot.js';
 import { normaliseLevel, MANDATORY_LEVELS, type Requirement, type Expectation, type SameCheckRef, type TargetKind } from './requirement.js';
 import { SameChecks, type Check } from './same-check.js';
@@ -82,12 +83,6 @@ function schemaIssues(parsed: ParsedYaml, schema: 'spec-index' | 'spec-file'): Y
   const validate = validator(schema);
   if (validate(parsed.value)) return [];
   return explainErrors(validate.errors).map((p) => ({ file: parsed.file, ...parsed.locate(p.path), message: p.message }));
-}
-
-/** Paths in messages: relative to the working directory when shorter. */
-export function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 /**

@@ -3,10 +3,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { packageRoot, specRoot } from './paths.js';
 import { sameCheckSpecDir, sameCheckSpecNames } from './same-check.js';
-import { displayPath, type SpecSet } from './spec-load.js';
+import { displayPath } from './display-path.js';
+import type { SpecSet } from './spec-load.js';
 
 /**
- * Built-in specs as `npm run build` loaded them (spec-snapshot-build.ts):
+ * Built-in specs as `npm run build` loaded them (build/spec-snapshots.ts):
  * parsing ~50 KB of YAML is most of a cold `vmspec verify`, so a run reads
  * the snapshot instead when every *.yaml file of the spec directory is
  * byte for byte what the snapshot was made from — and so is every *.yaml

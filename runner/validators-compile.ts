@@ -7,7 +7,7 @@ import { schemaRoot } from './paths.js';
 
 /**
  * Compiling schema/*.schema.json with ajv, shared by the build step
- * (validators-build.ts writes the result as standalone code) and the
+ * (build/validators.ts writes the result as standalone code) and the
  * runtime fallback (schemas.ts, when no matching precompiled module exists).
  * ajv is loaded only when a compile actually happens: it costs ~90 ms to load.
  */

@@ -6,7 +6,7 @@ import type { SchemaName } from './validators-compile.js';
 import type { Validator } from './schemas.js';
 
 /**
- * The validators `npm run build` precompiled (validators-build.ts). One
+ * The validators `npm run build` precompiled (build/validators.ts). One
  * path for source and built runs alike, so tests run from source use them too.
  */
 export const PRECOMPILED_VALIDATORS = join(packageRoot, 'dist', 'runner', 'validators.generated.cjs');

@@ -5,7 +5,7 @@ import { validator } from './schemas.js';
 import type { Requirement } from './requirement.js';
 import { resultShell, verdictOf, type Result, type RunResults, type TargetInfo } from './results.js';
 import { SelectionError } from './select.js';
-import { displayPath } from './spec-load.js';
+import { displayPath } from './display-path.js';
 import { YAML_LIMITS, type YamlIssue } from './yaml-document.js';
 import { parseValidatedYaml } from './yaml-validated.js';
 

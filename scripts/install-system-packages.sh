@@ -25,6 +25,8 @@ PACKAGES=(
   kmod                # depmod/modprobe: module metadata for root filesystem fixtures and their oracle
   cloud-init          # `cloud-init schema`: validates the NoCloud user-data vmspec boot generates
   lava-common         # lava_common.schemas: validates the LAVA jobs vmspec lava-job generates
+  libxml2-utils       # xmllint: validates the JUnit reports against the JUnit XSD
+  chromium            # the HTML report in a real browser (test/reports/html-browser.test.ts)
 )
 
 # Only with VMSPEC_SLOW_TESTS=1: the real Debian arm64 image (mmdebstrap under qemu-user).

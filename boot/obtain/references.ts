@@ -4,7 +4,7 @@ import type { ErrorObject } from 'ajv';
 import { UnsupportedError } from '../../probes/errors.js';
 import { packageRoot } from '../../runner/paths.js';
 import { explainErrors, validator } from '../../runner/schemas.js';
-import { displayPath } from '../../runner/spec-load.js';
+import { displayPath } from '../../runner/display-path.js';
 import { YAML_LIMITS, type YamlIssue } from '../../runner/yaml-document.js';
 import { parseValidatedYaml } from '../../runner/yaml-validated.js';
 import type { HashAlgorithm } from './digest.js';

@@ -168,10 +168,15 @@ export interface FvHit {
  * offset 40 into a header whose HeaderLength is plausible, Revision 1 or 2,
  * words sum to zero and FvLength lies within the file. Reads only `head`.
  */
+/** "_FVH": EFI_FVH_SIGNATURE as it lies on disk. */
+const FVH_SIGNATURE_BYTES = Buffer.from('_FVH', 'latin1');
+
 export function findFirmwareVolume(head: Uint8Array, fileSize: number): FvHit | null {
   const r = new LeReader(head, S);
-  for (let sig = 40; sig + 16 <= head.length; sig += 8) {
-    if (r.u32(sig, 'Signature') !== EFI_FVH_SIGNATURE) continue;
+  const bytes = Buffer.from(head.buffer, head.byteOffset, head.length);
+  // indexOf finds the signature natively (a loop over every 8th word cost ~40 ms a verify); only 8-byte-aligned hits count.
+  for (let sig = bytes.indexOf(FVH_SIGNATURE_BYTES, 40); sig !== -1 && sig + 16 <= head.length; sig = bytes.indexOf(FVH_SIGNATURE_BYTES, sig + 1)) {
+    if (sig % 8 !== 0) continue;
     const start = sig - 40;
     const h = readFvHeaderFixed(r, start);
     if (h.HeaderLength < 72 || h.HeaderLength > 4096 || h.HeaderLength % 2 !== 0 || start + h.HeaderLength > head.length) continue;

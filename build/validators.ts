@@ -1,8 +1,10 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { compileSchemas, readSchemaSources, schemaDigest, schemaId, SCHEMA_NAMES } from './validators-compile.js';
-import { PRECOMPILED_VALIDATORS } from './validators-precompiled.js';
+import { buildSync } from 'esbuild';
+import { packageRoot } from '../runner/paths.js';
+import { compileSchemas, readSchemaSources, schemaDigest, schemaId, SCHEMA_NAMES } from '../runner/validators-compile.js';
+import { PRECOMPILED_VALIDATORS } from '../runner/validators-precompiled.js';
 
 /**
  * Build step (`npm run build`): compile every schema once and write the
@@ -15,7 +17,20 @@ const standaloneCode = (require('ajv/dist/standalone') as typeof import('ajv/dis
 const sources = readSchemaSources();
 const ajv = compileSchemas(sources, { source: true });
 const code = standaloneCode(ajv, Object.fromEntries(SCHEMA_NAMES.map((n) => [n, schemaId(n)])));
-const out = `${code}\nexports.schemaDigest = ${JSON.stringify(schemaDigest(sources))};\n`;
+const standalone = `${code}\nexports.schemaDigest = ${JSON.stringify(schemaDigest(sources))};\n`;
+
+// The standalone code requires a few ajv runtime helpers (ucs2length, equal, formats);
+// bundled in, the module needs no node_modules, so an installed package runs it as is.
+const bundled = buildSync({
+  stdin: { contents: standalone, resolveDir: packageRoot, loader: 'js', sourcefile: 'validators.generated.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  write: false,
+  logLevel: 'warning',
+});
+const out = bundled.outputFiles[0]!.text;
 
 // Written whole then renamed: a run starting meanwhile sees the old module or the new one.
 mkdirSync(dirname(PRECOMPILED_VALIDATORS), { recursive: true });

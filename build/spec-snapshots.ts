@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { loadSpec, resolveSpecDir } from './spec-load.js';
-import { SPEC_SNAPSHOT_DIR, snapshotOf, snapshotPath } from './spec-snapshot.js';
+import { loadSpec, resolveSpecDir } from '../runner/spec-load.js';
+import { SPEC_SNAPSHOT_DIR, snapshotOf, snapshotPath } from '../runner/spec-snapshot.js';
 
 /**
  * Build step (`npm run build`): snapshot the built-in specs (runner/spec-snapshot.ts).
