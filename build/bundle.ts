@@ -72,9 +72,10 @@ const probeGroups: Plugin = {
       );
       return { contents: text, loader: 'ts' };
     });
-    b.onResolve({ filter: /^probe-group:/ }, (args) => ({ path: args.path.slice('probe-group:'.length), namespace: 'probe-group' }));
+    // The chunk is named after this path: dist/bundle/probes-<input>-HASH.js (test/runner/probe-table.test.ts traces it).
+    b.onResolve({ filter: /^probe-group:/ }, (args) => ({ path: `probes-${args.path.slice('probe-group:'.length)}`, namespace: 'probe-group' }));
     b.onLoad({ filter: /.*/, namespace: 'probe-group' }, (args) => ({
-      contents: (groups.get(args.path) ?? []).map((p, i) => `export * as m${i} from ${JSON.stringify(p)};`).join('\n'),
+      contents: (groups.get(args.path.slice('probes-'.length)) ?? []).map((p, i) => `export * as m${i} from ${JSON.stringify(p)};`).join('\n'),
       loader: 'ts',
       resolveDir: packageRoot,
     }));
