@@ -1,5 +1,5 @@
 import { isReadError, UnsupportedError } from '../errors.js';
-import type { Ext4Filesystem } from '../fs/ext4.js';
+import type { ReadOnlyFilesystem } from '../fs/filesystem.js';
 import { FsError, joinPath } from '../fs/filesystem.js';
 import type { DiskImage } from '../image/disk.js';
 import type { Memo } from '../types.js';
@@ -66,7 +66,7 @@ export function guestView(image: DiskImage, memo: Memo): GuestView {
   });
 }
 
-function realpathOrNull(fs: Ext4Filesystem, path: string): string | null {
+function realpathOrNull(fs: ReadOnlyFilesystem, path: string): string | null {
   try {
     return fs.realpath(path);
   } catch (e) {
@@ -75,7 +75,7 @@ function realpathOrNull(fs: Ext4Filesystem, path: string): string | null {
   }
 }
 
-function pickKernel(fs: Ext4Filesystem, kernels: KernelInstall[], boot: DefaultBoot | null, bootSource: GuestView['bootSource']): DefaultKernel | null {
+function pickKernel(fs: ReadOnlyFilesystem, kernels: KernelInstall[], boot: DefaultBoot | null, bootSource: GuestView['bootSource']): DefaultKernel | null {
   if (kernels.length === 0) return null;
   if (boot?.linux) {
     const target = realpathOrNull(fs, boot.linux.path);

@@ -61,7 +61,7 @@ export const rootfsSummarySchema: Schema = {
   properties: {
     unreadable: { ...nullableString, description: 'why no root filesystem could be read (LVM, LUKS, xfs, btrfs, none), or null' },
     partition: { type: ['integer', 'null'], description: 'partition holding the root (null: whole disk, or none)' },
-    filesystem: { enum: ['ext2', 'ext3', 'ext4', null] },
+    filesystem: { enum: ['ext2', 'ext3', 'ext4', 'btrfs', null] },
   },
 };
 

@@ -41,7 +41,7 @@ export const rootfsProbe: Probe = {
           readable: { type: 'boolean' },
           unreadable: { ...nullableString, description: 'why no root filesystem could be read, or null' },
           partition: { type: ['integer', 'null'] },
-          filesystem: { enum: ['ext2', 'ext3', 'ext4', null] },
+          filesystem: { enum: ['ext2', 'ext3', 'ext4', 'btrfs', null] },
           uuid: nullableString,
           label: nullableString,
           needsRecovery: { type: ['boolean', 'null'], description: 'the journal holds unreplayed transactions (read as on disk)' },

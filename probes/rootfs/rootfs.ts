@@ -1,7 +1,8 @@
 import { ParseError, UnsupportedError } from '../errors.js';
 import { detectFilesystem, type FsKind } from '../fs/detect.js';
+import { openBtrfs, type BtrfsFilesystem } from '../fs/btrfs.js';
 import { openExt4, type Ext4Filesystem } from '../fs/ext4.js';
-import { FsError } from '../fs/filesystem.js';
+import { FsError, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import type { ByteSource } from '../image/byte-source.js';
 import type { DiskImage } from '../image/disk.js';
 import { isEspPartition } from '../image/esp.js';
@@ -19,9 +20,16 @@ import type { Memo } from '../types.js';
  * partition table is tried as one filesystem.
  *
  * Filesystems vmspec does not read are reported with the reason: LVM
- * physical volumes and LUKS volumes (what is inside is not reached), xfs,
- * btrfs and squashfs (no reader yet).
+ * physical volumes and LUKS volumes (what is inside is not reached), xfs
+ * and squashfs (no reader yet).
+ *
+ * On btrfs the root is a subvolume: the default one when it looks like a
+ * root, else the first of the distributions' conventional names that does
+ * (openBtrfsVolume).
  */
+
+/** A root filesystem vmspec reads: ext2/3/4 or a btrfs subvolume. */
+export type RootFilesystem = Ext4Filesystem | BtrfsFilesystem;
 
 export interface ScannedPartition {
   /** GPT entry number or MBR slot; null for a whole disk without a partition table. */
@@ -35,8 +43,8 @@ export interface ScannedPartition {
 
 export interface RootHandle {
   partition: Partition | null;
-  fs: Ext4Filesystem;
-  filesystem: 'ext2' | 'ext3' | 'ext4';
+  fs: RootFilesystem;
+  filesystem: 'ext2' | 'ext3' | 'ext4' | 'btrfs';
 }
 
 export interface RootfsHandle {
@@ -46,8 +54,8 @@ export interface RootfsHandle {
   unreadable: string | null;
   /** An ext filesystem that should be the root is damaged: probes report this as an error, not a skip. */
   damaged: string | null;
-  /** Every readable ext filesystem by partition number (GRUB's `search` looks across all of them). */
-  extVolumes: { partition: Partition | null; fs: Ext4Filesystem }[];
+  /** Every readable ext or btrfs filesystem by partition number (GRUB's `search` looks across all of them); btrfs as GRUB sees it, its default subvolume. */
+  extVolumes: { partition: Partition | null; fs: RootFilesystem }[];
 }
 
 export const ROOTFS_MEMO_KEY = 'rootfs.discovery';
@@ -66,7 +74,6 @@ const WHY: Partial<Record<FsKind, string>> = {
   LVM2_member: 'is an LVM2 physical volume (LVM is not read)',
   crypto_LUKS: 'is LUKS-encrypted (no key to read it)',
   xfs: 'is xfs (no xfs reader yet)',
-  btrfs: 'is btrfs (no btrfs reader yet)',
   squashfs: 'is squashfs (no squashfs reader yet)',
   vfat: 'is a FAT filesystem',
   swap: 'is swap space',
@@ -78,7 +85,7 @@ function describe(p: Partition | null): string {
   return `partition ${p.number}${p.typeName ? ` (${p.typeName})` : ''}`;
 }
 
-function looksLikeRoot(fs: Ext4Filesystem): boolean {
+function looksLikeRoot(fs: ReadOnlyFilesystem): boolean {
   const isDir = (path: string): boolean => {
     try {
       return fs.stat(path).type === 'directory';
@@ -119,13 +126,15 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
       continue;
     }
     const kind = entry.filesystem;
-    if (kind !== 'ext2' && kind !== 'ext3' && kind !== 'ext4') {
+    if (kind !== 'ext2' && kind !== 'ext3' && kind !== 'ext4' && kind !== 'btrfs') {
       entry.note = kind ? WHY[kind] ?? `is ${kind}` : 'holds no recognised filesystem';
       continue;
     }
-    let fs: Ext4Filesystem;
+    let fs: RootFilesystem;
+    let grubView: RootFilesystem;
     try {
-      fs = openExt4(src);
+      if (kind === 'btrfs') ({ fs, grubView } = openBtrfsVolume(src));
+      else grubView = fs = openExt4(src);
     } catch (e) {
       if (e instanceof UnsupportedError) {
         entry.note = `is ${kind} vmspec cannot read (${e.message})`;
@@ -138,7 +147,7 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
       }
       throw e;
     }
-    extVolumes.push({ partition: p, fs });
+    extVolumes.push({ partition: p, fs: grubView });
     if (root) {
       entry.note = 'is another ext filesystem (the root was found first)';
       continue;
@@ -168,6 +177,32 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
     unreadable = scanned.map((s) => `${s.number === null ? 'the whole disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ');
   }
   return { scanned, root: null, unreadable, damaged, extVolumes };
+}
+
+/** Subvolumes distributions mount as / when the default subvolume is the top level: Fedora, Ubuntu, Debian's installer. */
+const ROOT_SUBVOLUMES = ['root', '@', '@rootfs'];
+
+/**
+ * A btrfs volume: the subvolume that holds the root (the default one, else
+ * a conventional name, else the default to report on), and GRUB's view, the
+ * default subvolume (upstream GRUB reads the top level, which is the
+ * default unless set-default moved it; distributions' GRUB follows it).
+ * Each opened subvolume shares nothing but the source: they are small.
+ */
+function openBtrfsVolume(src: ByteSource): { fs: BtrfsFilesystem; grubView: BtrfsFilesystem } {
+  const grubView = openBtrfs(src);
+  if (looksLikeRoot(grubView)) return { fs: grubView, grubView };
+  for (const subvolume of ROOT_SUBVOLUMES) {
+    let fs: BtrfsFilesystem;
+    try {
+      fs = openBtrfs(src, { subvolume });
+    } catch (e) {
+      if (e instanceof FsError) continue;
+      throw e;
+    }
+    if (looksLikeRoot(fs)) return { fs, grubView };
+  }
+  return { fs: grubView, grubView };
 }
 
 /** The root, or an exception for a damaged one; null (with `unreadable`) when there is none to read. */

@@ -1,10 +1,10 @@
 import { isReadError } from '../errors.js';
-import type { Ext4Filesystem } from '../fs/ext4.js';
 import { FsError } from '../fs/filesystem.js';
 import { BufferByteSource } from '../image/byte-source.js';
 import type { FatVolume } from '../image/fat.js';
 import { openFat } from '../image/fat.js';
 import type { GrubVolume } from './grub-eval.js';
+import type { RootFilesystem } from './rootfs.js';
 
 /** ext UUID as GRUB prints and compares it: 8-4-4-4-12 lower-case hex. */
 export function dashedUuid(hex32: string): string {
@@ -28,7 +28,7 @@ function guard<T>(f: () => T, fallback: T): T {
   }
 }
 
-export function extVolume(name: string, partition: number | null, fs: Ext4Filesystem): GrubVolume {
+export function extVolume(name: string, partition: number | null, fs: RootFilesystem): GrubVolume {
   return {
     name,
     partition,

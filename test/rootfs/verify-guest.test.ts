@@ -211,7 +211,7 @@ function main(): void {
       { name: 'lvm', content: lvm, reason: /partition 2 is an LVM2 physical volume \(LVM is not read\)/ },
       { name: 'luks', content: have('cryptsetup') ? otherFilesystem('luks2', 32, 'printf pw | cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file - "$1"') : null, reason: /partition 2 is LUKS-encrypted/, skip: have('cryptsetup') ? undefined : 'cryptsetup not installed' },
       { name: 'xfs', content: have('mkfs.xfs') ? otherFilesystem('xfs', 320, 'mkfs.xfs -q -f "$1"') : null, reason: /partition 2 is xfs \(no xfs reader yet\)/, skip: have('mkfs.xfs') ? undefined : 'mkfs.xfs not installed' },
-      { name: 'btrfs', content: have('mkfs.btrfs') ? otherFilesystem('btrfs', 128, 'mkfs.btrfs -q -f "$1"') : null, reason: /partition 2 is btrfs \(no btrfs reader yet\)/, skip: have('mkfs.btrfs') ? undefined : 'mkfs.btrfs not installed' },
+      { name: 'btrfs', content: have('mkfs.btrfs') ? otherFilesystem('btrfs', 128, 'mkfs.btrfs -q -f "$1"') : null, reason: /partition 2 is btrfs without \/etc and \/usr \(not a root filesystem\)/, skip: have('mkfs.btrfs') ? undefined : 'mkfs.btrfs not installed' },
       { name: 'empty', content: null, reason: /partition 2 holds no recognised filesystem/ },
       {
         name: 'ext4-unknown-feature',
