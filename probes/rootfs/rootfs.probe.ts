@@ -45,6 +45,17 @@ export const rootfsProbe: Probe = {
           uuid: nullableString,
           label: nullableString,
           needsRecovery: { type: ['boolean', 'null'], description: 'the journal holds unreplayed transactions (read as on disk)' },
+          btrfs: {
+            type: ['object', 'null'],
+            additionalProperties: false,
+            required: ['subvolume', 'defaultSubvolume', 'metadataCsums'],
+            properties: {
+              subvolume: { type: 'object', additionalProperties: false, required: ['id', 'path'], properties: { id: { type: 'string' }, path: { type: 'string' } } },
+              defaultSubvolume: { type: 'string' },
+              metadataCsums: { type: 'object', additionalProperties: false, required: ['checked', 'failed'], properties: { checked: { type: 'integer' }, failed: { type: 'integer' } } },
+            },
+            description: 'a btrfs root: the subvolume read, the default one, and tree block checksums verified so far / copies that failed',
+          },
           scanned: {
             type: 'array',
             items: {
@@ -145,6 +156,9 @@ export const rootfsProbe: Probe = {
         uuid: root ? dashedUuid(root.fs.info.uuid) : null,
         label: root ? root.fs.info.label || null : null,
         needsRecovery: root ? root.fs.info.needsRecovery : null,
+        btrfs: root?.fs.type === 'btrfs'
+          ? { subvolume: { ...root.fs.info.subvolume }, defaultSubvolume: root.fs.info.defaultSubvolume, metadataCsums: { ...root.fs.info.metadataCsums } }
+          : null,
         scanned: view.rootfs.scanned.map((s) => ({ partition: s.number, typeName: s.typeName, filesystem: s.filesystem, note: s.note })),
       },
       os: null,

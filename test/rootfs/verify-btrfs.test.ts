@@ -11,6 +11,10 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { openDisk } from '../../probes/image/open-disk.js';
+import { rootfsProbe } from '../../probes/rootfs/rootfs.probe.js';
+import { Memo } from '../../probes/types.js';
 import { validator } from '../../runner/schemas.js';
 import type { RunResults } from '../../runner/results.js';
 import { btrfsUnavailable, buildBtrfs } from '../fixtures/btrfs-builder.js';
@@ -108,6 +112,22 @@ function main(): void {
         loaderKind: 'grub', kernelReached: true,
         defaultEntry: { linux: { path: layout === 'fedora' ? `/root/boot/vmlinuz-${k.version}` : `/boot/vmlinuz-${k.version}`, device: 'hd0,gpt2', exists: true } },
       });
+      // The rootfs facts name the subvolume read and the tree block checksums verified.
+      const d = openDisk(image);
+      try {
+        const facts = await rootfsProbe.run({ image: d, memo: new Memo() }, {});
+        const v = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(rootfsProbe.facts);
+        t.ok(v(facts), `image.rootfs facts match their schema ${JSON.stringify(v.errors ?? [])}`);
+        t.match(facts, {
+          rootfs: {
+            filesystem: 'btrfs', uuid: ROOT_UUID, label: 'rootfs',
+            btrfs: { subvolume: { id: '256', path: 'root' }, defaultSubvolume: layout === 'fedora' ? '5' : '256', metadataCsums: { checked: Number, failed: 0 } },
+          },
+          os: { id: 'debian' },
+        });
+      } finally {
+        d.close();
+      }
       t.equal(sha256File(image), before, 'the image is not modified');
     });
   }
