@@ -59,7 +59,7 @@ export const rootfsSummarySchema: Schema = {
   additionalProperties: false,
   required: ['unreadable', 'partition', 'filesystem'],
   properties: {
-    unreadable: { ...nullableString, description: 'why no root filesystem could be read (LVM, LUKS, xfs, btrfs, none), or null' },
+    unreadable: { ...nullableString, description: 'why no root filesystem could be read (LVM, LUKS, xfs, none), or null' },
     partition: { type: ['integer', 'null'], description: 'partition holding the root (null: whole disk, or none)' },
     filesystem: { enum: ['ext2', 'ext3', 'ext4', 'btrfs', null] },
   },
