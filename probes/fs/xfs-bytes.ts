@@ -1,5 +1,5 @@
 import { ParseError } from '../errors.js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../../bytes/crc32.js';
 
 /**
  * Big-endian field access over one xfs on-disk structure ("XFS Algorithms &

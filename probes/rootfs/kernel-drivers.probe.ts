@@ -44,9 +44,9 @@ const kernel = obj({
 });
 
 const rootfsSummary = obj({
-  unreadable: nstr('why no root filesystem could be read (LVM, LUKS, btrfs, none), or null'),
+  unreadable: nstr('why no root filesystem could be read (LVM, LUKS, none), or null'),
   partition: nint('partition holding the root (null: whole disk, or none)'),
-  filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', null]),
+  filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', null]),
 });
 
 const facts = obj({

@@ -23,11 +23,16 @@ const facts = obj({
     readable: bool(),
     unreadable: nstr('why no root filesystem could be read, or null'),
     partition: nint(),
-    filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', null]),
+    filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', null]),
     uuid: nstr(),
     label: nstr(),
     needsRecovery: nbool('the ext4 journal holds unreplayed transactions, or the xfs log is dirty (read as on disk, not replayed)'),
-    metadataCrc: nobj({ checked: int(), failed: int() }, 'xfs v5: metadata CRCs (superblock, inodes, bmap btree, directory and symlink blocks) this run checked and how many did not match; null where the reader does not check them'),
+    btrfs: nobj({
+      subvolume: obj({ id: str(), path: str() }),
+      defaultSubvolume: str(),
+      metadataCsums: obj({ checked: int(), failed: int() }),
+    }, 'btrfs: the subvolume read as the root, the default subvolume, and the tree-block checksums this run checked and how many did not match'),
+    metadataCrc: nobj({ checked: int(), failed: int() }, 'xfs v5 (superblock, inodes, bmap btree, directory and symlink blocks) and btrfs (tree blocks): metadata checksums this run checked and how many did not match; null where the reader does not check them'),
     scanned: arr(obj({ partition: nint(), typeName: nstr(), filesystem: nstr(), note: nstr() })),
   }),
   os,
@@ -83,6 +88,9 @@ export const rootfsProbe = defineProbe({
         label: root ? root.fs.info.label || null : null,
         needsRecovery: root ? root.fs.info.needsRecovery : null,
         metadataCrc: null,
+        btrfs: root?.fs.type === 'btrfs'
+          ? { subvolume: { ...root.fs.info.subvolume }, defaultSubvolume: root.fs.info.defaultSubvolume, metadataCsums: { ...root.fs.info.metadataCsums } }
+          : null,
         scanned: view.rootfs.scanned.map((s) => ({ partition: s.number, typeName: s.typeName, filesystem: s.filesystem, note: s.note })),
       },
       os: null,
@@ -121,6 +129,7 @@ export const rootfsProbe = defineProbe({
     out.cloudInit = { ...ci, units: ci.units.map((u) => ({ ...u })) };
     // Counted last, so the reads above are included.
     if (fs.type === 'xfs' && fs.info.version === 5) out.rootfs.metadataCrc = { checked: fs.info.crc.checked, failed: fs.info.crc.failed };
+    if (fs.type === 'btrfs') out.rootfs.metadataCrc = { checked: fs.info.metadataCsums.checked, failed: fs.info.metadataCsums.failed };
     return out;
   },
 });

@@ -1,5 +1,6 @@
 import { ParseError, UnsupportedError } from '../errors.js';
 import { detectFilesystem, type FsKind } from '../fs/detect.js';
+import { openBtrfs, type BtrfsFilesystem } from '../fs/btrfs.js';
 import { openExt4, type Ext4Filesystem } from '../fs/ext4.js';
 import { FsError, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import { openXfs, type XfsFilesystem } from '../fs/xfs.js';
@@ -20,8 +21,12 @@ import type { Memo } from '../types.js';
  * partition table is tried as one filesystem.
  *
  * Filesystems vmspec does not read are reported with the reason: LVM
- * physical volumes and LUKS volumes (what is inside is not reached), btrfs
- * and squashfs (no reader yet).
+ * physical volumes and LUKS volumes (what is inside is not reached) and
+ * squashfs (no reader yet).
+ *
+ * On btrfs the root is a subvolume: the default one when it looks like a
+ * root, else the first of the distributions' conventional names that does
+ * (openBtrfsVolume).
  */
 
 export interface ScannedPartition {
@@ -35,9 +40,9 @@ export interface ScannedPartition {
 }
 
 /** Filesystems vmspec reads, by their blkid names. */
-export type ReadableKind = 'ext2' | 'ext3' | 'ext4' | 'xfs';
+export type ReadableKind = 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs';
 /** A filesystem vmspec reads: the ReadOnlyFilesystem plus the identity GRUB's `search` and the facts use. */
-export type VolumeFilesystem = Ext4Filesystem | XfsFilesystem;
+export type VolumeFilesystem = Ext4Filesystem | XfsFilesystem | BtrfsFilesystem;
 
 export interface RootHandle {
   partition: Partition | null;
@@ -52,7 +57,7 @@ export interface RootfsHandle {
   unreadable: string | null;
   /** A readable filesystem that should be the root is damaged: probes report this as an error, not a skip. */
   damaged: string | null;
-  /** Every readable filesystem (ext2/3/4, xfs) by partition number (GRUB's `search` looks across all of them). */
+  /** Every readable filesystem (ext2/3/4, xfs, btrfs) by partition number (GRUB's `search` looks across all of them); btrfs as GRUB sees it, its default subvolume. */
   readableVolumes: { partition: Partition | null; fs: VolumeFilesystem }[];
 }
 
@@ -71,7 +76,6 @@ const NOT_ROOT_MBR = new Set(['MBR 0x05', 'MBR 0x0f', 'MBR 0x85', 'MBR 0x82', 'M
 const WHY: Partial<Record<FsKind, string>> = {
   LVM2_member: 'is an LVM2 physical volume (LVM is not read)',
   crypto_LUKS: 'is LUKS-encrypted (no key to read it)',
-  btrfs: 'is btrfs (no btrfs reader yet)',
   squashfs: 'is squashfs (no squashfs reader yet)',
   vfat: 'is a FAT filesystem',
   swap: 'is swap space',
@@ -124,13 +128,15 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
       continue;
     }
     const kind = entry.filesystem;
-    if (kind !== 'ext2' && kind !== 'ext3' && kind !== 'ext4' && kind !== 'xfs') {
+    if (kind !== 'ext2' && kind !== 'ext3' && kind !== 'ext4' && kind !== 'xfs' && kind !== 'btrfs') {
       entry.note = kind ? WHY[kind] ?? `is ${kind}` : 'holds no recognised filesystem';
       continue;
     }
     let fs: VolumeFilesystem;
+    let grubView: VolumeFilesystem;
     try {
-      fs = kind === 'xfs' ? openXfs(src) : openExt4(src);
+      if (kind === 'btrfs') ({ fs, grubView } = openBtrfsVolume(src));
+      else grubView = fs = kind === 'xfs' ? openXfs(src) : openExt4(src);
     } catch (e) {
       if (e instanceof UnsupportedError) {
         entry.note = `is ${kind} vmspec cannot read (${e.message})`;
@@ -143,7 +149,7 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
       }
       throw e;
     }
-    readableVolumes.push({ partition: p, fs });
+    readableVolumes.push({ partition: p, fs: grubView });
     if (root) {
       entry.note = `is another ${kind} filesystem (the root was found first)`;
       continue;
@@ -173,6 +179,32 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
     unreadable = scanned.map((s) => `${s.number === null ? 'the whole disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ');
   }
   return { scanned, root: null, unreadable, damaged, readableVolumes };
+}
+
+/** Subvolumes distributions mount as / when the default subvolume is the top level: Fedora, Ubuntu, Debian's installer. */
+const ROOT_SUBVOLUMES = ['root', '@', '@rootfs'];
+
+/**
+ * A btrfs volume: the subvolume that holds the root (the default one, else
+ * a conventional name, else the default to report on), and GRUB's view, the
+ * default subvolume (upstream GRUB reads the top level, which is the
+ * default unless set-default moved it; distributions' GRUB follows it).
+ * Each opened subvolume shares nothing but the source: they are small.
+ */
+function openBtrfsVolume(src: ByteSource): { fs: BtrfsFilesystem; grubView: BtrfsFilesystem } {
+  const grubView = openBtrfs(src);
+  if (looksLikeRoot(grubView)) return { fs: grubView, grubView };
+  for (const subvolume of ROOT_SUBVOLUMES) {
+    let fs: BtrfsFilesystem;
+    try {
+      fs = openBtrfs(src, { subvolume });
+    } catch (e) {
+      if (e instanceof FsError) continue;
+      throw e;
+    }
+    if (looksLikeRoot(fs)) return { fs, grubView };
+  }
+  return { fs: grubView, grubView };
 }
 
 /** The root, or an exception for a damaged one; null (with `unreadable`) when there is none to read. */

@@ -7,7 +7,7 @@ import type { GrubVolume } from './grub-eval.js';
 import type { VolumeFilesystem } from './rootfs.js';
 import { hexDigits } from '../../bytes/hex.js';
 
-/** ext or xfs UUID as GRUB prints and compares it: 8-4-4-4-12 lower-case hex. */
+/** ext, xfs or btrfs UUID as GRUB prints and compares it: 8-4-4-4-12 lower-case hex. */
 export function dashedUuid(hex32: string): string {
   const h = hex32.toLowerCase();
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
@@ -29,7 +29,7 @@ function guard<T>(f: () => T, fallback: T): T {
   }
 }
 
-/** An ext2/3/4 or xfs filesystem as GRUB sees it (both of which GRUB reads). */
+/** An ext2/3/4, xfs or btrfs filesystem as GRUB sees it (all of which GRUB reads). */
 export function fsVolume(name: string, partition: number | null, fs: VolumeFilesystem): GrubVolume {
   return {
     name,

@@ -210,7 +210,7 @@ function main(): void {
     const cases: { name: string; content: string | null; reason: RegExp; skip?: string }[] = [
       { name: 'lvm', content: lvm, reason: /partition 2 is an LVM2 physical volume \(LVM is not read\)/ },
       { name: 'luks', content: have('cryptsetup') ? otherFilesystem('luks2', 32, 'printf pw | cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file - "$1"') : null, reason: /partition 2 is LUKS-encrypted/, skip: have('cryptsetup') ? undefined : 'cryptsetup not installed' },
-      { name: 'btrfs', content: have('mkfs.btrfs') ? otherFilesystem('btrfs', 128, 'mkfs.btrfs -q -f "$1"') : null, reason: /partition 2 is btrfs \(no btrfs reader yet\)/, skip: have('mkfs.btrfs') ? undefined : 'mkfs.btrfs not installed' },
+      { name: 'btrfs', content: have('mkfs.btrfs') ? otherFilesystem('btrfs', 128, 'mkfs.btrfs -q -f "$1"') : null, reason: /partition 2 is btrfs without \/etc and \/usr \(not a root filesystem\)/, skip: have('mkfs.btrfs') ? undefined : 'mkfs.btrfs not installed' },
       { name: 'empty', content: null, reason: /partition 2 holds no recognised filesystem/ },
       {
         name: 'ext4-unknown-feature',

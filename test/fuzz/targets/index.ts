@@ -1,5 +1,6 @@
 import type { FuzzTarget } from '../harness.js';
 import { acpiTarget } from './acpi.js';
+import { btrfsTarget } from './btrfs.js';
 import { efivarsTarget } from './efivars.js';
 import { ext4Target } from './ext4.js';
 import { fatTarget } from './fat.js';
@@ -24,6 +25,7 @@ export const TARGETS: Readonly<Record<string, () => FuzzTarget>> = {
   qcow2: () => qcow2Target,
   ext4: () => ext4Target,
   xfs: () => xfsTarget,
+  btrfs: () => btrfsTarget,
   acpi: () => acpiTarget,
   fdt: () => fdtTarget,
   tar: () => tarTarget,

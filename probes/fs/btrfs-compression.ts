@@ -1,0 +1,94 @@
+import { inflateSync, constants as zlibConstants } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+import { ParseError } from '../errors.js';
+import { BTRFS_COMPRESS_LZO, BTRFS_COMPRESS_NONE, BTRFS_COMPRESS_ZLIB, BTRFS_COMPRESS_ZSTD } from './btrfs-items.js';
+import { lzo1xDecompress } from './lzo1x.js';
+
+/** The kernel compresses at most BTRFS_MAX_UNCOMPRESSED (128 KiB) per extent; anything claiming more is refused. */
+export const BTRFS_MAX_UNCOMPRESSED = 128 * 1024;
+
+/**
+ * An extent's bytes decompressed to exactly `ramBytes` (btrfs docs,
+ * "Compression"): zlib streams, zstd frames, or btrfs's own LZO framing.
+ * A stream that ends early leaves zeros, as the kernel does.
+ */
+export function decompressExtent(compression: number, data: Uint8Array, ramBytes: number, sectorsize: number, what: string): Uint8Array {
+  if (compression === BTRFS_COMPRESS_NONE) return data;
+  if (ramBytes > BTRFS_MAX_UNCOMPRESSED || ramBytes < 0) throw new ParseError(what, -1, `compressed extent claims ${ramBytes} bytes uncompressed (at most ${BTRFS_MAX_UNCOMPRESSED})`);
+  const out = new Uint8Array(ramBytes);
+  try {
+    if (compression === BTRFS_COMPRESS_ZLIB) {
+      // The kernel stops at ram_bytes; the sector padding after the stream is never read.
+      const got = inflateSync(data, { maxOutputLength: Math.max(ramBytes, 1), finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      out.set(got.subarray(0, ramBytes));
+    } else if (compression === BTRFS_COMPRESS_ZSTD) {
+      const got = zstdDecompress(data.subarray(0, zstdFrameEnd(data, what)), new Uint8Array(ramBytes));
+      out.set(got.subarray(0, ramBytes));
+    } else if (compression === BTRFS_COMPRESS_LZO) {
+      lzoFramed(data, out, sectorsize, what);
+    } else {
+      throw new ParseError(what, -1, `unknown compression ${compression}`);
+    }
+  } catch (e) {
+    if (e instanceof ParseError) throw e;
+    throw new ParseError(what, -1, `${compression === BTRFS_COMPRESS_ZLIB ? 'zlib' : 'zstd'} data is corrupt: ${(e as Error).message}`);
+  }
+  return out;
+}
+
+/**
+ * Where the first zstd frame ends (RFC 8878, "Frames"): btrfs writes one
+ * frame and pads it to a sector with zeros the decoder must not read.
+ */
+function zstdFrameEnd(d: Uint8Array, what: string): number {
+  const fail = (why: string): never => {
+    throw new ParseError(what, -1, `zstd frame: ${why}`);
+  };
+  if (d.length < 6 || d[0] !== 0x28 || d[1] !== 0xb5 || d[2] !== 0x2f || d[3] !== 0xfd) fail('bad magic');
+  const fhd = d[4]!;
+  const singleSegment = (fhd >> 5) & 1;
+  const dictIdBytes = [0, 1, 2, 4][fhd & 3]!;
+  const fcsFlag = fhd >> 6;
+  const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
+  let o = 5 + (singleSegment ? 0 : 1) + dictIdBytes + fcsBytes;
+  for (;;) {
+    if (o + 3 > d.length) fail('block header runs past the extent');
+    const h = d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16);
+    const last = h & 1;
+    const type = (h >> 1) & 3;
+    const size = h >>> 3;
+    if (type === 3) fail('reserved block type');
+    o += 3 + (type === 1 ? 1 : size);
+    if (o > d.length) fail('block runs past the extent');
+    if (last) break;
+  }
+  if ((fhd >> 2) & 1) o += 4; // Content_Checksum
+  return Math.min(o, d.length);
+}
+
+/**
+ * btrfs's LZO framing (fs/btrfs/lzo.c): a LE32 total length, then segments
+ * of LE32 length + LZO1X data, each decompressing to at most one sector; a
+ * segment header never straddles a sector boundary (the rest is padding).
+ */
+function lzoFramed(d: Uint8Array, out: Uint8Array, sectorsize: number, what: string): void {
+  const le32 = (o: number): number => {
+    if (o + 4 > d.length) throw new ParseError(what, o, 'lzo framing runs past the extent');
+    return (d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16)) + d[o + 3]! * 0x1000000;
+  };
+  const total = le32(0);
+  if (total > d.length || total < 4) throw new ParseError(what, 0, `lzo total length ${total} does not fit the ${d.length}-byte extent`);
+  let o = 4;
+  let produced = 0;
+  while (o < total && produced < out.length) {
+    const left = sectorsize - (o % sectorsize);
+    if (left < 4) o += left; // padding to the next sector
+    if (o >= total) break;
+    const len = le32(o);
+    o += 4;
+    if (len === 0 || o + len > total) throw new ParseError(what, o - 4, `lzo segment of ${len} bytes does not fit`);
+    const chunk = out.subarray(produced, Math.min(out.length, produced + sectorsize));
+    produced += lzo1xDecompress(d.subarray(o, o + len), chunk, `${what} lzo segment at ${o}`);
+    o += len;
+  }
+}
