@@ -1,5 +1,5 @@
-import type { RunWithWaivers } from '../runner/waivers.js';
-import { summarise, exitCodeFor } from '../runner/results.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
+import { summarise, exitCodeFor } from '../engine/results.js';
 import { buildRun } from '../test/fixtures/results-builder.js';
 
 /**

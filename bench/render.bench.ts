@@ -1,4 +1,4 @@
-import { loadSpecOrThrow } from '../runner/spec-load.js';
+import { loadSpecOrThrow } from '../requirements/spec-load.js';
 import { render, REPORT_FORMATS } from '../reports/render.js';
 import { renderText } from '../reports/text.js';
 import { timeSync, type Bench, type BenchContext, type Row } from './harness.js';

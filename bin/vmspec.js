@@ -7,7 +7,7 @@ if (!existsSync(entry)) {
   process.exit(2);
 }
 // `vmspec --version` alone answers without loading the CLI (what commander would print, from the
-// same package.json as runner/version.ts): the bundle would cost a bare start's time again.
+// same package.json as package/version.ts): the bundle would cost a bare start's time again.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);

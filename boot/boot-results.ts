@@ -1,4 +1,4 @@
-import { runResults, type Result, type TargetInfo } from '../runner/results.js';
+import { runResults, type Result, type TargetInfo } from '../engine/results.js';
 import type { CombinedResult } from './combine.js';
 import type { ImageCheck } from './evaluate-boots.js';
 import type { BootRecordOut, BootRunOptions, BootRunResults } from './types.js';

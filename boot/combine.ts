@@ -1,4 +1,4 @@
-import type { Result, Status } from '../runner/results.js';
+import type { Result, Status } from '../engine/results.js';
 
 /**
  * One verdict per clause from several runs of the same selection: the

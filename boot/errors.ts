@@ -1,5 +1,5 @@
-import { UnsupportedError } from '../probes/errors.js';
-import type { Result } from '../runner/results.js';
+import { UnsupportedError } from '../bytes/errors.js';
+import type { Result } from '../engine/results.js';
 
 /** The ways a `vmspec boot` run stops before its report; `vmspec boot` maps each to its exit code. */
 

@@ -1,6 +1,6 @@
-import type { Result, RunResults } from '../runner/results.js';
-import { verify, type EvidenceInfo } from '../runner/verify.js';
-import { isExpired, waiverMatchesId, type Waiver } from '../runner/waivers.js';
+import type { Result, RunResults } from '../engine/results.js';
+import { verify, type EvidenceInfo } from '../engine/verify.js';
+import { isExpired, waiverMatchesId, type Waiver } from '../engine/waivers.js';
 import type { LabelledRun } from './combine.js';
 import { ImageNotCompliantError } from './errors.js';
 import type { TimedPhase } from './phase-timer.js';

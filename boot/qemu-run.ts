@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
-import { UnsupportedError } from '../probes/errors.js';
+import { UnsupportedError } from '../bytes/errors.js';
 import type { DiskFormat } from '../probes/image/disk-format.js';
 
 /**

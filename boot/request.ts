@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../probes/errors.js';
+import { UnsupportedError } from '../bytes/errors.js';
 import type { VarsFileFacts } from '../probes/host/facts.js';
 import type { BootEnvironment, BootImage, GuestAgent } from './types.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { evaluateUnlessWaived } from '../runner/evaluate.js';
-import { select } from '../runner/select.js';
+import { evaluateUnlessWaived } from '../engine/evaluate.js';
+import { select } from '../engine/select.js';
 import { bootRunResults } from './boot-results.js';
 import { combineRuns, type LabelledRun } from './combine.js';
 import { checkImage, evaluateEvidence } from './evaluate-boots.js';

@@ -1,9 +1,9 @@
 import type { DiskFormat } from '../probes/image/disk-format.js';
 import type { HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
-import type { RunResults, Selection } from '../runner/results.js';
-import type { SpecSet } from '../runner/spec-load.js';
-import type { EvidenceInfo } from '../runner/verify.js';
-import type { Waiver } from '../runner/waivers.js';
+import type { RunResults, Selection } from '../engine/results.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { EvidenceInfo } from '../engine/verify.js';
+import type { Waiver } from '../engine/waivers.js';
 import type { CombinedResult } from './combine.js';
 import type { BootPlanOptions, PlannedBoot } from './plan.js';
 import type { Firmware } from './qemu-run.js';

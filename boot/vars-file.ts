@@ -1,4 +1,4 @@
-import { ParseError } from '../probes/errors.js';
+import { ParseError } from '../bytes/errors.js';
 import type { VarsFileFacts } from '../probes/host/facts.js';
 import { findLiveVariable, readVarStoreFile } from '../probes/efi/varstore.js';
 // collect.sh's test variable: VmspecNonce<N> under this vendor GUID.

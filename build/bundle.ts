@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { packageRoot } from '../runner/paths.js';
+import { packageRoot } from '../package/paths.js';
 
 /**
  * Build step (`npm run build`): the CLI as one ESM bundle with split chunks
@@ -72,7 +72,7 @@ const probeGroups: Plugin = {
       );
       return { contents: text, loader: 'ts' };
     });
-    // The chunk is named after this path: dist/bundle/probes-<input>-HASH.js (test/runner/probe-table.test.ts traces it).
+    // The chunk is named after this path: dist/bundle/probes-<input>-HASH.js (test/probes/table.test.ts traces it).
     b.onResolve({ filter: /^probe-group:/ }, (args) => ({ path: `probes-${args.path.slice('probe-group:'.length)}`, namespace: 'probe-group' }));
     b.onLoad({ filter: /.*/, namespace: 'probe-group' }, (args) => ({
       contents: (groups.get(args.path.slice('probes-'.length)) ?? []).map((p, i) => `export * as m${i} from ${JSON.stringify(p)};`).join('\n'),

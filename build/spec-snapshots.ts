@@ -1,9 +1,9 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { loadSpec, resolveSpecDir } from '../runner/spec-load.js';
-import { SPEC_SNAPSHOT_DIR, snapshotOf, snapshotPath } from '../runner/spec-snapshot.js';
+import { loadSpec, resolveSpecDir } from '../requirements/spec-load.js';
+import { SPEC_SNAPSHOT_DIR, snapshotOf, snapshotPath } from '../requirements/spec-snapshot.js';
 
 /**
- * Build step (`npm run build`): snapshot the built-in specs (runner/spec-snapshot.ts).
+ * Build step (`npm run build`): snapshot the built-in specs (requirements/spec-snapshot.ts).
  * A spec with problems gets no snapshot: runs then load (and report) it in full.
  */
 mkdirSync(SPEC_SNAPSHOT_DIR, { recursive: true });

@@ -2,9 +2,9 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { buildSync } from 'esbuild';
-import { packageRoot } from '../runner/paths.js';
-import { compileSchemas, readSchemaSources, schemaDigest, schemaId, SCHEMA_NAMES } from '../runner/validators-compile.js';
-import { PRECOMPILED_VALIDATORS } from '../runner/validators-precompiled.js';
+import { packageRoot } from '../package/paths.js';
+import { compileSchemas, readSchemaSources, schemaDigest, schemaId, SCHEMA_NAMES } from '../requirements/validators-compile.js';
+import { PRECOMPILED_VALIDATORS } from '../requirements/validators-precompiled.js';
 
 /**
  * Build step (`npm run build`): compile every schema once and write the

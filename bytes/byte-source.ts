@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ParseError } from '../probes/errors.js';
+import { ParseError } from './errors.js';
 
 /**
  * Random-access, read-only bytes: a disk (raw or qcow2), a partition, a file.

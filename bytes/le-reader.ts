@@ -1,4 +1,4 @@
-import { ParseError } from '../probes/errors.js';
+import { ParseError } from './errors.js';
 import { latin1 } from './text.js';
 
 /**

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { UnsupportedError } from '../probes/errors.js';
+import { UnsupportedError } from '../bytes/errors.js';
 import { RUN_FORMATS, type RunFormat } from '../reports/formats.js';
 import { painter, safeTerminalText, useColour } from '../reports/style.js';
-import { EXIT } from '../runner/results.js';
-import { selectionFrom } from '../runner/select.js';
-import { loadSpecOrThrow } from '../runner/spec-load.js';
+import { EXIT } from '../engine/results.js';
+import { selectionFrom } from '../engine/select.js';
+import { loadSpecOrThrow } from '../requirements/spec-load.js';
 import { describeBoot, planBoots } from '../boot/plan.js';
 import type { BootEnvironment, BootImage, GuestAgent, PhaseEvent } from '../boot/types.js';
 import { wantsCloudInit, type BootParts, type BootRequest } from '../boot/request.js';

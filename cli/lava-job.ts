@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { selectionFrom } from '../runner/select.js';
+import { selectionFrom } from '../engine/select.js';
 import type { LavaJobRequest } from '../lava/run.js';
 import { addSelectionOptions, collect, positiveInt, type SpecSelectionFlags } from './options.js';
 

@@ -1,10 +1,10 @@
 import { Command, CommanderError } from 'commander';
-import { ParseError, UnsupportedError } from '../probes/errors.js';
+import { ParseError, UnsupportedError } from '../bytes/errors.js';
 import { safeTerminalText } from '../reports/style.js';
-import { EXIT } from '../runner/results.js';
-import { SelectionError } from '../runner/select.js';
-import { SpecError } from '../runner/spec-load.js';
-import { TOOL_VERSION } from '../runner/version.js';
+import { EXIT } from '../engine/results.js';
+import { SelectionError } from '../engine/select.js';
+import { SpecError } from '../requirements/spec-load.js';
+import { TOOL_VERSION } from '../package/version.js';
 import { addBootCommand } from './boot.js';
 import { EXIT_HELP } from './help.js';
 import { addLavaJobCommand } from './lava-job.js';

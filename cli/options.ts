@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { formatForFile, isFormatOf, RUN_FORMATS, type FormatSet, type RunFormat } from '../reports/formats.js';
-import { profileNames, SelectionError, type SelectionFlags } from '../runner/select.js';
-import { loadWaivers, type Waiver } from '../runner/waivers.js';
+import { profileNames, SelectionError, type SelectionFlags } from '../engine/select.js';
+import { loadWaivers, type Waiver } from '../engine/waivers.js';
 
 /**
  * Every option more than one command takes, defined once: --spec, the

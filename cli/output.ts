@@ -1,9 +1,9 @@
 import { RUN_FORMATS, type FormatSet } from '../reports/formats.js';
 import { useColour } from '../reports/style.js';
 import { writeAtomic } from '../reports/write.js';
-import { finishRun } from '../runner/finish.js';
-import type { SpecSet } from '../runner/spec-load.js';
-import type { RunWithWaivers } from '../runner/waivers.js';
+import { finishRun } from '../engine/finish.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
 import type { PreparedReports, ReportTarget } from './options.js';
 
 /** Output to a file (atomically) or to standard output; says where it went only on a terminal. */
@@ -39,7 +39,7 @@ export async function writeReports(run: RunWithWaivers, targets: ReportTarget[],
   return targets.map((t) => t.file);
 }
 
-/** After the run: its verdict (waivers applied, runner/finish.ts), then every --report written. */
+/** After the run: its verdict (waivers applied, engine/finish.ts), then every --report written. */
 export async function finishReports<R extends RunWithWaivers>(run: R, prepared: PreparedReports, spec?: SpecSet, now: Date = new Date(), verbose = false): Promise<R> {
   const finished = finishRun(run, prepared.waivers, now);
   const written = await writeReports(finished, prepared.targets, spec, verbose);

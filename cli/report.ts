@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { DIFF_OUTPUT_FORMATS, MERGE_OUTPUT_FORMATS, RUN_FORMATS, type DiffFormat, type MergeFormat, type RunFormat } from '../reports/formats.js';
-import { finishRun } from '../runner/finish.js';
-import { loadSpecOrThrow } from '../runner/spec-load.js';
-import { loadWaivers } from '../runner/waivers.js';
+import { finishRun } from '../engine/finish.js';
+import { loadSpecOrThrow } from '../requirements/spec-load.js';
+import { loadWaivers } from '../engine/waivers.js';
 import { formatFor, formatOption, outputOption, SPEC_HELP, specOption, verboseOption } from './options.js';
 import { renderOutput } from './output.js';
 

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { SPEC_DIFF_OUTPUT_FORMATS, SPEC_OUTPUT_FORMATS, type SpecDiffFormat, type SpecRenderFormat } from '../reports/formats.js';
 import { painter, useColour } from '../reports/style.js';
-import { describe } from '../runner/expect.js';
-import { EXIT } from '../runner/results.js';
-import type { Requirement } from '../runner/requirement.js';
-import { select, selectionFrom, SelectionError } from '../runner/select.js';
-import { displayPath } from '../runner/display-path.js';
-import { loadSpecOrThrow, resolveSpecDir } from '../runner/spec-load.js';
+import { describe } from '../requirements/expect.js';
+import { EXIT } from '../engine/results.js';
+import type { Requirement } from '../requirements/requirement.js';
+import { select, selectionFrom, SelectionError } from '../engine/select.js';
+import { displayPath } from '../package/display-path.js';
+import { loadSpecOrThrow, resolveSpecDir } from '../requirements/spec-load.js';
 import { addSelectionOptions, formatOption, outputOption, SPEC_HELP, specOption, type SpecSelectionFlags } from './options.js';
 import { renderOutput } from './output.js';
 
@@ -21,7 +21,7 @@ export function addSpecCommands(program: Command): void {
     .argument('[dir]', 'spec name or directory (default: every built-in spec)')
     .action(async (dir: string | undefined) => {
       // ajv loads only when linting.
-      const { lintSpec } = await import('../runner/lint.js');
+      const { lintSpec } = await import('../requirements/lint.js');
       const dirs = dir ? [resolveSpecDir(dir)] : [resolveSpecDir('vmspec-v2'), resolveSpecDir('vmspec-v1')];
       let problems = 0;
       for (const d of dirs) {

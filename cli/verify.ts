@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { RUN_FORMATS, type RunFormat } from '../reports/formats.js';
-import { selectionFrom } from '../runner/select.js';
-import { loadSpecOrThrow } from '../runner/spec-load.js';
+import { selectionFrom } from '../engine/select.js';
+import { loadSpecOrThrow } from '../requirements/spec-load.js';
 import { EXIT_HELP } from './help.js';
 import { addReportOptions, addSelectionOptions, formatOption, outputOption, prepareReports, verboseOption, type SpecSelectionFlags } from './options.js';
 import { finishReports, renderOutput } from './output.js';
@@ -36,7 +36,7 @@ export function addVerifyCommand(program: Command): void {
     .addHelpText('after', EXIT_HELP)
     .action(async (image: string | undefined, o: VerifyFlags) => {
       // Probes load only when a verify runs (--help, spec list stay fast).
-      const { checkTargets, verify } = await import('../runner/verify.js');
+      const { checkTargets, verify } = await import('../engine/verify.js');
       checkTargets({ image, evidence: o.evidence, live: o.live });
       const prepared = prepareReports(o); // fail fast: --report syntax, waiver file errors with file:line
       const spec = loadSpecOrThrow(o.spec);

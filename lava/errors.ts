@@ -1,5 +1,5 @@
-import { SelectionError } from '../runner/select.js';
-import type { YamlIssue } from '../runner/yaml-document.js';
+import { SelectionError } from '../engine/select.js';
+import type { YamlIssue } from '../requirements/yaml-document.js';
 
 /**
  * A lava-job input that cannot be used (bad option, URL, matrix entry).

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { packageRoot, specRoot } from '../runner/paths.js';
-import type { Requirement } from '../runner/requirement.js';
-import type { SpecSet } from '../runner/spec-load.js';
+import { packageRoot, specRoot } from '../package/paths.js';
+import type { Requirement } from '../requirements/requirement.js';
+import type { SpecSet } from '../requirements/spec-load.js';
 import { LavaJobError } from './errors.js';
 import { buildJob, type GeneratedJob, type JobSettings } from './job.js';
 import { expandMatrix, type Matrix } from './matrix.js';

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
-import { validator } from '../runner/schemas.js';
-import { YAML_LIMITS, type YamlIssue } from '../runner/yaml-document.js';
-import { parseValidatedYaml } from '../runner/yaml-validated.js';
+import { validator } from '../requirements/schemas.js';
+import { YAML_LIMITS, type YamlIssue } from '../requirements/yaml-document.js';
+import { parseValidatedYaml } from '../requirements/yaml-validated.js';
 import { LavaJobError, MatrixError } from './errors.js';
 import type { DiskFormat } from '../probes/image/disk-format.js';
 import { checkSha256, compressionOf, formatOf, workerUrl, type Compression } from './sources.js';

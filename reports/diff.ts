@@ -1,5 +1,5 @@
-import type { Status } from '../runner/results.js';
-import type { ResultWithWaiver, RunWithWaivers } from '../runner/waivers.js';
+import type { Status } from '../engine/results.js';
+import type { ResultWithWaiver, RunWithWaivers } from '../engine/waivers.js';
 import { md, table } from './markdown.js';
 import { STATUS_WORD } from './model.js';
 import { oneLine } from './sanitize.js';

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
-import type { SpecSet } from '../runner/spec-load.js';
-import type { RunWithWaivers } from '../runner/waivers.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
 import type { RunDiff } from './diff.js';
 import type { MergedRuns } from './merge.js';
 import type { SpecDiff } from './spec-render.js';

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
-import { packageRoot } from '../runner/paths.js';
-import type { SpecSet } from '../runner/spec-load.js';
-import type { RunWithWaivers } from '../runner/waivers.js';
-import { TOOL_VERSION } from '../runner/version.js';
+import { packageRoot } from '../package/paths.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
+import { TOOL_VERSION } from '../package/version.js';
 import { buildReportModel } from './model.js';
 
 /** The nunjucks templates: reports/templates in the package (source and dist builds alike). */

@@ -1,4 +1,4 @@
-import type { RunWithWaivers } from '../runner/waivers.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
 
 /**
  * The results JSON exactly as the core wrote it (schema/results.schema.json),

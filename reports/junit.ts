@@ -1,5 +1,5 @@
-import type { SpecSet } from '../runner/spec-load.js';
-import type { RunWithWaivers } from '../runner/waivers.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
 import { sectionsOf, type ClauseView } from './model.js';
 import { cleanText, oneLine, truncateText } from './sanitize.js';
 

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { explainErrors, validator } from '../runner/schemas.js';
-import { SelectionError } from '../runner/select.js';
-import { displayPath } from '../runner/display-path.js';
-import { loadSpec, resolveSpecDir, type SpecSet } from '../runner/spec-load.js';
-import type { RunWithWaivers } from '../runner/waivers.js';
+import { explainErrors, validator } from '../requirements/schemas.js';
+import { SelectionError } from '../engine/select.js';
+import { displayPath } from '../package/display-path.js';
+import { loadSpec, resolveSpecDir, type SpecSet } from '../requirements/spec-load.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
 
 /** Results files larger than this are refused (observed facts are bounded by the probes; this is a sanity cap). */
 export const MAX_RESULTS_BYTES = 256 * 1024 * 1024;

@@ -1,5 +1,5 @@
-import type { SpecSet } from '../runner/spec-load.js';
-import type { RunWithWaivers } from '../runner/waivers.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
 import { buildReportModel, type ClauseView, type ReportModel } from './model.js';
 import { DISPLAY_LIMITS, oneLine } from './sanitize.js';
 

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
-import type { Status, Summary } from '../runner/results.js';
-import type { SpecSet } from '../runner/spec-load.js';
-import type { RunWithWaivers } from '../runner/waivers.js';
+import type { Status, Summary } from '../engine/results.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
 import { renderPage } from './html.js';
 import { md, table } from './markdown.js';
 import { xmlAttr, xmlText } from './junit.js';

@@ -1,9 +1,9 @@
 import type { Json } from '../probes/types.js';
-import { describe, factAt } from '../runner/expect.js';
-import { LEVELS, type Expectation, type Requirement } from '../runner/requirement.js';
-import { STATUSES, summarise, type Status, type Summary } from '../runner/results.js';
-import type { SpecSet } from '../runner/spec-load.js';
-import type { ResultWithWaiver, RunWithWaivers } from '../runner/waivers.js';
+import { describe, factAt } from '../requirements/expect.js';
+import { LEVELS, type Expectation, type Requirement } from '../requirements/requirement.js';
+import { STATUSES, summarise, type Status, type Summary } from '../engine/results.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { ResultWithWaiver, RunWithWaivers } from '../engine/waivers.js';
 import { cleanText, oneLine, prettyJson, shortJson, truncateText, DISPLAY_LIMITS, type DisplayLimits, type PrettyJson } from './sanitize.js';
 import { formatBytes } from './text.js';
 

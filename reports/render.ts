@@ -1,5 +1,5 @@
-import type { SpecSet } from '../runner/spec-load.js';
-import type { RunWithWaivers } from '../runner/waivers.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderJunit } from './junit.js';

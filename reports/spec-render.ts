@@ -1,8 +1,8 @@
 import type { Json } from '../probes/types.js';
-import { deepEqual } from '../runner/expect.js';
-import type { Requirement } from '../runner/requirement.js';
-import { displayPath } from '../runner/display-path.js';
-import type { SpecSet } from '../runner/spec-load.js';
+import { deepEqual } from '../requirements/expect.js';
+import type { Requirement } from '../requirements/requirement.js';
+import { displayPath } from '../package/display-path.js';
+import type { SpecSet } from '../requirements/spec-load.js';
 import { stripVersionPrefix } from './diff.js';
 import { renderPage } from './html.js';
 import { md, table } from './markdown.js';

@@ -1,6 +1,6 @@
 import { yamlLines } from './yaml-emit.js';
-import type { SpecSet } from '../runner/spec-load.js';
-import type { RunWithWaivers } from '../runner/waivers.js';
+import type { SpecSet } from '../requirements/spec-load.js';
+import type { RunWithWaivers } from '../engine/waivers.js';
 import { describeSafely, sectionsOf, type ClauseView } from './model.js';
 import { boundJson, cleanText, DISPLAY_LIMITS, oneLine } from './sanitize.js';
 

@@ -1,4 +1,4 @@
-import type { RunResults, Status } from '../runner/results.js';
+import type { RunResults, Status } from '../engine/results.js';
 import { painter, safeTerminalText, type Style } from './style.js';
 
 const BADGE: Record<Status, { word: string; style: Style }> = {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 
 /**
  * NoCloud meta-data: the instance id and the hostname. cloud-init runs its

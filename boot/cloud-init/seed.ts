@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { UnsupportedError } from '../../probes/errors.js';
-import { packageRoot } from '../../runner/paths.js';
+import { UnsupportedError } from '../../bytes/errors.js';
+import { packageRoot } from '../../package/paths.js';
 import { DEFAULT_HOSTNAME, checkInstanceId, metaData, newInstanceId } from './meta-data.js';
 import { NETWORK_CONFIG_DISABLED } from './network-config.js';
 import { SEED_LABEL, userData } from './user-data.js';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { UnsupportedError } from '../../probes/errors.js';
-import { packageRoot } from '../../runner/paths.js';
+import { UnsupportedError } from '../../bytes/errors.js';
+import { packageRoot } from '../../package/paths.js';
 
 /**
  * The #cloud-config user-data of the vmspec NoCloud seed.

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import type { BootEnvironment } from '../types.js';
 import { firmwareFromPaths } from './from-paths.js';
 import { runnerFirmware } from './runner-firmware.js';

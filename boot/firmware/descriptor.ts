@@ -1,4 +1,4 @@
-import { ParseError } from '../../probes/errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { FlashMode } from './types.js';
 
 /**

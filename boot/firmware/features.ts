@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 
 /**
  * `--firmware-feature F` requires FirmwareFeature F in a descriptor;

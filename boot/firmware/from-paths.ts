@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { flashFileProblem, sniffFlashFormat } from './flash-file.js';
 import type { FlashMode, SelectedFirmware } from './types.js';
 

@@ -1,5 +1,5 @@
 import { constants, copyFileSync, statSync } from 'node:fs';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import type { FlashFile, SelectedFirmware } from './types.js';
 
 /**

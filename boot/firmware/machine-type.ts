@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { findQemu } from '../qemu-run.js';
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { ParseError, UnsupportedError } from '../../probes/errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { findQemu } from '../qemu-run.js';
 import { parseDescriptor, MAX_DESCRIPTOR_BYTES, type DescriptorFlashFile, type FirmwareDescriptor } from './descriptor.js';
 import { firmwareSearchDirs, listDescriptorFiles } from './descriptor-files.js';

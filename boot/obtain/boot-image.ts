@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { imageHasCloudInit } from '../cloud-init/image-has-cloud-init.js';
 import { builtinReference } from '../reference/builtin-image.js';
 import type { BootImage } from '../types.js';

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { DigestAlgorithm } from '../../bytes/file-digest.js';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 
 /** The hash algorithms an image can be pinned with. */
 export type HashAlgorithm = DigestAlgorithm;

@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, renameSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import type { CacheEntryPaths } from './cache-layout.js';
 import { readPartRecord, removeQuietly, sameDigests, writeRecord, type PartRecord } from './cache-record.js';
 import { DigestPair, firstMismatch, hasDigest, type Digests, type FullDigests } from './digest.js';

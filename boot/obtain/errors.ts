@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import type { HashAlgorithm } from './digest.js';
 
 /**

@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { HASH_ALGORITHMS, hasDigest, normaliseDigest, type Digests, type HashAlgorithm } from './digest.js';
 import { fetchText, type FetchTextOptions } from './fetch-text.js';
 import { parseUrl } from './source.js';

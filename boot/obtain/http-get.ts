@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { UnsupportedError } from '../../probes/errors.js';
-import { TOOL_VERSION } from '../../runner/version.js';
+import { UnsupportedError } from '../../bytes/errors.js';
+import { TOOL_VERSION } from '../../package/version.js';
 
 export interface HttpGetOptions {
   /** Extra request headers (Range, If-Range). */

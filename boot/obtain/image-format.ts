@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { detectDiskFile, refusalError, type DiskFormat } from '../../probes/image/disk-format.js';
 
 /** Archives and compressed streams people download by mistake ("…raw.xz", "…tar.xz"): never booted as raw. */

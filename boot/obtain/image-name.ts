@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 
 /** Longest file name kept in the cache (well under NAME_MAX 255 with ".part" added). */
 export const MAX_CACHE_NAME = 100;

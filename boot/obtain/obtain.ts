@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { cacheEntryPaths, defaultImageCacheDir, type CacheEntryPaths } from './cache-layout.js';
 import { acquireCacheLock } from './cache-lock.js';
 import { readEntryRecord, writeRecord } from './cache-record.js';

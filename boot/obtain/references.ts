@@ -1,12 +1,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
-import { UnsupportedError } from '../../probes/errors.js';
-import { packageRoot } from '../../runner/paths.js';
-import { explainErrors, validator } from '../../runner/schemas.js';
-import { displayPath } from '../../runner/display-path.js';
-import { YAML_LIMITS, type YamlIssue } from '../../runner/yaml-document.js';
-import { parseValidatedYaml } from '../../runner/yaml-validated.js';
+import { UnsupportedError } from '../../bytes/errors.js';
+import { packageRoot } from '../../package/paths.js';
+import { explainErrors, validator } from '../../requirements/schemas.js';
+import { displayPath } from '../../package/display-path.js';
+import { YAML_LIMITS, type YamlIssue } from '../../requirements/yaml-document.js';
+import { parseValidatedYaml } from '../../requirements/yaml-validated.js';
 import type { HashAlgorithm } from './digest.js';
 import type { DiskFormat } from '../../probes/image/disk-format.js';
 import { urlFileName } from './image-name.js';

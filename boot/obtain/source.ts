@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 
 /** Where an image comes from: a file on this machine (a path or a file:// URL) or an http(s) URL. */
 export type ImageSource = { kind: 'local'; path: string } | { kind: 'http'; url: URL };

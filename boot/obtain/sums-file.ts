@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { algorithmOfHex, type Digests, type HashAlgorithm } from './digest.js';
 
 /** One line of a checksum list: the digest the publisher gives for a file name. */

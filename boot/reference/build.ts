@@ -19,8 +19,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { UnsupportedError } from '../../probes/errors.js';
-import { packageRoot } from '../../runner/paths.js';
+import { UnsupportedError } from '../../bytes/errors.js';
+import { packageRoot } from '../../package/paths.js';
 import { buildCpio, type CpioEntry } from './cpio.js';
 import { resolveReferenceDebs, type DebFile, type Progress, type ReferenceDebs } from './debs.js';
 

@@ -2,7 +2,7 @@ import { sha256File } from '../../bytes/file-digest.js';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 
 /** An arm64 Debian package file in the cache. */
 export interface DebFile {

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync, ftruncateSync } from 'node:fs';
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 
 /**
  * The evidence disk: a blank raw disk the reference image's /init writes the

@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { checkHostPath, xlString } from './xl-string.js';
 import type { DiskFormat } from '../../probes/image/disk-format.js';
 

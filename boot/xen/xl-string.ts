@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../../probes/errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 
 /**
  * Quoting for xl.cfg(5) string values. xl's lexer (libxlu) reads a string

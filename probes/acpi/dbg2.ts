@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { GAS_LENGTH, type GenericAddress, readGas } from './gas.js';
 import { type AcpiTableHeader, HEADER_LENGTH, openTable } from './header.js';
 import { dbg2PortSubtypeName, dbg2PortTypeName } from './serial-port-types.js';

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { type AcpiTableHeader, openTable } from './header.js';
 import { hex } from '../../bytes/hex.js';
 

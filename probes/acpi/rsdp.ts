@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { byteSum } from './header.js';
 import { LeReader } from '../../bytes/le-reader.js';
 import { latin1 } from '../../bytes/text.js';

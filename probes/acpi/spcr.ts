@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { type GenericAddress, readGas } from './gas.js';
 import { type AcpiTableHeader, openTable } from './header.js';
 import { isSbsaCompatibleUart, serialSubtypeName } from './serial-port-types.js';

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { LeReader } from '../../bytes/le-reader.js';
 
 /** Where one subtable (MADT interrupt controller, PPTT node, IORT node, …) sits. */

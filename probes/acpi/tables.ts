@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { type Dbg2, parseDbg2 } from './dbg2.js';
 import { type Fadt, parseFadt } from './fadt.js';
 import { type Gtdt, parseGtdt } from './gtdt.js';

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { FdtNode, FdtReservation } from './fdt.js';
 import { type DeviceTree, type RegEntry, compatible, prop, propCells, propString, status } from './tree.js';
 

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { hex } from '../../bytes/hex.js';
 
 /** Flattened devicetree magic (Devicetree Specification v0.4 §5.2). */

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { type Fdt, type FdtLimits, type FdtNode, type FdtProperty, latin1, parseFdt } from './fdt.js';
 import { hex } from '../../bytes/hex.js';
 

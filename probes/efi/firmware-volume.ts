@@ -1,7 +1,7 @@
 import { formatGuid } from '../../bytes/guid.js';
 import { hex } from '../../bytes/hex.js';
 import { LeReader } from '../../bytes/le-reader.js';
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { gEfiSystemNvDataFvGuid } from './guids.js';
 import type { VarStoreProblem } from './problems.js';
 

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { gEfiAuthenticatedVariableGuid, gEfiVariableGuid, guidText } from './guids.js';
 import { hex } from '../../bytes/hex.js';
 import type { LeReader } from '../../bytes/le-reader.js';

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { dtFacts, type DtFacts } from '../dt/facts.js';
 import { DeviceTree, compatible, propCells, propU32 } from '../dt/tree.js';
 import type { Tracker } from './read.js';

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { parseKernelConfig, type KernelConfig, type OptionState } from '../rootfs/kernel-config.js';
 import { parseModules } from './procfs.js';
 import type { Tracker } from './read.js';

@@ -1,4 +1,4 @@
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { arr, obj, str, type FactsOf } from '../facts-schema.js';
 import type { Memo } from '../types.js';
 import { NotFoundError, UnreadableInGuestError, splitGuestPath, type Sysroot } from '../sysroot/types.js';

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 
 /** Little-endian field readers for btrfs structures; every read is bounds-checked against the slice. */
 export class BtrfsBytes {

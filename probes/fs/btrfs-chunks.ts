@@ -1,4 +1,4 @@
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { BtrfsBytes, KEY_SIZE, readKey } from './btrfs-bytes.js';
 
 /** BTRFS_CHUNK_ITEM_KEY, keyed (BTRFS_FIRST_CHUNK_TREE_OBJECTID, CHUNK_ITEM, logical start). */

@@ -1,6 +1,6 @@
 import { inflateSync, constants as zlibConstants } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { BTRFS_COMPRESS_LZO, BTRFS_COMPRESS_NONE, BTRFS_COMPRESS_ZLIB, BTRFS_COMPRESS_ZSTD } from './btrfs-items.js';
 import { lzo1xDecompress } from './lzo1x.js';
 

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { type BtrfsBytes, type BtrfsKey, KEY_SIZE, readKey } from './btrfs-bytes.js';
 
 /** Item key types (btrfs_tree.h BTRFS_*_KEY). */

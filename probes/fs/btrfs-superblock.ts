@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { BtrfsBytes } from './btrfs-bytes.js';
 import { crc32c } from '../../bytes/crc32.js';

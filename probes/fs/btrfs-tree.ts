@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { Lru } from '../lru.js';
 import { type BtrfsKey, BtrfsBytes, compareKeys, formatKey, KEY_SIZE, readKey } from './btrfs-bytes.js';

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 
 /** A stretch of a file's logical blocks mapped to consecutive physical blocks. Holes are simply absent. */

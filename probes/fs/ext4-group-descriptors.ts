@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { LeReader } from '../../bytes/le-reader.js';
 import { COMPAT, type Ext4Superblock, hasCompat, hasIncompat, hasRoCompat, INCOMPAT, RO_COMPAT } from './ext4-superblock.js';

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { LeReader } from '../../bytes/le-reader.js';
 import { EXT4_BG_INODE_UNINIT, type GroupDescriptors } from './ext4-group-descriptors.js';

@@ -1,4 +1,4 @@
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { hexBytes } from '../../bytes/hex.js';
 import { LeReader } from '../../bytes/le-reader.js';

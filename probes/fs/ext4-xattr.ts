@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { LeReader } from '../../bytes/le-reader.js';
 import { EXT4_GOOD_OLD_INODE_SIZE, type Ext4Inode } from './ext4-inode.js';
 

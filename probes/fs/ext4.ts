@@ -1,4 +1,4 @@
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { CachedBlockReader, type Run } from './ext4-block-io.js';
 import { blockMapRuns } from './ext4-block-map.js';

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 
 /**
  * A small read-only filesystem interface: what probes need to look inside an

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 
 /**
  * LZO1X decompression, bounds-checked: every read of the input and every

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { BeFields, type CrcTally } from './xfs-bytes.js';
 import type { XfsSuperblock } from './xfs-superblock.js';

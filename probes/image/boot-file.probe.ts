@@ -1,4 +1,4 @@
-import { isReadError } from '../errors.js';
+import { isReadError } from '../../bytes/errors.js';
 import { arr, bool, enumOf, type FactsOf, nint, nobj, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
 import { openEsp } from './esp.js';

@@ -1,5 +1,5 @@
 import { FileByteSource } from '../../bytes/byte-source.js';
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { QCOW2_MAGIC } from './qcow2.js';
 
 /** The disk image formats vmspec reads and hands to QEMU. Anything else is refused by its magic. */

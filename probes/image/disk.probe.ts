@@ -1,6 +1,6 @@
 import { defineProbe } from '../types.js';
 import { bool, int, intEnum, NO_PARAMS, nstr, obj, sparseObj, str, strEnum } from '../facts-schema.js';
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 
 /** Container facts a qcow2 image reports (qcow2.txt header fields, named as in probes/image/qcow2.ts). Raw images report {}. */
 const hex64 = () => str({ pattern: '^0x[0-9a-f]{16}$' });

@@ -1,4 +1,4 @@
-import { isReadError } from '../errors.js';
+import { isReadError } from '../../bytes/errors.js';
 import { defineProbe } from '../types.js';
 import { arr, bool, enumOf, type FactsOf, int, nint, nobj, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 import { openEsp } from './esp.js';

@@ -1,4 +1,4 @@
-import { isReadError } from '../errors.js';
+import { isReadError } from '../../bytes/errors.js';
 import type { Memo } from '../types.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from './disk.js';

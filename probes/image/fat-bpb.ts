@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { hex } from '../../bytes/hex.js';
 import { LeReader } from '../../bytes/le-reader.js';

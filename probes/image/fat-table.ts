@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import type { FatGeometry } from './fat-bpb.js';
 import { hex } from '../../bytes/hex.js';

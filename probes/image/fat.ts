@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { MAX_READ, type ByteSource } from '../../bytes/byte-source.js';
 import { readBootSector, type Bpb, type FatGeometry } from './fat-bpb.js';
 import { parseDirectory, type DirListing, type FatDirEntry } from './fat-dir.js';

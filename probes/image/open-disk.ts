@@ -4,7 +4,7 @@ import { FileByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import type { DiskImage } from './disk.js';
 import { detectDiskFormat, fileEnds, refusalError } from './disk-format.js';
 import { Qcow2Disk, qcow2Container, readQcow2Header } from './qcow2.js';
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 
 export interface OpenDiskOptions {
   /**

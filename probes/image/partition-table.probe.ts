@@ -1,6 +1,6 @@
 import { arr, bool, enumOf, type FactsOf, int, intEnum, NO_PARAMS, nint, nobj, nstr, obj, str, strEnum } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import type { GptHeaderReading } from './gpt.js';
 import { readPartitionTable } from './partition-table.js';
 

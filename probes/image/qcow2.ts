@@ -1,6 +1,6 @@
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { checkRange, type ByteSource } from '../../bytes/byte-source.js';
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { Lru } from '../lru.js';
 import { hex } from '../../bytes/hex.js';
 

@@ -1,4 +1,4 @@
-import { isReadError } from '../errors.js';
+import { isReadError } from '../../bytes/errors.js';
 import type { DiskImage } from '../image/disk.js';
 import { openEsp } from '../image/esp.js';
 import { openFat } from '../image/fat.js';

@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { hexBytes } from '../../bytes/hex.js';
 
 /**

@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { arr, enumOf, int, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
 import { FIRMWARE_DIRS, scanFirmwareVolumes } from './firmware-volumes.js';

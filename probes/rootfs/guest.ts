@@ -1,4 +1,4 @@
-import { isReadError, UnsupportedError } from '../errors.js';
+import { isReadError, UnsupportedError } from '../../bytes/errors.js';
 import { FsError, joinPath, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import type { DiskImage } from '../image/disk.js';
 import type { Memo } from '../types.js';

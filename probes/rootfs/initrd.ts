@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createGunzip } from 'node:zlib';
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { CpioReader, cpioMagic, readCpioAt, type CpioEntry, type CpioFormat } from './cpio.js';
 import { hexBytes } from '../../bytes/hex.js';
 

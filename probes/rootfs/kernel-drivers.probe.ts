@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { arr, bool, dict, enumOf, type FactsOf, int, nbool, nint, nobj, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
 import { guestView, initrdFacts, kernelDetails, type InitrdFacts } from './guest.js';

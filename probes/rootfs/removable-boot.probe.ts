@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { arr, bool, enumOf, NO_PARAMS, nobj, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
 import { followRemovablePath, REMOVABLE_PATH } from './bootloader.js';

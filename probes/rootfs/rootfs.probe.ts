@@ -1,4 +1,4 @@
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { FsError, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import { arr, bool, enumOf, type FactsOf, int, narr, nbool, nint, nobj, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';

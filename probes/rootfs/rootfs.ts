@@ -1,4 +1,4 @@
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { detectFilesystem, type FsKind } from '../fs/detect.js';
 import { openBtrfs, type BtrfsFilesystem } from '../fs/btrfs.js';
 import { openExt4, type Ext4Filesystem } from '../fs/ext4.js';

@@ -1,4 +1,4 @@
-import { isReadError } from '../errors.js';
+import { isReadError } from '../../bytes/errors.js';
 import { FsError } from '../fs/filesystem.js';
 import { BufferByteSource } from '../../bytes/byte-source.js';
 import type { FatVolume } from '../image/fat.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { MAX_READ } from '../../bytes/byte-source.js';
 import { MANIFEST_NAME, parseManifest, type EvidenceManifest } from './manifest.js';
 import {

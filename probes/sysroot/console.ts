@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 
 /**
  * The tar that collect.sh --console prints, framed as

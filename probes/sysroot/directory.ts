@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { BundleSysroot, type BundleNode } from './bundle.js';
 
 function fsError(e: unknown, where: string): Error {

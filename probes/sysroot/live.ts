@@ -1,5 +1,5 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { capOf } from './bundle.js';
 import { NotFoundError, guestPath, splitGuestPath, type IntegrityIssue, type IntegrityReport, type ReadFileOptions, type Sysroot, type SysrootStat } from './types.js';
 

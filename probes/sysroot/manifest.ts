@@ -1,4 +1,4 @@
-import { ParseError } from '../errors.js';
+import { ParseError } from '../../bytes/errors.js';
 
 /**
  * manifest.json of an evidence bundle, as written by probes/guest/collect.sh

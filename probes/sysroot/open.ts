@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { BufferByteSource, FileByteSource } from '../../bytes/byte-source.js';
 import { extractConsoleBundle, hasConsoleBundle } from './console.js';
 import { DirectorySysroot } from './directory.js';

@@ -1,4 +1,4 @@
-import { ParseError, UnsupportedError } from '../errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { FileByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import { BundleSysroot, type BundleNode } from './bundle.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { LeReader } from '../../bytes/le-reader.js';
-import { ParseError } from '../../probes/errors.js';
+import { ParseError } from '../../bytes/errors.js';
 
 const bytes = Uint8Array.from([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0xfe, 0xff, 0x41, 0x42, 0x00, 0x43]);
 

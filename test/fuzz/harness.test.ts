@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ParseError } from '../../probes/errors.js';
+import { ParseError } from '../../bytes/errors.js';
 import { applyMutations, boundaryValues } from './mutation.js';
 import { checkCase, type FuzzTarget } from './harness.js';
 

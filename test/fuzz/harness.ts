@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type t from 'tap';
-import { ParseError, UnsupportedError } from '../../probes/errors.js';
+import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { cacheRoot } from '../fixtures/cache.js';
 import { applyMutations, caseArbitrary, type FuzzCase, type Seed } from './mutation.js';
 import { Watchdog } from './watchdog.js';

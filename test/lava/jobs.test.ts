@@ -10,7 +10,7 @@ import { runScript, writeFileStep, type InlineDefinition } from '../../lava/inli
 import type { GeneratedJob, LavaJob } from '../../lava/job.js';
 import { parseMatrix } from '../../lava/matrix.js';
 import { STEP_CASES, TEST_CASE_NAME, testCaseNames } from '../../lava/names.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { lavaCommonMissing, lavaValidate } from './lava-validator.js';
 
 /**

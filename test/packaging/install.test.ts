@@ -7,7 +7,7 @@ import { buildGptDisk } from '../fixtures/disk-builder.js';
 import { efiBinaries } from '../fixtures/efi-binaries.js';
 import { buildFatImage } from '../fixtures/fat-builder.js';
 import { repoRoot } from '../fixtures/cache.js';
-import type { RunResults } from '../../runner/results.js';
+import type { RunResults } from '../../engine/results.js';
 
 /**
  * The package as a user gets it: `npm pack`, `npm install -g` of the tarball
@@ -40,7 +40,7 @@ t.test('the packed tarball installs offline and its vmspec verifies an image', a
   t.equal(pack.status, 0, `npm pack: ${pack.stderr}`);
   const [{ filename, files }] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
   const paths = files.map((f) => f.path);
-  for (const must of ['bin/vmspec.js', 'dist/bundle/main.js', 'dist/bundle/vendor/yaml.cjs', 'dist/bundle/vendor/ajv.cjs', 'dist/runner/validators.generated.cjs',
+  for (const must of ['bin/vmspec.js', 'dist/bundle/main.js', 'dist/bundle/vendor/yaml.cjs', 'dist/bundle/vendor/ajv.cjs', 'dist/requirements/validators.generated.cjs',
     'dist/spec-snapshots/vmspec-v2.json', 'spec/vmspec-v2/spec.yaml', 'spec/profiles/image.yaml', 'schema/results.schema.json',
     'waivers/known-firmware-deviations.yaml', 'probes/guest/collect.sh', 'boot/references.yaml', 'boot/reference/init.sh', 'reports/templates/report.njk']) {
     t.ok(paths.includes(must), `the tarball carries ${must}`);

@@ -8,7 +8,7 @@ import t from 'tap';
 import { Ajv } from 'ajv';
 import { arr, bool, dict, enumOf, type Exactly, type FactsOf, int, intEnum, narr, NO_PARAMS, nobj, nstr, obj, sparseObj, str, strEnum } from '../../probes/facts-schema.js';
 import { defineProbe, Memo } from '../../probes/types.js';
-import { schemaAt } from '../../runner/lint.js';
+import { schemaAt } from '../../requirements/lint.js';
 
 const facts = obj({
   name: str('a name'),

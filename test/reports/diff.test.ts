@@ -1,9 +1,9 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { diffExitCode, diffRuns, renderDiff, stripVersionPrefix } from '../../reports/diff.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
-import { verify } from '../../runner/verify.js';
-import type { Selection } from '../../runner/results.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
+import { verify } from '../../engine/verify.js';
+import type { Selection } from '../../engine/results.js';
 import { buildRun, HOSTILE } from '../fixtures/results-builder.js';
 
 const spec = loadSpecOrThrow('vmspec-v2');

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { diffExitCode, diffRuns } from '../../reports/diff.js';
 import { mergeRuns, renderMerge } from '../../reports/merge.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
-import type { Selection } from '../../runner/results.js';
-import { verify } from '../../runner/verify.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
+import type { Selection } from '../../engine/results.js';
+import { verify } from '../../engine/verify.js';
 import { evidenceBundle, RECIPES, type BundleRecipe } from '../fixtures/evidence-bundles.js';
 
 // Diff and merge on real results from the guest suite: bundles made by the

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { renderHtml } from '../../reports/html.js';
 import { writeAtomic } from '../../reports/write.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { buildRun, HOSTILE, PWNED } from '../fixtures/results-builder.js';
 import { repoRoot } from '../fixtures/cache.js';
 

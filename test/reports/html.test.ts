@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { renderHtml } from '../../reports/html.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { buildRun, HOSTILE } from '../fixtures/results-builder.js';
 
 const spec = loadSpecOrThrow('vmspec-v2');

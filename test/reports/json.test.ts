@@ -1,8 +1,8 @@
 import t from 'tap';
 import { render, REPORT_FORMATS } from '../../reports/render.js';
-import { explainErrors, validator } from '../../runner/schemas.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
-import { applyWaivers, parseWaivers } from '../../runner/waivers.js';
+import { explainErrors, validator } from '../../requirements/schemas.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
+import { applyWaivers, parseWaivers } from '../../engine/waivers.js';
 import { buildRun } from '../fixtures/results-builder.js';
 
 const validate = validator('results');

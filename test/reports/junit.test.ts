@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderJunit, xmlAttr, xmlText } from '../../reports/junit.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { repoRoot } from '../fixtures/cache.js';
 import { buildRun, HOSTILE } from '../fixtures/results-builder.js';
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { marked } from 'marked';
 import { fence, md, renderMarkdown } from '../../reports/markdown.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { buildRun, HOSTILE, HOSTILE_ALL } from '../fixtures/results-builder.js';
 
 const spec = loadSpecOrThrow('vmspec-v2');

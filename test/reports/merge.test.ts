@@ -7,9 +7,9 @@ import { marked } from 'marked';
 import { Parser, type Result as TapResult } from 'tap-parser';
 import { mergeRuns, renderMerge, MERGE_FORMATS } from '../../reports/merge.js';
 import { repoRoot } from '../fixtures/cache.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
-import { verify } from '../../runner/verify.js';
-import type { Selection } from '../../runner/results.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
+import { verify } from '../../engine/verify.js';
+import type { Selection } from '../../engine/results.js';
 import { buildRun, HOSTILE } from '../fixtures/results-builder.js';
 
 const spec = loadSpecOrThrow('vmspec-v2');

@@ -6,8 +6,8 @@ import { marked } from 'marked';
 import { renderHtml } from '../../reports/html.js';
 import { md } from '../../reports/markdown.js';
 import { buildSpecModel, diffSpecs, renderSpec, renderSpecDiff } from '../../reports/spec-render.js';
-import { describe } from '../../runner/expect.js';
-import { loadSpecOrThrow, resolveSpecDir } from '../../runner/spec-load.js';
+import { describe } from '../../requirements/expect.js';
+import { loadSpecOrThrow, resolveSpecDir } from '../../requirements/spec-load.js';
 import { buildRun } from '../fixtures/results-builder.js';
 
 const v2 = loadSpecOrThrow('vmspec-v2');

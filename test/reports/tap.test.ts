@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Parser, type Result as TapResult } from 'tap-parser';
 import { renderTap, tapDescription } from '../../reports/tap.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { buildRun, HOSTILE } from '../fixtures/results-builder.js';
 
 interface Parsed {

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderText } from '../../reports/text.js';
-import { explainErrors, validator } from '../../runner/schemas.js';
-import { SelectionError } from '../../runner/select.js';
-import { loadSpecOrThrow } from '../../runner/spec-load.js';
-import { applyWaivers, idsNotToRun, isExpired, loadWaivers, NOT_RUN_MESSAGE, notRunResult, parseWaivers, runHypervisor, WaiverError, type RunWithWaivers, type Waiver } from '../../runner/waivers.js';
+import { explainErrors, validator } from '../../requirements/schemas.js';
+import { SelectionError } from '../../engine/select.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
+import { applyWaivers, idsNotToRun, isExpired, loadWaivers, NOT_RUN_MESSAGE, notRunResult, parseWaivers, runHypervisor, WaiverError, type RunWithWaivers, type Waiver } from '../../engine/waivers.js';
 import { buildRun } from '../fixtures/results-builder.js';
 
 const NOW = new Date('2025-06-15T12:00:00Z');

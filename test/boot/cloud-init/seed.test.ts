@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildNoCloudSeed, seedFiles, type NoCloudSeed } from '../../../boot/cloud-init/seed.js';
 import { checkHostname, checkInstanceId, metaData } from '../../../boot/cloud-init/meta-data.js';
-import { UnsupportedError } from '../../../probes/errors.js';
+import { UnsupportedError } from '../../../bytes/errors.js';
 import { FileByteSource } from '../../../bytes/byte-source.js';
 import { openFat } from '../../../probes/image/fat.js';
 import { repoRoot } from '../../fixtures/cache.js';

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UnsupportedError } from '../../../probes/errors.js';
+import { UnsupportedError } from '../../../bytes/errors.js';
 import { firmwareFromPaths } from '../../../boot/firmware/from-paths.js';
 import { createInstanceVars, instanceVarsName } from '../../../boot/firmware/instance-vars.js';
 import { firmwareVersion } from '../../../boot/firmware/version.js';

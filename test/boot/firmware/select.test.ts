@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ParseError, UnsupportedError } from '../../../probes/errors.js';
+import { ParseError, UnsupportedError } from '../../../bytes/errors.js';
 import { findQemu } from '../../../boot/qemu-run.js';
 import { considerFirmware, findFirmware, selectFirmware } from '../../../boot/firmware/select.js';
 import { firmwareSearchDirs, listDescriptorFiles } from '../../../boot/firmware/descriptor-files.js';

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UnsupportedError } from '../../../probes/errors.js';
+import { UnsupportedError } from '../../../bytes/errors.js';
 import { cacheEntryPaths } from '../../../boot/obtain/cache-layout.js';
 import { ChecksumMismatchError, DownloadAbortedError } from '../../../boot/obtain/errors.js';
 import { obtainImage, type ObtainProgress, type ObtainRequest } from '../../../boot/obtain/obtain.js';

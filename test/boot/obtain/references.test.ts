@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UnsupportedError } from '../../../probes/errors.js';
+import { UnsupportedError } from '../../../bytes/errors.js';
 import { findReference, loadReferences, obtainRequestFor, parseReferences, ReferencesError, REFERENCES_FILE, type Reference } from '../../../boot/obtain/references.js';
 import { urlFileName } from '../../../boot/obtain/image-name.js';
 

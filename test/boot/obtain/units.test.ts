@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { UnsupportedError } from '../../../probes/errors.js';
+import { UnsupportedError } from '../../../bytes/errors.js';
 import { run } from '../../fixtures/cache.js';
 import { cacheEntryPaths, defaultImageCacheDir } from '../../../boot/obtain/cache-layout.js';
 import { normaliseDigest } from '../../../boot/obtain/digest.js';

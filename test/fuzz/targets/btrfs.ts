@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isReadError } from '../../../probes/errors.js';
+import { isReadError } from '../../../bytes/errors.js';
 import { openBtrfs, type BtrfsFilesystem } from '../../../probes/fs/btrfs.js';
 import { crc32c } from '../../../bytes/crc32.js';
 import { FsError, walk } from '../../../probes/fs/filesystem.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isReadError } from '../../../probes/errors.js';
+import { isReadError } from '../../../bytes/errors.js';
 import { openExt4, type Ext4Filesystem } from '../../../probes/fs/ext4.js';
 import { FsError, walk } from '../../../probes/fs/filesystem.js';
 import { BufferByteSource } from '../../../bytes/byte-source.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isReadError } from '../../../probes/errors.js';
+import { isReadError } from '../../../bytes/errors.js';
 import { BufferByteSource } from '../../../bytes/byte-source.js';
 import { openFat, type FatVolume } from '../../../probes/image/fat.js';
 import { buildFatImage, standardTree, type FatImageRecipe } from '../../fixtures/fat-builder.js';

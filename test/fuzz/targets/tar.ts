@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isReadError } from '../../../probes/errors.js';
+import { isReadError } from '../../../bytes/errors.js';
 import { BufferByteSource } from '../../../bytes/byte-source.js';
 import { TarSysroot } from '../../../probes/sysroot/tar.js';
 import { cachedDir, run } from '../../fixtures/cache.js';

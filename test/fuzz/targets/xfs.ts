@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isReadError } from '../../../probes/errors.js';
+import { isReadError } from '../../../bytes/errors.js';
 import { FsError, walk } from '../../../probes/fs/filesystem.js';
 import { openXfs, type XfsFilesystem } from '../../../probes/fs/xfs.js';
 import { BufferByteSource } from '../../../bytes/byte-source.js';

@@ -1,0 +1,124 @@
+import { performance } from 'node:perf_hooks';
+import { ParseError, UnsupportedError } from '../bytes/errors.js';
+import { probeEntry } from '../probes/table.js';
+import { Memo, type Facts, type Json, type ProbeInputKind, type ProbeInputs } from '../probes/types.js';
+import { describe, match } from '../requirements/expect.js';
+import type { Requirement } from '../requirements/requirement.js';
+import { resultShell, type Result } from './results.js';
+import { idsNotToRun, notRunResult, type Waiver, type WaiverScope } from './waivers.js';
+
+/** What the user must give for a probe of each input kind, for skip messages. */
+const NEEDS: Record<ProbeInputKind, string> = {
+  image: 'needs a disk image (vmspec verify IMAGE)',
+  evidence: 'needs in-guest evidence (vmspec verify --evidence BUNDLE, or --live inside the guest)',
+  boot: 'needs the host side of a boot (vmspec boot): what the hypervisor showed from outside the guest',
+};
+
+type Outcome = { ok: true; facts: Facts } | { ok: false; message: string };
+
+/**
+ * Evaluate requirements against what was given. Probes run once per
+ * (name, params) and their facts are shared; a probe failure becomes an
+ * `error` result with a one-line reason, never a stack trace.
+ */
+export async function evaluate(requirements: Requirement[], inputs: Omit<ProbeInputs, 'memo'> & { memo?: Memo }): Promise<Result[]> {
+  const memo = inputs.memo ?? new Memo();
+  const given: ProbeInputs = { ...inputs, memo };
+  const runs = new Map<string, Promise<Outcome>>();
+  const results: Result[] = [];
+  for (const req of requirements) {
+    const started = performance.now();
+    const result = await evaluateOne(req, given, runs);
+    result.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    results.push(result);
+  }
+  return results;
+}
+
+
+
+async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<string, Promise<Outcome>>): Promise<Result> {
+  if (req.manual !== undefined || !req.probe || !req.expect) {
+    return resultShell(req, 'manual', `check by hand: ${firstLine(req.manual ?? 'no automated probe')}`);
+  }
+  const entry = probeEntry(req.probe);
+  if (!entry) return resultShell(req, 'error', `unknown probe "${req.probe}" (run \`vmspec spec lint\`)`);
+  // Decided before loading: a probe whose input was not given is never loaded.
+  if (!inputs[entry.input]) return resultShell(req, 'skip', NEEDS[entry.input]);
+  const probe = await entry.load();
+
+  const key = `${probe.name}\0${JSON.stringify(req.params)}`;
+  let run = runs.get(key);
+  if (!run) {
+    run = runProbe(() => probe.run(inputs, req.params));
+    runs.set(key, run);
+  }
+  const outcome = await run;
+  if (!outcome.ok) return resultShell(req, 'error', `probe ${probe.name} could not run: ${outcome.message}`);
+  const observed: Json = outcome.facts;
+
+  if (req.when) {
+    const notApplicable = match(observed, req.when);
+    if (notApplicable.length) {
+      const m = notApplicable[0]!;
+      const found = m.actual === undefined ? 'is absent' : `is ${short(m.actual)}`;
+      const because = req.when.find((w) => w.fact === m.path && w.because)?.because;
+      const why = because ? `: ${because}` : ` (the clause applies when ${req.when.map(describe).join(' and ')})`;
+      return { ...resultShell(req, 'skip', `not applicable: ${m.path} ${found}${why}`), observed, mismatches: notApplicable };
+    }
+  }
+  const mismatches = match(observed, req.expect);
+  if (mismatches.length === 0) return { ...resultShell(req, 'pass', passMessage(req)), observed };
+  const first = mismatches[0]!;
+  const more = mismatches.length > 1 ? ` (+${mismatches.length - 1} more)` : '';
+  const shown = first.actual === undefined ? '' : `: found ${short(first.actual)}`;
+  const wanted = first.expected === undefined ? '' : `, expected ${short(first.expected)}`;
+  return { ...resultShell(req, 'fail', `${first.path} ${first.reason}${shown}${wanted}${more}`), observed, mismatches };
+}
+
+async function runProbe(fn: () => Facts | Promise<Facts>): Promise<Outcome> {
+  try {
+    return { ok: true, facts: await fn() };
+  } catch (e) {
+    if (e instanceof ParseError || e instanceof UnsupportedError) {
+      const hint = e instanceof UnsupportedError && e.hint ? ` (${e.hint})` : '';
+      return { ok: false, message: `${e.message}${hint}` };
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err?.code && err.syscall) return { ok: false, message: `${err.syscall} failed: ${err.message}` };
+    if (process.env.VMSPEC_DEBUG) console.error(e);
+    return { ok: false, message: `internal error: ${err?.message ?? String(e)} (set VMSPEC_DEBUG=1 for details and report it)` };
+  }
+}
+
+function passMessage(req: Requirement): string {
+  return req.expect!.map(describe).join('; ');
+}
+
+/** The procedure's first sentence, short enough for a one-line report (the whole text stays in `manual`). */
+function firstLine(s: string): string {
+  const text = s.replace(/\s+/g, ' ').trim();
+  const sentence = /^(.+?[.])(\s|$)/.exec(text)?.[1] ?? text;
+  return sentence.length > 100 ? `${sentence.slice(0, 97)}...` : sentence;
+}
+
+function short(v: Json | undefined): string {
+  const s = JSON.stringify(v) ?? 'undefined';
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+
+/**
+ * Evaluate the selected requirements, except those an unexpired `runs: false`
+ * waiver in scope keeps from running: each gets `notRunResult` in its place
+ * (finishRun then reports it waived). Results follow `selected`'s order.
+ */
+export async function evaluateUnlessWaived(
+  selected: Requirement[],
+  inputs: Omit<ProbeInputs, 'memo'> & { memo?: Memo },
+  waiving: { waivers: readonly Waiver[] | undefined; scope: WaiverScope; now: Date },
+): Promise<Result[]> {
+  const notRun = new Set(idsNotToRun(selected.map((r) => r.id), waiving.waivers, waiving.scope, waiving.now));
+  const evaluated = await evaluate(selected.filter((r) => !notRun.has(r.id)), inputs);
+  const byId = new Map(evaluated.map((r) => [r.id, r]));
+  return selected.map((r) => byId.get(r.id) ?? notRunResult(r));
+}
