@@ -179,7 +179,8 @@ t.test('QEMU refusing its arguments is a failed boot with QEMU\'s own words', { 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   t.test(`${signal} while QEMU runs: QEMU stopped, nothing left behind`, { skip }, async (t) => {
     const dir = workDir();
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'vmspec.js'), 'boot', '--work-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Without tap's preload (processinfo puts NODE_OPTIONS back into every child's env): its early signal-exit listeners hid a bug here.
+    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, join(repoRoot, 'bin', 'vmspec.js'), 'boot', '--work-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));

@@ -2,9 +2,10 @@
  * Interrupting `vmspec boot` the way users and scripts do, with real QEMU
  * and real signals: vmspec is started by a plain `/bin/sh` script (output to
  * files, `kill` then `wait`) or by Python's subprocess with piped output, in
- * an environment without tap's preloads (NODE_OPTIONS), which install
- * signal-exit listeners of their own and once hid a bug: vmspec died by the
- * signal itself, printing nothing and leaving its files behind.
+ * an environment without tap's preloads (NODE_OPTIONS, which tap's
+ * processinfo adds back to every child's environment: hence `env -u`). Its
+ * preload installs signal-exit listeners early and so once hid a bug: vmspec
+ * died by the signal itself, printing nothing and leaving its files behind.
  *
  *   sh, SIGINT     while the image downloads (from a local http server that stalls)
  *   sh, SIGTERM    boot 1 running (its serial log has output)
@@ -155,7 +156,9 @@ for (const c of cases) {
     }
     const env = { ...plainEnv(), EXTRA: extra, NODE: process.execPath, BIN, WORK: work, LOGS: logs, SIG: c.sig.slice(3), ...(c.twice ? { TWICE: '1' } : {}) };
     if (c.driver === 'python') env.SIG = c.sig;
-    const driver = c.driver === 'sh' ? spawn('/bin/sh', ['-c', SH_DRIVER], { env, stdio: ['pipe', 'pipe', 'inherit'] }) : spawn('/usr/bin/python3', ['-c', PY_DRIVER], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    // Through env -u: tap's processinfo puts its NODE_OPTIONS back into the env of every child this test spawns.
+    const driverArgv = c.driver === 'sh' ? ['/bin/sh', '-c', SH_DRIVER] : ['/usr/bin/python3', '-c', PY_DRIVER];
+    const driver = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', ...driverArgv], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: driver.stdout })[Symbol.asyncIterator]();
     const first = (await lines.next()).value as string;
     const pid = Number(/^pid=(\d+)$/.exec(first)?.[1]);
