@@ -36,7 +36,7 @@ export function guardInterrupts(say: (message: string) => void): InterruptGuard 
     }
     if (repeatsTold) return;
     repeatsTold = true;
-    say(`${sig} again: still stopping QEMU and removing temporary files (at most a few seconds)`);
+    say(`${sig} while cleaning up: still stopping QEMU and removing temporary files (a few seconds at most)`);
   };
   for (const sig of INTERRUPT_SIGNALS) process.on(sig, onSignal);
   return {
