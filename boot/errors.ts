@@ -26,3 +26,8 @@ export class BootCanceledError extends Error {
     super(`interrupted by ${signalName}: QEMU was stopped and temporary files removed`);
   }
 }
+
+/** Between phases: a signal that arrived during synchronous work (verify, evaluation) stops the run here. */
+export function throwIfCanceled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new BootCanceledError(String(signal.reason ?? 'SIGINT'));
+}

@@ -1,6 +1,6 @@
 import { copyFileSync } from 'node:fs';
 import { openSysroot } from '../probes/sysroot/open.js';
-import { BootCanceledError, BootFailedError } from './errors.js';
+import { BootFailedError, throwIfCanceled } from './errors.js';
 import { recordBoot } from './host-facts.js';
 import type { TimedPhase } from './phase-timer.js';
 import { describeBoot, type PlannedBoot } from './plan.js';
@@ -35,7 +35,7 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
   const { nonce, work, phase } = run;
   let vars = '';
   for (const [i, b] of plan.entries()) {
-    if (o.signal?.aborted) throw new BootCanceledError(String(o.signal.reason ?? 'SIGINT'));
+    throwIfCanceled(o.signal);
     const tag = `boot${i + 1}`;
     if (b.vars !== 'same') {
       vars = work.file(`${tag}-VARS.fd`);
@@ -64,7 +64,7 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
       extraArgs: o.qemuArgs,
       ...(o.signal ? { cancelSignal: o.signal } : {}),
     }), (r) => `QEMU exit ${r.exitCode ?? r.signal}`);
-    if (qemu.canceled || o.signal?.aborted) throw new BootCanceledError(String(o.signal?.reason ?? 'SIGINT'));
+    throwIfCanceled(o.signal);
     const { record, consoleTail } = recordBoot(b, qemu, { serialLog, vars }, nonce, o.varsFileFacts);
     const finished: FinishedBoot = { plan: b, label, record: { ...record, serialLog, evidence: null }, evidenceDisk: evidence };
     if (qemu.timedOut) {

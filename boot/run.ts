@@ -3,6 +3,7 @@ import { evaluateUnlessWaived } from '../engine/evaluate.js';
 import { select } from '../engine/select.js';
 import { bootRunResults } from './boot-results.js';
 import { combineRuns, type LabelledRun } from './combine.js';
+import { throwIfCanceled } from './errors.js';
 import { checkImage, evaluateEvidence } from './evaluate-boots.js';
 import { hostBootFacts } from './host-facts.js';
 import { phaseTimer } from './phase-timer.js';
@@ -25,6 +26,7 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
 
   // 1. The image alone; a failing mandatory image clause stops here (ImageNotCompliantError) unless --force.
   const image = await checkImage(o, phase);
+  throwIfCanceled(o.signal);
   const selected = select(o.spec.requirements, o.selection);
   const nonce = `N${randomBytes(8).toString('hex')}`;
   const work = new WorkDir(o.workDir);
@@ -40,6 +42,7 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
       boots.push(boot.record);
       evidenceRuns.push(evidence.run);
       if (boot.warning) bootWarnings.push(boot.warning);
+      throwIfCanceled(o.signal);
     }
 
     // 3. The host's own record of the boots.
@@ -50,6 +53,7 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
       evaluateUnlessWaived(selected, { boot: host }, { waivers: o.waivers, scope: { target: image.run.target, hypervisor: o.env.hypervisor }, now: startedAt }));
 
     // 5. One verdict per clause from the image run, each boot's evidence run and the host run.
+    throwIfCanceled(o.signal);
     const results = combineRuns(selected.map((r) => r.id), [{ label: 'image', results: image.run.results }, ...evidenceRuns, { label: 'host', results: hostResults }]);
     succeeded = true;
     return bootRunResults(o, { startedAt, startedMs, image, results, nonce, workDir: work.path, boots, bootWarnings });

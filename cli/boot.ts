@@ -6,6 +6,7 @@ import { painter, safeTerminalText, useColour } from '../reports/style.js';
 import { EXIT } from '../engine/results.js';
 import { selectionFrom } from '../engine/select.js';
 import { loadSpecOrThrow } from '../requirements/spec-load.js';
+import { guardInterrupts, interruptExitCode } from '../boot/interrupt.js';
 import { describeBoot, planBoots } from '../boot/plan.js';
 import type { BootEnvironment, BootImage, GuestAgent, PhaseEvent } from '../boot/types.js';
 import { wantsCloudInit, type BootParts, type BootRequest } from '../boot/request.js';
@@ -92,76 +93,77 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
   if (image !== undefined && o.reference !== undefined) throw new UnsupportedError('give an IMAGE (path or URL) or --reference NAME, not both');
   const prepared = prepareReports(o);
   const spec = loadSpecOrThrow(o.spec);
-  // The boot layer (and the probes behind it) loads only when a boot runs.
-  const [{ chooseAccelerator, qemuVersion }, { findQemu }, { runBoot }, { BootCanceledError, BootFailedError, ImageNotCompliantError }] = await Promise.all([
-    import('../boot/environment.js'), import('../boot/qemu-run.js'), import('../boot/run.js'), import('../boot/errors.js'),
-  ]);
-
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => controller.abort(sig);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const progress = await phaseProgress();
+  const say = (m: string) => process.stderr.write(`vmspec boot: ${safeTerminalText(m)}\n`);
+  // From here to the end a signal in any phase ends in cleanup and 130/143 (boot/interrupt.ts: why not process.once).
+  const interrupt = guardInterrupts(say);
+  const signal = interrupt.signal;
   try {
-    const obtained = await parts.resolveImage(image, o, (m) => progress({ phase: `obtain: ${m}`, state: 'start' }), controller.signal);
-    progress({ phase: 'obtain', state: 'done', ms: 0, detail: `${obtained.source} (${obtained.format})` });
-    if (o.hypervisor === 'xen') {
-      if (!o.dryRun) throw new UnsupportedError('--hypervisor xen only prints the xl domain configuration (add --dry-run): Xen cannot run on this host', 'see docs/xen.md for the procedure on a Xen host');
-      process.stdout.write(parts.xlConfig(obtained, o));
-      return;
+    // The boot layer (and the probes behind it) loads only when a boot runs.
+    const [{ chooseAccelerator, qemuVersion }, { findQemu }, { runBoot }, { BootCanceledError, BootFailedError, ImageNotCompliantError, throwIfCanceled }] = await Promise.all([
+      import('../boot/environment.js'), import('../boot/qemu-run.js'), import('../boot/run.js'), import('../boot/errors.js'),
+    ]);
+    const progress = await phaseProgress();
+    try {
+      const obtained = await parts.resolveImage(image, o, (m) => progress({ phase: `obtain: ${m}`, state: 'start' }), signal);
+      signal.throwIfAborted(); // a download or build that finished anyway: reported as interrupted while obtaining
+      progress({ phase: 'obtain', state: 'done', ms: 0, detail: `${obtained.source} (${obtained.format})` });
+      if (o.hypervisor === 'xen') {
+        if (!o.dryRun) throw new UnsupportedError('--hypervisor xen only prints the xl domain configuration (add --dry-run): Xen cannot run on this host', 'see docs/xen.md for the procedure on a Xen host');
+        process.stdout.write(parts.xlConfig(obtained, o));
+        return;
+      }
+      const qemu = o.qemu ?? findQemu();
+      if (qemu === undefined || !existsSync(qemu)) throw new UnsupportedError(`QEMU not found${o.qemu ? ` at ${o.qemu}` : ' (qemu-system-aarch64 on PATH)'}`, 'apt-get install --no-install-recommends qemu-system-arm, or give --qemu PATH');
+      const accelerator = chooseAccelerator(o.accel);
+      const version = await qemuVersion(qemu);
+      const firmware = await parts.resolveFirmware(o, qemu);
+      const agent: GuestAgent = wantsCloudInit(o.cloudInit, obtained) ? parts.cloudInitAgent() : { kind: 'reference-init' };
+      const env: BootEnvironment = { hypervisor: `QEMU ${version.split(' ')[0]} (${accelerator.toUpperCase()})`, qemu: { path: qemu, version }, accelerator, firmware };
+      if (o.dryRun) {
+        process.stdout.write(dryRunText(obtained, env, agent, o));
+        return;
+      }
+      const run = await runBoot({
+        spec, selection: selectionFrom(o), ...(prepared.waivers ? { waivers: prepared.waivers } : {}),
+        image: obtained, agent, env, varsFileFacts: parts.varsFileFacts,
+        gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars,
+        memoryMiB, cpus, timeoutMs, qemuArgs: o.qemuArg ?? [],
+        force: o.force ?? false, keep: o.keep ?? false, backing: o.backing,
+        ...(o.workDir ? { workDir: o.workDir } : {}),
+        signal,
+        onPhase: progress,
+      });
+      const finished = await finishReports(run, prepared, spec, new Date(), o.verbose ?? false);
+      // An interrupt during the reports' evaluation: the run is over, nothing is printed.
+      throwIfCanceled(signal);
+      await renderOutput(RUN_FORMATS, o.format, finished, { output: o.output, spec, verbose: o.verbose });
+      if (run.boot.workDir) process.stderr.write(`kept: ${run.boot.workDir}\n`);
+      process.exitCode = finished.exitCode;
+    } catch (e) {
+      if (e instanceof BootCanceledError) {
+        say(e.message);
+        process.exitCode = interruptExitCode(e.signalName);
+        return;
+      }
+      if (signal.aborted) {
+        say(`interrupted by ${String(signal.reason)} while obtaining or preparing: nothing was left running`);
+        process.exitCode = interruptExitCode(signal.reason);
+        return;
+      }
+      if (e instanceof ImageNotCompliantError) {
+        say(`${e.message}\n(${e.hint})`);
+        process.exitCode = EXIT.failed;
+        return;
+      }
+      if (e instanceof BootFailedError) {
+        say(`${e.message}\n(${e.hint})`);
+        process.exitCode = EXIT.probeError;
+        return;
+      }
+      throw e;
     }
-    const qemu = o.qemu ?? findQemu();
-    if (qemu === undefined || !existsSync(qemu)) throw new UnsupportedError(`QEMU not found${o.qemu ? ` at ${o.qemu}` : ' (qemu-system-aarch64 on PATH)'}`, 'apt-get install --no-install-recommends qemu-system-arm, or give --qemu PATH');
-    const accelerator = chooseAccelerator(o.accel);
-    const version = await qemuVersion(qemu);
-    const firmware = await parts.resolveFirmware(o, qemu);
-    const agent: GuestAgent = wantsCloudInit(o.cloudInit, obtained) ? parts.cloudInitAgent() : { kind: 'reference-init' };
-    const env: BootEnvironment = { hypervisor: `QEMU ${version.split(' ')[0]} (${accelerator.toUpperCase()})`, qemu: { path: qemu, version }, accelerator, firmware };
-    if (o.dryRun) {
-      process.stdout.write(dryRunText(obtained, env, agent, o));
-      return;
-    }
-    const run = await runBoot({
-      spec, selection: selectionFrom(o), ...(prepared.waivers ? { waivers: prepared.waivers } : {}),
-      image: obtained, agent, env, varsFileFacts: parts.varsFileFacts,
-      gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars,
-      memoryMiB, cpus, timeoutMs, qemuArgs: o.qemuArg ?? [],
-      force: o.force ?? false, keep: o.keep ?? false, backing: o.backing,
-      ...(o.workDir ? { workDir: o.workDir } : {}),
-      signal: controller.signal,
-      onPhase: progress,
-    });
-    const finished = await finishReports(run, prepared, spec, new Date(), o.verbose ?? false);
-    await renderOutput(RUN_FORMATS, o.format, finished, { output: o.output, spec, verbose: o.verbose });
-    if (run.boot.workDir) process.stderr.write(`kept: ${run.boot.workDir}\n`);
-    process.exitCode = finished.exitCode;
-  } catch (e) {
-    const say = (m: string) => process.stderr.write(`vmspec boot: ${safeTerminalText(m)}\n`);
-    if (e instanceof BootCanceledError) {
-      say(e.message);
-      process.exitCode = e.signalName === 'SIGTERM' ? 143 : 130;
-      return;
-    }
-    if (controller.signal.aborted) {
-      const sig = String(controller.signal.reason);
-      say(`interrupted by ${sig} while obtaining or preparing: nothing was left running`);
-      process.exitCode = sig === 'SIGTERM' ? 143 : 130;
-      return;
-    }
-    if (e instanceof ImageNotCompliantError) {
-      say(`${e.message}\n(${e.hint})`);
-      process.exitCode = EXIT.failed;
-      return;
-    }
-    if (e instanceof BootFailedError) {
-      say(`${e.message}\n(${e.hint})`);
-      process.exitCode = EXIT.probeError;
-      return;
-    }
-    throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
   }
 }
 

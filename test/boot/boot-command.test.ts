@@ -23,6 +23,7 @@ import { vmspec } from '../cli/cli-runner.js';
 import { repoRoot } from '../fixtures/cache.js';
 import { gptOnePartition, sha256File } from '../fixtures/disk-builder.js';
 import { findAavmf, findQemu } from '../../boot/qemu-run.js';
+import { qemuUnder } from './qemu-processes.js';
 
 const skip = findQemu() === undefined ? 'qemu-system-aarch64 not found' : findAavmf() === undefined ? 'AAVMF not found' : process.env.VMSPEC_SKIP_BOOT ? 'VMSPEC_SKIP_BOOT is set' : false;
 const WAIVERS = join(repoRoot, 'waivers', 'known-firmware-deviations.yaml');
@@ -50,21 +51,6 @@ function workDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'vmspec-boot-test-'));
   t.teardown(() => rmSync(d, { recursive: true, force: true }));
   return d;
-}
-
-/** QEMU processes whose command line mentions `dir` (each boot's disks live there). */
-function qemuUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'latin1');
-      if (cmd.includes('qemu-system-aarch64') && cmd.includes(dir)) pids.push(Number(p));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
 }
 
 t.test('--help documents the command and its exit codes', async (t) => {
@@ -193,7 +179,8 @@ t.test('QEMU refusing its arguments is a failed boot with QEMU\'s own words', { 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   t.test(`${signal} while QEMU runs: QEMU stopped, nothing left behind`, { skip }, async (t) => {
     const dir = workDir();
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'vmspec.js'), 'boot', '--work-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Without tap's preload (processinfo puts NODE_OPTIONS back into every child's env): its early signal-exit listeners hid a bug here.
+    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, join(repoRoot, 'bin', 'vmspec.js'), 'boot', '--work-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
