@@ -42,6 +42,9 @@ export interface DiskLocn {
 export interface MetadataCopy {
   /** Byte offset of the metadata area (mda_header.start). */
   mdaStart: number;
+  /** raw_locn[0]: where the text is, from the area's start, and its size with the trailing NUL. */
+  offset: number;
+  size: number;
   text: string;
 }
 
@@ -114,14 +117,14 @@ function readPvHeader(src: ByteSource, b: Uint8Array, at: number, sector: number
   const metadataAreas = list();
   const metadata: MetadataCopy[] = [];
   for (const mda of metadataAreas) {
-    const text = readMetadataArea(src, mda);
-    if (text !== null) metadata.push({ mdaStart: mda.offset, text });
+    const copy = readMetadataArea(src, mda);
+    if (copy !== null) metadata.push(copy);
   }
   return { labelSector: sector, pvUuid, deviceSize, dataAreas, metadataAreas, metadata };
 }
 
 /** The committed metadata text of one metadata area, or null when the area holds none (or is ignored). */
-export function readMetadataArea(src: ByteSource, mda: DiskLocn): string | null {
+export function readMetadataArea(src: ByteSource, mda: DiskLocn): MetadataCopy | null {
   const what = 'LVM mda_header';
   if (mda.size < MDA_HEADER_SIZE * 2 || mda.offset + mda.size > src.size) {
     throw new ParseError(what, mda.offset, `metadata area ${mda.offset}+${mda.size} does not fit the PV (size ${src.size})`);
@@ -157,5 +160,6 @@ export function readMetadataArea(src: ByteSource, mda: DiskLocn): string | null 
   if (sum !== checksum) throw new ParseError('LVM raw_locn', mda.offset + 56, `metadata checksum 0x${checksum.toString(16)} does not match the text (0x${sum.toString(16)})`);
   // The text ends with a NUL LVM counts in the size.
   const end = bytes.indexOf(0);
-  return new TextDecoder('utf-8', { fatal: false }).decode(end < 0 ? bytes : bytes.subarray(0, end));
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(end < 0 ? bytes : bytes.subarray(0, end));
+  return { mdaStart: mda.offset, offset, size: length, text };
 }
