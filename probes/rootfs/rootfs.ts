@@ -230,7 +230,8 @@ function lvmLayer(sources: Map<Partition | null, ByteSource | ParseError>): Map<
 /** A PV partition's line, then one line per logical volume on it, each LV opened like a partition. */
 function scanLogicalVolumes(entry: ScannedPartition, pv: PvCandidates, scanned: ScannedPartition[], open: (e: ScannedPartition, lv: LogicalVolume) => void): void {
   entry.note = pv.note;
-  for (const lv of pv.lvs) {
+  // Hidden LVs (a pool's data and metadata, mirror legs) are parts of another LV, never a filesystem of their own.
+  for (const lv of pv.lvs.filter((l) => l.visible)) {
     const e: ScannedPartition = { number: entry.number, typeName: entry.typeName, filesystem: null, note: null, logicalVolume: lv.fullName };
     scanned.push(e);
     if (!lv.source) {

@@ -32,6 +32,8 @@ export interface LogicalVolume {
   refused: string | null;
   /** The PVs it reads from (for "which partition"). */
   pvNames: string[];
+  /** status has "VISIBLE": false for the hidden sub-volumes of pools, mirrors and raid (pool_tdata, pool_tmeta...). */
+  visible: boolean;
 }
 
 export interface VolumeGroup {
@@ -141,6 +143,10 @@ function buildVg(vg: ParsedVg, byUuid: Map<string, PhysicalVolume>): VolumeGroup
     const lv: LogicalVolume = {
       vg: vg.name, lv: lvName, fullName: `${vg.name}/${lvName}`, mapperName: `/dev/mapper/${dmName(vg.name)}-${dmName(lvName)}`,
       source: null, refused: null, pvNames: [],
+      visible: (() => {
+        const status = s.entries.get('status');
+        return Array.isArray(status) && status.includes('VISIBLE');
+      })(),
     };
     lvs.push(lv);
     try {

@@ -54,6 +54,29 @@ function lvmRoot(name: string, rootImage: string): string {
   return fx.pvs[0]!;
 }
 
+/** VG "vmspec-thin" whose root is a thin volume in a thin pool, as `lvcreate -T` lays it out (pool_tmeta, pool_tdata, the spare). */
+function thinPoolPv(): string {
+  let lvs = 0;
+  const lv = (name: string, visible: boolean, segment: string): string =>
+    `${name} {\nid = "lvthn${++lvs}-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA"\nstatus = ["READ", "WRITE"${visible ? ', "VISIBLE"' : ''}]\nflags = []\nsegment_count = 1\nsegment1 {\nstart_extent = 0\n${segment}\n}\n}\n`;
+  const linear = (extents: number, at: number): string => `extent_count = ${extents}\ntype = "striped"\nstripe_count = 1\nstripes = [\n"pv0", ${at}\n]`;
+  const text = [
+    'vmspec-thin {', 'id = "vgthin-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA"', 'seqno = 5', 'format = "lvm2"', 'status = ["RESIZEABLE", "READ", "WRITE"]', 'flags = []',
+    'extent_size = 8192', 'max_lv = 0', 'max_pv = 0', 'metadata_copies = 0',
+    'physical_volumes {', 'pv0 {', 'id = "pvthin-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA"', 'device = "$DEV0"', 'status = ["ALLOCATABLE"]', 'flags = []',
+    'dev_size = 131072', 'pe_start = 2048', 'pe_count = 15', '}', '}',
+    'logical_volumes {',
+    lv('pool', true, 'extent_count = 2\ntype = "thin-pool"\nmetadata = "pool_tmeta"\npool = "pool_tdata"\ntransaction_id = 1\nchunk_size = 128\ndiscards = "passdown"\nzero_new_blocks = 1'),
+    lv('root', true, 'extent_count = 2\ntype = "thin"\nthin_pool = "pool"\ntransaction_id = 0\ndevice_id = 1'),
+    lv('lvol0_pmspare', false, linear(1, 0)),
+    lv('pool_tmeta', false, linear(1, 1)),
+    lv('pool_tdata', false, linear(2, 2)),
+    '}', '}',
+    'contents = "Text Format Volume Group"', 'version = 1', '',
+  ].join('\n');
+  return buildLvm({ vg: 'vmspec-thin', pvSizesMiB: [64], lvs: [], restore: { text, pvUuids: ['pvthin-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA'] } }).pvs[0]!;
+}
+
 t.test('a root on an LVM2 logical volume is verified like one on a partition', { skip: unavailable }, async (t) => {
   const k = debianKernel('arm64');
   const goodKernel: InstalledKernel = { kernel: k, initrd: { modules: ALL_INITRD, compression: 'zstd', early: true } };
@@ -100,5 +123,23 @@ t.test('a root on an LVM2 logical volume is verified like one on a partition', {
     t.same(byStatus(res, 'error'), []);
     t.equal(res.exitCode, 1);
     t.match(result(res, 'V2-GUEST-GICV3').observed, { options: { CONFIG_ARM_GIC_V3: { state: 'absent' } } });
+  });
+  t.test('a thin volume as the root: the guest clauses skip, naming the layer and how to judge it', async (t) => {
+    const res = cli(t, guestDisk({ name: 'lvm-thin', rootContent: thinPoolPv() }));
+    t.same(byStatus(res, 'fail'), [], 'nothing fails falsely');
+    t.same(byStatus(res, 'error'), []);
+    for (const id of GUEST_V2) {
+      t.match(result(res, id), {
+        status: 'skip',
+        message: /partition 2 is an LVM2 physical volume of volume group vmspec-thin; logical volume vmspec-thin\/pool is not assembled/,
+        observed: {
+          rootfs: {
+            unreadable: /logical volume vmspec-thin\/pool is not assembled: .*"thin-pool" segment.*; logical volume vmspec-thin\/root is not assembled: logical volume vmspec-thin\/root has a "thin" segment \(vmspec assembles only linear and striped LVs\); boot the image \(vmspec boot\) to judge the guest$/,
+          },
+        },
+      }, `${id} skips with the reason`);
+    }
+    t.equal(result(res, 'V2-FW-NO-PRESET-BOOTVARS').status, 'skip', 'FW-6 skips (GRUB may read what vmspec cannot)');
+    t.equal(result(res, 'V2-FW-NOT-IN-IMAGE').status, 'skip', 'FW-7 skips (the root could not be scanned)');
   });
 });
