@@ -20,6 +20,10 @@ import {
 import { xfsFixturesUnavailable } from '../fixtures/xfs-builder.js';
 import { vmspec } from '../cli/cli-runner.js';
 import { statSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { openDisk } from '../../probes/image/open-disk.js';
+import { PROBES } from '../../probes/registry.js';
+import { Memo, type Facts } from '../../probes/types.js';
 
 const unavailable = fastFixturesUnavailable() || lvmFixturesUnavailable();
 
@@ -124,6 +128,24 @@ t.test('a root on an LVM2 logical volume is verified like one on a partition', {
     t.equal(res.exitCode, 1);
     t.match(result(res, 'V2-GUEST-GICV3').observed, { options: { CONFIG_ARM_GIC_V3: { state: 'absent' } } });
   });
+  t.test('image.rootfs facts name the logical volume and list it under its PV', async (t) => {
+    const p = PROBES.find((x) => x.name === 'image.rootfs')!;
+    const v = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(p.facts);
+    const disk = openDisk(guestDisk({ name: 'lvm-ext4-good', rootContent: lvmRoot('ext4', root('good', [goodKernel])) }));
+    t.teardown(() => disk.close());
+    const facts = (await p.run({ image: disk, memo: new Memo() }, {})) as Facts;
+    t.ok(v(facts), `schema-valid ${JSON.stringify(v.errors ?? [])}`);
+    t.match(facts.rootfs, {
+      readable: true, partition: 2, filesystem: 'ext4', uuid: '6d3b2f9a-8c1e-4e2b-9a55-2b1f0c7d4e10',
+      logicalVolume: { name: 'vmspec-ext4/root', mapperName: '/dev/mapper/vmspec--ext4-root' },
+    });
+    t.same((facts.rootfs as { scanned: unknown[] }).scanned, [
+      { partition: 2, logicalVolume: null, typeName: 'Linux root (ARM64/AArch64)', filesystem: 'LVM2_member', note: 'is an LVM2 physical volume of volume group vmspec-ext4' },
+      { partition: 2, logicalVolume: 'vmspec-ext4/root', typeName: 'Linux root (ARM64/AArch64)', filesystem: 'ext4', note: null },
+      { partition: 2, logicalVolume: 'vmspec-ext4/swap', typeName: 'Linux root (ARM64/AArch64)', filesystem: 'swap', note: 'is swap space' },
+    ]);
+  });
+
   t.test('a thin volume as the root: the guest clauses skip, naming the layer and how to judge it', async (t) => {
     const res = cli(t, guestDisk({ name: 'lvm-thin', rootContent: thinPoolPv() }));
     t.same(byStatus(res, 'fail'), [], 'nothing fails falsely');
