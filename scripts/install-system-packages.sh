@@ -19,6 +19,7 @@ PACKAGES=(
   device-tree-compiler acpica-tools  # dtc, iasl: DT/ACPI oracles
   grub-common         # grub-mkstandalone for the reference image
   xfsprogs btrfs-progs cryptsetup-bin squashfs-tools  # filesystem detection fixtures
+  lvm2                # pvcreate/lvcreate --driverloaded n, lvs/pvck: LVM fixtures and their oracle
   file binutils binutils-aarch64-linux-gnu  # PE/COFF oracles
   busybox shellcheck  # collector tests: run under busybox sh, lint as POSIX sh
   cpio xz-utils zstd ca-certificates

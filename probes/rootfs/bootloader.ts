@@ -12,6 +12,7 @@ import { readGrubCore, type GrubCore } from './grub-core.js';
 import { GrubEvaluator, walkMenu, type BootFile, type BootSpec, type GrubEvaluation, type GrubVolume, type GrubWorld } from './grub-eval.js';
 import { compareVersions } from './kernels.js';
 import { openRootfs } from './rootfs.js';
+import { grubLvmName } from './lvm-volumes.js';
 import { fatVolume, fsVolume, memdiskVolume } from './volumes.js';
 
 /**
@@ -97,7 +98,7 @@ export function grubWorld(image: DiskImage, memo: Memo): GrubWorld {
     const esp = openEsp(image, memo);
     const roots = openRootfs(image, memo);
     for (const p of table.partitions) {
-      const readable = roots.readableVolumes.find((v) => v.partition?.number === p.number);
+      const readable = roots.readableVolumes.find((v) => v.partition?.number === p.number && !v.logicalVolume);
       if (readable) {
         volumes.push(fsVolume(deviceName(table, p), p.number, readable.fs));
         continue;
@@ -116,6 +117,10 @@ export function grubWorld(image: DiskImage, memo: Memo): GrubWorld {
       } catch (e) {
         if (!isReadError(e)) throw e;
       }
+    }
+    // LVM2 logical volumes, as GRUB's lvm module names them; `partition` is their first PV's.
+    for (const v of roots.readableVolumes) {
+      if (v.logicalVolume && v.partition) volumes.push(fsVolume(grubLvmName(v.logicalVolume), v.partition.number, v.fs));
     }
     const whole = roots.readableVolumes.find((v) => v.partition === null);
     if (whole) volumes.push(fsVolume('hd0', null, whole.fs));
@@ -344,7 +349,8 @@ export function rootGrubConfig(image: DiskImage, memo: Memo): GrubEvaluation | n
     const root = roots.root;
     if (!root) return null;
     const world = grubWorld(image, memo);
-    const vol = world.volumes.find((v) => (root.partition ? v.partition === root.partition.number : v.name === 'hd0'));
+    const lvName = root.logicalVolume ? grubLvmName(root.logicalVolume) : null;
+    const vol = world.volumes.find((v) => (lvName ? v.name === lvName : root.partition ? v.partition === root.partition.number : v.name === 'hd0'));
     if (!vol) return null;
     for (const cfg of ['/boot/grub/grub.cfg', '/boot/grub2/grub.cfg']) {
       if (vol.kind(cfg) !== 'file') continue;

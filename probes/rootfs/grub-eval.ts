@@ -107,11 +107,13 @@ export class GrubEvaluator {
   volume(name: string): GrubVolume | null {
     const n = name.replace(/^\(|\)$/g, '');
     if (n === 'memdisk') return this.world.volumes.find((v) => v.name === 'memdisk') ?? null;
+    // An LVM logical volume: lvm/VG-LV, by name.
+    if (n.startsWith('lvm/')) return this.world.volumes.find((v) => v.name === n) ?? null;
     // hd0,gpt2 / hd0,msdos2 / hd0,2 (single-disk images: the disk number is not checked).
     const m = /^(?:hd|ahci|virtio|scsi|nvme)\d+,(?:gpt|msdos)?(\d+)$/.exec(n);
     if (!m) return null;
     const p = Number(m[1]);
-    return this.world.volumes.find((v) => v.partition === p) ?? null;
+    return this.world.volumes.find((v) => v.partition === p && !v.name.startsWith('lvm/')) ?? null;
   }
 
   /** "(dev)/path" or "/path" (on $root) → volume and path. */

@@ -53,9 +53,11 @@ export const removableBootProbe = defineProbe({
     if (!unfollowable && chain.loaderFound && !chain.kernelReached) {
       // GRUB reads filesystems vmspec does not (btrfs, LVM, f2fs...): a kernel may be there.
       const roots = openRootfs(inputs.image, inputs.memo);
-      const opaque = roots.scanned.filter((s) => s.filesystem === null || ['LVM2_member', 'btrfs', 'squashfs', 'crypto_LUKS'].includes(s.filesystem) || /cannot read|damaged/.test(s.note ?? ''));
+      // An LVM2 PV is opaque only when none of its logical volumes was assembled.
+      const lvsOn = (n: number | null): boolean => roots.scanned.some((l) => l.logicalVolume !== null && l.number === n);
+      const opaque = roots.scanned.filter((s) => s.filesystem === null || ['btrfs', 'squashfs', 'crypto_LUKS'].includes(s.filesystem) || (s.filesystem === 'LVM2_member' && !lvsOn(s.number)) || /cannot read|damaged/.test(s.note ?? ''));
       if (opaque.length) {
-        unfollowable = `${opaque.map((s) => `${s.number === null ? 'the disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ')}: the loader may find a kernel there`;
+        unfollowable = `${opaque.map((s) => `${s.logicalVolume ? `logical volume ${s.logicalVolume}` : s.number === null ? 'the disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ')}: the loader may find a kernel there`;
       }
     }
     const d = chain.defaultBoot;

@@ -22,7 +22,8 @@ const facts = obj({
   rootfs: obj({
     readable: bool(),
     unreadable: nstr('why no root filesystem could be read, or null'),
-    partition: nint(),
+    partition: nint('the root\'s partition (for an LVM2 logical volume, its first physical volume\'s)'),
+    logicalVolume: nobj({ name: str('VG/LV'), mapperName: str('/dev/mapper/VG-LV') }, 'the LVM2 logical volume holding the root, or null'),
     filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', null]),
     uuid: nstr(),
     label: nstr(),
@@ -33,7 +34,7 @@ const facts = obj({
       metadataCsums: obj({ checked: int(), failed: int() }),
     }, 'btrfs: the subvolume read as the root, the default subvolume, and the tree-block checksums this run checked and how many did not match'),
     metadataCrc: nobj({ checked: int(), failed: int() }, 'xfs v5 (superblock, inodes, bmap btree, directory and symlink blocks) and btrfs (tree blocks): metadata checksums this run checked and how many did not match; null where the reader does not check them'),
-    scanned: arr(obj({ partition: nint(), typeName: nstr(), filesystem: nstr(), note: nstr() })),
+    scanned: arr(obj({ partition: nint(), logicalVolume: nstr('VG/LV for a logical volume on the LVM2 physical volume `partition`'), typeName: nstr(), filesystem: nstr(), note: nstr() })),
   }),
   os,
   kernels: arr(obj({
@@ -83,6 +84,7 @@ export const rootfsProbe = defineProbe({
         readable: root !== null,
         unreadable: view.rootfs.unreadable,
         partition: root?.partition?.number ?? null,
+        logicalVolume: root?.logicalVolume ? { name: root.logicalVolume.fullName, mapperName: root.logicalVolume.mapperName } : null,
         filesystem: root?.filesystem ?? null,
         uuid: root ? dashedUuid(root.fs.info.uuid) : null,
         label: root ? root.fs.info.label || null : null,
@@ -91,7 +93,7 @@ export const rootfsProbe = defineProbe({
         btrfs: root?.fs.type === 'btrfs'
           ? { subvolume: { ...root.fs.info.subvolume }, defaultSubvolume: root.fs.info.defaultSubvolume, metadataCsums: { ...root.fs.info.metadataCsums } }
           : null,
-        scanned: view.rootfs.scanned.map((s) => ({ partition: s.number, typeName: s.typeName, filesystem: s.filesystem, note: s.note })),
+        scanned: view.rootfs.scanned.map((s) => ({ partition: s.number, logicalVolume: s.logicalVolume, typeName: s.typeName, filesystem: s.filesystem, note: s.note })),
       },
       os: null,
       kernels: [],

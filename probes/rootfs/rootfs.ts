@@ -11,18 +11,21 @@ import { TYPE_GUID } from '../image/partition-types.js';
 import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
 import type { Memo } from '../types.js';
 
+import type { LogicalVolume } from '../volume/lvm.js';
+import { BOOT_TO_JUDGE, lvmCandidates, type PvCandidates } from './lvm-volumes.js';
 /**
  * Finding the image's root filesystem without mounting it. Candidates are
  * every partition that is not firmware plumbing (ESP, BIOS boot, swap,
  * Microsoft reserved), the Discoverable Partitions Specification's
  * "Linux root (ARM64)" type first; each is named by its superblock magic
- * (probes/fs/detect.ts); the first ext2/3/4 or xfs filesystem that looks
+ * (probes/fs/detect.ts); the first ext2/3/4, xfs or btrfs filesystem that looks
  * like a root (it has /etc, and /usr or /bin) is the root. A disk without a
  * partition table is tried as one filesystem.
  *
- * Filesystems vmspec does not read are reported with the reason: LVM
- * physical volumes and LUKS volumes (what is inside is not reached) and
- * squashfs (no reader yet).
+ * An LVM2 physical volume's linear and striped logical volumes are
+ * candidates too (probes/rootfs/lvm-volumes.ts). Filesystems vmspec does not
+ * read are reported with the reason: LUKS volumes and LVs of other segment
+ * types (what is inside is not reached) and squashfs (no reader yet).
  *
  * On btrfs the root is a subvolume: the default one when it looks like a
  * root, else the first of the distributions' conventional names that does
@@ -37,6 +40,8 @@ export interface ScannedPartition {
   filesystem: FsKind | null;
   /** Why it is not the root (or null for the root). */
   note: string | null;
+  /** `VG/LV` for a logical volume found on the LVM2 physical volume `number`; null for the partition itself. */
+  logicalVolume: string | null;
 }
 
 /** Filesystems vmspec reads, by their blkid names. */
@@ -45,9 +50,12 @@ export type ReadableKind = 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs';
 export type VolumeFilesystem = Ext4Filesystem | XfsFilesystem | BtrfsFilesystem;
 
 export interface RootHandle {
+  /** The partition (for a logical volume: the partition of its first PV). */
   partition: Partition | null;
   fs: VolumeFilesystem;
   filesystem: ReadableKind;
+  /** The LVM2 logical volume holding it, or null. */
+  logicalVolume: LogicalVolume | null;
 }
 
 export interface RootfsHandle {
@@ -57,8 +65,8 @@ export interface RootfsHandle {
   unreadable: string | null;
   /** A readable filesystem that should be the root is damaged: probes report this as an error, not a skip. */
   damaged: string | null;
-  /** Every readable filesystem (ext2/3/4, xfs, btrfs) by partition number (GRUB's `search` looks across all of them); btrfs as GRUB sees it, its default subvolume. */
-  readableVolumes: { partition: Partition | null; fs: VolumeFilesystem }[];
+  /** Every readable filesystem (ext2/3/4, xfs, btrfs, also on LVM) by partition number (GRUB's `search` looks across all of them); btrfs as GRUB sees it, its default subvolume. */
+  readableVolumes: { partition: Partition | null; fs: VolumeFilesystem; logicalVolume: LogicalVolume | null }[];
 }
 
 export const ROOTFS_MEMO_KEY = 'rootfs.discovery';
@@ -74,7 +82,7 @@ const NOT_ROOT_MBR = new Set(['MBR 0x05', 'MBR 0x0f', 'MBR 0x85', 'MBR 0x82', 'M
 
 /** Why a partition is not read, kept short: it ends up in one-line skip messages. */
 const WHY: Partial<Record<FsKind, string>> = {
-  LVM2_member: 'is an LVM2 physical volume (LVM is not read)',
+  LVM2_member: 'is an LVM2 physical volume (logical volumes are read only on a partitioned disk)',
   crypto_LUKS: 'is LUKS-encrypted (no key to read it)',
   squashfs: 'is squashfs (no squashfs reader yet)',
   vfat: 'is a FAT filesystem',
@@ -115,23 +123,24 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
   candidates.sort((a, b) => Number(b?.typeGuid === TYPE_GUID.linuxRootAarch64) - Number(a?.typeGuid === TYPE_GUID.linuxRootAarch64));
   let root: RootHandle | null = null;
   let damaged: string | null = null;
+  const sources = new Map<Partition | null, ByteSource | ParseError>();
   for (const p of candidates) {
-    const entry: ScannedPartition = { number: p?.number ?? null, typeName: p?.typeName ?? null, filesystem: null, note: null };
-    scanned.push(entry);
-    let src: ByteSource;
     try {
-      src = p ? partitionSource(image.disk, p) : image.disk;
-      entry.filesystem = detectFilesystem(src);
+      sources.set(p, p ? partitionSource(image.disk, p) : image.disk);
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
-      entry.note = `cannot be read: ${e.message}`;
-      continue;
+      sources.set(p, e);
     }
+  }
+  const lvm = lvmLayer(sources);
+  /** Opens one volume (a partition, the whole disk or an LV) with its filesystem's reader, and takes it as the root if it looks like one. */
+  const consider = (entry: ScannedPartition, p: Partition | null, src: ByteSource, lv: LogicalVolume | null): void => {
     const kind = entry.filesystem;
     if (kind !== 'ext2' && kind !== 'ext3' && kind !== 'ext4' && kind !== 'xfs' && kind !== 'btrfs') {
       entry.note = kind ? WHY[kind] ?? `is ${kind}` : 'holds no recognised filesystem';
-      continue;
+      return;
     }
+    const where = lv ? `logical volume ${lv.fullName} (${describe(p)})` : describe(p);
     let fs: VolumeFilesystem;
     let grubView: VolumeFilesystem;
     try {
@@ -140,19 +149,19 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
     } catch (e) {
       if (e instanceof UnsupportedError) {
         entry.note = `is ${kind} vmspec cannot read (${e.message})`;
-        continue;
+        return;
       }
       if (e instanceof ParseError) {
         entry.note = `is a damaged ${kind} filesystem: ${e.message}`;
-        damaged ??= `${describe(p)}: ${e.message}`;
-        continue;
+        damaged ??= `${where}: ${e.message}`;
+        return;
       }
       throw e;
     }
-    readableVolumes.push({ partition: p, fs: grubView });
+    readableVolumes.push({ partition: p, fs: grubView, logicalVolume: lv });
     if (root) {
       entry.note = `is another ${kind} filesystem (the root was found first)`;
-      continue;
+      return;
     }
     let isRoot: boolean;
     try {
@@ -160,14 +169,36 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
     } catch (e) {
       if (!(e instanceof ParseError || e instanceof UnsupportedError)) throw e;
       entry.note = `is a damaged ${kind} filesystem: ${e.message}`;
-      damaged ??= `${describe(p)}: ${e.message}`;
-      continue;
+      damaged ??= `${where}: ${e.message}`;
+      return;
     }
     if (!isRoot) {
       entry.note = `is ${kind} without /etc and /usr (not a root filesystem)`;
+      return;
+    }
+    root = { partition: p, fs, filesystem: kind, logicalVolume: lv };
+  };
+  for (const p of candidates) {
+    const entry: ScannedPartition = { number: p?.number ?? null, typeName: p?.typeName ?? null, filesystem: null, note: null, logicalVolume: null };
+    scanned.push(entry);
+    const src = sources.get(p)!;
+    if (src instanceof ParseError) {
+      entry.note = `cannot be read: ${src.message}`;
       continue;
     }
-    root = { partition: p, fs, filesystem: kind };
+    try {
+      entry.filesystem = detectFilesystem(src);
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      entry.note = `cannot be read: ${e.message}`;
+      continue;
+    }
+    const pv = p && entry.filesystem === 'LVM2_member' ? lvm.get(p.number) : undefined;
+    if (pv) {
+      scanLogicalVolumes(entry, pv, scanned, (e, lv) => consider(e, p, lv.source!, lv));
+      continue;
+    }
+    consider(entry, p, src, null);
   }
   if (root) return { scanned, root, unreadable: null, damaged: null, readableVolumes };
   let unreadable: string;
@@ -176,7 +207,7 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
   } else if (scanned.length === 0) {
     unreadable = table.partitions.length === 0 ? 'the disk has no partitions' : `no partition can hold a root filesystem (${table.partitions.map((p) => `${p.number}: ${p.typeName ?? p.typeGuid}`).join(', ')})`;
   } else {
-    unreadable = scanned.map((s) => `${s.number === null ? 'the whole disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ');
+    unreadable = scanned.map((s) => `${s.logicalVolume ? `logical volume ${s.logicalVolume}` : s.number === null ? 'the whole disk' : `partition ${s.number}`} ${s.note ?? ''}`.trim()).join('; ');
   }
   return { scanned, root: null, unreadable, damaged, readableVolumes };
 }
@@ -212,4 +243,40 @@ export function requireRoot(h: RootfsHandle): RootHandle | null {
   if (h.root) return h.root;
   if (h.damaged) throw new ParseError('root filesystem', -1, h.damaged);
   return null;
+}
+
+/** The LVM2 PVs among the candidates, assembled once (a VG may span partitions). */
+function lvmLayer(sources: Map<Partition | null, ByteSource | ParseError>): Map<number, PvCandidates> {
+  const pvs: { partition: Partition; src: ByteSource }[] = [];
+  for (const [p, src] of sources) {
+    if (!p || src instanceof ParseError) continue;
+    try {
+      if (detectFilesystem(src) === 'LVM2_member') pvs.push({ partition: p, src });
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+    }
+  }
+  return lvmCandidates(pvs);
+}
+
+/** A PV partition's line, then one line per logical volume on it, each LV opened like a partition. */
+function scanLogicalVolumes(entry: ScannedPartition, pv: PvCandidates, scanned: ScannedPartition[], open: (e: ScannedPartition, lv: LogicalVolume) => void): void {
+  entry.note = pv.note;
+  // Hidden LVs (a pool's data and metadata, mirror legs) are parts of another LV, never a filesystem of their own.
+  for (const lv of pv.lvs.filter((l) => l.visible)) {
+    const e: ScannedPartition = { number: entry.number, typeName: entry.typeName, filesystem: null, note: null, logicalVolume: lv.fullName };
+    scanned.push(e);
+    if (!lv.source) {
+      e.note = `is not assembled: ${lv.refused ?? 'unknown reason'}; ${BOOT_TO_JUDGE}`;
+      continue;
+    }
+    try {
+      e.filesystem = detectFilesystem(lv.source);
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      e.note = `cannot be read: ${err.message}`;
+      continue;
+    }
+    open(e, lv);
+  }
 }

@@ -5,6 +5,7 @@ import { efivarsTarget } from './efivars.js';
 import { ext4Target } from './ext4.js';
 import { fatTarget } from './fat.js';
 import { fdtTarget } from './fdt.js';
+import { lvmTarget } from './lvm.js';
 import { gptTarget, mbrTarget } from './partition-table.js';
 import { peTarget } from './pe.js';
 import { qcow2Target } from './qcow2.js';
@@ -26,6 +27,7 @@ export const TARGETS: Readonly<Record<string, () => FuzzTarget>> = {
   ext4: () => ext4Target,
   xfs: () => xfsTarget,
   btrfs: () => btrfsTarget,
+  lvm: () => lvmTarget,
   acpi: () => acpiTarget,
   fdt: () => fdtTarget,
   tar: () => tarTarget,
