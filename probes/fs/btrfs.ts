@@ -43,6 +43,7 @@ import {
   type ReadOnlyFilesystem,
   resolvePath,
   splitPath,
+  NodeFilesystem,
 } from './filesystem.js';
 
 /** BTRFS_INODE_REF_KEY: (inode, INODE_REF, parent directory) → index, name. */
@@ -153,7 +154,7 @@ const EMPTY_DIR: BtrfsInodeItem = { size: 0, nbytes: 0, nlink: 1, uid: 0, gid: 0
  * this reader does not follow (RAID profiles, other devices, zoned) an
  * UnsupportedError naming them.
  */
-export class BtrfsFilesystem implements ReadOnlyFilesystem {
+export class BtrfsFilesystem extends NodeFilesystem<BtrfsNode> {
   readonly type = 'btrfs';
   readonly info: BtrfsInfo;
   readonly #io: TreeReader;
@@ -161,7 +162,7 @@ export class BtrfsFilesystem implements ReadOnlyFilesystem {
   readonly #inodes = new Lru<string, BtrfsNode>(1024);
   readonly #dirs = new Lru<string, DirIndex>(32);
   readonly #decompressedCache = new Lru<string, Uint8Array>(16);
-  readonly #walker: PathWalker<BtrfsNode>;
+  protected readonly walker: PathWalker<BtrfsNode>;
   /** The subvolume read (its tree's top directory is `/`). */
   readonly root: BtrfsNode;
 
@@ -171,11 +172,12 @@ export class BtrfsFilesystem implements ReadOnlyFilesystem {
     chunks: ChunkMap,
     options: BtrfsOpenOptions,
   ) {
+    super();
     this.#io = new TreeReader(src, sb, chunks);
     const rootTree: Tree = { id: BTRFS_ROOT_TREE_OBJECTID, bytenr: sb.root, level: sb.root_level, rootDir: 0n };
     this.#trees.set(BTRFS_ROOT_TREE_OBJECTID, rootTree);
     const defaultId = this.#defaultSubvolume();
-    this.#walker = {
+    this.walker = {
       root: () => this.root,
       typeOf: (n) => typeOfMode(n.item.mode),
       lookup: (dir, name) => {
@@ -189,7 +191,7 @@ export class BtrfsFilesystem implements ReadOnlyFilesystem {
     if (options.subvolume !== undefined) {
       // Resolved from the top level (id 5), as mount's subvol= is.
       this.root = this.#subvolumeRoot(BTRFS_FS_TREE_OBJECTID, 'the top-level subvolume');
-      const r = resolvePath(this.#walker, options.subvolume, true);
+      const r = resolvePath(this.walker, options.subvolume, true);
       if (r.node.ino !== r.node.tree.rootDir) throw new FsError('EINVAL', options.subvolume, 'is a directory, not a subvolume');
       root = r.node;
       path = splitPath(r.path).join('/');
@@ -438,11 +440,7 @@ export class BtrfsFilesystem implements ReadOnlyFilesystem {
     return index;
   }
 
-  // ---- ReadOnlyFilesystem ---------------------------------------------------
-
-  resolve(path: string, follow = true): { node: BtrfsNode; path: string } {
-    return resolvePath(this.#walker, path, follow);
-  }
+  // ---- ReadOnlyFilesystem (NodeFilesystem does the rest) ------------------
 
   /** Inode numbers repeat across subvolumes: those of other subvolumes than the one read carry their tree id above bit 32. */
   #ino(node: BtrfsNode): number {
@@ -456,69 +454,22 @@ export class BtrfsFilesystem implements ReadOnlyFilesystem {
     return { type: typeOfMode(i.mode), mode: i.mode & 0o7777, size: i.size, uid: i.uid, gid: i.gid, nlink: i.nlink, mtime: i.mtime, ino: this.#ino(node) };
   }
 
-  stat(path: string): FileStat {
-    return this.statNode(this.resolve(path, true).node);
-  }
-
-  lstat(path: string): FileStat {
-    return this.statNode(this.resolve(path, false).node);
-  }
-
-  readdir(path: string): DirEntry[] {
-    const { node, path: real } = this.resolve(path, true);
-    if (typeOfMode(node.item.mode) !== 'directory') throw new FsError('ENOTDIR', real, 'not a directory');
-    return this.#dirIndex(node).entries.map((e) => {
+  protected listDirectory(dir: BtrfsNode): DirEntry[] {
+    return this.#dirIndex(dir).entries.map((e) => {
       const name = utf8.decode(e.name);
       if (e.item.location.type === BTRFS_ROOT_ITEM_KEY) {
-        const child = this.#follow(node, e.item);
+        const child = this.#follow(dir, e.item);
         return { name, type: 'directory' as const, ino: this.#ino(child) };
       }
-      const type = FT_TYPES[e.item.type] ?? typeOfMode(this.#follow(node, e.item).item.mode);
-      return { name, type, ino: this.#ino({ tree: node.tree, ino: e.item.location.objectid, item: EMPTY_DIR }) };
+      const type = FT_TYPES[e.item.type] ?? typeOfMode(this.#follow(dir, e.item).item.mode);
+      return { name, type, ino: this.#ino({ tree: dir.tree, ino: e.item.location.objectid, item: EMPTY_DIR }) };
     });
   }
 
-  readFile(path: string, options?: ReadFileOptions): Uint8Array {
-    const { maxBytes, truncate } = fileLimit(options);
-    const node = this.#regularFile(path);
-    if (node.item.size > maxBytes && !truncate) throw new FsError('EFBIG', path, `file of ${node.item.size} bytes exceeds maxBytes ${maxBytes}`);
-    return this.readData(node, 0, Math.min(node.item.size, maxBytes));
+  protected dataSize(node: BtrfsNode): number {
+    return node.item.size;
   }
 
-  read(path: string, offset: number, length: number): Uint8Array {
-    const { maxBytes } = fileLimit({ maxBytes: length });
-    const node = this.#regularFile(path);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new FsError('EINVAL', path, `invalid offset ${offset}`);
-    return this.readData(node, offset, maxBytes);
-  }
-
-  #regularFile(path: string): BtrfsNode {
-    const { node, path: real } = this.resolve(path, true);
-    const type = typeOfMode(node.item.mode);
-    if (type === 'directory') throw new FsError('EISDIR', real, 'is a directory');
-    if (type !== 'file') throw new FsError('EINVAL', real, `is a ${type}, not a regular file`);
-    return node;
-  }
-
-  readlink(path: string): string {
-    const { node, path: real } = this.resolve(path, false);
-    if (typeOfMode(node.item.mode) !== 'symlink') throw new FsError('EINVAL', real, 'not a symbolic link');
-    return this.symlinkTarget(node);
-  }
-
-  realpath(path: string): string {
-    return this.resolve(path, true).path;
-  }
-
-  exists(path: string): boolean {
-    try {
-      this.resolve(path, true);
-      return true;
-    } catch (e) {
-      if (e instanceof FsError) return false;
-      throw e;
-    }
-  }
 }
 
 /** Opens a btrfs filesystem read-only: the default subvolume, or options.subvolume. */

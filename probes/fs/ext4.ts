@@ -56,6 +56,7 @@ import {
   type ReadFileOptions,
   type ReadOnlyFilesystem,
   resolvePath,
+  NodeFilesystem,
 } from './filesystem.js';
 import { Lru } from '../lru.js';
 
@@ -140,7 +141,7 @@ const FT_TYPES: { [ft: number]: FileType } = {
  * Every structure is bounds-checked; damage is a ParseError with its offset,
  * features we cannot read an UnsupportedError naming them.
  */
-export class Ext4Filesystem implements ReadOnlyFilesystem {
+export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
   readonly type: 'ext2' | 'ext3' | 'ext4';
   readonly info: Ext4Info;
   readonly #io: CachedBlockReader;
@@ -148,12 +149,13 @@ export class Ext4Filesystem implements ReadOnlyFilesystem {
   readonly #inodes: InodeTable;
   readonly #inodeCache = new Lru<number, Ext4Inode>(1024);
   readonly #dirCache = new Lru<number, DirIndex>(32);
-  readonly #walker: PathWalker<Ext4Inode>;
+  protected readonly walker: PathWalker<Ext4Inode>;
 
   private constructor(
     readonly src: ByteSource,
     readonly sb: Ext4Superblock,
   ) {
+    super();
     const flavour = extFlavour(sb.s_feature_compat, sb.s_feature_incompat, sb.s_feature_ro_compat);
     // checkReadable already refused journal_dev, so this is never "jbd".
     this.type = flavour === 'jbd' ? 'ext4' : flavour;
@@ -181,7 +183,7 @@ export class Ext4Filesystem implements ReadOnlyFilesystem {
       needsRecovery: hasIncompat(sb, INCOMPAT.needs_recovery),
       truncated: sb.s_blocks_count * sb.blockSize > src.size,
     };
-    this.#walker = {
+    this.walker = {
       root: () => this.inode(EXT4_ROOT_INO),
       typeOf: (node) => typeOfMode(node.i_mode),
       lookup: (dir, name) => {
@@ -380,15 +382,9 @@ export class Ext4Filesystem implements ReadOnlyFilesystem {
     return index.byName.get(bytesKey(Buffer.from(name, 'utf8'))) ?? index.folded?.get(fold(name));
   }
 
-  // ---- ReadOnlyFilesystem ---------------------------------------------------
+  // ---- ReadOnlyFilesystem (NodeFilesystem does the rest) ------------------
 
-  /** Resolves a path to its inode (following a final symlink unless `follow` is false). */
-  resolve(path: string, follow = true): { inode: Ext4Inode; path: string } {
-    const r = resolvePath(this.#walker, path, follow);
-    return { inode: r.node, path: r.path };
-  }
-
-  statInode(inode: Ext4Inode): FileStat {
+  statNode(inode: Ext4Inode): FileStat {
     return {
       type: typeOfMode(inode.i_mode),
       mode: inode.i_mode & 0o7777,
@@ -401,19 +397,9 @@ export class Ext4Filesystem implements ReadOnlyFilesystem {
     };
   }
 
-  stat(path: string): FileStat {
-    return this.statInode(this.resolve(path, true).inode);
-  }
-
-  lstat(path: string): FileStat {
-    return this.statInode(this.resolve(path, false).inode);
-  }
-
-  readdir(path: string): DirEntry[] {
-    const { inode, path: real } = this.resolve(path, true);
-    if ((inode.i_mode & S_IFMT) !== S_IFDIR) throw new FsError('ENOTDIR', real, 'not a directory');
+  protected listDirectory(dir: Ext4Inode): DirEntry[] {
     const out: DirEntry[] = [];
-    for (const e of this.dirEntries(inode)) {
+    for (const e of this.dirEntries(dir)) {
       const name = utf8.decode(e.name);
       if (name === '.' || name === '..') continue;
       // Without the filetype feature (or with an unknown type) only the inode knows.
@@ -423,49 +409,10 @@ export class Ext4Filesystem implements ReadOnlyFilesystem {
     return out;
   }
 
-  readFile(path: string, options?: ReadFileOptions): Uint8Array {
-    const { maxBytes, truncate } = fileLimit(options);
-    const inode = this.#regularFile(path);
-    if (inode.i_size > maxBytes && !truncate) {
-      throw new FsError('EFBIG', path, `file of ${inode.i_size} bytes exceeds maxBytes ${maxBytes}`);
-    }
-    return this.readData(inode, 0, Math.min(inode.i_size, maxBytes));
+  protected dataSize(node: Ext4Inode): number {
+    return node.i_size;
   }
 
-  read(path: string, offset: number, length: number): Uint8Array {
-    const { maxBytes } = fileLimit({ maxBytes: length });
-    const inode = this.#regularFile(path);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new FsError('EINVAL', path, `invalid offset ${offset}`);
-    return this.readData(inode, offset, maxBytes);
-  }
-
-  #regularFile(path: string): Ext4Inode {
-    const { inode, path: real } = this.resolve(path, true);
-    const type = typeOfMode(inode.i_mode);
-    if (type === 'directory') throw new FsError('EISDIR', real, 'is a directory');
-    if (type !== 'file') throw new FsError('EINVAL', real, `is a ${type}, not a regular file`);
-    return inode;
-  }
-
-  readlink(path: string): string {
-    const { inode, path: real } = this.resolve(path, false);
-    if ((inode.i_mode & S_IFMT) !== S_IFLNK) throw new FsError('EINVAL', real, 'not a symbolic link');
-    return this.symlinkTarget(inode);
-  }
-
-  realpath(path: string): string {
-    return this.resolve(path, true).path;
-  }
-
-  exists(path: string): boolean {
-    try {
-      this.resolve(path, true);
-      return true;
-    } catch (e) {
-      if (e instanceof FsError) return false;
-      throw e;
-    }
-  }
 }
 
 /** Opens an ext2/3/4 filesystem read-only. */

@@ -149,6 +149,87 @@ export function resolvePath<N>(w: PathWalker<N>, path: string, followFinal: bool
   return { node, path: here() };
 }
 
+/**
+ * The ReadOnlyFilesystem calls written once, over what each reader knows of
+ * its own nodes (ext4 and xfs inodes, btrfs subvolume-and-inode pairs): how
+ * to stat one, list a directory, read file data and a link target. Paths go
+ * through resolvePath, so every reader follows the same rules and caps.
+ */
+export abstract class NodeFilesystem<N> implements ReadOnlyFilesystem {
+  abstract readonly type: string;
+  protected abstract readonly walker: PathWalker<N>;
+  abstract statNode(node: N): FileStat;
+  /** A regular file's size in bytes. */
+  protected abstract dataSize(node: N): number;
+  /** A directory's entries in on-disk order, without "." and "..". */
+  protected abstract listDirectory(dir: N): DirEntry[];
+  /** Up to `length` bytes of a regular file's data from `offset` (fewer at the end); holes read as zeros. */
+  abstract readData(node: N, offset: number, length: number): Uint8Array;
+  abstract symlinkTarget(node: N): string;
+
+  /** Resolves a path to its node (following a final symlink unless `follow` is false). */
+  resolve(path: string, follow = true): { node: N; path: string } {
+    return resolvePath(this.walker, path, follow);
+  }
+
+  stat(path: string): FileStat {
+    return this.statNode(this.resolve(path, true).node);
+  }
+
+  lstat(path: string): FileStat {
+    return this.statNode(this.resolve(path, false).node);
+  }
+
+  readdir(path: string): DirEntry[] {
+    const { node, path: real } = this.resolve(path, true);
+    if (this.walker.typeOf(node) !== 'directory') throw new FsError('ENOTDIR', real, 'not a directory');
+    return this.listDirectory(node);
+  }
+
+  readFile(path: string, options?: ReadFileOptions): Uint8Array {
+    const { maxBytes, truncate } = fileLimit(options);
+    const node = this.#regularFile(path);
+    const size = this.dataSize(node);
+    if (size > maxBytes && !truncate) throw new FsError('EFBIG', path, `file of ${size} bytes exceeds maxBytes ${maxBytes}`);
+    return this.readData(node, 0, Math.min(size, maxBytes));
+  }
+
+  read(path: string, offset: number, length: number): Uint8Array {
+    const { maxBytes } = fileLimit({ maxBytes: length });
+    const node = this.#regularFile(path);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new FsError('EINVAL', path, `invalid offset ${offset}`);
+    return this.readData(node, offset, maxBytes);
+  }
+
+  #regularFile(path: string): N {
+    const { node, path: real } = this.resolve(path, true);
+    const type = this.walker.typeOf(node);
+    if (type === 'directory') throw new FsError('EISDIR', real, 'is a directory');
+    if (type !== 'file') throw new FsError('EINVAL', real, `is a ${type}, not a regular file`);
+    return node;
+  }
+
+  readlink(path: string): string {
+    const { node, path: real } = this.resolve(path, false);
+    if (this.walker.typeOf(node) !== 'symlink') throw new FsError('EINVAL', real, 'not a symbolic link');
+    return this.symlinkTarget(node);
+  }
+
+  realpath(path: string): string {
+    return this.resolve(path, true).path;
+  }
+
+  exists(path: string): boolean {
+    try {
+      this.resolve(path, true);
+      return true;
+    } catch (e) {
+      if (e instanceof FsError) return false;
+      throw e;
+    }
+  }
+}
+
 /** ReadFileOptions checked and defaulted. */
 export function fileLimit(options: ReadFileOptions | undefined): { maxBytes: number; truncate: boolean } {
   const maxBytes = options?.maxBytes ?? DEFAULT_MAX_FILE_BYTES;

@@ -13,6 +13,7 @@ import {
   type ReadFileOptions,
   type ReadOnlyFilesystem,
   resolvePath,
+  NodeFilesystem,
 } from './filesystem.js';
 import { CrcTally } from './xfs-bytes.js';
 import {
@@ -148,7 +149,7 @@ function firstRunEndingAfter(runs: Run[], lblk: number): number {
  * verified and counted in `info.crc`. The log is not replayed: whether it
  * is dirty is a fact (`info.log`, `info.needsRecovery`).
  */
-export class XfsFilesystem implements ReadOnlyFilesystem {
+export class XfsFilesystem extends NodeFilesystem<XfsInode> {
   readonly type = 'xfs';
   readonly info: XfsInfo;
   readonly #crc: CrcTally;
@@ -156,13 +157,14 @@ export class XfsFilesystem implements ReadOnlyFilesystem {
   readonly #inodeCache = new Lru<number, XfsInode>(1024);
   readonly #runCache = new Lru<number, Run[]>(64);
   readonly #dirCache = new Lru<number, DirIndex>(32);
-  readonly #walker: PathWalker<XfsInode>;
+  protected readonly walker: PathWalker<XfsInode>;
 
   private constructor(
     readonly src: ByteSource,
     readonly sb: XfsSuperblock,
     crc: CrcTally,
   ) {
+    super();
     this.#crc = crc;
     this.#io = new CachedBlockReader(src, sb.sb_blocksize, sb.sb_dblocks);
     const log = logState(src, sb);
@@ -189,7 +191,7 @@ export class XfsFilesystem implements ReadOnlyFilesystem {
       crc: crc as XfsInfo['crc'],
       truncated: sb.sb_dblocks * sb.sb_blocksize > src.size,
     };
-    this.#walker = {
+    this.walker = {
       root: () => this.inode(sb.sb_rootino),
       typeOf: (node) => typeOfMode(node.di_mode),
       lookup: (dir, name) => {
@@ -383,15 +385,9 @@ export class XfsFilesystem implements ReadOnlyFilesystem {
     return this.#dirIndex(dir).byName.get(bytesKey(Buffer.from(name, 'utf8')));
   }
 
-  // ---- ReadOnlyFilesystem ---------------------------------------------------
+  // ---- ReadOnlyFilesystem (NodeFilesystem does the rest) ------------------
 
-  /** Resolves a path to its inode (following a final symlink unless `follow` is false). */
-  resolve(path: string, follow = true): { inode: XfsInode; path: string } {
-    const r = resolvePath(this.#walker, path, follow);
-    return { inode: r.node, path: r.path };
-  }
-
-  statInode(inode: XfsInode): FileStat {
+  statNode(inode: XfsInode): FileStat {
     return {
       type: typeOfMode(inode.di_mode),
       mode: inode.di_mode & 0o7777,
@@ -404,19 +400,9 @@ export class XfsFilesystem implements ReadOnlyFilesystem {
     };
   }
 
-  stat(path: string): FileStat {
-    return this.statInode(this.resolve(path, true).inode);
-  }
-
-  lstat(path: string): FileStat {
-    return this.statInode(this.resolve(path, false).inode);
-  }
-
-  readdir(path: string): DirEntry[] {
-    const { inode, path: real } = this.resolve(path, true);
-    if ((inode.di_mode & S_IFMT) !== S_IFDIR) throw new FsError('ENOTDIR', real, 'not a directory');
+  protected listDirectory(dir: XfsInode): DirEntry[] {
     const out: DirEntry[] = [];
-    for (const e of this.dirEntries(inode)) {
+    for (const e of this.dirEntries(dir)) {
       const name = utf8.decode(e.name);
       if (name === '.' || name === '..') continue;
       // Without ftype (v4 without the feature) only the inode knows.
@@ -426,49 +412,10 @@ export class XfsFilesystem implements ReadOnlyFilesystem {
     return out;
   }
 
-  readFile(path: string, options?: ReadFileOptions): Uint8Array {
-    const { maxBytes, truncate } = fileLimit(options);
-    const inode = this.#regularFile(path);
-    if (inode.di_size > maxBytes && !truncate) {
-      throw new FsError('EFBIG', path, `file of ${inode.di_size} bytes exceeds maxBytes ${maxBytes}`);
-    }
-    return this.readData(inode, 0, Math.min(inode.di_size, maxBytes));
+  protected dataSize(node: XfsInode): number {
+    return node.di_size;
   }
 
-  read(path: string, offset: number, length: number): Uint8Array {
-    const { maxBytes } = fileLimit({ maxBytes: length });
-    const inode = this.#regularFile(path);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new FsError('EINVAL', path, `invalid offset ${offset}`);
-    return this.readData(inode, offset, maxBytes);
-  }
-
-  #regularFile(path: string): XfsInode {
-    const { inode, path: real } = this.resolve(path, true);
-    const type = typeOfMode(inode.di_mode);
-    if (type === 'directory') throw new FsError('EISDIR', real, 'is a directory');
-    if (type !== 'file') throw new FsError('EINVAL', real, `is a ${type}, not a regular file`);
-    return inode;
-  }
-
-  readlink(path: string): string {
-    const { inode, path: real } = this.resolve(path, false);
-    if ((inode.di_mode & S_IFMT) !== S_IFLNK) throw new FsError('EINVAL', real, 'not a symbolic link');
-    return this.symlinkTarget(inode);
-  }
-
-  realpath(path: string): string {
-    return this.resolve(path, true).path;
-  }
-
-  exists(path: string): boolean {
-    try {
-      this.resolve(path, true);
-      return true;
-    } catch (e) {
-      if (e instanceof FsError) return false;
-      throw e;
-    }
-  }
 }
 
 /** Opens an xfs filesystem read-only. */

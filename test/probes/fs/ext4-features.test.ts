@@ -66,12 +66,12 @@ t.test('ext4 with 1 KiB blocks: two-level htree and depth-2 extent tree', async 
   t.equal(names.length, 5000);
   t.equal(new Set(names).size, 5000);
   t.equal(debugfsExtentDepth(fx.image, '/frag'), 2);
-  t.equal(fs.extentDepth(fs.resolve('/frag').inode), 2);
+  t.equal(fs.extentDepth(fs.resolve('/frag').node), 2);
 });
 
 t.test('ext4 without extents: legacy block maps, triple indirect for a 1 GiB sparse file', async (t) => {
   const { fx, fs } = checkFixture(t, { name: 'noextent-1k', blockSize: 1024, sizeMiB: 64, features: '^extent,^64bit', tree: richTree(1024) }, { type: 'ext4', descSize: 32 });
-  const sparse = fs.resolve('/sparse').inode;
+  const sparse = fs.resolve('/sparse').node;
   t.equal(sparse.i_flags & 0x80000, 0, 'no EXTENTS_FL');
   t.match(debugfsStat(fx.image, '/sparse').blocks, /\(TIND\)/, 'debugfs shows a triple-indirect block');
   t.equal(fs.extentDepth(sparse), undefined);

@@ -104,7 +104,7 @@ t.test('uninitialised extents read as zeros, as debugfs reads them', async (t) =
 });
 
 t.test('htree directory is read linearly, index blocks skipped', async (t) => {
-  const dir = fs.resolve('/var/lib/many').inode;
+  const dir = fs.resolve('/var/lib/many').node;
   t.ok((dir.i_flags & 0x1000) !== 0, 'EXT4_INDEX_FL set (e2fsck -D indexed it)');
   t.match(debugfs(fx.image, 'htree /var/lib/many'), /Indirect levels: 0/);
   const names = fs.readdir('/var/lib/many').map((e) => e.name);
@@ -116,7 +116,7 @@ t.test('htree directory is read linearly, index blocks skipped', async (t) => {
 
 t.test('fragmented file has a depth-2 extent tree and reads back', async (t) => {
   t.equal(debugfsExtentDepth(fx.image, '/frag'), 2, 'debugfs ex shows depth 2');
-  t.equal(fs.extentDepth(fs.resolve('/frag').inode), 2);
+  t.equal(fs.extentDepth(fs.resolve('/frag').node), 2);
   const data = fs.readFile('/frag', { maxBytes: 64 << 20 });
   t.equal(data.length, (2 * 1500 - 1) * 4096);
   // Odd blocks are holes: zeros.
@@ -140,11 +140,11 @@ t.test('sparse file: holes are zeros, size is i_size, only touched blocks are re
 });
 
 t.test('symlinks: fast, slow, absolute, relative, chains, loops', async (t) => {
-  const fast = fs.resolve('/links/fast', false).inode;
+  const fast = fs.resolve('/links/fast', false).node;
   t.equal(debugfsStat(fx.image, '/links/fast').fastLink, '../etc/os-release', 'debugfs agrees it is fast');
   t.equal(fast.i_blocks, 0);
   t.equal(fs.readlink('/links/fast'), '../etc/os-release');
-  const slow = fs.resolve('/links/slow', false).inode;
+  const slow = fs.resolve('/links/slow', false).node;
   t.ok(slow.i_blocks > 0, 'slow symlink has a data block');
   t.equal(fs.readlink('/links/slow'), SLOW_LINK_TARGET);
   t.equal(new TextDecoder().decode(fs.readFile('/links/slow')), 'deep\n');

@@ -172,24 +172,24 @@ for (const { label, fx, version, incompat } of fixtures) {
 
     t.test('directory and fork formats are the ones xfs_db reports', async (t) => {
       const fmt = (p: string): string => /\((\w+)\)/.exec(xfsDbInode(fx.image, p, ['core.format'])['core.format'] ?? '')?.[1] ?? '';
-      const dirFormat = (p: string): string => fs.dirFormat(fs.resolve(p).inode);
+      const dirFormat = (p: string): string => fs.dirFormat(fs.resolve(p).node);
       t.equal(dirFormat('/sf'), 'shortform');
       t.equal(fmt('/sf'), 'local');
       t.equal(dirFormat('/block'), 'block');
       t.equal(dirFormat('/leaf'), 'leaf');
       t.equal(dirFormat('/node'), 'node');
-      t.equal(fs.resolve('/links/inline', false).inode.di_format, 1, 'inline symlink: local');
+      t.equal(fs.resolve('/links/inline', false).node.di_format, 1, 'inline symlink: local');
       t.equal(fmt('/links/remote'), 'extents', 'remote symlink: extents');
       t.equal(fs.readlink('/links/remote'), REMOTE_LINK);
       t.equal(new TextDecoder().decode(fs.readFile('/links/remote')), 'deep\n', 'a remote symlink is followed');
       if (fx.spec.fragmentedDir) {
         t.equal(fmt('/btree'), 'btree', 'xfs_db: the big directory is btree-format');
-        t.ok(fs.bmbtLevels(fs.resolve('/btree').inode)! >= 1, 'btree directory');
+        t.ok(fs.bmbtLevels(fs.resolve('/btree').node)! >= 1, 'btree directory');
         t.equal(dirFormat('/btree'), 'node');
         t.equal(fmt('/btree/filler'), 'btree');
-        t.ok(fs.bmbtLevels(fs.resolve('/btree/filler').inode)! >= 1, 'bmap btree file');
+        t.ok(fs.bmbtLevels(fs.resolve('/btree/filler').node)! >= 1, 'bmap btree file');
         const nextents = Number(xfsDbInode(fx.image, '/btree/filler', ['core.nextents'])['core.nextents'] ?? xfsDbInode(fx.image, '/btree/filler', ['core.big_nextents'])['core.big_nextents']);
-        t.equal(fs.runs(fs.resolve('/btree/filler').inode).length, nextents, 'as many extents as xfs_db counts');
+        t.equal(fs.runs(fs.resolve('/btree/filler').node).length, nextents, 'as many extents as xfs_db counts');
       }
     });
 
