@@ -43,7 +43,9 @@ import {
   type ReadOnlyFilesystem,
   resolvePath,
   splitPath,
+  fileTypeOfMode,
   NodeFilesystem,
+  S_IFDIR,
 } from './filesystem.js';
 
 /** BTRFS_INODE_REF_KEY: (inode, INODE_REF, parent directory) → index, name. */
@@ -111,23 +113,7 @@ interface DirIndex {
   byName: Map<string, BtrfsDirItem>;
 }
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
 
-function typeOfMode(mode: number): FileType {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return 'file';
-    case S_IFDIR: return 'directory';
-    case S_IFLNK: return 'symlink';
-    case 0o020000: return 'char-device';
-    case 0o060000: return 'block-device';
-    case 0o010000: return 'fifo';
-    case 0o140000: return 'socket';
-    default: return 'unknown';
-  }
-}
 
 const FT_TYPES: { [ft: number]: FileType } = {
   [BTRFS_FT_REG_FILE]: 'file',
@@ -179,7 +165,7 @@ export class BtrfsFilesystem extends NodeFilesystem<BtrfsNode> {
     const defaultId = this.#defaultSubvolume();
     this.walker = {
       root: () => this.root,
-      typeOf: (n) => typeOfMode(n.item.mode),
+      typeOf: (n) => fileTypeOfMode(n.item.mode),
       lookup: (dir, name) => {
         const e = this.#dirIndex(dir).byName.get(bytesKey(Buffer.from(name, 'utf8')));
         return e && this.#follow(dir, e);
@@ -270,7 +256,7 @@ export class BtrfsFilesystem extends NodeFilesystem<BtrfsNode> {
     const tree = this.tree(id);
     if (!tree) throw new ParseError('btrfs root tree', -1, `${what} has no ROOT_ITEM`);
     const node = this.inode(tree, tree.rootDir);
-    if (typeOfMode(node.item.mode) !== 'directory') throw new ParseError(`btrfs subvolume ${id}`, -1, 'its top inode is not a directory');
+    if (fileTypeOfMode(node.item.mode) !== 'directory') throw new ParseError(`btrfs subvolume ${id}`, -1, 'its top inode is not a directory');
     return node;
   }
 
@@ -421,7 +407,7 @@ export class BtrfsFilesystem extends NodeFilesystem<BtrfsNode> {
     const id = `${dir.tree.id}/${dir.ino}`;
     const hit = this.#dirs.get(id);
     if (hit) return hit;
-    if (typeOfMode(dir.item.mode) !== 'directory') throw new ParseError(`btrfs inode ${dir.ino}`, -1, 'not a directory');
+    if (fileTypeOfMode(dir.item.mode) !== 'directory') throw new ParseError(`btrfs inode ${dir.ino}`, -1, 'not a directory');
     const entries: DirIndex['entries'] = [];
     const byName = new Map<string, BtrfsDirItem>();
     if (dir.ino !== 0n) {
@@ -451,7 +437,7 @@ export class BtrfsFilesystem extends NodeFilesystem<BtrfsNode> {
 
   statNode(node: BtrfsNode): FileStat {
     const i = node.item;
-    return { type: typeOfMode(i.mode), mode: i.mode & 0o7777, size: i.size, uid: i.uid, gid: i.gid, nlink: i.nlink, mtime: i.mtime, ino: this.#ino(node) };
+    return { type: fileTypeOfMode(i.mode), mode: i.mode & 0o7777, size: i.size, uid: i.uid, gid: i.gid, nlink: i.nlink, mtime: i.mtime, ino: this.#ino(node) };
   }
 
   protected listDirectory(dir: BtrfsNode): DirEntry[] {
@@ -461,7 +447,7 @@ export class BtrfsFilesystem extends NodeFilesystem<BtrfsNode> {
         const child = this.#follow(dir, e.item);
         return { name, type: 'directory' as const, ino: this.#ino(child) };
       }
-      const type = FT_TYPES[e.item.type] ?? typeOfMode(this.#follow(dir, e.item).item.mode);
+      const type = FT_TYPES[e.item.type] ?? fileTypeOfMode(this.#follow(dir, e.item).item.mode);
       return { name, type, ino: this.#ino({ tree: dir.tree, ino: e.item.location.objectid, item: EMPTY_DIR }) };
     });
   }
@@ -469,7 +455,6 @@ export class BtrfsFilesystem extends NodeFilesystem<BtrfsNode> {
   protected dataSize(node: BtrfsNode): number {
     return node.item.size;
   }
-
 }
 
 /** Opens a btrfs filesystem read-only: the default subvolume, or options.subvolume. */

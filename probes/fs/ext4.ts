@@ -56,6 +56,7 @@ import {
   type ReadFileOptions,
   type ReadOnlyFilesystem,
   resolvePath,
+  fileTypeOfMode,
   NodeFilesystem,
 } from './filesystem.js';
 import { Lru } from '../lru.js';
@@ -110,18 +111,6 @@ const bytesKey = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, 
  */
 const fold = (s: string): string => s.normalize('NFD').toUpperCase().toLowerCase();
 
-function typeOfMode(i_mode: number): FileType {
-  switch (i_mode & S_IFMT) {
-    case S_IFREG: return 'file';
-    case S_IFDIR: return 'directory';
-    case S_IFLNK: return 'symlink';
-    case S_IFCHR: return 'char-device';
-    case S_IFBLK: return 'block-device';
-    case S_IFIFO: return 'fifo';
-    case S_IFSOCK: return 'socket';
-    default: return 'unknown';
-  }
-}
 
 const FT_TYPES: { [ft: number]: FileType } = {
   [EXT4_FT_REG_FILE]: 'file',
@@ -185,7 +174,7 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
     };
     this.walker = {
       root: () => this.inode(EXT4_ROOT_INO),
-      typeOf: (node) => typeOfMode(node.i_mode),
+      typeOf: (node) => fileTypeOfMode(node.i_mode),
       lookup: (dir, name) => {
         const e = this.lookup(dir, name);
         return e && this.inode(e.inode);
@@ -386,7 +375,7 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
 
   statNode(inode: Ext4Inode): FileStat {
     return {
-      type: typeOfMode(inode.i_mode),
+      type: fileTypeOfMode(inode.i_mode),
       mode: inode.i_mode & 0o7777,
       size: inode.i_size,
       uid: inode.i_uid,
@@ -403,7 +392,7 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
       const name = utf8.decode(e.name);
       if (name === '.' || name === '..') continue;
       // Without the filetype feature (or with an unknown type) only the inode knows.
-      const type = FT_TYPES[e.file_type] ?? typeOfMode(this.inode(e.inode).i_mode);
+      const type = FT_TYPES[e.file_type] ?? fileTypeOfMode(this.inode(e.inode).i_mode);
       out.push({ name, type, ino: e.inode });
     }
     return out;
@@ -412,7 +401,6 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
   protected dataSize(node: Ext4Inode): number {
     return node.i_size;
   }
-
 }
 
 /** Opens an ext2/3/4 filesystem read-only. */

@@ -90,6 +90,30 @@ export function typeAt(fs: ReadOnlyFilesystem, path: string): FileStat['type'] |
   }
 }
 
+/** File type bits of st_mode (POSIX <sys/stat.h>), the same on every Linux filesystem. */
+export const S_IFMT = 0o170000;
+export const S_IFSOCK = 0o140000;
+export const S_IFLNK = 0o120000;
+export const S_IFREG = 0o100000;
+export const S_IFBLK = 0o060000;
+export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
+
+/** The file type an inode's mode says. */
+export function fileTypeOfMode(mode: number): FileType {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return 'file';
+    case S_IFDIR: return 'directory';
+    case S_IFLNK: return 'symlink';
+    case S_IFCHR: return 'char-device';
+    case S_IFBLK: return 'block-device';
+    case S_IFIFO: return 'fifo';
+    case S_IFSOCK: return 'socket';
+    default: return 'unknown';
+  }
+}
+
 /** What a filesystem gives the generic path resolver. */
 export interface PathWalker<N> {
   root(): N;

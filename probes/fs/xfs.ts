@@ -13,7 +13,10 @@ import {
   type ReadFileOptions,
   type ReadOnlyFilesystem,
   resolvePath,
+  fileTypeOfMode,
   NodeFilesystem,
+  S_IFDIR,
+  S_IFMT,
 } from './filesystem.js';
 import { CrcTally } from './xfs-bytes.js';
 import {
@@ -67,9 +70,6 @@ const MAX_CACHED_DIR_ENTRIES = 100_000;
 /** One source read is at most this, so a long run never becomes one giant allocation. */
 const READ_CHUNK = 8 * 1024 * 1024;
 
-const S_IFMT = 0xf000;
-const S_IFDIR = 0x4000;
-const S_IFLNK = 0xa000;
 
 /** How a directory is stored ("XFS Algorithms & Data Structures", "Directories"), for reports and tests. */
 export type XfsDirFormat = 'shortform' | 'block' | 'leaf' | 'node';
@@ -100,18 +100,6 @@ export interface XfsInfo {
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const bytesKey = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
 
-function typeOfMode(mode: number): FileType {
-  switch (mode & S_IFMT) {
-    case 0x8000: return 'file';
-    case S_IFDIR: return 'directory';
-    case S_IFLNK: return 'symlink';
-    case 0x2000: return 'char-device';
-    case 0x6000: return 'block-device';
-    case 0x1000: return 'fifo';
-    case 0xc000: return 'socket';
-    default: return 'unknown';
-  }
-}
 
 const FT_TYPES: { [ft: number]: FileType } = {
   [XFS_DIR3_FT_REG_FILE]: 'file',
@@ -193,7 +181,7 @@ export class XfsFilesystem extends NodeFilesystem<XfsInode> {
     };
     this.walker = {
       root: () => this.inode(sb.sb_rootino),
-      typeOf: (node) => typeOfMode(node.di_mode),
+      typeOf: (node) => fileTypeOfMode(node.di_mode),
       lookup: (dir, name) => {
         const e = this.lookup(dir, name);
         return e && this.inode(e.ino);
@@ -389,7 +377,7 @@ export class XfsFilesystem extends NodeFilesystem<XfsInode> {
 
   statNode(inode: XfsInode): FileStat {
     return {
-      type: typeOfMode(inode.di_mode),
+      type: fileTypeOfMode(inode.di_mode),
       mode: inode.di_mode & 0o7777,
       size: inode.di_size,
       uid: inode.di_uid,
@@ -406,7 +394,7 @@ export class XfsFilesystem extends NodeFilesystem<XfsInode> {
       const name = utf8.decode(e.name);
       if (name === '.' || name === '..') continue;
       // Without ftype (v4 without the feature) only the inode knows.
-      const type = FT_TYPES[e.ftype] ?? typeOfMode(this.inode(e.ino).di_mode);
+      const type = FT_TYPES[e.ftype] ?? fileTypeOfMode(this.inode(e.ino).di_mode);
       out.push({ name, type, ino: e.ino });
     }
     return out;
@@ -415,7 +403,6 @@ export class XfsFilesystem extends NodeFilesystem<XfsInode> {
   protected dataSize(node: XfsInode): number {
     return node.di_size;
   }
-
 }
 
 /** Opens an xfs filesystem read-only. */
