@@ -4,15 +4,6 @@ import { LeReader } from '../../bytes/le-reader.js';
 import { EXT4_BG_INODE_UNINIT, type GroupDescriptors } from './ext4-group-descriptors.js';
 import { type Ext4Superblock, hasRoCompat, RO_COMPAT } from './ext4-superblock.js';
 
-/** i_mode file type bits (ext4 docs: inodes.rst, i_mode). */
-export const S_IFMT = 0xf000;
-export const S_IFIFO = 0x1000;
-export const S_IFCHR = 0x2000;
-export const S_IFDIR = 0x4000;
-export const S_IFBLK = 0x6000;
-export const S_IFREG = 0x8000;
-export const S_IFLNK = 0xa000;
-export const S_IFSOCK = 0xc000;
 
 /** i_flags bits the reader acts on (ext4 docs: inodes.rst, i_flags). */
 export const EXT4_ENCRYPT_FL = 0x800;

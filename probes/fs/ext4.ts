@@ -23,14 +23,6 @@ import {
   type Ext4Inode,
   I_BLOCK_SIZE,
   InodeTable,
-  S_IFBLK,
-  S_IFCHR,
-  S_IFDIR,
-  S_IFIFO,
-  S_IFLNK,
-  S_IFMT,
-  S_IFREG,
-  S_IFSOCK,
 } from './ext4-inode.js';
 import {
   checkReadable,
@@ -58,6 +50,10 @@ import {
   resolvePath,
   fileTypeOfMode,
   NodeFilesystem,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
 } from './filesystem.js';
 import { Lru } from '../lru.js';
 
