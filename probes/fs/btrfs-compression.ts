@@ -1,5 +1,5 @@
 import { inflateSync, constants as zlibConstants } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
+import { zstdFrame } from '../../bytes/zstd.js';
 import { ParseError } from '../../bytes/errors.js';
 import { BTRFS_COMPRESS_LZO, BTRFS_COMPRESS_NONE, BTRFS_COMPRESS_ZLIB, BTRFS_COMPRESS_ZSTD } from './btrfs-items.js';
 import { lzo1xDecompress } from './lzo1x.js';
@@ -22,8 +22,7 @@ export function decompressExtent(compression: number, data: Uint8Array, ramBytes
       const got = inflateSync(data, { maxOutputLength: Math.max(ramBytes, 1), finishFlush: zlibConstants.Z_SYNC_FLUSH });
       out.set(got.subarray(0, ramBytes));
     } else if (compression === BTRFS_COMPRESS_ZSTD) {
-      const got = zstdDecompress(data.subarray(0, zstdFrameEnd(data, what)), new Uint8Array(ramBytes));
-      out.set(got.subarray(0, ramBytes));
+      out.set(zstdFrame(data, ramBytes, what).subarray(0, ramBytes));
     } else if (compression === BTRFS_COMPRESS_LZO) {
       lzoFramed(data, out, sectorsize, what);
     } else {
@@ -34,36 +33,6 @@ export function decompressExtent(compression: number, data: Uint8Array, ramBytes
     throw new ParseError(what, -1, `${compression === BTRFS_COMPRESS_ZLIB ? 'zlib' : 'zstd'} data is corrupt: ${(e as Error).message}`);
   }
   return out;
-}
-
-/**
- * Where the first zstd frame ends (RFC 8878, "Frames"): btrfs writes one
- * frame and pads it to a sector with zeros the decoder must not read.
- */
-function zstdFrameEnd(d: Uint8Array, what: string): number {
-  const fail = (why: string): never => {
-    throw new ParseError(what, -1, `zstd frame: ${why}`);
-  };
-  if (d.length < 6 || d[0] !== 0x28 || d[1] !== 0xb5 || d[2] !== 0x2f || d[3] !== 0xfd) fail('bad magic');
-  const fhd = d[4]!;
-  const singleSegment = (fhd >> 5) & 1;
-  const dictIdBytes = [0, 1, 2, 4][fhd & 3]!;
-  const fcsFlag = fhd >> 6;
-  const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
-  let o = 5 + (singleSegment ? 0 : 1) + dictIdBytes + fcsBytes;
-  for (;;) {
-    if (o + 3 > d.length) fail('block header runs past the extent');
-    const h = d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16);
-    const last = h & 1;
-    const type = (h >> 1) & 3;
-    const size = h >>> 3;
-    if (type === 3) fail('reserved block type');
-    o += 3 + (type === 1 ? 1 : size);
-    if (o > d.length) fail('block runs past the extent');
-    if (last) break;
-  }
-  if ((fhd >> 2) & 1) o += 4; // Content_Checksum
-  return Math.min(o, d.length);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { checkRange, type ByteSource } from '../../bytes/byte-source.js';
 import { ParseError, UnsupportedError } from '../../bytes/errors.js';
+import { zstdFrame } from '../../bytes/zstd.js';
 import { Lru } from '../lru.js';
 import { hex } from '../../bytes/hex.js';
 
@@ -80,7 +81,7 @@ function u64(dv: DataView, off: number, field: string): number {
 /**
  * Reads and checks the header and its extensions (qcow2.txt "Header",
  * "Header extensions"). Throws UnsupportedError for what we refuse to read
- * (encryption, external data file, zstd, unknown incompatible features)
+ * (encryption, external data file, unknown incompatible features)
  * and ParseError for what is malformed.
  */
 export function readQcow2Header(file: ByteSource): Qcow2Header {
@@ -171,9 +172,8 @@ export function readQcow2Header(file: ByteSource): Qcow2Header {
   if (hasCompressionType && compressionType === 0) {
     throw new ParseError('qcow2 header', 72, 'incompatible feature bit 3 (compression type) is set but compression_type is zlib (0)');
   }
-  if (compressionType !== 0) {
-    const what = COMPRESSION_TYPES[compressionType] ?? `type ${compressionType}`;
-    throw new UnsupportedError(`${name}: qcow2 image uses ${what} compression; only zlib is supported`, 'recompress with `qemu-img convert -O qcow2 -c -o compression_type=zlib` or convert with `qemu-img convert -O raw`');
+  if (compressionType !== 0 && compressionType !== 1) {
+    throw new UnsupportedError(`${name}: qcow2 image uses compression type ${compressionType}; only zlib (0) and zstd (1) are defined`, 'convert with `qemu-img convert -O raw`');
   }
   if (h.extendedL2 && clusterBits < 14) throw new ParseError('qcow2 header', 20, `extended L2 entries need cluster_bits >= 14, got ${clusterBits}`);
 
@@ -405,7 +405,7 @@ export class Qcow2Disk implements ByteSource {
     return { offset, table };
   }
 
-  /** A compressed cluster: raw deflate (zlib compression_type), exactly one cluster once inflated. */
+  /** A compressed cluster: raw deflate (compression_type zlib) or one zstd frame (zstd), exactly one cluster once decoded. */
   #decompress(entry: bigint, at: number): Uint8Array {
     const coffset = Number(entry & this.#coffsetMask);
     const cached = this.#clusters.get(coffset);
@@ -418,12 +418,20 @@ export class Qcow2Disk implements ByteSource {
     // The sector count rounds up, so the last compressed cluster may claim bytes past the end of the file.
     const input = this.file.read(coffset, Math.min(csize, this.file.size - coffset));
     let data: Uint8Array;
-    try {
-      data = inflateRawSync(input, { maxOutputLength: this.#cs, finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    } catch (e) {
-      throw new ParseError('qcow2 compressed cluster', coffset, `does not inflate to one ${this.#cs}-byte cluster: ${(e as Error).message}`);
+    if (this.header.compressionType === 1) {
+      try {
+        data = zstdFrame(input, this.#cs, 'qcow2 compressed cluster');
+      } catch (e) {
+        throw new ParseError('qcow2 compressed cluster', coffset, `does not decode to one ${this.#cs}-byte cluster: ${(e as Error).message}`);
+      }
+    } else {
+      try {
+        data = inflateRawSync(input, { maxOutputLength: this.#cs, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      } catch (e) {
+        throw new ParseError('qcow2 compressed cluster', coffset, `does not inflate to one ${this.#cs}-byte cluster: ${(e as Error).message}`);
+      }
     }
-    if (data.length !== this.#cs) throw new ParseError('qcow2 compressed cluster', coffset, `inflates to ${data.length} bytes, expected ${this.#cs}`);
+    if (data.length !== this.#cs) throw new ParseError('qcow2 compressed cluster', coffset, `decodes to ${data.length} bytes, expected ${this.#cs}`);
     this.#clusters.set(coffset, data);
     return data;
   }
