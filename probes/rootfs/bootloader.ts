@@ -74,13 +74,29 @@ function sbatComponents(bytes: Uint8Array, pe: PeReading): string[] {
   return text.replace(/\0[\s\S]*$/, '').split('\n').map((l) => l.split(',')[0]!.trim()).filter((c) => c && c !== 'sbat');
 }
 
+/**
+ * systemd's own signature: "#### LoaderInfo: systemd-boot VERSION ####" (or
+ * systemd-stub), in a `.sdmagic` section where the build keeps sections, and
+ * as plain bytes where it does not (Debian's arm64 build has two sections).
+ */
+function systemdLoaderInfo(bytes: Uint8Array): 'systemd-boot' | 'systemd-stub' | null {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const at = b.indexOf('#### LoaderInfo: systemd-', 0, 'latin1');
+  if (at < 0) return null;
+  const what = b.toString('latin1', at + 17, Math.min(b.length, at + 30));
+  return what.startsWith('systemd-boot ') ? 'systemd-boot' : what.startsWith('systemd-stub ') ? 'systemd-stub' : null;
+}
+
 /** What kind of EFI binary a loader is. */
 export function loaderKindOf(bytes: Uint8Array, pe: PeReading, sbat: string[]): LoaderKind {
   const names = new Set(pe.sections.map((s) => s.name));
   if (names.has('.linux')) return 'uki';
   if (sbat.includes('shim') || names.has('.vendor_cert')) return 'shim';
   if (names.has('mods') || sbat.includes('grub')) return 'grub';
-  if (names.has('.sdmagic') || sbat.includes('systemd-boot') || sbat.includes('systemd')) return 'systemd-boot';
+  const info = systemdLoaderInfo(bytes);
+  // A systemd-stub without an embedded kernel (.linux) boots nothing: not a loader to follow.
+  if (info === 'systemd-stub') return 'unknown';
+  if (info === 'systemd-boot' || names.has('.sdmagic') || sbat.includes('systemd-boot') || sbat.includes('systemd')) return 'systemd-boot';
   // arm64 Image header: "ARM\x64" at 0x38 (Documentation/arch/arm64/booting.rst).
   if (bytes[0x38] === 0x41 && bytes[0x39] === 0x52 && bytes[0x3a] === 0x4d && bytes[0x3b] === 0x64) return 'linux';
   return 'unknown';
