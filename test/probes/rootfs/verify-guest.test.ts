@@ -21,6 +21,7 @@ import {
   type InstalledKernel, type SyntheticRootSpec,
 } from '../../fixtures/rootfs-builder.js';
 import { vmspec } from '../../cli/cli-runner.js';
+import { efiBinaries } from '../../fixtures/efi-binaries.js';
 
 const unavailable = fastFixturesUnavailable();
 
@@ -189,6 +190,25 @@ function main(): void {
     t.equal(result(beside, 'V2-FW-NO-PRESET-BOOTVARS').status, 'pass', 'grub.cfg beside the loader (\\EFI\\BOOT) is found through $cmdpath');
     const wrongUuid = await verify(t, disk('stub-wrong-uuid', goodRoot, { stubUuid: '11111111-2222-3333-4444-555555555555' }));
     t.same(byStatus(wrongUuid, 'fail'), ['V2-FW-NO-PRESET-BOOTVARS'], 'a stub searching for another filesystem UUID reaches nothing');
+  });
+
+  t.test('systemd-boot at the removable path: loader.conf and its BLS entry lead to the kernel on the ESP', async (t) => {
+    const dir = t.testdir({
+      'loader.conf': 'timeout 3\ndefault debian-*\n',
+      'entry.conf': `title Debian GNU/Linux\nversion ${k.version}\nlinux /vmlinuz-${k.version}\noptions root=UUID=x ro console=ttyAMA0\n`,
+    });
+    const espFiles = {
+      '/loader/loader.conf': join(dir, 'loader.conf'),
+      '/loader/entries/debian-1.conf': join(dir, 'entry.conf'),
+    };
+    const loader = efiBinaries().systemdBootAa64;
+    const withKernel = await verify(t, disk('sd-boot', goodRoot, { stub: 'none', loader, espFiles: { ...espFiles, [`/vmlinuz-${k.version}`]: join(k.root, 'boot', `vmlinuz-${k.version}`) } }));
+    t.same(byStatus(withKernel, 'fail'), []);
+    t.equal(result(withKernel, 'V2-FW-NO-PRESET-BOOTVARS').status, 'pass');
+    t.match(result(withKernel, 'V2-FW-NO-PRESET-BOOTVARS').observed, { loaderKind: 'systemd-boot', kernelReached: true, unfollowable: null });
+    const noKernel = await verify(t, disk('sd-boot-no-kernel', goodRoot, { stub: 'none', loader, espFiles }));
+    t.same(byStatus(noKernel, 'fail'), ['V2-FW-NO-PRESET-BOOTVARS'], 'an entry whose kernel is not on the ESP reaches nothing');
+    t.match(result(noKernel, 'V2-FW-NO-PRESET-BOOTVARS').observed, { loaderKind: 'systemd-boot', kernelReached: false });
   });
 
   t.test('firmware shipped in the image fails FW-7 alone', { skip: existsSync('/usr/share/qemu-efi-aarch64/QEMU_EFI.fd') ? false : 'QEMU_EFI.fd not installed (Debian package qemu-efi-aarch64)' }, async (t) => {
