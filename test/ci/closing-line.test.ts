@@ -36,6 +36,17 @@ t.test('any other skip is a failure, and named', async (t) => {
   t.match(r.lines.join('\n'), /xmllint not found[\s\S]*chromium not found/);
 });
 
+t.test('"# SKIP" escaped inside a test name (tap writes it as \\#) is a name, not a directive', async (t) => {
+  const r = closingLine(0, tap(
+    '    ok 5 - skip and manual are \\# SKIP',
+    '    ok 6 - X-"><img> not ok 99 - injected ok 100 \\# SKIP injected ---: message',
+    'ok 1 - test/reports/tap.test.ts # time=3ms',
+    '# { total: 3, pass: 3 }',
+  ));
+  t.same(r.lines, ['tests: 3 passed, 0 failed, 0 skipped']);
+  t.equal(r.status, 0);
+});
+
 t.test('failures and a build that never reached tap', async (t) => {
   const failed = closingLine(1, tap('not ok 1 - x', '# { total: 9, pass: 8, fail: 1 }'));
   t.same(failed, { status: 1, lines: ['tests: 8 passed, 1 failed, 0 skipped'] });
