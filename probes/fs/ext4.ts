@@ -41,19 +41,13 @@ import {
   type DirEntry,
   type FileStat,
   type FileType,
-  fileLimit,
   FsError,
   PATH_MAX,
   type PathWalker,
-  type ReadFileOptions,
-  type ReadOnlyFilesystem,
-  resolvePath,
   fileTypeOfMode,
   NodeFilesystem,
   S_IFDIR,
-  S_IFLNK,
   S_IFMT,
-  S_IFREG,
 } from './filesystem.js';
 import { Lru } from '../lru.js';
 
