@@ -1,21 +1,27 @@
 import { readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { packageRoot } from '../package/paths.js';
 
 /**
- * Build step (`npm run build`): the CLI as one ESM bundle with split chunks
- * (dist/bundle/), which bin/*.js load. A few files instead of a few hundred
- * modules is most of a fast start; dynamic imports (probes, renderers,
- * nunjucks, ora) stay chunks loaded only by the commands that use them. The
- * runtime dependencies are bundled in, so an installed package needs no
- * node_modules.
+ * Build step (`npm run build`): the CLI as one CommonJS bundle,
+ * dist/bundle/main.cjs, plus V8's code cache for it, which
+ * bin/bundle-loader.cjs loads. One file instead of a few hundred modules, and
+ * code deserialised instead of compiled, is most of a fast start (Node 20
+ * offers a code cache to CommonJS scripts only). Laziness is kept where it
+ * pays: modules reached by dynamic import (probes, renderers, boot) are
+ * initialised only when a command imports them, and yaml, ajv and nunjucks
+ * are files of their own, read only by the runs that need them. The runtime
+ * dependencies are bundled in, so an installed package needs no node_modules.
  */
-
 /** The module whose `main(argv)` is the CLI. */
 export const ENTRY = 'cli/main.ts';
 export const BUNDLE_DIR = join(packageRoot, 'dist', 'bundle');
+/** The CLI as one CommonJS file: the one kind of module V8's code cache can serve on Node 20. */
+export const BUNDLE_FILE = join(BUNDLE_DIR, 'main.cjs');
+export const CODE_CACHE_FILE = join(BUNDLE_DIR, 'main.cjs.v8cache');
 
 /**
  * The CommonJS packages the sources load on demand (yaml and ajv synchronously,
@@ -49,39 +55,6 @@ const VENDORED: Record<string, string> = {
 
 const common: BuildOptions = { absWorkingDir: packageRoot, bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
 
-/**
- * The probe table imports each probe on its own; in the bundle that is a file
- * per probe, and Node's ESM loader pays per file. Bundled, the probes of one input
- * kind (image, evidence, boot) are one chunk: an image-only run still loads no
- * evidence probe. A table line this does not recognise keeps its own chunk.
- */
-const probeGroups: Plugin = {
-  name: 'probe-groups',
-  setup(b) {
-    const groups = new Map<string, string[]>();
-    b.onLoad({ filter: /\/probes\/table\.generated\.ts$/ }, async (args) => {
-      const text = (await readFile(args.path, 'utf8')).replace(
-        /input: '(\w+)', load: async \(\) => \(await import\('(\.\/[^']+)\.js'\)\)/g,
-        (_, input: string, path: string) => {
-          const members = groups.get(input) ?? [];
-          members.push(join(dirname(args.path), `${path}.ts`));
-          groups.set(input, members);
-          // Each probe module under a name of its own: two probes exporting the same name stay apart.
-          return `input: '${input}', load: async () => (await import('probe-group:${input}')).m${members.length - 1}`;
-        },
-      );
-      return { contents: text, loader: 'ts' };
-    });
-    // The chunk is named after this path: dist/bundle/probes-<input>-HASH.js (test/probes/table.test.ts traces it).
-    b.onResolve({ filter: /^probe-group:/ }, (args) => ({ path: `probes-${args.path.slice('probe-group:'.length)}`, namespace: 'probe-group' }));
-    b.onLoad({ filter: /.*/, namespace: 'probe-group' }, (args) => ({
-      contents: (groups.get(args.path.slice('probes-'.length)) ?? []).map((p, i) => `export * as m${i} from ${JSON.stringify(p)};`).join('\n'),
-      loader: 'ts',
-      resolveDir: packageRoot,
-    }));
-  },
-};
-
 const vendored: Plugin = {
   name: 'vendored',
   setup(b) {
@@ -102,17 +75,23 @@ const vendored: Plugin = {
 await rm(BUNDLE_DIR, { recursive: true, force: true });
 await build({
   ...common,
-  entryPoints: { main: ENTRY },
-  outdir: BUNDLE_DIR,
-  splitting: true,
-  format: 'esm',
-  chunkNames: '[name]-[hash]',
+  entryPoints: [ENTRY],
+  outfile: BUNDLE_FILE,
+  format: 'cjs',
   minify: true,
-  // What is left to `require` at run time (vendor files, node: built-ins, the precompiled validators) goes
-  // through this; made on first use, since every chunk carries it and few need it.
-  banner: { js: "import { createRequire as __vmspecCreateRequire } from 'node:module'; let __vmspecRequire; const require = (id) => (__vmspecRequire ??= __vmspecCreateRequire(import.meta.url))(id);" },
-  plugins: [probeGroups, vendored],
+  // The sources are ESM; in one CommonJS file `import.meta.url` is the bundle's own URL.
+  define: { 'import.meta.url': '__vmspecBundleUrl' },
+  banner: { js: "const __vmspecBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // For test/probes/lazy-loading.test.ts: maps code executed in the bundle back to its source file.
+  sourcemap: 'external',
+  plugins: [vendored],
 });
 for (const [file, contents] of Object.entries(VENDOR_FILES)) {
   await build({ ...common, stdin: { contents, resolveDir: packageRoot, loader: 'js' }, outfile: join(BUNDLE_DIR, 'vendor', file), format: 'cjs', minify: true });
+}
+writeCodeCache();
+
+/** V8's code cache for the bundle, made after warm-up runs (build/code-cache.cjs); bin/bundle-loader.cjs reads it. */
+function writeCodeCache(): void {
+  execFileSync(process.execPath, [join(packageRoot, 'build', 'code-cache.cjs'), BUNDLE_FILE, CODE_CACHE_FILE], { stdio: 'inherit' });
 }

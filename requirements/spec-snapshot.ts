@@ -76,7 +76,9 @@ export function readSnapshot(dir: string, path: string = snapshotPath(dir), buil
     return undefined;
   }
   if (snap.version !== SNAPSHOT_VERSION || snap.digest !== snapshotDigest(dir, snap.spec)) return undefined;
-  const abs = (file: string) => displayPath(join(dir, file));
+  // A handful of section files for ~100 requirements: each path is made once (this runs at every start).
+  const shown = new Map<string, string>();
+  const abs = (file: string) => shown.get(file) ?? shown.set(file, displayPath(join(dir, file))).get(file)!;
   const requirements = snap.spec.requirements.map((r) => ({ ...r, source: { ...r.source, file: abs(r.source.file) } }));
   const bySection = new Map<string, typeof requirements>();
   for (const r of requirements) {

@@ -25,7 +25,7 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 t.test('the packed tarball installs offline and its vmspec verifies an image', async (t) => {
   // Packed as built: `npm test` built dist/ first. Not through prepack (a rebuild),
   // which would replace dist/ under the tests running beside this one.
-  t.ok(existsSync(join(repoRoot, 'dist', 'bundle', 'main.js')), 'dist/bundle/main.js is built (npm run build)');
+  t.ok(existsSync(join(repoRoot, 'dist', 'bundle', 'main.cjs')), 'dist/bundle/main.cjs is built (npm run build)');
 
   const tmp = mkdtempSync(join(tmpdir(), 'vmspec-pack-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,12 +40,12 @@ t.test('the packed tarball installs offline and its vmspec verifies an image', a
   t.equal(pack.status, 0, `npm pack: ${pack.stderr}`);
   const [{ filename, files }] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
   const paths = files.map((f) => f.path);
-  for (const must of ['bin/vmspec.js', 'dist/bundle/main.js', 'dist/bundle/vendor/yaml.cjs', 'dist/bundle/vendor/ajv.cjs', 'dist/requirements/validators.generated.cjs',
+  for (const must of ['bin/vmspec.js', 'bin/package.json', 'bin/bundle-loader.cjs', 'dist/bundle/main.cjs', 'dist/bundle/main.cjs.v8cache', 'dist/bundle/vendor/yaml.cjs', 'dist/bundle/vendor/ajv.cjs', 'dist/requirements/validators.generated.cjs',
     'dist/spec-snapshots/vmspec-v2.json', 'spec/vmspec-v2/spec.yaml', 'spec/profiles/image.yaml', 'schema/results.schema.json',
     'waivers/known-firmware-deviations.yaml', 'probes/guest/collect.sh', 'boot/references.yaml', 'boot/reference/init.sh', 'reports/templates/report.njk']) {
     t.ok(paths.includes(must), `the tarball carries ${must}`);
   }
-  t.same(paths.filter((p) => /^(test|bench|build)\//.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts'))), [], 'no tests, benches, build scripts or sources');
+  t.same(paths.filter((p) => /^(test|bench|build)\//.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')) || p.endsWith('.map')), [], 'no tests, benches, build scripts, sources or source maps');
 
   const install = run('npm', ['install', '--global', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, join(packDir, filename)], work, npmEnv);
   t.equal(install.status, 0, `npm install -g --offline: ${install.stderr}`);
