@@ -40,6 +40,8 @@ function lastLines(output: string, lines = 5): string | null {
   const said = output
     .trim()
     .split('\n')
+    // Our own stop on a timeout, not the hypervisor's view of the VM.
+    .filter((l) => !/terminating on signal \d+ from pid/.test(l))
     .slice(-lines)
     // eslint-disable-next-line no-control-regex
     .map((l) => l.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?').slice(0, 300))

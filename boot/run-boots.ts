@@ -29,8 +29,8 @@ export interface FinishedBoot {
   /** `evidence` is null until the caller has read the evidence disk. */
   record: BootRecordOut;
   evidenceDisk: string;
-  /** The collector's end line missed the serial log, but its bundle is on the evidence disk. */
-  warning?: string;
+  /** E.g. the collector's end line missed the serial log, but its bundle is on the evidence disk. */
+  warnings: string[];
 }
 
 export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { nonce: string; work: WorkDir; phase: TimedPhase }): AsyncGenerator<FinishedBoot> {
@@ -39,8 +39,11 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
   // A raw image smaller than the virt machine's pflash (e.g. QEMU_EFI.fd, 2 MiB) is padded in a copy, as QEMU requires.
   const code = fw.varsTemplate !== undefined && (fw.codeFormat ?? 'raw') === 'raw' ? flashSized(fw.code, () => work.file('CODE.fd')) : fw.code;
   let vars: string | undefined;
-  for (const [i, b] of plan.entries()) {
+  let written = false;
+  for (const [i, planned] of plan.entries()) {
     throwIfCanceled(o.signal);
+    // No boot wrote the test variable (the write boot failed): this one writes it, so no boot checks a variable never written.
+    const b: PlannedBoot = planned.phase === 'check' && !written ? { ...planned, phase: 'write', vars: 'new' } : planned;
     const tag = `boot${i + 1}`;
     if (fw.varsTemplate !== undefined && b.vars !== 'same') {
       vars = work.file(`${tag}-VARS.fd`);
@@ -73,10 +76,12 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
     throwIfCanceled(o.signal);
     const bundle = holdsBundle(evidence);
     const { record } = recordBoot(b, label, qemu, { serialLog, vars, bundleOnDisk: bundle, timeoutMs: o.timeoutMs }, nonce, o.varsFileFacts);
-    const finished: FinishedBoot = { plan: b, label, record: { ...record, serialLog, evidence: null }, evidenceDisk: evidence };
+    const finished: FinishedBoot = { plan: b, label, record: { ...record, serialLog, evidence: null }, evidenceDisk: evidence, warnings: [] };
+    if (b !== planned) finished.warnings.push(`${label} wrote the test variable instead of checking it: no earlier boot had written it, so persistence is not judged`);
+    if (record.failure === null && b.phase === 'write') written = true;
     if (record.failure === null && record.serial.collectorExit === null) {
       // The guest may keep its console off the UART (console=tty0): the evidence disk still tells.
-      finished.warning = `${label}: the collector's VMSPEC-DONE line never reached the serial log (is the guest's console on another device?); its bundle on the evidence disk was used`;
+      finished.warnings.push(`${label}: the collector's VMSPEC-DONE line never reached the serial log (is the guest's console on another device?); its bundle on the evidence disk was used`);
     }
     yield finished;
   }

@@ -39,6 +39,7 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     const ended: { boot: FinishedBoot; run: LabelledRun | null }[] = [];
     const bootWarnings: string[] = [];
     for await (const boot of runBoots(planBoots(o), o, { nonce, work, phase })) {
+      bootWarnings.push(...boot.warnings);
       if (boot.record.failure) {
         bootWarnings.push(`${boot.record.failure.reason} (see boot.boots[].failure)`);
         ended.push({ boot, run: null });
@@ -46,7 +47,6 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
       }
       const evidence = await evaluateEvidence(boot, o, phase);
       boot.record.evidence = evidence.info;
-      if (boot.warning) bootWarnings.push(boot.warning);
       ended.push({ boot, run: evidence.run });
       throwIfCanceled(o.signal);
     }
