@@ -12,7 +12,7 @@
  * waives AAVMF's known DT-table deviation, so only the fault's clauses fail.
  */
 import t from 'tap';
-import { chmodSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -49,11 +49,12 @@ function validates(json: unknown): boolean {
 /** One `vmspec boot` into `dir/work`, its JSON report beside it. */
 function boot(dir: string, args: string[]): { cli: CliRun; res: Results; workDir: string; ms: number } {
   const workDir = join(dir, 'work');
+  mkdirSync(workDir);
   const out = join(dir, 'results.json');
   const started = Date.now();
   const cli = vmspec(['boot', '--format', 'json', '-o', out, '--work-dir', workDir, '--waivers', WAIVERS, ...args]);
   const ms = Date.now() - started;
-  t.comment(`vmspec boot ${args.join(' ')}: exit ${cli.status} after ${(ms / 1000).toFixed(1)} s`);
+  t.comment(`vmspec boot ${args.join(' ')}: exit ${cli.status} after ${(ms / 1000).toFixed(1)} s${cli.status === 1 ? '' : `\n${cli.stderr}`}`);
   return { cli, res: JSON.parse(readFileSync(out, 'utf8')) as Results, workDir, ms };
 }
 

@@ -3,10 +3,12 @@
  * Debian's monolithic QEMU_EFI.fd (2 MiB, package qemu-efi-aarch64), loaded
  * as QEMU loads -bios. It boots; with no variable-store file the variables
  * are volatile, which the persistence clauses report as FAIL with the
- * reason, never as an error. One real run (two boots), shared.
+ * reason, never as an error (FW-4 is STRONGLY RECOMMENDED, so the exit code
+ * stays 0 once AAVMF's known DT-table deviation is waived). One real run
+ * (two boots), shared.
  */
 import t from 'tap';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmspec } from '../../cli/cli-runner.js';
@@ -31,11 +33,13 @@ t.test('--firmware QEMU_EFI.fd alone: boots; volatile variables fail the persist
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'results.json');
   const work = join(dir, 'work');
+  mkdirSync(work);
   const before = sha256File(QEMU_EFI);
   const started = Date.now();
   const r = vmspec(['boot', '--firmware', QEMU_EFI, '--format', 'json', '-o', out, '--work-dir', work, '--waivers', WAIVERS]);
   t.comment(`vmspec boot --firmware ${QEMU_EFI}: exit ${r.status} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  t.equal(r.status, 1, 'exit 1: a persistence clause failed, no error');
+  // FW-4 is STRONGLY RECOMMENDED: its failures show in the report, and (AAVMF's DT-table deviation waived) no MUST fails.
+  t.equal(r.status, 0, 'exit 0: no error, no mandatory failure', { stderr: r.stderr });
   t.notMatch(r.stderr, /device requires|error/i, 'no QEMU size error, no error at all');
   const res = JSON.parse(readFileSync(out, 'utf8')) as Results;
   t.equal(res.environment.firmware.code, QEMU_EFI);
