@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { UnsupportedError } from '../../bytes/errors.js';
+import { VIRT_PFLASH_BYTES } from './flash-file.js';
 import type { Firmware } from '../qemu-run.js';
 import type { SelectedFirmware } from './types.js';
 
@@ -20,6 +22,8 @@ export function runnerFirmware(fw: SelectedFirmware): Firmware & { varsTemplate:
 export function runnerFirmwareOrBios(fw: SelectedFirmware): Firmware {
   if (fw.mode === 'stateless' && fw.varsTemplate === undefined) {
     if (fw.code.format !== 'raw') throw new UnsupportedError(`the firmware image ${fw.code.filename} is ${fw.code.format}; QEMU's -bios loads raw images only`, `convert it: qemu-img convert -O raw ${fw.code.filename} CODE.fd`);
+    const size = statSync(fw.code.filename).size;
+    if (size > VIRT_PFLASH_BYTES) throw new UnsupportedError(`the firmware image ${fw.code.filename} is ${size} bytes, more than the ${VIRT_PFLASH_BYTES}-byte flash QEMU's virt machine loads -bios into`, 'use a firmware image built for QEMU virt (at most 64 MiB)');
     return { code: fw.code.filename, codeFormat: 'raw' };
   }
   return runnerFirmware(fw);
