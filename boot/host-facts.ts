@@ -20,6 +20,7 @@ const NO_STORE: VarsFileFacts = {
   nonVolatile: null,
   storeFormat: null,
   problem: 'the firmware ran without a variable-store file (a single firmware image, loaded as QEMU loads -bios): its variables are volatile and lost at power-off',
+  layoutKnown: true,
 };
 
 /** One boot as the host saw it after QEMU exited; `consoleTail` is the serial log's last lines. */
@@ -65,6 +66,7 @@ export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<B
       checked: Boolean(write && check),
       writtenToStore: write?.varsFileAfter.nonceVariable ?? 'unreadable',
       stillInStoreAfterCheck: check ? check.varsFileAfter.nonceVariable : null,
+      storeLayoutKnown: [write, check].every((r) => r === undefined || r.varsFileAfter.layoutKnown),
     },
     serial: { everyBootOnUart: osStarted.length > 0 && osStarted.every((r) => r.serial.guestConsoleOnUart), osBoots: osStarted.length },
     failedBoots: boots.filter((r) => r.failure !== null).map((r) => r.name),

@@ -15,6 +15,7 @@ const varsFile = obj({
   nonVolatile: nbool(),
   storeFormat: nstr('edk2 variable store: authenticated or plain variable headers'),
   problem: nstr('why the store could not be read'),
+  layoutKnown: bool('edk2\'s store layout (or blank, or no store): false for another firmware\'s layout, which the host cannot read'),
 });
 const inStore = (d: string) => enumOf(IN_STORE, d);
 
@@ -50,6 +51,7 @@ const facts = obj({
     checked: bool('a later boot (a power cycle of the same VM) checked what an earlier one wrote'),
     writtenToStore: inStore('the nonce variable in the instance\'s store file after the write boot powered off'),
     stillInStoreAfterCheck: enumOf([...IN_STORE, null], 'and after the check boot'),
+    storeLayoutKnown: bool('the host can read the store (edk2 layout, or no store); false: another firmware\'s layout (edk2-specific reader)'),
   }),
   serial: obj({
     everyBootOnUart: bool('every boot that started an OS put guest console output on the UART; false when none did'),

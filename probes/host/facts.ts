@@ -73,6 +73,8 @@ export interface VarsFileFacts {
   /** edk2 store format: authenticated or plain variable headers. */
   storeFormat: string | null;
   problem: string | null;
+  /** The store is laid out as edk2 lays it out (an FV with "_FVH"), or blank, or there is none: the host can judge it. false: another firmware's layout (edk2-specific reader). */
+  layoutKnown: boolean;
 }
 
 export interface HostBootFacts {
@@ -87,6 +89,8 @@ export interface HostBootFacts {
     writtenToStore: NonceInStore;
     /** After the check boot powered off, the store the hypervisor gave that boot still held it. */
     stillInStoreAfterCheck: NonceInStore | null;
+    /** The host could read the store's layout (edk2's, or none at all); false: another firmware's layout, left to the guest-side clause. */
+    storeLayoutKnown: boolean;
   };
   serial: {
     /** Every boot that started an OS put guest console output on the UART (false when none started one). */
