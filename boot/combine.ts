@@ -25,8 +25,14 @@ export interface LabelledRun {
 
 const RANK: Record<Status, number> = { fail: 5, error: 4, waived: 3, pass: 2, manual: 1, skip: 0 };
 
-/** "needs a disk image …"-style skips mean the run could not look at all: any other skip says more. */
+/**
+ * Among skips: "needs a disk image …" means the run could not look at all;
+ * "undecided: …" (boot/failed-boots.ts) that its boot gave no evidence;
+ * any other skip is a run's own judgement and says most.
+ */
 const NOT_GIVEN = /^needs /;
+const UNDECIDED = /^undecided: /;
+const skipWeight = (message: string) => (NOT_GIVEN.test(message) ? 0 : UNDECIDED.test(message) ? 1 : 2);
 
 export function combineRuns(order: string[], runs: LabelledRun[]): CombinedResult[] {
   const byRun = runs.map((r) => ({ label: r.label, byId: new Map(r.results.map((x) => [x.id, x])) }));
@@ -50,7 +56,7 @@ function pickDecisive(seen: { label: string; r: Result }[]): { label: string; r:
     const a = RANK[s.r.status];
     const b = RANK[best.r.status];
     if (a > b) best = s;
-    else if (a === b && s.r.status === 'skip' && NOT_GIVEN.test(best.r.message) && !NOT_GIVEN.test(s.r.message)) best = s;
+    else if (a === b && s.r.status === 'skip' && skipWeight(s.r.message) > skipWeight(best.r.message)) best = s;
   }
   return best;
 }

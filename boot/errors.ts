@@ -14,13 +14,6 @@ export class ImageNotCompliantError extends UnsupportedError {
   }
 }
 
-/** A boot did not end with the collector's evidence: hang, crash or guest failure. */
-export class BootFailedError extends UnsupportedError {
-  constructor(message: string, readonly serialLog: string, tail: string) {
-    super(`${message}\nserial log: ${serialLog}${tail ? `\nlast console lines:\n${tail.replace(/^/gm, '  | ')}` : ''}`, 'see the serial log; raise --timeout for a slow host, or run with --keep to keep the disks');
-  }
-}
-
 export class BootCanceledError extends Error {
   constructor(readonly signalName: string) {
     super(`interrupted by ${signalName}: QEMU was stopped and temporary files removed`);

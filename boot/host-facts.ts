@@ -1,4 +1,5 @@
 import type { HostBootFacts, HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
+import { bootFailure } from './boot-outcome.js';
 import type { PlannedBoot } from './plan.js';
 import type { QemuRunResult } from './qemu-run.js';
 import { readSerialLog, serialFacts, serialTail } from './serial-log.js';
@@ -12,16 +13,28 @@ import type { BootEnvironment, BootRecordOut } from './types.js';
  * parsed values.
  */
 
-/** One boot as the host saw it after QEMU exited; `consoleTail` is the serial log's last lines, for an error. */
+/** No store file: the firmware keeps its variables in memory only (boot/firmware: a single image loaded as -bios). */
+const NO_STORE: VarsFileFacts = {
+  nonceVariable: 'no store',
+  contentMatchesNonce: null,
+  nonVolatile: null,
+  storeFormat: null,
+  problem: 'the firmware ran without a variable-store file (a single firmware image, loaded as QEMU loads -bios): its variables are volatile and lost at power-off',
+  layoutKnown: true,
+};
+
+/** One boot as the host saw it after QEMU exited; `consoleTail` is the serial log's last lines. */
 export function recordBoot(
   b: PlannedBoot,
+  label: string,
   run: QemuRunResult,
-  files: { serialLog: string; vars: string },
+  seen: { serialLog: string; vars: string | undefined; bundleOnDisk: boolean; timeoutMs: number },
   nonce: string,
   varsFileFacts: (varsPath: string, nonce: string) => VarsFileFacts,
 ): { record: HostBootRecord; consoleTail: string } {
-  const log = readSerialLog(files.serialLog);
+  const log = readSerialLog(seen.serialLog);
   const serial = serialFacts(log.text, log.bytes);
+  const consoleTail = serialTail(log.text);
   const record: HostBootRecord = {
     name: b.name,
     acpi: b.acpi,
@@ -32,15 +45,18 @@ export function recordBoot(
     timedOut: run.timedOut,
     durationMs: run.durationMs,
     serial,
-    varsFileAfter: varsFileFacts(files.vars, nonce),
+    varsFileAfter: seen.vars === undefined ? NO_STORE : varsFileFacts(seen.vars, nonce),
+    failure: bootFailure(label, run, serial, consoleTail, seen.bundleOnDisk, seen.timeoutMs),
   };
-  return { record, consoleTail: serialTail(log.text) };
+  return { record, consoleTail };
 }
 
 /** Every boot's record plus what they show together: whether the nonce written by one boot survived to the next. */
 export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<BootEnvironment, 'hypervisor' | 'accelerator'>): HostBootFacts {
-  const write = boots.find((r) => r.phase === 'write');
-  const check = boots.find((r) => r.phase === 'check');
+  // Persistence is judged only between boots whose collector ran; a failed boot is judged by boot/failed-boots.ts.
+  const write = boots.find((r) => r.phase === 'write' && r.failure === null);
+  const check = boots.find((r) => r.phase === 'check' && r.failure === null);
+  const osStarted = boots.filter((r) => r.failure === null || r.failure.kind === 'no-evidence');
   return {
     hypervisor: env.hypervisor,
     accelerator: env.accelerator,
@@ -50,7 +66,9 @@ export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<B
       checked: Boolean(write && check),
       writtenToStore: write?.varsFileAfter.nonceVariable ?? 'unreadable',
       stillInStoreAfterCheck: check ? check.varsFileAfter.nonceVariable : null,
+      storeLayoutKnown: [write, check].every((r) => r === undefined || r.varsFileAfter.layoutKnown),
     },
-    serial: { everyBootOnUart: boots.every((r) => r.serial.guestConsoleOnUart) },
+    serial: { everyBootOnUart: osStarted.length > 0 && osStarted.every((r) => r.serial.guestConsoleOnUart), osBoots: osStarted.length },
+    failedBoots: boots.filter((r) => r.failure !== null).map((r) => r.name),
   };
 }

@@ -15,8 +15,8 @@ import type { DiskFormat } from '../probes/image/disk-format.js';
 export interface Firmware {
   /** Read-only firmware code (pflash unit 0). */
   code: string;
-  /** Pristine variable store to copy per machine (pflash unit 1). */
-  varsTemplate: string;
+  /** Pristine variable store to copy per machine (pflash unit 1); absent: a single image, loaded as `-bios` (volatile variables). */
+  varsTemplate?: string;
   /** Formats from the firmware descriptor (default raw). */
   codeFormat?: DiskFormat;
   varsFormat?: DiskFormat;
@@ -25,7 +25,7 @@ export interface Firmware {
 export const AAVMF_DIR = '/usr/share/AAVMF';
 
 /** AAVMF (Debian's edk2 for aarch64), or VMSPEC_AAVMF_CODE / VMSPEC_AAVMF_VARS. */
-export function findAavmf(): Firmware | undefined {
+export function findAavmf(): (Firmware & { varsTemplate: string }) | undefined {
   const code = process.env.VMSPEC_AAVMF_CODE ?? join(AAVMF_DIR, 'AAVMF_CODE.fd');
   const varsTemplate = process.env.VMSPEC_AAVMF_VARS ?? join(AAVMF_DIR, 'AAVMF_VARS.fd');
   return existsSync(code) && existsSync(varsTemplate) ? { code, varsTemplate } : undefined;
@@ -49,6 +49,7 @@ export function findQemu(): string | undefined {
 
 /** A fresh VARS copy for one machine (both boots of a persistence test share it). */
 export function copyVars(fw: Firmware, dest: string): string {
+  if (fw.varsTemplate === undefined) throw new UnsupportedError(`the firmware ${fw.code} has no variable-store template to copy`);
   copyFileSync(fw.varsTemplate, dest);
   return dest;
 }
@@ -59,8 +60,8 @@ export interface QemuRunOptions {
   /** The boot disk's format (default raw): QEMU is never left to guess it. */
   imageFormat?: DiskFormat;
   snapshot?: boolean;
-  /** This machine's VARS copy (written by the firmware: persistence lives here). */
-  vars: string;
+  /** This machine's VARS copy (written by the firmware: persistence lives here); absent: the code is loaded with `-bios` and no store. */
+  vars?: string;
   firmware?: Firmware;
   /** Second virtio disk (raw) the guest may write evidence to. */
   evidenceDisk?: string;
@@ -116,8 +117,10 @@ export function qemuArgv(opts: QemuRunOptions, fw: Firmware): string[] {
     '-m', String(opts.memoryMiB ?? 1024),
     '-smp', String(opts.smp ?? 2),
     '-accel', kvm ? 'kvm' : 'tcg,thread=multi',
-    '-drive', `if=pflash,format=${fw.codeFormat ?? 'raw'},unit=0,readonly=on,file=${qemuEscape(fw.code)}`,
-    '-drive', `if=pflash,format=${fw.varsFormat ?? 'raw'},unit=1,file=${qemuEscape(opts.vars)}`,
+    // Split pflash (code read-only, the machine's own store); without a store, QEMU's -bios (virt: loaded into flash 0, flash 1 left in memory).
+    ...(opts.vars !== undefined
+      ? ['-drive', `if=pflash,format=${fw.codeFormat ?? 'raw'},unit=0,readonly=on,file=${qemuEscape(fw.code)}`, '-drive', `if=pflash,format=${fw.varsFormat ?? 'raw'},unit=1,file=${qemuEscape(opts.vars)}`]
+      : ['-bios', fw.code]),
     '-drive', `if=none,file=${qemuEscape(opts.image)},format=${opts.imageFormat ?? 'raw'},id=hd0${opts.snapshot === false ? '' : ',snapshot=on'}`,
     '-device', 'virtio-blk-pci,drive=hd0',
   ];

@@ -1,6 +1,7 @@
 import { copyFileSync } from 'node:fs';
+import { flashSized, padToFlash } from './firmware/flash-file.js';
 import { openSysroot } from '../probes/sysroot/open.js';
-import { BootFailedError, throwIfCanceled } from './errors.js';
+import { throwIfCanceled } from './errors.js';
 import { recordBoot } from './host-facts.js';
 import type { TimedPhase } from './phase-timer.js';
 import { describeBoot, type PlannedBoot } from './plan.js';
@@ -11,15 +12,16 @@ import type { WorkDir } from './work-dir.js';
 
 /**
  * The planned boots, one QEMU run each, in order: a VARS copy (or the
- * previous boot's file), a fresh evidence disk told the phase and nonce,
- * the cloud-init seed if any, then QEMU until the guest powers off. QEMU is
- * killed on cancel (SIGINT/SIGTERM through `o.signal`) or timeout. A boot
- * that hangs, fails or leaves no evidence throws BootFailedError and keeps
- * its serial log; otherwise it is handed to the caller, whose evaluation of
- * its evidence runs before the next boot starts.
+ * previous boot's file; none for a firmware without a store), a fresh
+ * evidence disk told the phase and nonce, the cloud-init seed if any, then
+ * QEMU until the guest powers off. QEMU is killed on cancel (SIGINT/SIGTERM
+ * through `o.signal`) or timeout. Every boot is handed to the caller, a
+ * failed one too (refused by the hypervisor, no OS started, no evidence:
+ * `record.failure`, boot/boot-outcome.ts): its failure is a verdict
+ * (boot/failed-boots.ts), and the next boot still runs.
  */
 
-/** A boot that powered off with the collector's evidence on its disk. */
+/** A boot that has ended; its evidence disk holds the collector's bundle unless `record.failure` says why not. */
 export interface FinishedBoot {
   plan: PlannedBoot;
   /** describeBoot's name for it, e.g. "boot 1 (ACPI, GICv2)": the label of its evidence run. */
@@ -27,19 +29,26 @@ export interface FinishedBoot {
   /** `evidence` is null until the caller has read the evidence disk. */
   record: BootRecordOut;
   evidenceDisk: string;
-  /** The collector's end line missed the serial log, but its bundle is on the evidence disk. */
-  warning?: string;
+  /** E.g. the collector's end line missed the serial log, but its bundle is on the evidence disk. */
+  warnings: string[];
 }
 
 export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { nonce: string; work: WorkDir; phase: TimedPhase }): AsyncGenerator<FinishedBoot> {
   const { nonce, work, phase } = run;
-  let vars = '';
-  for (const [i, b] of plan.entries()) {
+  const fw = o.env.firmware;
+  // A raw image smaller than the virt machine's pflash (e.g. QEMU_EFI.fd, 2 MiB) is padded in a copy, as QEMU requires.
+  const code = fw.varsTemplate !== undefined && (fw.codeFormat ?? 'raw') === 'raw' ? flashSized(fw.code, () => work.file('CODE.fd')) : fw.code;
+  let vars: string | undefined;
+  let written = false;
+  for (const [i, planned] of plan.entries()) {
     throwIfCanceled(o.signal);
+    // No boot wrote the test variable (the write boot failed): this one writes it, so no boot checks a variable never written.
+    const b: PlannedBoot = planned.phase === 'check' && !written ? { ...planned, phase: 'write', vars: 'new' } : planned;
     const tag = `boot${i + 1}`;
-    if (b.vars !== 'same') {
+    if (fw.varsTemplate !== undefined && b.vars !== 'same') {
       vars = work.file(`${tag}-VARS.fd`);
-      copyFileSync(o.env.firmware.varsTemplate, vars);
+      copyFileSync(fw.varsTemplate, vars);
+      if ((fw.varsFormat ?? 'raw') === 'raw') padToFlash(vars);
     }
     const evidence = work.file(`${tag}-evidence.img`);
     createEvidenceDisk(evidence, { phase: b.phase, nonce });
@@ -49,8 +58,8 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
     const qemu = await phase(label, () => runQemu({
       image: o.image.path,
       imageFormat: o.image.format,
-      vars,
-      firmware: o.env.firmware,
+      ...(vars !== undefined ? { vars } : {}),
+      firmware: { ...fw, code },
       evidenceDisk: evidence,
       ...(seed ? { readOnlyDisks: [seed] } : {}),
       acpi: b.acpi,
@@ -63,26 +72,16 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
       qemu: o.env.qemu.path,
       extraArgs: o.qemuArgs,
       ...(o.signal ? { cancelSignal: o.signal } : {}),
-    }), (r) => `QEMU exit ${r.exitCode ?? r.signal}`);
+    }), (r) => (r.timedOut ? 'timed out' : `QEMU exit ${r.exitCode ?? r.signal}`));
     throwIfCanceled(o.signal);
-    const { record, consoleTail } = recordBoot(b, qemu, { serialLog, vars }, nonce, o.varsFileFacts);
-    const finished: FinishedBoot = { plan: b, label, record: { ...record, serialLog, evidence: null }, evidenceDisk: evidence };
-    if (qemu.timedOut) {
-      work.keepSerialLogs();
-      throw new BootFailedError(`${label}: no power-off within ${Math.round(o.timeoutMs / 1000)} s; QEMU was stopped`, serialLog, consoleTail);
-    }
-    if (qemu.exitCode !== 0) {
-      work.keepSerialLogs();
-      const qemuSaid = qemu.output.trim().split('\n').slice(-5).join('\n');
-      throw new BootFailedError(`${label}: QEMU exited with ${qemu.exitCode ?? qemu.signal}${qemuSaid ? `: ${qemuSaid}` : ''}`, serialLog, consoleTail);
-    }
-    if (record.serial.collectorExit === null) {
+    const bundle = holdsBundle(evidence);
+    const { record } = recordBoot(b, label, qemu, { serialLog, vars, bundleOnDisk: bundle, timeoutMs: o.timeoutMs }, nonce, o.varsFileFacts);
+    const finished: FinishedBoot = { plan: b, label, record: { ...record, serialLog, evidence: null }, evidenceDisk: evidence, warnings: [] };
+    if (b !== planned) finished.warnings.push(`${label} wrote the test variable instead of checking it: no earlier boot had written it, so persistence is not judged`);
+    if (record.failure === null && b.phase === 'write') written = true;
+    if (record.failure === null && record.serial.collectorExit === null) {
       // The guest may keep its console off the UART (console=tty0): the evidence disk still tells.
-      if (!holdsBundle(evidence)) {
-        work.keepSerialLogs();
-        throw new BootFailedError(`${label}: the guest powered off without the collector's VMSPEC-DONE line on the serial log, and the evidence disk holds no bundle`, serialLog, consoleTail);
-      }
-      finished.warning = `${label}: the collector's VMSPEC-DONE line never reached the serial log (is the guest's console on another device?); its bundle on the evidence disk was used`;
+      finished.warnings.push(`${label}: the collector's VMSPEC-DONE line never reached the serial log (is the guest's console on another device?); its bundle on the evidence disk was used`);
     }
     yield finished;
   }

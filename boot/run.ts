@@ -5,19 +5,21 @@ import { bootRunResults } from './boot-results.js';
 import { combineRuns, type LabelledRun } from './combine.js';
 import { throwIfCanceled } from './errors.js';
 import { checkImage, evaluateEvidence } from './evaluate-boots.js';
+import { blamedAspects, failedBootRun, type BootOutcome } from './failed-boots.js';
 import { hostBootFacts } from './host-facts.js';
 import { phaseTimer } from './phase-timer.js';
 import { planBoots } from './plan.js';
-import { runBoots } from './run-boots.js';
+import { runBoots, type FinishedBoot } from './run-boots.js';
 import type { BootRecordOut, BootRunOptions, BootRunResults } from './types.js';
 import { WorkDir } from './work-dir.js';
 
 /**
  * `vmspec boot`, after the image and firmware are found: static verify →
  * boot 1 (write) → boot 2 (check, same store) → evaluate every boot's
- * evidence plus the host's own record → one verdict per clause. QEMU is
- * always killed on cancel or timeout; the work directory is removed unless
- * kept (on a failed boot its serial logs are kept and named).
+ * evidence plus the host's own record → one verdict per clause. A boot that
+ * could not happen (refused, no OS, no evidence) is a verdict too
+ * (boot/failed-boots.ts), and the next boot still runs. QEMU is always
+ * killed on cancel or timeout; the work directory is removed unless kept.
  */
 export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
   const startedAt = new Date();
@@ -33,24 +35,34 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
   let succeeded = false;
   try {
     // 2. The planned boots, each one's evidence evaluated as soon as it has powered off.
-    const boots: BootRecordOut[] = [];
-    const evidenceRuns: LabelledRun[] = [];
+    // A failed boot's run is made once every boot has ended: what it blames depends on what the others showed.
+    const ended: { boot: FinishedBoot; run: LabelledRun | null }[] = [];
     const bootWarnings: string[] = [];
     for await (const boot of runBoots(planBoots(o), o, { nonce, work, phase })) {
+      bootWarnings.push(...boot.warnings);
+      if (boot.record.failure) {
+        bootWarnings.push(`${boot.record.failure.reason} (see boot.boots[].failure)`);
+        ended.push({ boot, run: null });
+        continue;
+      }
       const evidence = await evaluateEvidence(boot, o, phase);
       boot.record.evidence = evidence.info;
-      boots.push(boot.record);
-      evidenceRuns.push(evidence.run);
-      if (boot.warning) bootWarnings.push(boot.warning);
+      ended.push({ boot, run: evidence.run });
       throwIfCanceled(o.signal);
     }
+    const boots: BootRecordOut[] = ended.map((e) => e.boot.record);
+    const outcomes: BootOutcome[] = ended.map(({ boot }) => ({ plan: boot.plan, label: boot.label, failure: boot.record.failure }));
+    const scope = { target: image.run.target, hypervisor: o.env.hypervisor };
+    // The selection judged on nothing (every evidence clause "needs" skips, waivers applied): what a failed boot's run starts from.
+    const unjudged = ended.some((e) => e.run === null) ? await evaluateUnlessWaived(selected, {}, { waivers: o.waivers, scope, now: startedAt }) : [];
+    const evidenceRuns: LabelledRun[] = ended.map((e, i) => e.run ?? failedBootRun(outcomes[i]!, blamedAspects(outcomes[i]!, outcomes, image.mandatoryFailures.length > 0), unjudged));
 
     // 3. The host's own record of the boots.
     const host = hostBootFacts(boots, nonce, o.env);
 
     // 4. The host's record judged by the host.boot clauses.
     const hostResults = await phase('evaluate', () =>
-      evaluateUnlessWaived(selected, { boot: host }, { waivers: o.waivers, scope: { target: image.run.target, hypervisor: o.env.hypervisor }, now: startedAt }));
+      evaluateUnlessWaived(selected, { boot: host }, { waivers: o.waivers, scope, now: startedAt }));
 
     // 5. One verdict per clause from the image run, each boot's evidence run and the host run.
     throwIfCanceled(o.signal);

@@ -7,8 +7,8 @@ import type { SerialFacts } from '../probes/host/facts.js';
  * guest flooding its console cannot exhaust memory.
  */
 const MAX_READ = 8 * 1024 * 1024;
-// edk2's banner (ArmVirtQemu's PlatformPeiLib / BdsDxe boot lines).
-const FIRMWARE_LINE = /^(UEFI firmware \(version|BdsDxe: (loading|starting) )/m;
+// edk2's banner (ArmVirtQemu's PlatformPeiLib / BdsDxe boot lines): edk2-specific, so only one of two ways to see the firmware.
+const EDK2_FIRMWARE_LINE = /^(UEFI firmware \(version|BdsDxe: (loading|starting) )/m;
 // printk's timestamped lines: "[    0.090067] ...".
 const KERNEL_LINE = /^\[\s*\d+\.\d{6}\] /m;
 const COLLECTOR_LINE = /^(vmspec-init|vmspec-run|collect\.sh): /m;
@@ -35,10 +35,21 @@ export function serialFacts(text: string, bytes: number): SerialFacts {
   return {
     bytes,
     guestConsoleOnUart: kernelMessages || COLLECTOR_LINE.test(text),
-    firmwareMessages: FIRMWARE_LINE.test(text),
+    firmwareMessages: EDK2_FIRMWARE_LINE.test(text) || printedBeforeOs(text),
     kernelMessages,
     collectorExit: done ? Number(done[1]) : null,
   };
+}
+
+/**
+ * Any firmware: the UART carried printable output before the first kernel or
+ * collector line (or with none at all). Before the OS only the firmware, and
+ * loaders through the firmware's console, can write there.
+ */
+function printedBeforeOs(text: string): boolean {
+  const os = [KERNEL_LINE.exec(text)?.index, COLLECTOR_LINE.exec(text)?.index].filter((i): i is number => i !== undefined);
+  const before = os.length ? text.slice(0, Math.min(...os)) : text;
+  return /[\x21-\x7e]/.test(before);
 }
 
 /** The last lines of a log, each cut to a sane width, control characters shown as '?'. */

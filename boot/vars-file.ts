@@ -12,26 +12,29 @@ const NON_VOLATILE = 0x1;
  * live copy (what GetVariable would return), never trusting the guest.
  */
 export function varsFileFacts(varsPath: string, nonce: string): VarsFileFacts {
-  const unreadable = (problem: string): VarsFileFacts => ({ nonceVariable: 'unreadable', contentMatchesNonce: null, nonVolatile: null, storeFormat: null, problem });
+  const unreadable = (problem: string, layoutKnown = true): VarsFileFacts => ({ nonceVariable: 'unreadable', contentMatchesNonce: null, nonVolatile: null, storeFormat: null, problem, layoutKnown });
   let reading;
   try {
     reading = readVarStoreFile(varsPath);
   } catch (e) {
+    // No "_FVH" volume at all: another firmware's store layout, which the host cannot read (edk2-specific), not a damaged one.
+    if (e instanceof ParseError && e.structure === 'EFI_FIRMWARE_VOLUME_HEADER' && e.offset === 40) return unreadable(`${e.message}; the host reads only edk2's store layout, so V2-FW-VARS-PERSIST (the guest's own view) decides`, false);
     if (e instanceof ParseError) return unreadable(e.message);
     return unreadable(`cannot read ${varsPath}: ${(e as Error).message}`);
   }
   if (reading.kind === 'blank') {
     // edk2 formats the store on first boot: a blank store afterwards means the firmware never wrote it.
-    return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat: 'blank (never formatted by the firmware)', problem: null };
+    return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat: 'blank (never formatted by the firmware)', problem: null, layoutKnown: true };
   }
   const storeFormat = reading.store.authenticated ? 'authenticated variable headers' : 'plain variable headers';
   const v = findLiveVariable(reading, `VmspecNonce${nonce}`, VMSPEC_GUID);
-  if (!v) return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat, problem: null };
+  if (!v) return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat, problem: null, layoutKnown: true };
   return {
     nonceVariable: 'present',
     contentMatchesNonce: Buffer.from(v.data).toString('utf8') === nonce,
     nonVolatile: (v.attributes & NON_VOLATILE) !== 0,
     storeFormat,
     problem: null,
+    layoutKnown: true,
   };
 }

@@ -35,9 +35,12 @@ What it does:
 
 Exit codes:
   0    every selected MUST/SHALL clause passed (or was waived)
-  1    a MUST/SHALL clause failed, or the image is not compliant (without --force)
-  2    usage or input error (bad option, unreadable image, download or checksum failure)
-  3    a boot failed (timeout, QEMU error, no evidence): the serial log path and tail are shown
+  1    a MUST/SHALL clause failed (a boot the hypervisor refused, or in which the
+       firmware started no OS, fails the clauses that boot exists to prove), or the
+       image is not compliant (without --force)
+  2    usage or input error (bad option, unreadable image, download or checksum failure, no firmware)
+  3    a clause errored, or a boot left no evidence and no MUST clause failed
+       (its clauses are undecided); the report is still written
   130  interrupted (SIGINT); 143: terminated (SIGTERM). QEMU is stopped, temporary files removed`;
 
 /** `vmspec boot`: the original vmspec-boot, rebuilt (boot/run.ts). Heavy modules load only when it runs. */
@@ -55,7 +58,7 @@ export function addBootCommand(program: Command): void {
     .option('--sums <url>', 'a SHA256SUMS/SHA512SUMS/CHECKSUM file listing the downloaded image')
     .option('--allow-unverified', 'download without any checksum (not recommended)')
     .option('--cache-dir <dir>', 'cache root for downloads and the built-in reference (default: $XDG_CACHE_HOME/vmspec)')
-    .option('--firmware <code>', 'UEFI firmware code (pflash 0) instead of the QEMU firmware descriptors')
+    .option('--firmware <code>', 'UEFI firmware code (pflash 0, padded to 64 MiB in a copy) instead of the QEMU firmware descriptors; alone, any single firmware image, loaded as -bios (variables volatile)')
     .option('--vars-template <vars>', 'variable-store template copied per VM (pflash 1); with --firmware')
     .option('--firmware-feature <feature>', 'require a descriptor feature (e.g. secure-boot), or exclude it with no-FEATURE; repeatable', collect)
     .addOption(new Option('--gic <version>', 'GIC of boot 1 and boot 2: both = GICv2 then GICv3').choices(['2', '3', 'both']).default('both'))
@@ -99,7 +102,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
   const signal = interrupt.signal;
   try {
     // The boot layer (and the probes behind it) loads only when a boot runs.
-    const [{ chooseAccelerator, qemuVersion }, { findQemu }, { runBoot }, { BootCanceledError, BootFailedError, ImageNotCompliantError, throwIfCanceled }] = await Promise.all([
+    const [{ chooseAccelerator, qemuVersion }, { findQemu }, { runBoot }, { BootCanceledError, ImageNotCompliantError, throwIfCanceled }] = await Promise.all([
       import('../boot/environment.js'), import('../boot/qemu-run.js'), import('../boot/run.js'), import('../boot/errors.js'),
     ]);
     const progress = await phaseProgress();
@@ -138,7 +141,10 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
       throwIfCanceled(signal);
       await renderOutput(RUN_FORMATS, o.format, finished, { output: o.output, spec, verbose: o.verbose });
       if (run.boot.workDir) process.stderr.write(`kept: ${run.boot.workDir}\n`);
-      process.exitCode = finished.exitCode;
+      const failed = run.boot.boots.flatMap((b) => (b.failure ? [b.failure] : []));
+      for (const f of failed) say(`${f.reason}${f.hypervisorMessage ? `\n  QEMU: ${f.hypervisorMessage.replace(/\n/g, '\n  QEMU: ')}` : ''}`);
+      // A boot that gave no evidence leaves clauses undecided: that is never "every clause passed".
+      process.exitCode = failed.length && finished.exitCode === EXIT.ok ? EXIT.probeError : finished.exitCode;
     } catch (e) {
       if (e instanceof BootCanceledError) {
         say(e.message);
@@ -155,11 +161,6 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
         process.exitCode = EXIT.failed;
         return;
       }
-      if (e instanceof BootFailedError) {
-        say(`${e.message}\n(${e.hint})`);
-        process.exitCode = EXIT.probeError;
-        return;
-      }
       throw e;
     }
   } finally {
@@ -173,7 +174,7 @@ function dryRunText(image: BootImage, env: BootEnvironment, agent: GuestAgent, o
     `             ${image.path}`,
     `hypervisor:  ${env.hypervisor}: ${env.qemu.path}`,
     `firmware:    ${env.firmware.code}${env.firmware.descriptor ? ` (from ${env.firmware.descriptor})` : ''}`,
-    `vars:        a copy of ${env.firmware.varsTemplate} per VM instance`,
+    `vars:        ${env.firmware.varsTemplate !== undefined ? `a copy of ${env.firmware.varsTemplate} per VM instance` : 'none: the firmware is loaded as -bios, its variables are volatile'}`,
     `collector:   ${agent.kind === 'cloud-init' ? 'cloud-init NoCloud seed (CIDATA) runs collect.sh' : 'the reference image\'s /init runs collect.sh'}`,
     `boots:       ${planBoots({ gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars }).map((b) => `${describeBoot(b)} ${b.phase}s the test variable${b.vars === 'same' ? ' (same variable store)' : b.vars === 'fresh' ? ' (fresh variable store)' : ''}`).join('; ')}`,
     '',

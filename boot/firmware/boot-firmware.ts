@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { UnsupportedError } from '../../bytes/errors.js';
 import type { BootEnvironment } from '../types.js';
 import { firmwareFromPaths } from './from-paths.js';
-import { runnerFirmware } from './runner-firmware.js';
+import { runnerFirmwareOrBios } from './runner-firmware.js';
 import { findFirmware } from './select.js';
 import type { SelectedFirmware } from './types.js';
 import { firmwareVersion } from './version.js';
@@ -16,19 +16,19 @@ export interface BootFirmwareOptions {
 
 /**
  * The firmware `vmspec boot` runs with: --firmware CODE --vars-template VARS,
- * or the best split-mode match among QEMU's firmware descriptors; with what
+ * --firmware IMAGE alone (no variable store: volatile variables), or the best split-mode match among QEMU's firmware descriptors; with what
  * the results record of it (descriptor, package version, code hash).
  */
 export async function resolveBootFirmware(o: BootFirmwareOptions, qemu: string): Promise<BootEnvironment['firmware']> {
   let fw: SelectedFirmware;
   if (o.firmware) {
-    if (!o.varsTemplate) throw new UnsupportedError('--firmware needs --vars-template too: every VM gets its own copy of a variable-store template', 'e.g. --firmware /usr/share/AAVMF/AAVMF_CODE.fd --vars-template /usr/share/AAVMF/AAVMF_VARS.fd');
-    fw = firmwareFromPaths({ code: resolve(o.firmware), varsTemplate: resolve(o.varsTemplate) });
+    // Alone, a single image (QEMU_EFI.fd, any UEFI build): stateless, loaded as -bios; its variables are volatile.
+    fw = firmwareFromPaths({ code: resolve(o.firmware), ...(o.varsTemplate ? { varsTemplate: resolve(o.varsTemplate) } : {}) });
   } else {
     if (o.varsTemplate) throw new UnsupportedError('--vars-template goes with --firmware CODE');
     fw = await findFirmware({ features: o.firmwareFeature ?? [], modes: ['split'], qemu });
   }
-  const runner = runnerFirmware(fw);
+  const runner = runnerFirmwareOrBios(fw);
   const v = await firmwareVersion(fw);
   return {
     ...runner,

@@ -1,4 +1,5 @@
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, copyFileSync, openSync, readSync, statSync, truncateSync } from 'node:fs';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { isAbsolute } from 'node:path';
 import { hasQcow2Magic, type DiskFormat } from '../../probes/image/disk-format.js';
 
@@ -33,4 +34,26 @@ export function flashFileProblem(path: string, what: string): string | undefined
   }
   if (size === 0) return `${what} ${path} is empty`;
   return undefined;
+}
+
+/** The size of each of QEMU virt's two pflash devices (hw/arm/virt.c: two 64 MiB banks); a raw image must fill its device exactly. */
+export const VIRT_PFLASH_BYTES = 64 * 1024 * 1024;
+
+/** Extend a raw flash file in place with zeros to the device size (an erased-looking blank edk2 formats on first boot). */
+export function padToFlash(path: string): void {
+  const size = statSync(path).size;
+  if (size > VIRT_PFLASH_BYTES) {
+    throw new UnsupportedError(`${path} is ${size} bytes, more than the ${VIRT_PFLASH_BYTES}-byte pflash of QEMU's virt machine`, 'use a firmware image built for QEMU virt (at most 64 MiB)');
+  }
+  if (size < VIRT_PFLASH_BYTES) truncateSync(path, VIRT_PFLASH_BYTES);
+}
+
+/** `path` itself when it fills the pflash device; otherwise a padded copy at `copyTo()` (the original is never written). */
+export function flashSized(path: string, copyTo: () => string): string {
+  const size = statSync(path).size;
+  if (size === VIRT_PFLASH_BYTES) return path;
+  const dest = copyTo();
+  copyFileSync(path, dest);
+  padToFlash(dest);
+  return dest;
 }

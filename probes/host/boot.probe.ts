@@ -1,6 +1,6 @@
 import { defineProbe } from '../types.js';
 import type { HostBootFacts } from './facts.js';
-import { arr, bool, enumOf, type Exactly, type FactsOf, int, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
+import { arr, bool, enumOf, type Exactly, type FactsOf, int, nbool, nint, nobj, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `host.boot`: the host's own record of a `vmspec boot` run (probes/host/
@@ -8,14 +8,16 @@ import { arr, bool, enumOf, type Exactly, type FactsOf, int, nbool, nint, NO_PAR
  * read it are skipped with the reason.
  */
 
+const IN_STORE = ['present', 'absent', 'unreadable', 'no store'] as const;
 const varsFile = obj({
-  nonceVariable: enumOf(['present', 'absent', 'unreadable']),
+  nonceVariable: enumOf(IN_STORE, 'no store: the firmware ran without a variable-store file (volatile variables)'),
   contentMatchesNonce: nbool(),
   nonVolatile: nbool(),
   storeFormat: nstr('edk2 variable store: authenticated or plain variable headers'),
   problem: nstr('why the store could not be read'),
+  layoutKnown: bool('edk2\'s store layout (or blank, or no store): false for another firmware\'s layout, which the host cannot read'),
 });
-const inStore = (d: string) => enumOf(['present', 'absent', 'unreadable'], d);
+const inStore = (d: string) => enumOf(IN_STORE, d);
 
 const facts = obj({
   hypervisor: str('e.g. "QEMU 7.2.19 (TCG)"'),
@@ -32,19 +34,30 @@ const facts = obj({
     serial: obj({
       bytes: int('bytes on the serial port (the virt PL011)'),
       guestConsoleOnUart: bool('kernel or init console lines arrived on the UART'),
-      firmwareMessages: bool('the firmware\'s own messages (edk2 banner, BdsDxe) arrived on the UART'),
+      firmwareMessages: bool('the firmware printed on the UART: edk2\'s banner, or (any firmware) output before the first kernel line'),
       kernelMessages: bool('the kernel\'s own log lines arrived on the UART'),
       collectorExit: nint('the collector\'s VMSPEC-DONE rc, null when it never finished'),
     }),
     varsFileAfter: varsFile,
+    failure: nobj({
+      kind: enumOf(['hypervisor-refused', 'hypervisor-failed', 'no-os', 'no-evidence'], 'refused: QEMU exited non-zero before any UART output; no-os: no kernel/collector output and no bundle'),
+      reason: str(),
+      hypervisorMessage: nstr('the hypervisor\'s own words (QEMU\'s stderr, last lines)'),
+      serialTail: str('the serial log\'s last lines'),
+    }, 'why this boot gave no evidence; null when it did'),
   })),
   persistence: obj({
     nonce: str(),
     checked: bool('a later boot (a power cycle of the same VM) checked what an earlier one wrote'),
     writtenToStore: inStore('the nonce variable in the instance\'s store file after the write boot powered off'),
-    stillInStoreAfterCheck: enumOf(['present', 'absent', 'unreadable', null], 'and after the check boot'),
+    stillInStoreAfterCheck: enumOf([...IN_STORE, null], 'and after the check boot'),
+    storeLayoutKnown: bool('the host can read the store (edk2 layout, or no store); false: another firmware\'s layout (edk2-specific reader)'),
   }),
-  serial: obj({ everyBootOnUart: bool('every boot put guest console output on the UART') }),
+  serial: obj({
+    everyBootOnUart: bool('every boot that started an OS put guest console output on the UART; false when none did'),
+    osBoots: int('boots that started an operating system (kernel or collector output on the UART, or a bundle)'),
+  }),
+  failedBoots: arr(str(), 'names of the boots that gave no evidence (see boots[].failure)'),
 });
 
 /** What `vmspec boot` records (probes/host/facts.ts) is what the schema says: a compile error otherwise. */

@@ -21,14 +21,38 @@ export interface HostBootRecord {
   serial: SerialFacts;
   /** The nonce variable in the instance's variable-store file after this boot powered off. */
   varsFileAfter: VarsFileFacts;
+  /** Why this boot gave no evidence (boot/boot-outcome.ts), or null when the collector's evidence came back. */
+  failure: BootFailure | null;
 }
+
+/**
+ * A boot that could not be judged from inside: the hypervisor refused the
+ * configuration or died, the operating system never started (the firmware
+ * never handed over to a loader), or it started but left no evidence.
+ */
+export interface BootFailure {
+  kind: BootFailureKind;
+  /** One sentence: what happened. */
+  reason: string;
+  /** The hypervisor's own words (QEMU's stderr/stdout, last lines), null when it said nothing. */
+  hypervisorMessage: string | null;
+  /** The serial log's last lines (control characters shown as '?'). */
+  serialTail: string;
+}
+
+/**
+ * hypervisor-refused: QEMU exited non-zero before anything reached the UART (a GIC version, ACPI/DT mode or machine
+ * option it cannot give); hypervisor-failed: it exited non-zero later; no-os: powered off or timed out with no kernel or
+ * collector line on the UART and no bundle (the firmware never started an OS); no-evidence: the OS started but left no bundle.
+ */
+export type BootFailureKind = 'hypervisor-refused' | 'hypervisor-failed' | 'no-os' | 'no-evidence';
 
 export interface SerialFacts {
   /** Bytes QEMU wrote to the serial log (the virt machine's PL011). */
   bytes: number;
   /** The guest's console lines (kernel or init) reached the host through the UART. */
   guestConsoleOnUart: boolean;
-  /** The firmware's own messages (edk2's banner, BdsDxe) appeared: the UART works before the OS. */
+  /** The firmware printed on the UART before the OS: edk2's banner, or for any firmware, output before the first kernel or collector line. */
   firmwareMessages: boolean;
   /** The Linux kernel's own messages appeared (not only init's). */
   kernelMessages: boolean;
@@ -36,9 +60,12 @@ export interface SerialFacts {
   collectorExit: number | null;
 }
 
+/** no store: the firmware ran without a variable-store file (a single image loaded as -bios): its variables are volatile. */
+export type NonceInStore = 'present' | 'absent' | 'unreadable' | 'no store';
+
 export interface VarsFileFacts {
-  /** present / absent: the store was parsed; unreadable: it could not be (see `problem`). */
-  nonceVariable: 'present' | 'absent' | 'unreadable';
+  /** present / absent: the store was parsed; unreadable: it could not be (see `problem`); no store: there is no file to read. */
+  nonceVariable: NonceInStore;
   /** The variable's data equals the nonce (UTF-8), null when absent. */
   contentMatchesNonce: boolean | null;
   /** Its attributes include NON_VOLATILE, null when absent. */
@@ -46,6 +73,8 @@ export interface VarsFileFacts {
   /** edk2 store format: authenticated or plain variable headers. */
   storeFormat: string | null;
   problem: string | null;
+  /** The store is laid out as edk2 lays it out (an FV with "_FVH"), or blank, or there is none: the host can judge it. false: another firmware's layout (edk2-specific reader). */
+  layoutKnown: boolean;
 }
 
 export interface HostBootFacts {
@@ -57,12 +86,18 @@ export interface HostBootFacts {
     /** A later boot (a full power cycle of the same VM) ran the check phase after an earlier one wrote. */
     checked: boolean;
     /** After the write boot powered off, the instance's store file held the variable. */
-    writtenToStore: 'present' | 'absent' | 'unreadable';
+    writtenToStore: NonceInStore;
     /** After the check boot powered off, the store the hypervisor gave that boot still held it. */
-    stillInStoreAfterCheck: 'present' | 'absent' | 'unreadable' | null;
+    stillInStoreAfterCheck: NonceInStore | null;
+    /** The host could read the store's layout (edk2's, or none at all); false: another firmware's layout, left to the guest-side clause. */
+    storeLayoutKnown: boolean;
   };
   serial: {
-    /** Every boot put guest console output on the UART. */
+    /** Every boot that started an OS put guest console output on the UART (false when none started one). */
     everyBootOnUart: boolean;
+    /** Boots that started an operating system (kernel or collector output, or a bundle): the boots the UART can be judged on. */
+    osBoots: number;
   };
+  /** Boots that gave no evidence, by name ("boot 1"): their `failure` says why. */
+  failedBoots: string[];
 }
