@@ -7,17 +7,19 @@ import { BASELINES, FAULTS, SPECS, type Baseline, type Cost, type Fault } from '
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ids = (xs: string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(', ') : '—');
-const COST: Record<Cost, string> = { fast: 'CI (fixtures only)', boot: 'CI (one real boot)', slow: '`VMSPEC_SLOW_TESTS=1`' };
+const COST: Record<Cost, string> = { fast: 'CI (fixtures only)', boot: 'CI (a real boot, cached; under a minute)', slow: '`VMSPEC_SLOW_TESTS=1`' };
 
 function faultRow(f: Fault, n: number): string {
-  const fails = f.refused ? `refused, exit 2: /${f.refused.source}/` : SPECS.map((s) => `${s.replace('vmspec-', '')}: ${ids(f.fails[s])}`).join('<br>');
+  let fails = f.refused ? `refused, exit 2: /${f.refused.source}/` : SPECS.map((s) => `${s.replace('vmspec-', '')}: ${ids(f.fails[s])}`).join('<br>');
+  const tolerated = f.knownFalseFailures;
+  if (tolerated) fails += `<br>*tolerated today, known false failures:* ${ids(SPECS.flatMap((s) => tolerated.clauses[s] ?? []))} (${cell(tolerated.why)})`;
   return `| ${n} | \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | \`${f.baseline}\` | ${fails} | ${COST[f.cost]} |`;
 }
 
 function baselineRow(b: Baseline): string {
   const fails = SPECS.map((s) => `${s.replace('vmspec-', '')}: ${ids(b.fails[s])}`).join('<br>');
   const passes = SPECS.map((s) => `${s.replace('vmspec-', '')}: ${b.passes[s].length}`).join(', ');
-  return `| \`${b.id}\` | ${cell(b.title)} | ${cell(b.produced)} | ${passes} | ${fails}${b.failsWhy ? ` (${cell(b.failsWhy)})` : ''} |`;
+  return `| \`${b.id}\` | ${cell(b.title)} | ${cell(b.produced)} | ${passes} | ${fails}${b.failsWhy ? ` (${cell(b.failsWhy)})` : ''} | ${COST[b.cost ?? 'fast']} |`;
 }
 
 export function renderVerdictsDoc(): string {
@@ -46,8 +48,8 @@ it declares; a compliant configuration may still fail a clause for a reason
 that is not a fault of the input (one boot cannot show both ACPI and a
 device tree), and that failure is declared and asserted too.
 
-| Baseline | What | How produced | Clauses it must pass | Clauses it fails all the same |
-|---|---|---|---|---|
+| Baseline | What | How produced | Clauses it must pass | Clauses it fails all the same | Runs |
+|---|---|---|---|---|---|
 ${(Object.values(BASELINES) as Baseline[]).map(baselineRow).join('\n')}
 
 ## Faults
@@ -85,6 +87,16 @@ ${refused.map((f) => `| \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | e
   device tree, the /proc and /sys text of a Debian 12 guest under AAVMF).
   A fault is a recipe option modelling what a real guest shows under that
   fault; its "How produced" says which.
+* **Real boots** (cost \`boot\`): the reference image (\`boot/reference\`)
+  under QEMU TCG with Debian's AAVMF, its evidence disk judged as
+  \`vmspec verify --evidence DISK\` would (\`realBootEvidence\` in
+  \`test/verdicts/inputs.ts\`). Measured: two boots in parallel, 48 s.
+  Skipped, with the reason, when VMSPEC_SKIP_BOOT is set or QEMU/AAVMF are
+  missing.
+* A fault may list \`knownFalseFailures\`: clauses that fail on it today
+  although the spec does not ask them to, with the reason. They are
+  tolerated (never required, never counted as a clause's failing test) until
+  the fix lands, then removed.
 * Everything is cached under \`.cache/fixtures\`. Measured on 2 shared
   cores: the whole matrix takes 52 s with a warm cache and 211 s cold (the
   Debian kernel package download, 20 s, not included).
@@ -96,7 +108,9 @@ ${refused.map((f) => `| \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | e
    **every** spec (\`[]\` when the fault must fail none of that spec's
    clauses), \`cost\` (\`fast\`, \`boot\` for a real boot under a minute,
    \`slow\` otherwise: run with \`VMSPEC_SLOW_TESTS=1\`) and \`build\`
-   (returns \`{ image }\`, \`{ evidence }\` or both). For an input vmspec
+   (returns, or resolves to, \`{ image }\`, \`{ evidence }\` or both;
+   \`realBootEvidence(name, { acpi, gic, qemuArgs })\` boots the reference
+   image once and caches its evidence disk). For an input vmspec
    must refuse, set \`refused\` to the expected message instead.
 2. Run \`npx tsx scripts/verdicts-doc.ts\` to regenerate this page.
 3. Run \`npx tap test/verdicts/fault-matrix.test.ts test/verdicts/doc.test.ts test/requirements/both-ways.test.ts\`.

@@ -4,10 +4,12 @@
  * every fault fails exactly its baseline's failures plus its own clauses,
  * under every spec, with no probe errors. A fault that breaks an unrelated
  * clause, or stops breaking its own, fails here.
- * Costs: `fast` always; `boot` unless VMSPEC_SKIP_BOOT; `slow` only with VMSPEC_SLOW_TESTS=1.
+ * Costs: `fast` always; `boot` (a real QEMU boot, cached) unless VMSPEC_SKIP_BOOT or
+ * QEMU/AAVMF are missing; `slow` only with VMSPEC_SLOW_TESTS=1.
  */
 import t from 'tap';
-import { BASELINES, FAULTS, SPECS, type Baseline, type Fault, type SpecId } from './faults.js';
+import { BASELINES, FAULTS, SPECS, type Baseline, type Cost, type SpecId } from './faults.js';
+import { realBootUnavailable } from './inputs.js';
 import { judge, type Verdicts } from './judge.js';
 import { fastFixturesUnavailable } from '../fixtures/rootfs-builder.js';
 
@@ -18,7 +20,7 @@ async function baselineVerdicts(b: Baseline, spec: SpecId): Promise<Verdicts> {
   const key = `${b.id}:${spec}`;
   let v = baselineRuns.get(key);
   if (!v) {
-    v = await judge(b.build(), spec);
+    v = await judge(await b.build(), spec);
     baselineRuns.set(key, v);
   }
   return v;
@@ -26,8 +28,15 @@ async function baselineVerdicts(b: Baseline, spec: SpecId): Promise<Verdicts> {
 
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
+function skipReason(cost: Cost): string | false {
+  if (unavailable) return unavailable;
+  if (cost === 'slow' && !process.env.VMSPEC_SLOW_TESTS) return 'slow: set VMSPEC_SLOW_TESTS=1';
+  if (cost !== 'fast') return realBootUnavailable();
+  return false;
+}
+
 for (const b of Object.values(BASELINES) as Baseline[]) {
-  t.test(`baseline ${b.id}: ${b.title}`, { skip: unavailable }, async (t) => {
+  t.test(`baseline ${b.id}: ${b.title}`, { skip: skipReason(b.cost ?? 'fast') }, async (t) => {
     for (const spec of SPECS) {
       const v = await baselineVerdicts(b, spec);
       t.same(v.error, [], `${spec}: no probe errors`);
@@ -38,17 +47,10 @@ for (const b of Object.values(BASELINES) as Baseline[]) {
   });
 }
 
-function skipReason(f: Fault): string | false {
-  if (unavailable) return unavailable;
-  if (f.cost === 'slow' && !process.env.VMSPEC_SLOW_TESTS) return 'slow: set VMSPEC_SLOW_TESTS=1';
-  if (f.cost === 'boot' && process.env.VMSPEC_SKIP_BOOT) return 'VMSPEC_SKIP_BOOT is set';
-  return false;
-}
-
 for (const f of FAULTS) {
-  t.test(`fault ${f.id}: ${f.title}`, { skip: skipReason(f) }, async (t) => {
-    const b = BASELINES[f.baseline] as Baseline;
-    const input = f.build();
+  const b = BASELINES[f.baseline] as Baseline;
+  t.test(`fault ${f.id}: ${f.title}`, { skip: skipReason(f.cost) || skipReason(b.cost ?? 'fast') }, async (t) => {
+    const input = await f.build();
     for (const spec of SPECS) {
       if (f.refused) {
         await t.rejects(judge(input, spec), { name: 'UnsupportedError', message: f.refused }, `${spec}: refused, with the reason`);
@@ -61,7 +63,10 @@ for (const f of FAULTS) {
       const v = await judge(input, spec);
       t.same(v.error, [], `${spec}: no probe errors`);
       const expected = sorted([...b.fails[spec], ...f.fails[spec]]);
-      t.same(v.fail, expected, `${spec}: fails exactly ${f.fails[spec].join(', ') || 'nothing more than its baseline'}`, {
+      const tolerated = f.knownFalseFailures?.clauses[spec] ?? [];
+      const falseFailures = v.fail.filter((id) => tolerated.includes(id) && !expected.includes(id));
+      if (falseFailures.length) t.comment(`${f.id} ${spec}: known false failures still present: ${falseFailures.join(', ')} (${f.knownFalseFailures?.why})`);
+      t.same(v.fail.filter((id) => !falseFailures.includes(id)), expected, `${spec}: fails exactly ${f.fails[spec].join(', ') || 'nothing more than its baseline'}`, {
         results: v.results.filter((r) => r.status === 'fail' && !expected.includes(r.id)).map((r) => ({ id: r.id, message: r.message })),
       });
     }

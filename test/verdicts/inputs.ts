@@ -5,9 +5,12 @@
  * evidence bundles by the real collector (test/fixtures/evidence-bundles.ts).
  * Every builder is cached, so the matrix costs one build per input.
  */
-import { closeSync, copyFileSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedDir, run } from '../fixtures/cache.js';
+import { buildReferenceImage } from '../../boot/reference/build.js';
+import { createEvidenceDisk } from '../../boot/reference/evidence-disk.js';
+import { copyVars, findAavmf, findQemu, runQemu } from '../../boot/qemu-run.js';
+import { cachedDir, cachedDirAsync, run } from '../fixtures/cache.js';
 import { convertTo, sgdiskPartitions, sha256File } from '../fixtures/disk-builder.js';
 import { efiBinaries } from '../fixtures/efi-binaries.js';
 import { buildFatImage } from '../fixtures/fat-builder.js';
@@ -128,4 +131,44 @@ export function overlappingPartitionsImage(): string {
     g.sealBoth();
     writeFileSync(disk, g.buf);
   });
+}
+
+/** Why a real boot cannot run here, or false. */
+export function realBootUnavailable(): string | false {
+  if (process.env.VMSPEC_SKIP_BOOT) return 'VMSPEC_SKIP_BOOT is set';
+  if (findQemu() === undefined) return 'qemu-system-aarch64 not found (apt-get install --no-install-recommends qemu-system-arm)';
+  if (findAavmf() === undefined) return 'AAVMF firmware not found (apt-get install --no-install-recommends qemu-efi-aarch64)';
+  return false;
+}
+
+export interface RealBoot {
+  acpi: boolean;
+  gic?: 2 | 3;
+  /** QEMU options appended after vmspec's own (e.g. -machine virtualization=on). */
+  qemuArgs?: string[];
+}
+
+/**
+ * The evidence disk of one real boot of the reference image (boot/reference:
+ * Debian's arm64 kernel and busybox, its /init runs collect.sh) under QEMU
+ * TCG with Debian's AAVMF, phase write, cached per image, QEMU and options.
+ * The measured duration is kept beside it (boot-ms).
+ */
+export async function realBootEvidence(name: string, boot: RealBoot): Promise<string> {
+  const firmware = findAavmf();
+  if (!firmware) throw new Error('AAVMF firmware not found');
+  const ref = await buildReferenceImage();
+  const qemuVersion = run('qemu-system-aarch64', ['--version']).split('\n')[0];
+  const dir = await cachedDirAsync(`verdicts-boot-${name}`, { v: 1, ref: ref.key, qemuVersion, firmware: sha256File(firmware.code), boot }, async (d) => {
+    const disk = join(d, 'evidence.img');
+    createEvidenceDisk(disk, { phase: 'write', nonce: 'N1234' });
+    const r = await runQemu({
+      image: ref.image, vars: copyVars(firmware, join(d, 'vars.fd')), firmware, evidenceDisk: disk, acpi: boot.acpi,
+      ...(boot.gic ? { gic: boot.gic } : {}), extraArgs: boot.qemuArgs ?? [], timeoutMs: 300_000, serialLog: join(d, 'serial.log'),
+    });
+    if (r.exitCode !== 0) throw new Error(`boot ${name}: QEMU exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}: ${r.output}\n${readFileSync(join(d, 'serial.log'), 'utf8').slice(-2000)}`);
+    writeFileSync(join(d, 'boot-ms'), `${r.durationMs}\n`);
+    rmSync(join(d, 'vars.fd'));
+  });
+  return join(dir, 'evidence.img');
 }
