@@ -118,6 +118,16 @@ export const BASELINES = {
     cost: 'boot',
     build: async () => ({ evidence: await realBootEvidence('acpi-gicv2', { acpi: true }) }),
   },
+  bootPersistent: {
+    id: 'bootPersistent',
+    title: 'Evidence of a real second boot on the same variable store',
+    produced: 'the reference image booted twice under QEMU TCG with Debian\'s AAVMF on one VARS copy: the collector writes a nonce variable, then finds it after the power cycle',
+    passes: { 'vmspec-v2': ['V2-FW-VARS-PERSIST'], 'vmspec-v1': ['V1-FW-VARS-PERSIST'] },
+    fails: { 'vmspec-v2': ['V2-HW-DT-TABLE-GUID'], 'vmspec-v1': ['V1-HW-DT-TABLE-GUID'] },
+    failsWhy: 'an ACPI boot (see acpiGicv2)',
+    cost: 'boot',
+    build: async () => ({ evidence: await realBootEvidence('persist-same-store', { acpi: true, persistence: 'check' }) }),
+  },
   checkPresent: {
     id: 'checkPresent',
     title: 'Evidence of the second boot of the persistence test, same variable store',
@@ -315,6 +325,12 @@ export const FAULTS: Fault[] = [
     produced: 'collector evidence of the check phase with the nonce variable gone (recipe checkAbsent)',
     fails: { 'vmspec-v2': ['V2-FW-VARS-PERSIST'], 'vmspec-v1': ['V1-FW-VARS-PERSIST'] },
     build: () => ({ evidence: bundle('checkAbsent') }),
+  },
+  {
+    id: 'no-persistent-store-boot', title: 'No persistent variable store, real boot', baseline: 'bootPersistent', cost: 'boot',
+    produced: 'the check boot of bootPersistent given a fresh copy of AAVMF_VARS.fd instead of the store the write boot used, as a hypervisor that keeps no per-VM store does',
+    fails: { 'vmspec-v2': ['V2-FW-VARS-PERSIST'], 'vmspec-v1': ['V1-FW-VARS-PERSIST'] },
+    build: async () => ({ evidence: await realBootEvidence('persist-fresh-store', { acpi: true, persistence: 'check-fresh' }) }),
   },
   {
     id: 'no-spcr', title: 'ACPI tables without SPCR', baseline: 'acpiGicv2', cost: 'fast',

@@ -146,6 +146,12 @@ export interface RealBoot {
   gic?: 2 | 3;
   /** QEMU options appended after vmspec's own (e.g. -machine virtualization=on). */
   qemuArgs?: string[];
+  /**
+   * The persistence test: 'check' boots once with phase write and then, on the same variable
+   * store, with phase check ('check-fresh': the check boot gets a fresh copy of the template, as a
+   * hypervisor without a persistent store gives it). The check boot's evidence is returned.
+   */
+  persistence?: 'check' | 'check-fresh';
 }
 
 /**
@@ -160,15 +166,22 @@ export async function realBootEvidence(name: string, boot: RealBoot): Promise<st
   const ref = await buildReferenceImage();
   const qemuVersion = run('qemu-system-aarch64', ['--version']).split('\n')[0];
   const dir = await cachedDirAsync(`verdicts-boot-${name}`, { v: 1, ref: ref.key, qemuVersion, firmware: sha256File(firmware.code), boot }, async (d) => {
-    const disk = join(d, 'evidence.img');
-    createEvidenceDisk(disk, { phase: 'write', nonce: 'N1234' });
-    const r = await runQemu({
-      image: ref.image, vars: copyVars(firmware, join(d, 'vars.fd')), firmware, evidenceDisk: disk, acpi: boot.acpi,
-      ...(boot.gic ? { gic: boot.gic } : {}), extraArgs: boot.qemuArgs ?? [], timeoutMs: 300_000, serialLog: join(d, 'serial.log'),
-    });
-    if (r.exitCode !== 0) throw new Error(`boot ${name}: QEMU exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}: ${r.output}\n${readFileSync(join(d, 'serial.log'), 'utf8').slice(-2000)}`);
-    writeFileSync(join(d, 'boot-ms'), `${r.durationMs}\n`);
-    rmSync(join(d, 'vars.fd'));
+    const once = async (tag: string, phase: 'write' | 'check', vars: string): Promise<number> => {
+      const disk = join(d, `${tag}.img`);
+      createEvidenceDisk(disk, { phase, nonce: 'N1234' });
+      const r = await runQemu({
+        image: ref.image, vars, firmware, evidenceDisk: disk, acpi: boot.acpi,
+        ...(boot.gic ? { gic: boot.gic } : {}), extraArgs: boot.qemuArgs ?? [], timeoutMs: 300_000, serialLog: join(d, `${tag}-serial.log`),
+      });
+      if (r.exitCode !== 0) throw new Error(`boot ${name} ${tag}: QEMU exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}: ${r.output}\n${readFileSync(join(d, `${tag}-serial.log`), 'utf8').slice(-2000)}`);
+      return r.durationMs;
+    };
+    const vars = copyVars(firmware, join(d, 'vars.fd'));
+    const ms: number[] = [];
+    if (boot.persistence === 'check') ms.push(await once('write', 'write', vars));
+    ms.push(await once('evidence', boot.persistence ? 'check' : 'write', vars));
+    writeFileSync(join(d, 'boot-ms'), `${ms.join(' ')}\n`);
+    rmSync(vars);
   });
   return join(dir, 'evidence.img');
 }
