@@ -90,9 +90,10 @@ ${refused.map((f) => `| \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | e
 * **Real boots** (cost \`boot\`): the reference image (\`boot/reference\`)
   under QEMU TCG with Debian's AAVMF, its evidence disk judged as
   \`vmspec verify --evidence DISK\` would (\`realBootEvidence\` in
-  \`test/verdicts/inputs.ts\`). Measured on 2 shared cores: 44–55 s per
-  boot (two in parallel: 48 s; the write + check pair and the fresh-store
-  check: 161 s together, cold).
+  \`test/verdicts/inputs.ts\`). Measured on 2 shared cores: 28–38 s per
+  boot as QEMU reports it (each kept in \`boot-ms\` beside the cached
+  evidence disk); cold, the two persistence boots and the fresh-store boot
+  took 161 s of test time together, reference image cached.
   Skipped, with the reason, when VMSPEC_SKIP_BOOT is set or QEMU/AAVMF are
   missing.
 * A fault may list \`knownFalseFailures\`: clauses that fail on it today

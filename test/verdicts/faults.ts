@@ -118,6 +118,19 @@ export const BASELINES = {
     cost: 'boot',
     build: async () => ({ evidence: await realBootEvidence('acpi-gicv2', { acpi: true }) }),
   },
+  bootDtGicv3: {
+    id: 'bootDtGicv3',
+    title: 'Evidence of a real device-tree boot (acpi=off), GICv3',
+    produced: 'the reference image booted under QEMU TCG (-M virt,acpi=off,gic-version=3) with Debian\'s AAVMF; the evidence disk the collector wrote',
+    passes: {
+      'vmspec-v2': ['V2-HW-DT-TABLE-GUID', 'V2-HW-DT-COMPLETE', 'V2-PLAT-GICV3', 'V2-PLAT-UART', 'V2-PLAT-VIRTUAL-TIMER', 'V2-FW-RTC', 'V2-ARCH-PSCI'],
+      'vmspec-v1': ['V1-HW-DT-TABLE-GUID', 'V1-HW-DT-COMPLETE', 'V1-PLAT-GIC', 'V1-PLAT-CONSOLE', 'V1-PLAT-VIRTUAL-TIMER', 'V1-FW-RTC'],
+    },
+    fails: { 'vmspec-v2': ['V2-HW-ACPI-TABLE-GUID'], 'vmspec-v1': [] },
+    failsWhy: 'with ACPI off there is no ACPI configuration table (v2 asks for both; v1 for the device tree only)',
+    cost: 'boot',
+    build: async () => ({ evidence: await realBootEvidence('dt-gicv3', { acpi: false, gic: 3 }) }),
+  },
   bootPersistent: {
     id: 'bootPersistent',
     title: 'Evidence of a real second boot on the same variable store',
