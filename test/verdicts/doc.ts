@@ -101,8 +101,10 @@ ${refused.map((f) => `| \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | e
   tolerated (never required, never counted as a clause's failing test) until
   the fix lands, then removed.
 * Everything is cached under \`.cache/fixtures\`. Measured on 2 shared
-  cores: the whole matrix takes 52 s with a warm cache and 211 s cold (the
-  Debian kernel package download, 20 s, not included).
+  cores: the whole matrix takes 87 s with a warm cache (52 s with
+  \`VMSPEC_SKIP_BOOT=1\`); cold, the fast entries take 211 s (the Debian
+  kernel package download, 20 s, not included) and each real boot 28–38 s
+  more.
 
 ## Adding a fault
 

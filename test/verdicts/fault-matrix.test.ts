@@ -9,11 +9,22 @@
  */
 import t from 'tap';
 import { BASELINES, FAULTS, SPECS, type Baseline, type Cost, type SpecId } from './faults.js';
-import { realBootUnavailable } from './inputs.js';
+import { realBootUnavailable, referenceImage } from './inputs.js';
+import { UnsupportedError } from '../../bytes/errors.js';
 import { judge, type Verdicts } from './judge.js';
 import { fastFixturesUnavailable } from '../fixtures/rootfs-builder.js';
 
 const unavailable = fastFixturesUnavailable();
+/** Real boots need QEMU, AAVMF and the reference image (built from Debian packages, cached). */
+let bootUnavailable = realBootUnavailable();
+if (!bootUnavailable && !unavailable) {
+  try {
+    await referenceImage();
+  } catch (e) {
+    if (!(e instanceof UnsupportedError)) throw e;
+    bootUnavailable = `cannot build the reference image here: ${e.message}`;
+  }
+}
 const baselineRuns = new Map<string, Verdicts>();
 
 async function baselineVerdicts(b: Baseline, spec: SpecId): Promise<Verdicts> {
@@ -31,7 +42,7 @@ const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 function skipReason(cost: Cost): string | false {
   if (unavailable) return unavailable;
   if (cost === 'slow' && !process.env.VMSPEC_SLOW_TESTS) return 'slow: set VMSPEC_SLOW_TESTS=1';
-  if (cost !== 'fast') return realBootUnavailable();
+  if (cost !== 'fast') return bootUnavailable;
   return false;
 }
 

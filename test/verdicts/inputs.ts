@@ -160,10 +160,17 @@ export interface RealBoot {
  * TCG with Debian's AAVMF, phase write, cached per image, QEMU and options.
  * The measured duration is kept beside it (boot-ms).
  */
+let reference: ReturnType<typeof buildReferenceImage> | undefined;
+/** The reference image, resolved once per process (each lookup asks apt for the package versions: ~10 s). */
+export function referenceImage(): ReturnType<typeof buildReferenceImage> {
+  reference ??= buildReferenceImage();
+  return reference;
+}
+
 export async function realBootEvidence(name: string, boot: RealBoot): Promise<string> {
   const firmware = findAavmf();
   if (!firmware) throw new Error('AAVMF firmware not found');
-  const ref = await buildReferenceImage();
+  const ref = await referenceImage();
   const qemuVersion = run('qemu-system-aarch64', ['--version']).split('\n')[0];
   const dir = await cachedDirAsync(`verdicts-boot-${name}`, { v: 1, ref: ref.key, qemuVersion, firmware: sha256File(firmware.code), boot }, async (d) => {
     const once = async (tag: string, phase: 'write' | 'check', vars: string): Promise<number> => {
