@@ -1,0 +1,402 @@
+/**
+ * The fault matrix as data: compliant baselines, and real faults each made
+ * from one baseline by changing one thing. test/verdicts/fault-matrix.test.ts
+ * judges every entry with the real engine and asserts the clauses that fail
+ * are exactly `baseline fails ∪ fault fails`, for every spec listed;
+ * docs/verdicts.md is generated from this file (build/verdicts-doc.ts).
+ *
+ * To add a fault: append one entry to FAULTS (id, title, produced, baseline,
+ * fails per spec — [] when a spec has no clause it must fail — and build),
+ * then run `npx tsx build/verdicts-doc.ts` and commit the regenerated doc.
+ */
+import { run } from '../fixtures/cache.js';
+import { efiBinaries } from '../fixtures/efi-binaries.js';
+import { bundle, editedImage, realBootEvidence, efiDriverArm32, fat16EspImage, overlappingPartitionsImage, qcow2ExternalData, vmdkImage, vmImage, type VerdictInput } from './inputs.js';
+
+export const SPECS = ['vmspec-v2', 'vmspec-v1'] as const;
+export type SpecId = (typeof SPECS)[number];
+
+/** What it costs to judge: `fast` (fixtures only, runs in CI), `boot` (a real boot under a minute), `slow` (VMSPEC_SLOW_TESTS=1). */
+export type Cost = 'fast' | 'boot' | 'slow';
+
+export interface Baseline {
+  id: string;
+  title: string;
+  produced: string;
+  /** Clauses this compliant input must pass, per spec: the "passing real input" of each. */
+  passes: Record<SpecId, string[]>;
+  /** Clauses the compliant input fails all the same, per spec, with the reason (none is a fault of the input). */
+  fails: Record<SpecId, string[]>;
+  failsWhy?: string;
+  /** Default fast. */
+  cost?: Cost;
+  build: () => VerdictInput | Promise<VerdictInput>;
+}
+
+export interface Fault {
+  /** Stable id (kebab-case), used in test names and the doc. */
+  id: string;
+  /** The fault, as a user would name it. */
+  title: string;
+  /** How the input is produced (tools, the one thing changed); a bundle edited rather than collected says so. */
+  produced: string;
+  baseline: BaselineId;
+  /** Exactly the clauses the fault must fail beyond its baseline's, per spec ([]: it must fail none of that spec). */
+  fails: Record<SpecId, string[]>;
+  /**
+   * Instead of verdicts, the run is refused (exit 2) with this message: the input cannot be read
+   * as a VM disk at all. `fails` is then [] for every spec.
+   */
+  refused?: RegExp;
+  /**
+   * Clauses that fail on this input today although the spec does not ask them to (a known false
+   * failure, being fixed elsewhere), per spec, with the reason. Tolerated, never required, and
+   * never counted as a failing test of the clause; remove once fixed.
+   */
+  knownFalseFailures?: { clauses: Partial<Record<SpecId, string[]>>; why: string };
+  cost: Cost;
+  build: () => VerdictInput | Promise<VerdictInput>;
+}
+
+const IMAGE_V2 = ['V2-IMG-CONTAINER', 'V2-IMG-GPT', 'V2-IMG-GPT-BACKUP', 'V2-IMG-GPT-PMBR', 'V2-IMG-GPT-LAYOUT', 'V2-IMG-ESP-BOOT-FILE', 'V2-IMG-BOOTAA64-UEFI-APP', 'V2-IMG-BOOTARM-UEFI-APP', 'V2-IMG-ESP-TYPE', 'V2-IMG-ESP-FAT32', 'V2-IMG-BOOTAA64-PATH', 'V2-IMG-BOOTARM-PATH', 'V2-FW-VARS-NOT-IN-IMAGE', 'V2-FW-NO-PRESET-BOOTVARS', 'V2-FW-NOT-IN-IMAGE'];
+const GUEST_V2 = ['V2-GUEST-CONSOLE-SBSA-UART', 'V2-GUEST-CONSOLE-PL011', 'V2-GUEST-GICV2', 'V2-GUEST-GICV3', 'V2-GUEST-UEFI-RTC', 'V2-GUEST-VIRTIO-PCI', 'V2-GUEST-VIRTIO-MMIO', 'V2-GUEST-XEN-BLOCK', 'V2-GUEST-XEN-NET', 'V2-GUEST-XEN-CONSOLE', 'V2-GUEST-XEN-BALLOON'];
+const IMAGE_V1 = ['V1-IMG-CONTAINER', 'V1-IMG-GPT', 'V1-IMG-GPT-BACKUP', 'V1-IMG-GPT-PMBR', 'V1-IMG-GPT-LAYOUT', 'V1-IMG-ESP-BOOT-FILE', 'V1-IMG-BOOTAA64-UEFI-APP', 'V1-IMG-BOOTARM-UEFI-APP', 'V1-IMG-ESP-TYPE', 'V1-IMG-ESP-FAT32', 'V1-IMG-BOOTAA64-PATH', 'V1-IMG-BOOTARM-PATH', 'V1-FW-VARS-NOT-IN-IMAGE', 'V1-FW-NO-PRESET-BOOTVARS', 'V1-FW-NOT-IN-IMAGE'];
+const GUEST_V1 = ['V1-GUEST-CONSOLE-PL011', 'V1-GUEST-CONSOLE-VIRTIO', 'V1-GUEST-CONSOLE-XEN', 'V1-GUEST-GICV2', 'V1-GUEST-GICV3', 'V1-GUEST-UEFI-RTC', 'V1-GUEST-VIRTIO-PCI', 'V1-GUEST-VIRTIO-MMIO', 'V1-GUEST-XEN-BLOCK', 'V1-GUEST-XEN-NET', 'V1-GUEST-XEN-CONSOLE', 'V1-GUEST-XEN-BALLOON'];
+
+export const BASELINES = {
+  image: {
+    id: 'image',
+    title: 'A compliant VM image',
+    produced: 'GPT disk (sgdisk): FAT32 ESP with Debian\'s monolithic GRUB at \\EFI\\BOOT\\BOOTAA64.EFI and systemd-boot armhf at BOOTARM.EFI, an ext4 root with Debian\'s real arm64 kernel config, modules and initrd (test/fixtures/rootfs-builder.ts)',
+    passes: { 'vmspec-v2': [...IMAGE_V2, ...GUEST_V2], 'vmspec-v1': [...IMAGE_V1, ...GUEST_V1] },
+    fails: { 'vmspec-v2': [], 'vmspec-v1': [] },
+    build: () => ({ image: vmImage('good') }),
+  },
+  acpiGicv2: {
+    id: 'acpiGicv2',
+    title: 'Evidence of a compliant ACPI boot, GICv2',
+    produced: 'the real collector (probes/guest/collect.sh) over QEMU virt\'s own ACPI tables and the guest files of a Debian 12 boot under AAVMF (test/fixtures/evidence-bundles.ts, recipe acpiGicv2)',
+    passes: {
+      'vmspec-v2': ['V2-ARCH-FW-EL1', 'V2-ARCH-ACPI-SBBR', 'V2-ARCH-PSCI', 'V2-FW-UEFI', 'V2-FW-UEFI-2-6', 'V2-FW-RTC', 'V2-HW-UEFI-CONFIG-TABLE', 'V2-HW-ACPI-TABLE-GUID', 'V2-HW-ACPI-COMPLETE', 'V2-PLAT-UART', 'V2-PLAT-GICV2', 'V2-PLAT-VIRTUAL-TIMER', 'V2-PLAT-HOTPLUG-BUS'],
+      'vmspec-v1': ['V1-FW-UEFI', 'V1-FW-UEFI-2-4', 'V1-FW-RTC', 'V1-HW-UEFI-CONFIG-TABLE', 'V1-PLAT-CONSOLE', 'V1-PLAT-CONSOLE-KIND', 'V1-PLAT-GIC', 'V1-PLAT-VIRTUAL-TIMER', 'V1-PLAT-HOTPLUG-BUS'],
+    },
+    fails: { 'vmspec-v2': ['V2-HW-DT-TABLE-GUID'], 'vmspec-v1': ['V1-HW-DT-TABLE-GUID'] },
+    failsWhy: 'edk2 installs the device-tree configuration table only with ACPI off, so one boot cannot show both',
+    build: () => ({ evidence: bundle('acpiGicv2') }),
+  },
+  dtGicv3: {
+    id: 'dtGicv3',
+    title: 'Evidence of a compliant device-tree boot (acpi=off), GICv3',
+    produced: 'the real collector over QEMU virt\'s own device tree (-M virt,gic-version=3,dumpdtb, edited as edk2 and the EFI stub edit it) (recipe dtGicv3)',
+    passes: {
+      'vmspec-v2': ['V2-HW-DT-TABLE-GUID', 'V2-HW-DT-COMPLETE', 'V2-PLAT-GICV3'],
+      'vmspec-v1': ['V1-HW-DT-TABLE-GUID', 'V1-HW-DT-COMPLETE'],
+    },
+    fails: { 'vmspec-v2': ['V2-HW-ACPI-TABLE-GUID'], 'vmspec-v1': [] },
+    failsWhy: 'with ACPI off there is no ACPI configuration table (v2 asks for both; v1 for the device tree only)',
+    build: () => ({ evidence: bundle('dtGicv3') }),
+  },
+  dtGicv2: {
+    id: 'dtGicv2',
+    title: 'Evidence of a compliant device-tree boot (acpi=off), GICv2',
+    produced: 'as dtGicv3 with QEMU\'s default GICv2 (recipe dtGicv2)',
+    passes: { 'vmspec-v2': ['V2-HW-DT-COMPLETE', 'V2-PLAT-GICV2'], 'vmspec-v1': ['V1-HW-DT-COMPLETE', 'V1-PLAT-GIC'] },
+    fails: { 'vmspec-v2': ['V2-HW-ACPI-TABLE-GUID'], 'vmspec-v1': [] },
+    failsWhy: 'with ACPI off there is no ACPI configuration table',
+    build: () => ({ evidence: bundle('dtGicv2') }),
+  },
+  bootAcpiGicv2: {
+    id: 'bootAcpiGicv2',
+    title: 'Evidence of a real boot: QEMU virt defaults (ACPI, GICv2), AAVMF',
+    produced: 'the reference image (boot/reference: Debian\'s arm64 kernel, busybox, collect.sh as /init) booted under QEMU TCG with Debian\'s AAVMF; the evidence disk the collector wrote',
+    passes: {
+      'vmspec-v2': ['V2-ARCH-FW-EL1', 'V2-ARCH-ACPI-SBBR', 'V2-ARCH-PSCI', 'V2-FW-UEFI', 'V2-FW-UEFI-2-6', 'V2-FW-RTC', 'V2-HW-UEFI-CONFIG-TABLE', 'V2-HW-ACPI-TABLE-GUID', 'V2-HW-ACPI-COMPLETE', 'V2-PLAT-UART', 'V2-PLAT-GICV2', 'V2-PLAT-VIRTUAL-TIMER', 'V2-PLAT-HOTPLUG-BUS'],
+      'vmspec-v1': ['V1-FW-UEFI', 'V1-FW-UEFI-2-4', 'V1-FW-RTC', 'V1-HW-UEFI-CONFIG-TABLE', 'V1-PLAT-CONSOLE', 'V1-PLAT-CONSOLE-KIND', 'V1-PLAT-GIC', 'V1-PLAT-VIRTUAL-TIMER', 'V1-PLAT-HOTPLUG-BUS'],
+    },
+    fails: { 'vmspec-v2': ['V2-HW-DT-TABLE-GUID'], 'vmspec-v1': ['V1-HW-DT-TABLE-GUID'] },
+    failsWhy: 'an ACPI boot (see acpiGicv2)',
+    cost: 'boot',
+    build: async () => ({ evidence: await realBootEvidence('acpi-gicv2', { acpi: true }) }),
+  },
+  bootDtGicv3: {
+    id: 'bootDtGicv3',
+    title: 'Evidence of a real device-tree boot (acpi=off), GICv3',
+    produced: 'the reference image booted under QEMU TCG (-M virt,acpi=off,gic-version=3) with Debian\'s AAVMF; the evidence disk the collector wrote',
+    passes: {
+      'vmspec-v2': ['V2-HW-DT-TABLE-GUID', 'V2-HW-DT-COMPLETE', 'V2-PLAT-GICV3', 'V2-PLAT-UART', 'V2-PLAT-VIRTUAL-TIMER', 'V2-FW-RTC', 'V2-ARCH-PSCI'],
+      'vmspec-v1': ['V1-HW-DT-TABLE-GUID', 'V1-HW-DT-COMPLETE', 'V1-PLAT-GIC', 'V1-PLAT-CONSOLE', 'V1-PLAT-VIRTUAL-TIMER', 'V1-FW-RTC'],
+    },
+    fails: { 'vmspec-v2': ['V2-HW-ACPI-TABLE-GUID'], 'vmspec-v1': [] },
+    failsWhy: 'with ACPI off there is no ACPI configuration table (v2 asks for both; v1 for the device tree only)',
+    cost: 'boot',
+    build: async () => ({ evidence: await realBootEvidence('dt-gicv3', { acpi: false, gic: 3 }) }),
+  },
+  bootPersistent: {
+    id: 'bootPersistent',
+    title: 'Evidence of a real second boot on the same variable store',
+    produced: 'the reference image booted twice under QEMU TCG with Debian\'s AAVMF on one VARS copy: the collector writes a nonce variable, then finds it after the power cycle',
+    passes: { 'vmspec-v2': ['V2-FW-VARS-PERSIST'], 'vmspec-v1': ['V1-FW-VARS-PERSIST'] },
+    fails: { 'vmspec-v2': ['V2-HW-DT-TABLE-GUID'], 'vmspec-v1': ['V1-HW-DT-TABLE-GUID'] },
+    failsWhy: 'an ACPI boot (see acpiGicv2)',
+    cost: 'boot',
+    build: async () => ({ evidence: await realBootEvidence('persist-same-store', { acpi: true, persistence: 'check' }) }),
+  },
+  checkPresent: {
+    id: 'checkPresent',
+    title: 'Evidence of the second boot of the persistence test, same variable store',
+    produced: 'the real collector in its check phase, the nonce variable back in efivarfs (recipe checkPresent)',
+    passes: { 'vmspec-v2': ['V2-FW-VARS-PERSIST'], 'vmspec-v1': ['V1-FW-VARS-PERSIST'] },
+    fails: { 'vmspec-v2': ['V2-HW-DT-TABLE-GUID'], 'vmspec-v1': ['V1-HW-DT-TABLE-GUID'] },
+    failsWhy: 'an ACPI boot (see acpiGicv2)',
+    build: () => ({ evidence: bundle('checkPresent') }),
+  },
+} satisfies Record<string, Baseline>;
+
+export type BaselineId = keyof typeof BASELINES;
+
+const W = { phase: 'write', nonce: 'N1234' } as const;
+const sgdisk = (args: string[]) => (disk: string) => void run('sgdisk', [...args, disk]);
+const kernelWithout = (id: string, edits: NonNullable<Parameters<typeof vmImage>[1]>['configEdits']) => () => ({ image: vmImage(id, { configEdits: edits }) });
+
+export const FAULTS: Fault[] = [
+  // ---- the image ----------------------------------------------------------------------------
+  {
+    id: 'vmdk-container', title: 'The image is a VMDK', baseline: 'image', cost: 'fast',
+    produced: '`qemu-img convert -O vmdk` of the compliant image',
+    fails: { 'vmspec-v2': [], 'vmspec-v1': [] },
+    refused: /vmdk images are not supported \(raw and qcow2 are\)/,
+    build: () => ({ image: vmdkImage() }),
+  },
+  {
+    id: 'qcow2-external-data', title: 'A qcow2 whose data lives in an external data file', baseline: 'image', cost: 'fast',
+    produced: '`qemu-img convert -O qcow2 -o data_file=disk.data,data_file_raw=on` of the compliant image',
+    fails: { 'vmspec-v2': [], 'vmspec-v1': [] },
+    refused: /keeps its data in an external data file \("disk\.data"\); not supported/,
+    build: () => ({ image: qcow2ExternalData() }),
+  },
+  {
+    id: 'efi-driver-at-bootarm', title: 'BOOTARM.EFI is an EFI driver, not an application', baseline: 'image', cost: 'fast',
+    produced: 'systemd-boot armhf with its PE Subsystem set to 11 (EFI boot-service driver) at \\EFI\\BOOT\\BOOTARM.EFI',
+    fails: { 'vmspec-v2': ['V2-IMG-BOOTARM-UEFI-APP'], 'vmspec-v1': ['V1-IMG-BOOTARM-UEFI-APP'] },
+    build: () => ({ image: vmImage('bootarm-driver', { bootarm: efiDriverArm32() }) }),
+  },
+  {
+    id: 'aarch64-loader-at-bootarm', title: 'An AArch64 loader at BOOTARM.EFI', baseline: 'image', cost: 'fast',
+    produced: 'Debian\'s grubaa64.efi copied to \\EFI\\BOOT\\BOOTARM.EFI',
+    fails: { 'vmspec-v2': ['V2-IMG-BOOTARM-PATH'], 'vmspec-v1': ['V1-IMG-BOOTARM-PATH'] },
+    build: () => ({ image: vmImage('bootarm-aa64', { bootarm: efiBinaries().grubaa64 }) }),
+  },
+  {
+    id: 'x64-loader', title: 'An x86-64 loader at BOOTAA64.EFI', baseline: 'image', cost: 'fast',
+    produced: 'Debian\'s grubx64.efi as \\EFI\\BOOT\\BOOTAA64.EFI',
+    fails: { 'vmspec-v2': ['V2-IMG-BOOTAA64-PATH'], 'vmspec-v1': ['V1-IMG-BOOTAA64-PATH'] },
+    build: () => ({ image: vmImage('x64-loader', { loader: efiBinaries().grubx64 }) }),
+  },
+  {
+    id: 'text-loader', title: 'BOOTAA64.EFI is not a PE file', baseline: 'image', cost: 'fast',
+    produced: 'a text file as \\EFI\\BOOT\\BOOTAA64.EFI',
+    fails: { 'vmspec-v2': ['V2-IMG-BOOTAA64-UEFI-APP'], 'vmspec-v1': ['V1-IMG-BOOTAA64-UEFI-APP'] },
+    build: () => ({ image: vmImage('text-loader', { loader: efiBinaries().text }) }),
+  },
+  {
+    id: 'nvvars-on-esp', title: 'UEFI variables stored in the image', baseline: 'image', cost: 'fast',
+    produced: 'an NvVars file (edk2\'s emulated variable store) on the ESP',
+    fails: { 'vmspec-v2': ['V2-FW-VARS-NOT-IN-IMAGE'], 'vmspec-v1': ['V1-FW-VARS-NOT-IN-IMAGE'] },
+    build: () => ({ image: vmImage('nvvars', { espFiles: { '/NvVars': efiBinaries().text } }) }),
+  },
+  {
+    id: 'grown-without-gpt-move', title: 'Image grown without moving the backup GPT', baseline: 'image', cost: 'fast',
+    produced: '`qemu-img resize -f raw +8M` of the compliant image: the backup header stays at the old end, and the protective MBR no longer covers the disk (UEFI §5.2.3 SizeInLBA)',
+    fails: { 'vmspec-v2': ['V2-IMG-GPT-BACKUP', 'V2-IMG-GPT-PMBR'], 'vmspec-v1': ['V1-IMG-GPT-BACKUP', 'V1-IMG-GPT-PMBR'] },
+    build: () => ({ image: editedImage('grown', ['qemu-img resize -f raw +8M'], (disk) => void run('qemu-img', ['resize', '-f', 'raw', disk, '+8M'])) }),
+  },
+  {
+    id: 'hybrid-mbr', title: 'A hybrid MBR instead of the protective MBR', baseline: 'image', cost: 'fast',
+    produced: '`sgdisk --hybrid=1` on the compliant image',
+    fails: { 'vmspec-v2': ['V2-IMG-GPT-PMBR'], 'vmspec-v1': ['V1-IMG-GPT-PMBR'] },
+    build: () => ({ image: editedImage('hybrid', ['sgdisk --hybrid=1'], sgdisk(['--hybrid=1'])) }),
+  },
+  {
+    id: 'esp-typed-basic-data', title: 'The ESP is typed Microsoft basic data', baseline: 'image', cost: 'fast',
+    produced: '`sgdisk --typecode=1:0700` on the compliant image',
+    fails: { 'vmspec-v2': ['V2-IMG-ESP-TYPE', 'V2-IMG-ESP-BOOT-FILE'], 'vmspec-v1': ['V1-IMG-ESP-TYPE', 'V1-IMG-ESP-BOOT-FILE'] },
+    build: () => ({ image: editedImage('esp-0700', ['sgdisk --typecode=1:0700'], sgdisk(['--typecode=1:0700'])) }),
+  },
+  {
+    id: 'mbr-only', title: 'An MBR disk, no GPT', baseline: 'image', cost: 'fast',
+    produced: '`sgdisk --gpttombr=1:2` on the compliant image (converted to an MBR partition table; the ESP becomes type 0xEF, which has no GPT type GUID)',
+    fails: { 'vmspec-v2': ['V2-IMG-GPT', 'V2-IMG-ESP-TYPE'], 'vmspec-v1': ['V1-IMG-GPT', 'V1-IMG-ESP-TYPE'] },
+    build: () => ({ image: editedImage('mbr-only', ['sgdisk --gpttombr=1:2'], sgdisk(['--gpttombr=1:2'])) }),
+  },
+  {
+    id: 'overlapping-partitions', title: 'Partitions overlap', baseline: 'image', cost: 'fast',
+    produced: 'the root partition\'s StartingLBA moved into the ESP in both GPT entry arrays, headers resealed (a byte edit: sgdisk refuses to write it)',
+    fails: { 'vmspec-v2': ['V2-IMG-GPT-LAYOUT'], 'vmspec-v1': ['V1-IMG-GPT-LAYOUT'] },
+    build: () => ({ image: overlappingPartitionsImage() }),
+  },
+  {
+    id: 'esp-fat16', title: 'The ESP is FAT16', baseline: 'image', cost: 'fast',
+    produced: 'the ESP made with `mkfs.vfat -F 16` (same files) and written over partition 1',
+    fails: { 'vmspec-v2': ['V2-IMG-ESP-FAT32'], 'vmspec-v1': ['V1-IMG-ESP-FAT32'] },
+    build: () => ({ image: fat16EspImage() }),
+  },
+  {
+    id: 'no-grub-config-on-esp', title: 'The removable-path loader finds no configuration', baseline: 'image', cost: 'fast',
+    produced: 'the compliant image without GRUB\'s stub \\EFI\\debian\\grub.cfg on the ESP (grub-install without --removable on another machine)',
+    fails: { 'vmspec-v2': ['V2-FW-NO-PRESET-BOOTVARS'], 'vmspec-v1': ['V1-FW-NO-PRESET-BOOTVARS'] },
+    build: () => ({ image: vmImage('no-stub', { stub: 'none' }) }),
+  },
+  {
+    id: 'firmware-in-image', title: 'The image ships a UEFI firmware', baseline: 'image', cost: 'fast',
+    produced: 'Debian\'s QEMU_EFI.fd (qemu-efi-aarch64) copied to \\EFI\\qemu\\QEMU_EFI.fd on the ESP',
+    fails: { 'vmspec-v2': ['V2-FW-NOT-IN-IMAGE'], 'vmspec-v1': ['V1-FW-NOT-IN-IMAGE'] },
+    build: () => ({ image: vmImage('firmware-on-esp', { espFiles: { '/EFI/qemu/QEMU_EFI.fd': '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd' } }) }),
+  },
+  {
+    id: 'kernel-without-gicv3', title: 'Guest kernel without the GICv3 driver', baseline: 'image', cost: 'fast',
+    produced: 'Debian\'s arm64 kernel config with CONFIG_ARM_GIC_V3 removed',
+    fails: { 'vmspec-v2': ['V2-GUEST-GICV3'], 'vmspec-v1': ['V1-GUEST-GICV3'] },
+    build: kernelWithout('no-gicv3', { CONFIG_ARM_GIC_V3: null }),
+  },
+  {
+    id: 'kernel-without-gicv2', title: 'Guest kernel without the GICv2 driver', baseline: 'image', cost: 'fast',
+    produced: 'Debian\'s arm64 kernel config with CONFIG_ARM_GIC=n',
+    fails: { 'vmspec-v2': ['V2-GUEST-GICV2'], 'vmspec-v1': ['V1-GUEST-GICV2'] },
+    build: kernelWithout('no-gicv2', { CONFIG_ARM_GIC: 'n' }),
+  },
+  {
+    id: 'kernel-without-rtc-efi', title: 'Guest kernel without rtc-efi', baseline: 'image', cost: 'fast',
+    produced: 'Debian\'s arm64 kernel config with CONFIG_RTC_DRV_EFI=n',
+    fails: { 'vmspec-v2': ['V2-GUEST-UEFI-RTC'], 'vmspec-v1': ['V1-GUEST-UEFI-RTC'] },
+    build: kernelWithout('no-rtc-efi', { CONFIG_RTC_DRV_EFI: 'n' }),
+  },
+  {
+    id: 'kernel-without-pl011', title: 'Guest kernel without the PL011 driver', baseline: 'image', cost: 'fast',
+    produced: 'Debian\'s arm64 kernel config with CONFIG_SERIAL_AMBA_PL011=n',
+    fails: { 'vmspec-v2': ['V2-GUEST-CONSOLE-PL011', 'V2-GUEST-CONSOLE-SBSA-UART'], 'vmspec-v1': ['V1-GUEST-CONSOLE-PL011'] },
+    build: kernelWithout('no-pl011', { CONFIG_SERIAL_AMBA_PL011: 'n', CONFIG_SERIAL_AMBA_PL011_CONSOLE: null }),
+  },
+  {
+    id: 'kernel-without-virtio', title: 'Guest kernel without virtio (PCI, MMIO, console)', baseline: 'image', cost: 'fast',
+    produced: 'Debian\'s arm64 kernel config with CONFIG_VIRTIO_PCI, CONFIG_VIRTIO_MMIO and CONFIG_VIRTIO_CONSOLE =n',
+    fails: { 'vmspec-v2': ['V2-GUEST-VIRTIO-PCI', 'V2-GUEST-VIRTIO-MMIO'], 'vmspec-v1': ['V1-GUEST-VIRTIO-PCI', 'V1-GUEST-VIRTIO-MMIO', 'V1-GUEST-CONSOLE-VIRTIO'] },
+    build: kernelWithout('no-virtio', { CONFIG_VIRTIO_PCI: 'n', CONFIG_VIRTIO_MMIO: 'n', CONFIG_VIRTIO_CONSOLE: 'n' }),
+  },
+  {
+    id: 'kernel-without-xen', title: 'Guest kernel without Xen front-ends', baseline: 'image', cost: 'fast',
+    produced: 'Debian\'s arm64 kernel config with the Xen block, net, console and balloon drivers =n',
+    fails: {
+      'vmspec-v2': ['V2-GUEST-XEN-BLOCK', 'V2-GUEST-XEN-NET', 'V2-GUEST-XEN-CONSOLE', 'V2-GUEST-XEN-BALLOON'],
+      'vmspec-v1': ['V1-GUEST-XEN-BLOCK', 'V1-GUEST-XEN-NET', 'V1-GUEST-XEN-CONSOLE', 'V1-GUEST-XEN-BALLOON', 'V1-GUEST-CONSOLE-XEN'],
+    },
+    build: kernelWithout('no-xen', { CONFIG_XEN_BLKDEV_FRONTEND: 'n', CONFIG_XEN_NETDEV_FRONTEND: 'n', CONFIG_HVC_XEN: 'n', CONFIG_XEN_BALLOON: 'n' }),
+  },
+
+  // ---- the running VM (evidence from the real collector) -------------------------------------
+  {
+    id: 'el2-offered', title: 'EL2 offered to the VM (`-machine virtualization=on`)', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence whose kernel log reports "CPU: All CPU(s) started at EL2", as Linux logs it when the firmware hands over at EL2 (recipe bootEl: 2; the timer Linux then picks is not modelled, see issue #14)',
+    fails: { 'vmspec-v2': ['V2-ARCH-FW-EL1'], 'vmspec-v1': [] },
+    build: () => ({ evidence: bundle('el2', { mode: 'acpi', gic: 2, bootEl: 2, phase: W }) }),
+  },
+  {
+    id: 'el2-offered-boot', title: 'EL2 offered to the VM, real boot', baseline: 'bootAcpiGicv2', cost: 'boot',
+    produced: 'the reference image booted as bootAcpiGicv2 with `-machine virtualization=on` appended (QEMU then starts the firmware, and so Linux, at EL2)',
+    fails: { 'vmspec-v2': ['V2-ARCH-FW-EL1'], 'vmspec-v1': [] },
+    knownFalseFailures: {
+      clauses: { 'vmspec-v2': ['V2-PLAT-GICV2', 'V2-PLAT-VIRTUAL-TIMER'], 'vmspec-v1': ['V1-PLAT-GIC', 'V1-PLAT-VIRTUAL-TIMER'] },
+      why: 'Linux at EL2 runs the physical (hyp) timer, so the virtual timer row and "(virt)" line the clauses look for are absent although the virtual timer is there: issue #14 item 2 (judge the capability) removes these',
+    },
+    build: async () => ({ evidence: await realBootEvidence('acpi-gicv2-el2', { acpi: true, qemuArgs: ['-machine', 'virtualization=on'] }) }),
+  },
+  {
+    id: 'uefi-2-5', title: 'Firmware reports UEFI 2.5', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence from a firmware logging "EFI v2.50 by EDK II" (edk2 of 2016) (recipe uefiVersion)',
+    fails: { 'vmspec-v2': ['V2-FW-UEFI-2-6'], 'vmspec-v1': [] },
+    build: () => ({ evidence: bundle('uefi-2-5', { mode: 'acpi', gic: 2, uefiVersion: '2.50', phase: W }) }),
+  },
+  {
+    id: 'uefi-2-3', title: 'Firmware reports UEFI 2.3.1', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence from a firmware logging "EFI v2.31" (recipe uefiVersion)',
+    fails: { 'vmspec-v2': ['V2-FW-UEFI-2-6'], 'vmspec-v1': ['V1-FW-UEFI-2-4'] },
+    build: () => ({ evidence: bundle('uefi-2-3', { mode: 'acpi', gic: 2, uefiVersion: '2.31', phase: W }) }),
+  },
+  {
+    id: 'no-uefi', title: 'Kernel booted without UEFI (QEMU -kernel)', baseline: 'dtGicv2', cost: 'fast',
+    produced: 'collector evidence of a direct kernel boot: QEMU\'s device tree as is, no /sys/firmware/efi, PL031 as rtc0 (recipe noUefi)',
+    fails: { 'vmspec-v2': ['V2-FW-UEFI', 'V2-HW-UEFI-CONFIG-TABLE', 'V2-FW-RTC'], 'vmspec-v1': ['V1-FW-UEFI', 'V1-HW-UEFI-CONFIG-TABLE', 'V1-FW-RTC'] },
+    build: () => ({ evidence: bundle('no-uefi', { mode: 'dt', gic: 2, noUefi: true, phase: W }) }),
+  },
+  {
+    id: 'pl031-rtc', title: 'Firmware offers no UEFI time service (PL031 left to the OS)', baseline: 'dtGicv2', cost: 'fast',
+    produced: 'collector evidence with rtc0 = rtc-pl031 and the PL031 enabled in the DT (recipe pl031)',
+    fails: { 'vmspec-v2': ['V2-FW-RTC'], 'vmspec-v1': ['V1-FW-RTC'] },
+    build: () => ({ evidence: bundle('pl031') }),
+  },
+  {
+    id: 'vars-not-persistent', title: 'Variable store not persistent across a power cycle', baseline: 'checkPresent', cost: 'fast',
+    produced: 'collector evidence of the check phase with the nonce variable gone (recipe checkAbsent)',
+    fails: { 'vmspec-v2': ['V2-FW-VARS-PERSIST'], 'vmspec-v1': ['V1-FW-VARS-PERSIST'] },
+    build: () => ({ evidence: bundle('checkAbsent') }),
+  },
+  {
+    id: 'no-persistent-store-boot', title: 'No persistent variable store, real boot', baseline: 'bootPersistent', cost: 'boot',
+    produced: 'the check boot of bootPersistent given a fresh copy of AAVMF_VARS.fd instead of the store the write boot used, as a hypervisor that keeps no per-VM store does',
+    fails: { 'vmspec-v2': ['V2-FW-VARS-PERSIST'], 'vmspec-v1': ['V1-FW-VARS-PERSIST'] },
+    build: async () => ({ evidence: await realBootEvidence('persist-fresh-store', { acpi: true, persistence: 'check-fresh' }) }),
+  },
+  {
+    id: 'no-spcr', title: 'ACPI tables without SPCR', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence with QEMU\'s SPCR left out of /sys/firmware/acpi/tables (recipe noSpcr)',
+    fails: { 'vmspec-v2': ['V2-ARCH-ACPI-SBBR'], 'vmspec-v1': [] },
+    build: () => ({ evidence: bundle('noSpcr') }),
+  },
+  {
+    id: 'no-gtdt', title: 'ACPI tables without GTDT', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence with QEMU\'s GTDT left out of /sys/firmware/acpi/tables and the kernel log (recipe dropTables GTDT)',
+    fails: { 'vmspec-v2': ['V2-ARCH-ACPI-SBBR', 'V2-HW-ACPI-COMPLETE', 'V2-PLAT-VIRTUAL-TIMER'], 'vmspec-v1': ['V1-PLAT-VIRTUAL-TIMER'] },
+    build: () => ({ evidence: bundle('no-gtdt', { mode: 'acpi', gic: 2, dropTables: ['GTDT'], phase: W }) }),
+  },
+  {
+    id: 'ecam-not-backed', title: 'MCFG describes an ECAM window the hypervisor does not back', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence with QEMU\'s MCFG but no PCI device enumerated (recipe noPciDevices)',
+    fails: { 'vmspec-v2': ['V2-HW-ACPI-COMPLETE', 'V2-PLAT-HOTPLUG-BUS'], 'vmspec-v1': ['V1-PLAT-HOTPLUG-BUS'] },
+    build: () => ({ evidence: bundle('ecam-unbacked', { mode: 'acpi', gic: 2, noPciDevices: true, phase: W }) }),
+  },
+  {
+    id: 'no-mcfg', title: 'No PCI Express host described (no MCFG)', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence without MCFG: the kernel cannot create PCI config space and finds no device (recipe dropTables MCFG, noPciDevices). V2-ARCH-ACPI-SBBR does not ask for MCFG, so only the bus clause fails',
+    fails: { 'vmspec-v2': ['V2-PLAT-HOTPLUG-BUS'], 'vmspec-v1': ['V1-PLAT-HOTPLUG-BUS'] },
+    build: () => ({ evidence: bundle('no-mcfg', { mode: 'acpi', gic: 2, dropTables: ['MCFG'], noPciDevices: true, phase: W }) }),
+  },
+  {
+    id: 'no-interrupts-gicv2', title: 'GICv2 VM that delivers no interrupt', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence whose /proc/interrupts counts 0 on every GIC line (recipe noInterrupts)',
+    fails: { 'vmspec-v2': ['V2-PLAT-GICV2', 'V2-PLAT-VIRTUAL-TIMER'], 'vmspec-v1': ['V1-PLAT-GIC', 'V1-PLAT-VIRTUAL-TIMER'] },
+    build: () => ({ evidence: bundle('no-irq-v2', { mode: 'acpi', gic: 2, noInterrupts: true, phase: W }) }),
+  },
+  {
+    id: 'no-interrupts-gicv3', title: 'GICv3 VM that delivers no interrupt', baseline: 'dtGicv3', cost: 'fast',
+    produced: 'collector evidence (DT, GICv3) whose /proc/interrupts counts 0 on every GIC line (recipe noInterrupts)',
+    fails: { 'vmspec-v2': ['V2-PLAT-GICV3', 'V2-PLAT-VIRTUAL-TIMER'], 'vmspec-v1': ['V1-PLAT-GIC', 'V1-PLAT-VIRTUAL-TIMER'] },
+    build: () => ({ evidence: bundle('no-irq-v3', { mode: 'dt', gic: 3, noInterrupts: true, phase: W }) }),
+  },
+  {
+    id: 'dt-no-virtual-timer', title: 'Device tree gives no virtual timer interrupt', baseline: 'dtGicv2', cost: 'fast',
+    produced: 'QEMU\'s DT with the timer node\'s interrupts cut to the two physical timers; the kernel runs the physical timer (recipe noVirtualTimerIrq)',
+    fails: { 'vmspec-v2': ['V2-PLAT-VIRTUAL-TIMER', 'V2-HW-DT-COMPLETE'], 'vmspec-v1': ['V1-PLAT-VIRTUAL-TIMER', 'V1-HW-DT-COMPLETE'] },
+    build: () => ({ evidence: bundle('dt-no-vtimer', { mode: 'dt', gic: 2, noVirtualTimerIrq: true, phase: W }) }),
+  },
+  {
+    id: 'no-uart', title: 'VM without an emulated UART', baseline: 'dtGicv2', cost: 'fast',
+    produced: 'QEMU\'s DT without the pl011 node and stdout-path, no ttyAMA port, the console on tty0 (recipe noUart)',
+    fails: { 'vmspec-v2': ['V2-PLAT-UART', 'V2-HW-DT-COMPLETE'], 'vmspec-v1': ['V1-PLAT-CONSOLE', 'V1-PLAT-CONSOLE-KIND', 'V1-HW-DT-COMPLETE'] },
+    build: () => ({ evidence: bundle('no-uart', { mode: 'dt', gic: 2, noUart: true, phase: W }) }),
+  },
+  {
+    id: 'vcpu-not-started', title: 'A vCPU never came online', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence of a 2-vCPU VM where PSCI CPU_ON failed for CPU1 (recipe cpuDown)',
+    fails: { 'vmspec-v2': ['V2-ARCH-PSCI'], 'vmspec-v1': [] },
+    build: () => ({ evidence: bundle('cpuDown') }),
+  },
+];
