@@ -33,6 +33,7 @@ export function recordBoot(
     durationMs: run.durationMs,
     serial,
     varsFileAfter: varsFileFacts(files.vars, nonce),
+    cleanExit: run.exitCode === 0 && !run.timedOut && run.signal === null,
   };
   return { record, consoleTail: serialTail(log.text) };
 }
@@ -50,7 +51,13 @@ export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<B
       checked: Boolean(write && check),
       writtenToStore: write?.varsFileAfter.nonceVariable ?? 'unreadable',
       stillInStoreAfterCheck: check ? check.varsFileAfter.nonceVariable : null,
+      contentAfterWrite: write?.varsFileAfter.contentMatchesNonce ?? null,
+      contentAfterCheck: check?.varsFileAfter.contentMatchesNonce ?? null,
     },
-    serial: { everyBootOnUart: boots.every((r) => r.serial.guestConsoleOnUart) },
+    serial: {
+      everyBootOnUart: boots.every((r) => r.serial.guestConsoleOnUart),
+      everyBootFirmwareOrKernelAndCollector: boots.every((r) => (r.serial.firmwareMessages || r.serial.kernelMessages) && r.serial.collectorMessages),
+    },
+    everyBootCleanExit: boots.length > 0 && boots.every((r) => r.cleanExit),
   };
 }

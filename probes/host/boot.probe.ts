@@ -34,17 +34,25 @@ const facts = obj({
       guestConsoleOnUart: bool('kernel or init console lines arrived on the UART'),
       firmwareMessages: bool('the firmware\'s own messages (edk2 banner, BdsDxe) arrived on the UART'),
       kernelMessages: bool('the kernel\'s own log lines arrived on the UART'),
+      collectorMessages: bool('the evidence collector\'s lines (vmspec-init, collect.sh) arrived on the UART'),
       collectorExit: nint('the collector\'s VMSPEC-DONE rc, null when it never finished'),
     }),
     varsFileAfter: varsFile,
+    cleanExit: bool('QEMU exited 0 by itself (not killed, not timed out) after the guest powered off'),
   })),
   persistence: obj({
     nonce: str(),
     checked: bool('a later boot (a power cycle of the same VM) checked what an earlier one wrote'),
     writtenToStore: inStore('the nonce variable in the instance\'s store file after the write boot powered off'),
     stillInStoreAfterCheck: enumOf(['present', 'absent', 'unreadable', null], 'and after the check boot'),
+    contentAfterWrite: nbool('the store\'s copy after the write boot holds exactly the nonce written'),
+    contentAfterCheck: nbool('the store\'s copy after the check boot still holds exactly the nonce'),
   }),
-  serial: obj({ everyBootOnUart: bool('every boot put guest console output on the UART') }),
+  serial: obj({
+    everyBootOnUart: bool('every boot put guest console output on the UART'),
+    everyBootFirmwareOrKernelAndCollector: bool('every boot put the firmware\'s or the kernel\'s messages and the collector\'s lines on the UART'),
+  }),
+  everyBootCleanExit: bool('every boot ended with QEMU exiting 0 by itself after the guest powered off'),
 });
 
 /** What `vmspec boot` records (probes/host/facts.ts) is what the schema says: a compile error otherwise. */

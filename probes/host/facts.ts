@@ -21,6 +21,8 @@ export interface HostBootRecord {
   serial: SerialFacts;
   /** The nonce variable in the instance's variable-store file after this boot powered off. */
   varsFileAfter: VarsFileFacts;
+  /** QEMU exited 0 by itself (not killed, not timed out): the guest's power-off (PSCI SYSTEM_OFF) ended the VM. */
+  cleanExit: boolean;
 }
 
 export interface SerialFacts {
@@ -32,6 +34,8 @@ export interface SerialFacts {
   firmwareMessages: boolean;
   /** The Linux kernel's own messages appeared (not only init's). */
   kernelMessages: boolean;
+  /** The evidence collector's own lines (vmspec-init, collect.sh) appeared: the UART works under the guest OS. */
+  collectorMessages: boolean;
   /** The collector's end line, `VMSPEC-DONE rc=N`: N, or null when absent. */
   collectorExit: number | null;
 }
@@ -60,9 +64,17 @@ export interface HostBootFacts {
     writtenToStore: 'present' | 'absent' | 'unreadable';
     /** After the check boot powered off, the store the hypervisor gave that boot still held it. */
     stillInStoreAfterCheck: 'present' | 'absent' | 'unreadable' | null;
+    /** The store's copy after the write boot holds exactly the nonce written; null when it is not there. */
+    contentAfterWrite: boolean | null;
+    /** The store's copy after the check boot still holds exactly the nonce; null when there is no check boot or no variable. */
+    contentAfterCheck: boolean | null;
   };
   serial: {
     /** Every boot put guest console output on the UART. */
     everyBootOnUart: boolean;
+    /** Every boot put both the firmware's or the kernel's messages and the collector's lines on the UART. */
+    everyBootFirmwareOrKernelAndCollector: boolean;
   };
+  /** Every boot ended with a clean QEMU exit after the guest powered off. */
+  everyBootCleanExit: boolean;
 }
