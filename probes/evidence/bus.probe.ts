@@ -47,6 +47,7 @@ const facts = obj({
       portType: nstr('PCI Express Device/Port Type (root port, switch downstream port, …)'),
       slotImplemented: nbool(),
       hotPlugCapable: nbool('Slot Capabilities bit 6 (PCIe Base §7.5.3.9)'),
+      hotPlugSurprise: nbool('Slot Capabilities bit 5'),
       physicalSlotNumber: nint(),
       problem: nstr('why the configuration space could not tell'),
     }), 'PCI-to-PCI bridges (class 0x0604) and their slots'),
@@ -59,7 +60,7 @@ type HotPlug = FactsOf<typeof facts>['hotPlug'];
 
 function hotPlugOf(t: Tracker, devices: { address: string; class: string | null }[], xenDevices: string[]): HotPlug {
   const ports: HotPlug['ports'] = devices.filter((d) => pciClassIs(d.class, '0604')).map((d) => {
-    const none = { portType: null, slotImplemented: null, hotPlugCapable: null, physicalSlotNumber: null };
+    const none = { portType: null, slotImplemented: null, hotPlugCapable: null, hotPlugSurprise: null, physicalSlotNumber: null };
     const config = t.bytes(`/sys/bus/pci/devices/${d.address}/config`, MAX_CONFIG_BYTES);
     if (config === undefined) return { address: d.address, ...none, problem: 'configuration space not in the evidence' };
     const r = readPcieSlot(config);
