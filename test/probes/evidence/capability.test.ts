@@ -1,9 +1,12 @@
 import t, { type Test } from 'tap';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validator } from '../../../requirements/schemas.js';
 import type { Result, RunResults } from '../../../engine/results.js';
 import { readPcieSlot } from '../../../probes/evidence/pci-config.js';
 import { vmspec } from '../../cli/cli-runner.js';
-import { evidenceBundle, RECIPES, type BundleRecipe } from '../../fixtures/evidence-bundles.js';
+import { copyBundle, evidenceBundle, RECIPES, type BundleRecipe } from '../../fixtures/evidence-bundles.js';
 
 /**
  * The hypervisor clauses judge what the VM can do, not the path the guest
@@ -103,4 +106,22 @@ t.test('PCIe configuration space: damaged or short reads are reported, never thr
   loop[0x40] = 0x05;
   loop[0x41] = 0x40;
   t.match(readPcieSlot(loop), { kind: 'unknown', problem: /loops at 0x40/ });
+});
+
+t.test('a bundle of collector 1.0 (ports without their configuration space, no slot list): hot-plug is undecided, not failed', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'vmspec-capability-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const dir = copyBundle(evidenceBundle('acpiGicv2', RECIPES.acpiGicv2 as BundleRecipe).dir, join(work, 'old'));
+  const config = 'sys/bus/pci/devices/0000:00:03.0/config';
+  rmSync(join(dir, config));
+  rmSync(join(dir, 'sys/bus/pci/slots'), { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, unknown> };
+  for (const f of Object.keys(manifest.files)) if (f === config || f.startsWith('sys/bus/pci/slots/')) delete manifest.files[f];
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  for (const spec of ['vmspec-v2', 'vmspec-v1']) {
+    const r = vmspec(['verify', '--spec', spec, '--evidence', dir, '--format', 'json']);
+    const run = JSON.parse(r.stdout) as Run;
+    const id = spec === 'vmspec-v2' ? 'V2-PLAT-HOTPLUG-BUS' : 'V1-PLAT-HOTPLUG-BUS';
+    t.match(result(run, id), { status: 'skip', message: /hotPlug\.capable is null/ }, `${id}: not judgeable`);
+  }
 });
