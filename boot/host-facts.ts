@@ -47,6 +47,7 @@ export function recordBoot(
     serial,
     varsFileAfter: seen.vars === undefined ? NO_STORE : varsFileFacts(seen.vars, nonce),
     failure: bootFailure(label, run, serial, consoleTail, seen.bundleOnDisk, seen.timeoutMs),
+    cleanExit: run.exitCode === 0 && !run.timedOut && run.signal === null,
   };
   return { record, consoleTail };
 }
@@ -67,8 +68,16 @@ export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<B
       writtenToStore: write?.varsFileAfter.nonceVariable ?? 'unreadable',
       stillInStoreAfterCheck: check ? check.varsFileAfter.nonceVariable : null,
       storeLayoutKnown: [write, check].every((r) => r === undefined || r.varsFileAfter.layoutKnown),
+      contentAfterWrite: write?.varsFileAfter.contentMatchesNonce ?? null,
+      contentAfterCheck: check?.varsFileAfter.contentMatchesNonce ?? null,
     },
-    serial: { everyBootOnUart: osStarted.length > 0 && osStarted.every((r) => r.serial.guestConsoleOnUart), osBoots: osStarted.length },
+    // The UART and the power-off are judged on the boots that started an operating system (false when none did).
+    serial: {
+      everyBootOnUart: osStarted.length > 0 && osStarted.every((r) => r.serial.guestConsoleOnUart),
+      everyBootFirmwareOrKernelAndCollector: osStarted.length > 0 && osStarted.every((r) => (r.serial.firmwareMessages || r.serial.kernelMessages) && r.serial.collectorMessages),
+      osBoots: osStarted.length,
+    },
     failedBoots: boots.filter((r) => r.failure !== null).map((r) => r.name),
+    everyBootCleanExit: osStarted.length > 0 && osStarted.every((r) => r.cleanExit),
   };
 }

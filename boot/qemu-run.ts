@@ -123,6 +123,8 @@ export function qemuArgv(opts: QemuRunOptions, fw: Firmware): string[] {
       : ['-bios', fw.code]),
     '-drive', `if=none,file=${qemuEscape(opts.image)},format=${opts.imageFormat ?? 'raw'},id=hd0${opts.snapshot === false ? '' : ',snapshot=on'}`,
     '-device', 'virtio-blk-pci,drive=hd0',
+    // An empty PCIe root port: QEMU virt's root bus has no hot-plug slot, this port's is (PLAT-7).
+    '-device', 'pcie-root-port,id=hotplug0,chassis=1,slot=1',
   ];
   if (opts.evidenceDisk !== undefined) {
     argv.push('-drive', `if=none,file=${qemuEscape(opts.evidenceDisk)},format=raw,id=evidence`, '-device', 'virtio-blk-pci,drive=evidence');

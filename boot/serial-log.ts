@@ -32,11 +32,13 @@ export function readSerialLog(path: string): { text: string; bytes: number } {
 export function serialFacts(text: string, bytes: number): SerialFacts {
   const done = DONE_LINE.exec(text);
   const kernelMessages = KERNEL_LINE.test(text);
+  const collectorMessages = COLLECTOR_LINE.test(text);
   return {
     bytes,
-    guestConsoleOnUart: kernelMessages || COLLECTOR_LINE.test(text),
+    guestConsoleOnUart: kernelMessages || collectorMessages,
     firmwareMessages: EDK2_FIRMWARE_LINE.test(text) || printedBeforeOs(text),
     kernelMessages,
+    collectorMessages,
     collectorExit: done ? Number(done[1]) : null,
   };
 }

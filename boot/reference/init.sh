@@ -26,13 +26,30 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 
+# The host judges the hypervisor's UART from its serial log, whatever
+# console the guest chose: with the console elsewhere (console=tty0), init's
+# lines are also written to the first PL011/SBSA UART itself.
+# /dev/console is the preferred console, flagged C in /proc/consoles.
+uart=
+console_dev=$(sed -n 's/^\([^ ]*\) .*(\([^)]*C[^)]*\)).*/\1/p' /proc/consoles 2>/dev/null | head -n 1)
+case $console_dev in
+  ttyAMA*) ;;
+  *) if [ -c /dev/ttyAMA0 ]; then uart=/dev/ttyAMA0; fi ;;
+esac
+
+# out LINE: on the console, and on the UART when the console is not on it.
+out() {
+  echo "$1"
+  if [ -n "$uart" ]; then echo "$1" > "$uart" 2>/dev/null; fi
+}
+
 say() {
-  echo "vmspec-init: $*"
+  out "vmspec-init: $*"
 }
 
 finish() {
   say "$1"
-  echo "VMSPEC-DONE rc=$2"
+  out "VMSPEC-DONE rc=$2"
   sync
   echo o > /proc/sysrq-trigger
   sleep 10

@@ -14,6 +14,11 @@ import { arr, bool, type FactsOf, int, nbool, nint, NO_PARAMS, nobj, nstr, obj, 
  * /chosen stdout-path node's reg under DT. The UART's MMIO address comes
  * from /proc/tty/driver/ttyAMA (root only) or the kernel's "ttyAMA0 at MMIO
  * 0x9000000 ... is a SBSA" line.
+ *
+ * Which console the guest enables is its own choice (console=tty0), so the
+ * hypervisor's UART is judged from the description and the kernel's UART
+ * driver: `firmwareUartFound` says whether the kernel registered a UART at
+ * the address SPCR or stdout-path names, whatever console it then chose.
  */
 
 const facts = obj({
@@ -37,6 +42,8 @@ const facts = obj({
   }),
   firmwareUartSbsaCompatible: nbool('the UART the firmware names for the console is a PL011/SBSA UART; null when it names none'),
   agreesWithFirmware: nbool('the UART console is at the address the firmware names; null when either is unknown'),
+  consoleDevice: nstr('the serial console device the VM offers, whatever console the guest enabled: "PL011/SBSA UART" (named by SPCR / stdout-path, or a ttyAMA port), "8250/16550 UART", "other UART", "virtio console", "Xen PV console"; null when none is seen'),
+  firmwareUartFound: nbool('the kernel registered a UART (/proc/tty/driver/ttyAMA, "ttyAMA0 at MMIO" line) at the address the firmware names; null when the firmware names none or the evidence lists no UART'),
   ports: arr(obj({ line: int(), uart: str(), mmio: nstr(), irq: nint() }), '/proc/tty/driver/ttyAMA'),
   ...SOURCE_FACTS,
 });
@@ -94,6 +101,12 @@ export const consoleEvidenceProbe = defineProbe({
       }
     }
     const agrees = mmio !== null && firmware?.base ? BigInt(mmio) === BigInt(firmware.base) : null;
+    const uartBases = [...ports.map((p) => p.mmio), ...dmesg.uarts.map((u) => u.mmio)].filter((a): a is string => a !== null);
+    const found = firmware?.base && uartBases.length > 0 ? uartBases.some((a) => BigInt(a) === BigInt(firmware.base as string)) : null;
+    const consoleDevice = firmware
+      ? firmware.sbsaCompatible ? 'PL011/SBSA UART' : /16550|8250|ns16550/i.test(firmware.type) ? '8250/16550 UART' : 'other UART'
+      : ports.length > 0 || dmesg.uarts.some((u) => u.tty.startsWith('ttyAMA')) ? 'PL011/SBSA UART'
+        : xen ? 'Xen PV console' : virtioConsole ? 'virtio console' : serial?.kind ?? null;
     const out: FactsOf<typeof facts> = {
       consoles: consoles.map((c) => ({ name: c.name, driver: c.driver, flags: c.flags, enabled: c.enabled, preferred: c.preferred })),
       enabled: enabled.map((c) => c.name),
@@ -102,6 +115,8 @@ export const consoleEvidenceProbe = defineProbe({
       firmwareDescription: firmware,
       firmwareUartSbsaCompatible: firmware ? firmware.sbsaCompatible : null,
       agreesWithFirmware: agrees,
+      consoleDevice,
+      firmwareUartFound: found,
       ports: ports.map((p) => ({ line: p.line, uart: p.uart, mmio: p.mmio, irq: p.irq })),
       ...t.sourceFacts(),
     };

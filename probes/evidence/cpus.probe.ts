@@ -1,10 +1,11 @@
 import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
-import { loadDt } from './devicetree.js';
+import { loadDt, type LoadedDt } from './devicetree.js';
+import { propString } from '../dt/tree.js';
 import { dmesgFacts } from './dmesg.js';
 import { cpuCounts } from './procfs.js';
 import { SOURCE_FACTS, tracker } from './read.js';
-import { enumOf, type FactsOf, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
+import { arr, enumOf, type FactsOf, int, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `evidence.cpus`: CPUs brought up (PSCI CPU_ON works when every present
@@ -13,7 +14,35 @@ import { enumOf, type FactsOf, nbool, nint, NO_PARAMS, nstr, obj, str } from '..
  * PSCIv1.1 detected in firmware"), the conduit, and what the firmware's
  * description declares (FADT ARM_BOOT_ARCH under ACPI, the psci node under
  * DT).
+ *
+ * `secondariesViaPsci`: with two or more CPUs, each secondary booted ("CPUn:
+ * Booted secondary processor") and the firmware has them started through
+ * PSCI CPU_ON: every DT cpu node's enable-method is "psci" (DT spec, cpus
+ * binding), or under ACPI the FADT says PSCI_COMPLIANT and no GICC names
+ * the parking protocol (ACPI 6.5 §5.2.12.14, Parking Protocol Version 0).
  */
+
+/** How the firmware says secondary CPUs are started, or null when it does not say. */
+function enableMethodOf(acpi: ReturnType<typeof loadAcpi>, dt: LoadedDt): string | null {
+  if (acpi.present && acpi.fadt && acpi.madt) {
+    const parked = acpi.madt.gicc.some((c) => c.enabled && c.parkingVersion !== 0);
+    return parked ? 'parking protocol' : acpi.fadt.psciCompliant ? 'psci' : null;
+  }
+  if (!acpi.present && dt.kind === 'machine' && dt.tree) {
+    const cpus = dt.tree.node('/cpus')?.children ?? [];
+    const methods = new Set<string>();
+    for (const n of cpus) {
+      try {
+        if (propString(n, 'device_type') !== 'cpu') continue;
+        methods.add(propString(n, 'enable-method') ?? '(none)');
+      } catch {
+        methods.add('(unreadable)');
+      }
+    }
+    return methods.size === 0 ? null : [...methods].sort().join(', ');
+  }
+  return null;
+}
 
 const facts = obj({
   online: nint('CPUs online (/sys/devices/system/cpu/online)'),
@@ -22,6 +51,10 @@ const facts = obj({
   allPresentOnline: nbool('every present CPU is online'),
   secondaryCpusStarted: nbool('with more than one CPU present, they all came online (PSCI CPU_ON); null with a single CPU'),
   broughtUp: nint('"smp: Brought up N CPUs" from the kernel log'),
+  secondariesBooted: arr(int(), '"CPUn: Booted secondary processor" lines: the CPU numbers'),
+  psciBootFailures: arr(int(), '"psci: failed to boot CPUn": PSCI CPU_ON returned an error'),
+  enableMethod: nstr('how the firmware starts secondaries: "psci", "parking protocol" (ACPI GICC), or the DT cpu nodes\' enable-method values'),
+  secondariesViaPsci: nbool('with two or more CPUs present, every secondary booted through PSCI (enable-method psci, none failed); null with one CPU or without the complete kernel log'),
   bootEl: nstr('"EL1" or "EL2" from "CPU: All CPU(s) started at ELn", "mixed", or null when the log does not say'),
   psci: obj({
     version: nstr('PSCI version the firmware reported to the kernel ("1.1")'),
@@ -71,6 +104,12 @@ export const cpusEvidenceProbe = defineProbe({
       firmwarePsci = { source: null, declared: null, conduit: null, dtAtLeast02: null };
     }
     const v = dmesg.psci;
+    const enableMethod = enableMethodOf(acpi, dt);
+    const secondaries = [...new Set(dmesg.secondariesBooted)];
+    let secondariesViaPsci: boolean | null = null;
+    if (counts.present !== null && counts.present > 1 && dmesg.coverage === 'complete') {
+      secondariesViaPsci = enableMethod === 'psci' && secondaries.length === counts.present - 1 && dmesg.psciBootFailures.length === 0;
+    }
     const out: FactsOf<typeof facts> = {
       online: counts.online,
       present: counts.present,
@@ -78,6 +117,10 @@ export const cpusEvidenceProbe = defineProbe({
       allPresentOnline,
       secondaryCpusStarted: counts.present !== null && counts.present > 1 ? allPresentOnline : null,
       broughtUp: dmesg.cpusBroughtUp,
+      secondariesBooted: secondaries,
+      psciBootFailures: dmesg.psciBootFailures,
+      enableMethod,
+      secondariesViaPsci,
       bootEl: dmesg.bootEl,
       psci: {
         version: v?.version ?? null,

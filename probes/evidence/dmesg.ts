@@ -23,6 +23,10 @@ export interface DmesgFacts {
   bootEl: string | null;
   /** `smp: Brought up 1 node, 2 CPUs` */
   cpusBroughtUp: number | null;
+  /** `CPU1: Booted secondary processor 0x0000000001 [0x411fd070]`: the CPU numbers */
+  secondariesBooted: number[];
+  /** `psci: failed to boot CPU1 (-22)` (arch/arm64/kernel/psci.c cpu_psci_cpu_boot): the CPU numbers */
+  psciBootFailures: number[];
   /** GIC driver lines: "GICv3: ...", "GICv2m: ...", "GIC: ..." */
   gic: { v3Lines: number; v2Lines: number; its: boolean; v2m: boolean };
   /** `ARMH0011:00: ttyAMA0 at MMIO 0x9000000 (irq = 12, base_baud = 0) is a SBSA` */
@@ -93,6 +97,8 @@ export function parseDmesg(text: string | undefined, versionLine?: string): Dmes
     archTimer: null,
     bootEl: null,
     cpusBroughtUp: null,
+    secondariesBooted: [],
+    psciBootFailures: [],
     gic: { v3Lines: 0, v2Lines: 0, its: false, v2m: false },
     uarts: [],
     consolesEnabled: [],
@@ -143,6 +149,14 @@ export function parseDmesg(text: string | undefined, versionLine?: string): Dmes
     }
     if (/^CPU: CPUs started in inconsistent modes/.test(l)) {
       facts.bootEl = 'mixed';
+      continue;
+    }
+    if ((m = /^CPU(\d+): Booted secondary processor /.exec(l))) {
+      facts.secondariesBooted.push(Number(m[1]));
+      continue;
+    }
+    if ((m = /^psci: failed to boot CPU(\d+) /.exec(l))) {
+      facts.psciBootFailures.push(Number(m[1]));
       continue;
     }
     if ((m = /^smp: Brought up \d+ nodes?, (\d+) CPUs?/.exec(l))) {

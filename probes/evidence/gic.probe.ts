@@ -10,7 +10,8 @@ import { enumOf, type FactsOf, int, nbool, nint, NO_PARAMS, obj, str } from '../
  * `evidence.gic`: the interrupt controller the guest kernel drives and the
  * one the firmware describes. The kernel's view comes from the irq chip
  * names in /proc/interrupts (the GICv2 driver names its chip "GIC-0" or
- * "GIC", the GICv3 driver "GICv3") and from its boot lines ("GICv3: ...",
+ * "GIC", or "GICv2" when it runs split EOI/Deactivate, as it does for a
+ * kernel entered at EL2; the GICv3 driver "GICv3") and from its boot lines ("GICv3: ...",
  * "GICv2m: ..."); the firmware's from the MADT GICD (ACPI) or the
  * interrupt-controller node's compatible (DT). A GICv4 is driven by the
  * GICv3 driver and counts as the v3 family.
@@ -27,7 +28,7 @@ const facts = obj({
   firmwareVersion: nint('GIC version in the MADT (GICD) or the device tree compatible'),
   firmwareSource: enumOf(['MADT', 'device tree', null]),
   consistent: nbool('the kernel drives the GIC version the firmware describes'),
-  interruptsDelivered: nbool('GIC interrupts have been counted (/proc/interrupts)'),
+  interruptsDelivered: nbool('the GIC delivered interrupts: a count on any of its PPI or SPI rows in /proc/interrupts, whichever devices the kernel uses'),
   gicInterruptCount: int(),
   msi: enumOf(['ITS', 'GICv2m', null], 'MSI controller in use'),
   redistributors: nint('MADT GICR structures (ACPI only)'),
@@ -37,7 +38,7 @@ const facts = obj({
 function chipVersion(chip: string | null): 2 | 3 | null {
   if (chip === null) return null;
   if (/^GICv[34]/.test(chip)) return 3;
-  if (/^GIC(-\d+)?$/.test(chip)) return 2;
+  if (/^GIC(v2|-\d+)?$/.test(chip)) return 2;
   return null;
 }
 

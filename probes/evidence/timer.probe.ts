@@ -13,6 +13,13 @@ import { enumOf, type FactsOf, nbool, nint, NO_PARAMS, nstr, obj, str } from '..
  * interrupt on the virtual timer's INTID (PPI 11 = INTID 27, as the GTDT
  * virtual EL1 timer GSIV or the DT timer's third interrupt gives it)
  * counting. `described` says whether the firmware describes that timer.
+ *
+ * Which timer the kernel drives is the guest's choice (Linux entered at EL2
+ * takes the physical or hypervisor timer), so the capability is judged
+ * apart from it: the virtual timer described (`described`), the Generic
+ * Timer's counter running (`counterRunning`: the arch_timer driver reports
+ * its rate, or arch_sys_counter is a clocksource) and timer interrupts
+ * delivered (`counting`), whichever of the timers that is.
  */
 
 /** The virtual EL1 timer's INTID SBSA recommends and QEMU/KVM use (PPI 11). */
@@ -29,6 +36,9 @@ const facts = obj({
   counting: nbool('the arch_timer interrupt has fired'),
   virtualTimerInUse: nbool('the kernel uses the virtual timer: its boot line says (virt), or arch_timer interrupts arrive on the virtual timer INTID'),
   decidedBy: str(),
+  clocksource: nstr('/sys/devices/system/clocksource/clocksource0/current_clocksource'),
+  counterRunning: nbool('the Generic Timer counter works: the arch_timer driver reports its rate, or arch_sys_counter is a registered clocksource; null when neither the log nor the clocksource list is in the evidence'),
+  counterEvidence: str('what decided counterRunning'),
   ...SOURCE_FACTS,
 });
 
@@ -68,6 +78,24 @@ export const timerEvidenceProbe = defineProbe({
     } else {
       decidedBy = 'undecided: no arch_timer line in the kernel log and no arch_timer row in /proc/interrupts';
     }
+    const clocksource = t.line('/sys/devices/system/clocksource/clocksource0/current_clocksource') ?? null;
+    const available = t.line('/sys/devices/system/clocksource/clocksource0/available_clocksource');
+    const counterClock = (available ?? '').split(/\s+/).includes('arch_sys_counter') || clocksource === 'arch_sys_counter';
+    let counterRunning: boolean | null;
+    let counterEvidence: string;
+    if (dmesg.archTimer?.frequency) {
+      counterRunning = true;
+      counterEvidence = `kernel log: arch_timer running at ${dmesg.archTimer.frequency} (${dmesg.archTimer.mode ?? 'mode not logged'})`;
+    } else if (counterClock) {
+      counterRunning = true;
+      counterEvidence = `clocksource arch_sys_counter registered (current: ${clocksource ?? 'unknown'})`;
+    } else if (available !== undefined || dmesg.coverage === 'complete') {
+      counterRunning = false;
+      counterEvidence = available !== undefined ? `no arch_sys_counter clocksource (available: ${available || 'none'})` : 'the complete kernel log has no arch_timer line';
+    } else {
+      counterRunning = null;
+      counterEvidence = 'undecided: no arch_timer line in the kernel log and no clocksource list in the evidence';
+    }
     const out: FactsOf<typeof facts> = {
       kernelMode: dmesg.archTimer?.mode === 'virt' || dmesg.archTimer?.mode === 'phys' ? dmesg.archTimer.mode : null,
       frequency: dmesg.archTimer?.frequency ?? null,
@@ -79,6 +107,9 @@ export const timerEvidenceProbe = defineProbe({
       counting,
       virtualTimerInUse: inUse,
       decidedBy,
+      clocksource,
+      counterRunning,
+      counterEvidence,
       ...t.sourceFacts(),
     };
     return out;

@@ -14,7 +14,7 @@
 # Exit status: 0 collected (even with unreadable items), 1 the bundle could
 # not be written, 2 usage error.
 
-VMSPEC_COLLECTOR_VERSION=1.0.0
+VMSPEC_COLLECTOR_VERSION=1.1.0
 # Vendor GUID of vmspec's own UEFI variables (persistence test).
 VMSPEC_GUID=d960bf04-3984-4c09-8f49-6e746736ed9f
 
@@ -484,9 +484,27 @@ if [ -d "$R/sys/bus/pci/devices" ]; then
       text "$p/$a"
     done
     if [ -L "$d/driver" ]; then copy_link "$p/driver"; fi
+    # PCI-to-PCI bridges (PCIe root and switch ports): their configuration
+    # space holds the PCI Express Capability, whose Slot Capabilities say
+    # whether the slot is Hot-Plug Capable. Bytes past 0x40 need root.
+    pci_class=
+    [ -r "$d/class" ] && read -r pci_class < "$d/class"
+    case $pci_class in 0x0604*) copy_file "$p/config" ;; esac
   done
 else
   note_absent /sys/bus/pci/devices
+fi
+# Hot-plug slots the kernel registered (pciehp, acpiphp): the directory is
+# kept even when empty, so "no slots" is evidence too.
+if [ -d "$R/sys/bus/pci/slots" ]; then
+  mkdir -p "$out/sys/bus/pci/slots"
+  for d in "$R"/sys/bus/pci/slots/*; do
+    [ -d "$d" ] || continue
+    mkdir -p "$out${d#"$R"}"
+    text "${d#"$R"}/address"
+  done
+else
+  note_absent /sys/bus/pci/slots
 fi
 
 if [ -d "$R/sys/bus/xen/devices" ]; then
@@ -509,6 +527,10 @@ text_or_absent /proc/meminfo
 copy_if_present /proc/iomem
 for a in online possible present offline kernel_max; do
   text "/sys/devices/system/cpu/$a"
+done
+# The clocksource the kernel reads (arch_sys_counter: the Generic Timer's counter).
+for a in current_clocksource available_clocksource; do
+  text "/sys/devices/system/clocksource/clocksource0/$a"
 done
 
 log "kernel"

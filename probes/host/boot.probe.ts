@@ -36,6 +36,7 @@ const facts = obj({
       guestConsoleOnUart: bool('kernel or init console lines arrived on the UART'),
       firmwareMessages: bool('the firmware printed on the UART: edk2\'s banner, or (any firmware) output before the first kernel line'),
       kernelMessages: bool('the kernel\'s own log lines arrived on the UART'),
+      collectorMessages: bool('the evidence collector\'s lines (vmspec-init, collect.sh) arrived on the UART'),
       collectorExit: nint('the collector\'s VMSPEC-DONE rc, null when it never finished'),
     }),
     varsFileAfter: varsFile,
@@ -45,6 +46,7 @@ const facts = obj({
       hypervisorMessage: nstr('the hypervisor\'s own words (QEMU\'s stderr, last lines)'),
       serialTail: str('the serial log\'s last lines'),
     }, 'why this boot gave no evidence; null when it did'),
+    cleanExit: bool('QEMU exited 0 by itself (not killed, not timed out) after the guest powered off'),
   })),
   persistence: obj({
     nonce: str(),
@@ -52,12 +54,16 @@ const facts = obj({
     writtenToStore: inStore('the nonce variable in the instance\'s store file after the write boot powered off'),
     stillInStoreAfterCheck: enumOf([...IN_STORE, null], 'and after the check boot'),
     storeLayoutKnown: bool('the host can read the store (edk2 layout, or no store); false: another firmware\'s layout (edk2-specific reader)'),
+    contentAfterWrite: nbool('the store\'s copy after the write boot holds exactly the nonce written'),
+    contentAfterCheck: nbool('the store\'s copy after the check boot still holds exactly the nonce'),
   }),
   serial: obj({
     everyBootOnUart: bool('every boot that started an OS put guest console output on the UART; false when none did'),
+    everyBootFirmwareOrKernelAndCollector: bool('every boot that started an OS put the firmware\'s or the kernel\'s messages and the collector\'s lines on the UART; false when none did'),
     osBoots: int('boots that started an operating system (kernel or collector output on the UART, or a bundle)'),
   }),
   failedBoots: arr(str(), 'names of the boots that gave no evidence (see boots[].failure)'),
+  everyBootCleanExit: bool('every boot that started an OS ended with QEMU exiting 0 by itself after the guest powered off; false when none did'),
 });
 
 /** What `vmspec boot` records (probes/host/facts.ts) is what the schema says: a compile error otherwise. */

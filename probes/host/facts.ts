@@ -23,6 +23,8 @@ export interface HostBootRecord {
   varsFileAfter: VarsFileFacts;
   /** Why this boot gave no evidence (boot/boot-outcome.ts), or null when the collector's evidence came back. */
   failure: BootFailure | null;
+  /** QEMU exited 0 by itself (not killed, not timed out): the guest's power-off (PSCI SYSTEM_OFF) ended the VM. */
+  cleanExit: boolean;
 }
 
 /**
@@ -56,6 +58,8 @@ export interface SerialFacts {
   firmwareMessages: boolean;
   /** The Linux kernel's own messages appeared (not only init's). */
   kernelMessages: boolean;
+  /** The evidence collector's own lines (vmspec-init, collect.sh) appeared: the UART works under the guest OS. */
+  collectorMessages: boolean;
   /** The collector's end line, `VMSPEC-DONE rc=N`: N, or null when absent. */
   collectorExit: number | null;
 }
@@ -91,13 +95,21 @@ export interface HostBootFacts {
     stillInStoreAfterCheck: NonceInStore | null;
     /** The host could read the store's layout (edk2's, or none at all); false: another firmware's layout, left to the guest-side clause. */
     storeLayoutKnown: boolean;
+    /** The store's copy after the write boot holds exactly the nonce written; null when it is not there. */
+    contentAfterWrite: boolean | null;
+    /** The store's copy after the check boot still holds exactly the nonce; null when there is no check boot or no variable. */
+    contentAfterCheck: boolean | null;
   };
   serial: {
     /** Every boot that started an OS put guest console output on the UART (false when none started one). */
     everyBootOnUart: boolean;
     /** Boots that started an operating system (kernel or collector output, or a bundle): the boots the UART can be judged on. */
     osBoots: number;
+    /** Every boot that started an OS put both the firmware's or the kernel's messages and the collector's lines on the UART. */
+    everyBootFirmwareOrKernelAndCollector: boolean;
   };
   /** Boots that gave no evidence, by name ("boot 1"): their `failure` says why. */
   failedBoots: string[];
+  /** Every boot that started an OS ended with a clean QEMU exit after the guest powered off (false when none did). */
+  everyBootCleanExit: boolean;
 }

@@ -106,10 +106,10 @@ t.test('a collected bundle: one LAVA result per requirement, equal to vmspec\'s 
 });
 
 t.test('a failing clause is a LAVA fail', async (t) => {
-  const bundle = evidenceBundle('consoleTty0', RECIPES.consoleTty0 as BundleRecipe);
+  const bundle = evidenceBundle('spcr16550', RECIPES.spcr16550 as BundleRecipe);
   stored.set('/run-1/tty0.tar', readFileSync(bundle.tar));
   const got = await runStep(t, 'tty0', `${base}/run-1/tty0.tar`, `${base}/run-1/tty0.json`);
-  t.same(got.get('lava-test-case v2-plat-uart'), ['--result', 'fail'], 'the console on tty0 fails the UART clause');
+  t.same(got.get('lava-test-case v2-plat-uart'), ['--result', 'fail'], 'an SPCR naming a 16550 fails the UART clause');
   t.same(got.get('lava-test-case vmspec-verify')!.slice(0, 4), ['--result', 'pass', '--measurement', '1'], 'vmspec exit 1: a mandatory clause failed');
 });
 

@@ -14,7 +14,7 @@ const run = (name: keyof typeof RECIPES) => verify({ spec, selection, evidence: 
 
 t.test('a guest regression is found by diff and shown in the matrix', async (t) => {
   const good = await run('acpiGicv2');
-  const noUart = await run('consoleTty0');
+  const noUart = await run('spcr16550');
   const uart = (r: typeof good) => r.results.find((x) => x.id === 'V2-PLAT-UART')!.status;
   t.equal(uart(good), 'pass');
   t.equal(uart(noUart), 'fail');

@@ -14,7 +14,7 @@ const p = (f: string) => join(dir, f);
 const bundle = (name: keyof typeof RECIPES) => evidenceBundle(name, RECIPES[name] as BundleRecipe).dir;
 
 t.test('the text of a saved run is the text verify printed', async (t) => {
-  const args = ['verify', '--evidence', bundle('consoleTty0'), '--profile', 'hypervisor'];
+  const args = ['verify', '--evidence', bundle('spcr16550'), '--profile', 'hypervisor'];
   const printed = vmspec([...args, '--report', `json:${p('run.json')}`]);
   t.equal(printed.status, 1, 'the console clause fails this bundle');
   t.match(printed.stdout, /FAIL\s+V2-PLAT-UART/);
@@ -32,8 +32,8 @@ t.test('the text of a saved run is the text verify printed', async (t) => {
 });
 
 t.test('waivers given to report render give the text verify --waivers printed', async (t) => {
-  writeFileSync(p('w.yaml'), 'waivers:\n  - id: V2-PLAT-UART\n    justification: console on tty0 in this lab\n    owner: lab\n');
-  const args = ['verify', '--evidence', bundle('consoleTty0'), '--profile', 'hypervisor'];
+  writeFileSync(p('w.yaml'), 'waivers:\n  - id: V2-PLAT-UART\n    justification: SPCR names a 16550 in this lab\n    owner: lab\n');
+  const args = ['verify', '--evidence', bundle('spcr16550'), '--profile', 'hypervisor'];
   vmspec([...args, '--report', `json:${p('plain.json')}`]);
   const waived = vmspec([...args, '--waivers', p('w.yaml'), '--report', `text:${p('waived.txt')}`]);
   t.match(waived.stdout, /WAIVED V2-PLAT-UART/);

@@ -295,18 +295,14 @@ export const FAULTS: Fault[] = [
   // ---- the running VM (evidence from the real collector) -------------------------------------
   {
     id: 'el2-offered', title: 'EL2 offered to the VM (`-machine virtualization=on`)', baseline: 'acpiGicv2', cost: 'fast',
-    produced: 'collector evidence whose kernel log reports "CPU: All CPU(s) started at EL2", as Linux logs it when the firmware hands over at EL2 (recipe bootEl: 2; the timer Linux then picks is not modelled, see issue #14)',
+    produced: 'collector evidence whose kernel log reports "CPU: All CPU(s) started at EL2", as Linux logs it when the firmware hands over at EL2 and with what follows from it: the GICv2 driven in split EOI mode (chip "GICv2"), the physical timer taken (recipe el2)',
     fails: { 'vmspec-v2': ['V2-ARCH-FW-EL1'], 'vmspec-v1': [] },
-    build: () => ({ evidence: bundle('el2', { mode: 'acpi', gic: 2, bootEl: 2, phase: W }) }),
+    build: () => ({ evidence: bundle('el2', { mode: 'acpi', gic: 2, el2: true, phase: W }) }),
   },
   {
     id: 'el2-offered-boot', title: 'EL2 offered to the VM, real boot', baseline: 'bootAcpiGicv2', cost: 'boot',
     produced: 'the reference image booted as bootAcpiGicv2 with `-machine virtualization=on` appended (QEMU then starts the firmware, and so Linux, at EL2)',
     fails: { 'vmspec-v2': ['V2-ARCH-FW-EL1'], 'vmspec-v1': [] },
-    knownFalseFailures: {
-      clauses: { 'vmspec-v2': ['V2-PLAT-GICV2', 'V2-PLAT-VIRTUAL-TIMER'], 'vmspec-v1': ['V1-PLAT-GIC', 'V1-PLAT-VIRTUAL-TIMER'] },
-      why: 'Linux at EL2 runs the physical (hyp) timer, so the virtual timer row and "(virt)" line the clauses look for are absent although the virtual timer is there: issue #14 item 2 (judge the capability) removes these',
-    },
     build: async () => ({ evidence: await realBootEvidence('acpi-gicv2-el2', { acpi: true, qemuArgs: ['-machine', 'virtualization=on'] }) }),
   },
   {

@@ -138,9 +138,12 @@ t.test('cpus, gic, timer, bus, description', async (t) => {
     psci: { version: '1.1', atLeast02: true, conduitFrom: 'ACPI' }, firmwarePsci: { source: 'FADT', declared: true, conduit: 'hvc' }, dmesgCoverage: 'complete' });
   t.match(a.gic, { inUse: 'GICv2', version: 2, firmwareVersion: 2, firmwareSource: 'MADT', consistent: true, interruptsDelivered: true, msi: 'GICv2m', redistributors: 0 });
   t.match(a.timer, { kernelMode: 'virt', archTimerIntid: 27, archTimerInterrupts: 2065, firmwareVirtualTimerIntid: 27, firmwareSource: 'GTDT', described: true, counting: true, virtualTimerInUse: true });
-  t.match(a.bus, { pci: { count: 3, hostBridges: 1, bridges: 0, ecam: 'MCFG' }, xen: { hypervisor: null, devices: [] }, hotplugBus: 'PCI Express (ECAM)' });
+  t.match(a.bus, { pci: { count: 4, hostBridges: 1, bridges: 1, ecam: 'MCFG' }, xen: { hypervisor: null, devices: [] }, hotplugBus: 'PCI Express (ECAM)' });
+  t.match(a.bus, { hotPlug: { capable: true, ports: [{ address: '0000:00:03.0', portType: 'root port', slotImplemented: true, hotPlugCapable: true, hotPlugSurprise: true, physicalSlotNumber: 1, problem: null }] } }, 'the pcie-root-port vmspec boot adds');
+  t.match(a.timer, { clocksource: 'arch_sys_counter', counterRunning: true, counterEvidence: /62\.50MHz \(virt\)/ });
+  t.match(a.cpus, { secondariesBooted: [1], psciBootFailures: [], enableMethod: 'psci', secondariesViaPsci: true });
   t.match((a.bus!.pci as Obj).devices, [{ address: '0000:00:00.0', vendor: '0x1b36', device: '0x0008', class: '0x060000', driver: null }, { driver: 'virtio-pci' }, { driver: 'virtio-pci' }]);
-  t.match(a.description, { booted: 'ACPI', cpusDescribed: 2, uartsFound: 1, pciDevices: 3, gaps: [] });
+  t.match(a.description, { booted: 'ACPI', cpusDescribed: 2, uartsFound: 1, pciDevices: 4, gaps: [] });
   const d = await factsOf('dtGicv3');
   t.match(d.cpus, { firmwarePsci: { source: 'device tree', declared: true, conduit: 'hvc', dtAtLeast02: true }, psci: { conduitFrom: 'DT' } });
   t.match(d.gic, { inUse: 'GICv3', firmwareVersion: 3, firmwareSource: 'device tree', consistent: true, msi: 'ITS', redistributors: null });
