@@ -71,7 +71,8 @@ t.test('real boots: capability, not the guest\'s path; PSCI power-off, UART and 
     t.comment(`${tag}: QEMU exit ${qemu.exitCode ?? qemu.signal} after ${qemu.durationMs} ms`);
     return { plan, qemu, disk, serialLog, vars };
   };
-  const record = (b: Booted): HostBootRecord => recordBoot(b.plan, b.qemu, { serialLog: b.serialLog, vars: b.vars }, nonce, varsFileFacts).record;
+  const record = (b: Booted, serialLog = b.serialLog, bundleOnDisk = true): HostBootRecord =>
+    recordBoot(b.plan, b.plan.name, b.qemu, { serialLog, vars: b.vars, bundleOnDisk, timeoutMs: BOOT_TIMEOUT_MS }, nonce, varsFileFacts).record;
   const verify = (disk: string, spec = 'vmspec-v2'): RunResults => {
     const r = vmspec(['verify', '--spec', spec, '--evidence', disk, '--format', 'json']);
     t.equal(r.stderr, '', 'nothing on stderr');
@@ -122,7 +123,10 @@ t.test('real boots: capability, not the guest\'s path; PSCI power-off, UART and 
     const rA = record(a);
     const rB = record(b);
     const rC = record(c);
-    const rD = record(d);
+    // D was stopped 4 s in, before its kernel started: judged alone that is a boot with no OS (the firmware's
+    // clause, boot/failed-boots.ts). With B's real serial log it is an OS that started and never powered off.
+    t.match(record(d, d.serialLog, false).failure, { kind: 'no-os' }, 'stopped before the kernel: no OS started');
+    const rD = record(d, b.serialLog);
     t.match(rB.serial, { firmwareMessages: true, collectorMessages: true }, 'console=tty0: the firmware and the collector (mirrored by init) reached the UART');
     t.match(rA.serial, { firmwareMessages: true, kernelMessages: true, collectorMessages: true });
     const judge = async (boots: HostBootRecord[], ids: string[]) => evaluate(hostClauses(ids), { boot: hostBootFacts(boots.map((r) => ({ ...r, serialLog: '', evidence: null })), nonce, env) });
@@ -135,7 +139,7 @@ t.test('real boots: capability, not the guest\'s path; PSCI power-off, UART and 
     const logB = readFileSync(b.serialLog, 'latin1');
     const cut = join(dir, 'B-no-collector-serial.log');
     writeFileSync(cut, logB.slice(0, logB.search(/^vmspec-init: /m)), 'latin1');
-    const rBcut = recordBoot(b.plan, b.qemu, { serialLog: cut, vars: b.vars }, nonce, varsFileFacts).record;
+    const rBcut = record(b, cut);
     t.match(rBcut.serial, { firmwareMessages: true, collectorMessages: false });
     t.match((await judge([rBcut], ['V2-PLAT-UART-HOST']))[0], { status: 'fail', message: /everyBootFirmwareOrKernelAndCollector/ }, 'firmware output alone is not enough');
 
@@ -150,7 +154,7 @@ t.test('real boots: capability, not the guest\'s path; PSCI power-off, UART and 
     t.ok(at > 0, 'the nonce is in the store as data');
     bytes[at + nonce.length - 1] = bytes[at + nonce.length - 1] === 0x5a ? 0x59 : 0x5a;
     writeFileSync(altered, bytes);
-    const rCalt = recordBoot(c.plan, c.qemu, { serialLog: c.serialLog, vars: altered }, nonce, varsFileFacts).record;
+    const rCalt = record({ ...c, vars: altered });
     t.match(rCalt.varsFileAfter, { nonceVariable: 'present', contentMatchesNonce: false });
     t.match((await judge([rA, rCalt], ['V2-FW-VARS-PERSIST-HOST']))[0], { status: 'fail', message: /persistence\.contentAfterCheck/ }, 'present is not enough: the value must be the one written');
   });
