@@ -76,6 +76,7 @@ const facts = obj({
     virtualTimer: timerFlags,
     nonSecureEl1Timer: timerFlags,
     platformTimerCount: int(),
+    problems: arr(str(), 'inconsistencies in the platform timer part (e.g. Platform Timer Offset pointing into the fixed part); the per-processor timers are still reported'),
   }),
   spcr: nobj({
     revision: int(),
@@ -151,7 +152,7 @@ export const acpiEvidenceProbe = defineProbe({
         present: cpus.present,
         giccEnabledMatchesOnline: madt && cpus.online !== null ? madt.giccEnabledCount === cpus.online : null,
       },
-      gtdt: gtdt ? { virtualTimer: tf(gtdt.virtualEl1), nonSecureEl1Timer: tf(gtdt.nonSecureEl1), platformTimerCount: gtdt.platformTimerCount } : null,
+      gtdt: gtdt ? { virtualTimer: tf(gtdt.virtualEl1), nonSecureEl1Timer: tf(gtdt.nonSecureEl1), platformTimerCount: gtdt.platformTimerCount, problems: gtdt.problems } : null,
       spcr: spcr ? {
         revision: spcr.header.revision, interfaceType: spcr.interfaceType, interfaceTypeName: spcr.interfaceTypeName, sbsaCompatible: spcr.sbsaCompatible,
         baseAddress: { spaceName: spcr.baseAddress.spaceName, address: spcr.baseAddress.address, accessWidth: spcr.baseAddress.accessWidth },

@@ -3,6 +3,7 @@ import { loadAcpi } from './acpi.js';
 import { loadDt } from './devicetree.js';
 import { dmesgFacts } from './dmesg.js';
 import { cpuCounts } from './procfs.js';
+import { MISSING_FACT, missingDescription } from './missing.js';
 import { SOURCE_FACTS, tracker } from './read.js';
 import { enumOf, type FactsOf, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
@@ -38,6 +39,7 @@ const facts = obj({
     dtAtLeast02: nbool('the psci node is compatible with arm,psci-0.2 or later (DT only)'),
   }),
   dmesgCoverage: str(),
+  ...MISSING_FACT,
   ...SOURCE_FACTS,
 });
 
@@ -89,6 +91,10 @@ export const cpusEvidenceProbe = defineProbe({
       },
       firmwarePsci,
       dmesgCoverage: dmesg.coverage,
+      missing: [
+        ...(['online', 'present'] as const).filter((k) => counts[k] === null).map((k) => `/sys/devices/system/cpu/${k}`),
+        ...missingDescription(acpi, dt),
+      ],
       ...t.sourceFacts(),
     };
     return out;
