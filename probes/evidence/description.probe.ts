@@ -1,6 +1,6 @@
 import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
-import { dtVirtualTimerIntid, FDT_PATH, loadDt } from './devicetree.js';
+import { dtVirtualTimerIntid, loadDt } from './devicetree.js';
 import { SBSA_UART_COMPATIBLES } from './devicetree.probe.js';
 import { dmesgFacts } from './dmesg.js';
 import { cpuCounts, parseTtyDriver, pciDevices } from './procfs.js';
@@ -28,7 +28,7 @@ const facts = obj({
   uartsFound: int('UARTs the kernel registered (ttyAMA ports, /sys/class/tty/ttyAMA*, boot log)'),
   pciDevices: int(),
   gaps: arr(str(), 'what the description in use did not provide; [] when it covered every part checked'),
-  descriptionErrors: arr(str(), 'why the description in use does not read as its standard defines it: the FDT parser\'s reason, malformed DT properties, ACPI tables that do not parse or contradict themselves; [] when it reads cleanly'),
+  descriptionErrors: arr(str(), 'why the description in use does not read as its standard defines it, each as the parser says it: the FDT that does not parse, malformed DT properties, ACPI tables that do not parse or contradict themselves (GTDT platform timers); [] when it reads cleanly'),
   ...SOURCE_FACTS,
 });
 
@@ -69,19 +69,19 @@ export const descriptionEvidenceProbe = defineProbe({
         cpuGap('the MADT has enabled GICC structures for');
         if (m.gicd.length === 0) gaps.push('the MADT describes no GIC distributor');
       }
-      for (const r of acpi.results) if (!r.ok) descriptionErrors.push(`${r.name}: ${r.error.message}`);
-      for (const p of acpi.gtdt?.problems ?? []) descriptionErrors.push(`GTDT is inconsistent: ${p}`);
+      for (const r of acpi.results) if (!r.ok) descriptionErrors.push(r.error.message);
+      for (const p of acpi.gtdt?.problems ?? []) descriptionErrors.push(p);
       const gtdtError = acpi.results.find((r) => !r.ok && r.name.replace(/\d+$/, '') === 'GTDT');
       if (!acpi.gtdt) gaps.push(gtdtError ? 'the GTDT does not parse: the generic timer is not described' : 'no GTDT: the generic timer is not described');
       else if (acpi.gtdt.virtualEl1.gsiv === 0) gaps.push('the GTDT gives no virtual timer interrupt');
       if (uarts.size === 0) gaps.push('the kernel found no PL011/SBSA UART through ACPI');
       if (acpi.mcfg && acpi.mcfg.allocations.length > 0 && pci.length === 0) gaps.push('the MCFG describes an ECAM window but the kernel enumerated no PCI device');
     } else if (booted === 'device tree' && dt.error !== null) {
-      descriptionErrors.push(`${FDT_PATH} does not parse: ${dt.error}`);
+      descriptionErrors.push(dt.error);
       gaps.push('the device tree does not parse, so it describes nothing the kernel could use');
     } else if (booted === 'device tree' && dt.facts && dt.tree) {
       const f = dt.facts;
-      for (const m of f.malformed) descriptionErrors.push(`malformed property: ${m}`);
+      for (const m of f.malformed) descriptionErrors.push(m);
       described = f.cpus.nodes.filter((c) => c.status === 'okay' || c.status === 'ok').length;
       cpuGap('the device tree has enabled cpu nodes for');
       if (!f.interruptControllers.some((n) => n.gicVersion !== null && (n.status === 'okay' || n.status === 'ok'))) gaps.push('no enabled GIC node in the device tree');
