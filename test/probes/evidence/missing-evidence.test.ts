@@ -32,6 +32,8 @@ const CASES: [string[], string, string[], string][] = [
   [['/sys/devices/system/cpu'], 'vmspec-v2', ['V2-ARCH-PSCI'], '"/sys/devices/system/cpu/online"'],
   [['/proc/consoles'], 'vmspec-v2', ['V2-PLAT-UART'], '"/proc/consoles"'],
   [['/proc/consoles'], 'vmspec-v1', ['V1-PLAT-CONSOLE', 'V1-PLAT-CONSOLE-KIND'], '"/proc/consoles"'],
+  [['/sys/firmware/acpi', '/sys/firmware/fdt'], 'vmspec-v2', ['V2-HW-UEFI-CONFIG-TABLE', 'V2-PLAT-VIRTUAL-TIMER', 'V2-ARCH-PSCI'], '(the hardware description)'],
+  [['/sys/firmware/acpi', '/sys/firmware/fdt'], 'vmspec-v1', ['V1-HW-UEFI-CONFIG-TABLE', 'V1-PLAT-GIC'], '(the hardware description)'],
 ];
 
 for (const base of ['acpiGicv3', 'dtGicv3'] as const) {
