@@ -56,6 +56,12 @@ export interface Gtdt {
   platformTimers: GtdtPlatformTimer[];
   gtBlockCount: number;
   watchdogCount: number;
+  /**
+   * Inconsistencies in the platform timer part (an offset into the fixed part,
+   * structures that overrun the table), each as "GTDT at offset N: why". The
+   * fixed part, per-processor timers included, is still reported.
+   */
+  problems: string[];
 }
 
 /** ACPI 5.0's GTDT ended after the EL2 timer flags. */
@@ -102,19 +108,27 @@ export function parseGtdt(bytes: Uint8Array): Gtdt {
     platformTimers: [],
     gtBlockCount: 0,
     watchdogCount: 0,
+    problems: [],
   };
   if (platformTimerCount > 0) {
-    const fixed = rev3 ? GTDT_REV3_LENGTH : GTDT_REV2_LENGTH;
-    if (platformTimerOffset < fixed) {
-      throw new ParseError('GTDT', 92, `Platform Timer Offset ${platformTimerOffset} points into the ${fixed}-byte fixed part of a revision ${header.revision} GTDT`);
+    // The platform timers are optional (memory-mapped timers, watchdogs): damage there is recorded, and
+    // does not hide the per-processor timers every guest needs.
+    try {
+      const fixed = rev3 ? GTDT_REV3_LENGTH : GTDT_REV2_LENGTH;
+      if (platformTimerOffset < fixed) {
+        throw new ParseError('GTDT', 92, `Platform Timer Offset ${platformTimerOffset} points into the ${fixed}-byte fixed part of a revision ${header.revision} GTDT`);
+      }
+      const refs = walkSubtables(r, platformTimerOffset, header.length, {
+        structure: 'GTDT Platform Timer Structure',
+        lengthSize: 2,
+        minLength: 4,
+        count: platformTimerCount,
+      });
+      gtdt.platformTimers = Array.from(refs, (ref) => platformTimer(r, ref));
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      gtdt.problems.push(e.message);
     }
-    const refs = walkSubtables(r, platformTimerOffset, header.length, {
-      structure: 'GTDT Platform Timer Structure',
-      lengthSize: 2,
-      minLength: 4,
-      count: platformTimerCount,
-    });
-    gtdt.platformTimers = Array.from(refs, (ref) => platformTimer(r, ref));
   }
   gtdt.gtBlockCount = gtdt.platformTimers.filter((t) => t.type === 0).length;
   gtdt.watchdogCount = gtdt.platformTimers.filter((t) => t.type === 1).length;

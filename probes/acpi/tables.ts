@@ -1,11 +1,13 @@
 import { ParseError } from '../../bytes/errors.js';
 import { type Dbg2, parseDbg2 } from './dbg2.js';
+import { type Facs, parseFacs } from './facs.js';
 import { type Fadt, parseFadt } from './fadt.js';
 import { type Gtdt, parseGtdt } from './gtdt.js';
 import { type AcpiTableHeader, parseTableHeader, tableSignature } from './header.js';
 import { type Iort, parseIort } from './iort.js';
 import { type Madt, parseMadt } from './madt.js';
 import { type Mcfg, parseMcfg } from './mcfg.js';
+import { type PerformanceRecordTable, parsePerformanceRecordTable } from './performance-record-table.js';
 import { type Pptt, parsePptt } from './pptt.js';
 import { type Rsdp, parseRsdp } from './rsdp.js';
 import { type Spcr, parseSpcr } from './spcr.js';
@@ -31,6 +33,10 @@ export type ParsedAcpiTable =
   | { kind: 'PPTT'; table: Pptt }
   | { kind: 'DSDT'; table: DefinitionBlock }
   | { kind: 'SSDT'; table: DefinitionBlock }
+  /** Structures with Signature and Length but no common header, hence no checksum. */
+  | { kind: 'FACS'; table: Facs }
+  | { kind: 'S3PT'; table: PerformanceRecordTable }
+  | { kind: 'FBPT'; table: PerformanceRecordTable }
   /** Any other signature: header (and checksum) only. */
   | { kind: 'other'; table: DefinitionBlock };
 
@@ -57,7 +63,11 @@ export function parseAcpiTable(bytes: Uint8Array): ParsedAcpiTable {
   if (bytes.length >= 8 && String.fromCharCode(...bytes.subarray(0, 8)) === 'RSD PTR ') {
     return { kind: 'RSDP', table: parseRsdp(bytes) };
   }
-  const kind = TABLE_KINDS[tableSignature(bytes)];
+  const signature = tableSignature(bytes);
+  // Each structure is read per its own definition: these three have no common header and no Checksum.
+  if (signature === 'FACS') return { kind: 'FACS', table: parseFacs(bytes) };
+  if (signature === 'S3PT' || signature === 'FBPT') return { kind: signature, table: parsePerformanceRecordTable(bytes) };
+  const kind = TABLE_KINDS[signature];
   switch (kind) {
     case 'XSDT': return { kind, table: parseXsdt(bytes) };
     case 'RSDT': return { kind, table: parseRsdt(bytes) };
@@ -73,6 +83,19 @@ export function parseAcpiTable(bytes: Uint8Array): ParsedAcpiTable {
     case 'SSDT': return { kind, table: { header: parseTableHeader(bytes, kind) } };
     default: return { kind: 'other', table: { header: parseTableHeader(bytes) } };
   }
+}
+
+/** The common System Description Table Header of a parsed table; null for the structures defined without one (RSDP, FACS, S3PT, FBPT). */
+export function commonHeader(p: ParsedAcpiTable): AcpiTableHeader | null {
+  switch (p.kind) {
+    case 'RSDP': case 'FACS': case 'S3PT': case 'FBPT': return null;
+    default: return p.table.header;
+  }
+}
+
+/** The signature as the structure gives it ("RSDP" for the root pointer). */
+export function parsedSignature(p: ParsedAcpiTable): string {
+  return p.kind === 'RSDP' ? 'RSDP' : p.kind === 'FACS' || p.kind === 'S3PT' || p.kind === 'FBPT' ? p.table.signature : p.table.header.signature;
 }
 
 /** The outcome of parsing one named table file: facts, or the parse error as data. */

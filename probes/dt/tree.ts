@@ -98,7 +98,16 @@ export class DeviceTree {
 
   /** Nodes whose compatible list contains `compat`. */
   findCompatible(compat: string): FdtNode[] {
-    return [...this.nodes()].filter((n) => compatible(n).includes(compat));
+    // A node whose compatible does not decode matches nothing: its damage is reported with that node
+    // (dtFacts' `malformed`), not by every search that passes it.
+    return [...this.nodes()].filter((n) => {
+      try {
+        return compatible(n).includes(compat);
+      } catch (e) {
+        if (e instanceof ParseError) return false;
+        throw e;
+      }
+    });
   }
 
   /** #address-cells / #size-cells that apply to `node`'s reg: its parent's (DT spec v0.4 §2.3.5; defaults 2 and 1). */

@@ -1,4 +1,5 @@
 import { defineProbe } from '../types.js';
+import { commonHeader } from '../acpi/tables.js';
 import { loadAcpi, signatureOf } from './acpi.js';
 import { dmesgFacts } from './dmesg.js';
 import { cpuCounts, pciDevices } from './procfs.js';
@@ -28,7 +29,7 @@ const header = {
   revision: nint(),
   oemId: nstr(),
   oemTableId: nstr(),
-  checksumValid: nbool('all Length bytes sum to zero mod 256; null when the header did not parse'),
+  checksumValid: nbool('all Length bytes sum to zero mod 256; null for structures defined without a Checksum (FACS, S3PT, FBPT) and when the header did not parse'),
   parsed: bool('the table parsed without error'),
   error: nstr('why it did not parse'),
 };
@@ -40,7 +41,7 @@ const facts = obj({
   present: bool('the guest exposes ACPI tables (Linux booted with ACPI)'),
   tables: arr(obj(header)),
   signatures: arr(str()),
-  allChecksumsValid: bool('every table checksum is valid (true when there are no tables)'),
+  allChecksumsValid: bool('every table that has a Checksum has a valid one (FACS, S3PT and FBPT have none; true when there are no tables)'),
   allParsed: bool(),
   required: arr(str(), 'the SBBR-mandatory tables for this guest: FACP DSDT APIC GTDT SPCR DBG2, and MCFG when it has PCI devices'),
   missing: arr(str(), 'required tables the guest does not have'),
@@ -75,6 +76,7 @@ const facts = obj({
     virtualTimer: timerFlags,
     nonSecureEl1Timer: timerFlags,
     platformTimerCount: int(),
+    problems: arr(str(), 'inconsistencies in the platform timer part (e.g. Platform Timer Offset pointing into the fixed part); the per-processor timers are still reported'),
   }),
   spcr: nobj({
     revision: int(),
@@ -112,9 +114,9 @@ export const acpiEvidenceProbe = defineProbe({
     const tables: FactsOf<typeof facts>['tables'] = acpi.results.map((r) => {
       if (r.ok) {
         const p = r.parsed;
-        const h = p.kind === 'RSDP' ? null : p.table.header;
+        const h = commonHeader(p);
         return {
-          name: r.name, signature: signatureOf(r), kind: p.kind, length: h?.length ?? null, revision: h?.revision ?? null,
+          name: r.name, signature: signatureOf(r), kind: p.kind, length: h?.length ?? (p.kind === 'FACS' || p.kind === 'S3PT' || p.kind === 'FBPT' ? p.table.length : null), revision: h?.revision ?? null,
           oemId: h?.oemId ?? null, oemTableId: h?.oemTableId ?? null, checksumValid: h?.checksumValid ?? null, parsed: true, error: null,
         };
       }
@@ -128,7 +130,8 @@ export const acpiEvidenceProbe = defineProbe({
       present: acpi.present,
       tables,
       signatures,
-      allChecksumsValid: acpi.results.every((r) => !r.ok || r.parsed.kind === 'RSDP' || r.parsed.table.header.checksumValid),
+      // RSDP checksums are the kernel's to check; FACS, S3PT and FBPT have none (ACPI 6.5 §5.2.10, §5.2.24).
+      allChecksumsValid: acpi.results.every((r) => !r.ok || (commonHeader(r.parsed)?.checksumValid ?? true)),
       allParsed: acpi.results.every((r) => r.ok),
       required,
       missing: acpi.present ? required.filter((s) => !signatures.includes(s)) : required,
@@ -149,7 +152,7 @@ export const acpiEvidenceProbe = defineProbe({
         present: cpus.present,
         giccEnabledMatchesOnline: madt && cpus.online !== null ? madt.giccEnabledCount === cpus.online : null,
       },
-      gtdt: gtdt ? { virtualTimer: tf(gtdt.virtualEl1), nonSecureEl1Timer: tf(gtdt.nonSecureEl1), platformTimerCount: gtdt.platformTimerCount } : null,
+      gtdt: gtdt ? { virtualTimer: tf(gtdt.virtualEl1), nonSecureEl1Timer: tf(gtdt.nonSecureEl1), platformTimerCount: gtdt.platformTimerCount, problems: gtdt.problems } : null,
       spcr: spcr ? {
         revision: spcr.header.revision, interfaceType: spcr.interfaceType, interfaceTypeName: spcr.interfaceTypeName, sbsaCompatible: spcr.sbsaCompatible,
         baseAddress: { spaceName: spcr.baseAddress.spaceName, address: spcr.baseAddress.address, accessWidth: spcr.baseAddress.accessWidth },

@@ -6,7 +6,7 @@ import type { Madt } from '../acpi/madt.js';
 import type { Mcfg } from '../acpi/mcfg.js';
 import type { Pptt } from '../acpi/pptt.js';
 import type { Spcr } from '../acpi/spcr.js';
-import { parseAcpiTables, type AcpiTableResult } from '../acpi/tables.js';
+import { parseAcpiTables, parsedSignature, type AcpiTableResult } from '../acpi/tables.js';
 import type { Tracker } from './read.js';
 
 export const ACPI_TABLES_DIR = '/sys/firmware/acpi/tables';
@@ -71,6 +71,5 @@ export function loadAcpi(t: Tracker): LoadedAcpi {
 /** The table's signature as its header gives it (the file name for one that did not parse). */
 export function signatureOf(r: AcpiTableResult): string {
   if (!r.ok) return r.name.replace(/\d+$/, '');
-  const p = r.parsed;
-  return p.kind === 'RSDP' ? 'RSDP' : p.table.header.signature;
+  return parsedSignature(r.parsed);
 }

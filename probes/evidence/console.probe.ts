@@ -4,6 +4,7 @@ import { loadDt } from './devicetree.js';
 import { SBSA_UART_COMPATIBLES } from './devicetree.probe.js';
 import { dmesgFacts } from './dmesg.js';
 import { hexAddress, parseConsoles, parseTtyDriver, pciDevices } from './procfs.js';
+import { MISSING_FACT } from './missing.js';
 import { SOURCE_FACTS, tracker } from './read.js';
 import { arr, bool, type FactsOf, int, nbool, nint, NO_PARAMS, nobj, nstr, obj, str } from '../facts-schema.js';
 
@@ -45,6 +46,7 @@ const facts = obj({
   consoleDevice: nstr('the serial console device the VM offers, whatever console the guest enabled: "PL011/SBSA UART" (named by SPCR / stdout-path, or a ttyAMA port), "8250/16550 UART", "other UART", "virtio console", "Xen PV console"; null when none is seen'),
   firmwareUartFound: nbool('the kernel registered a UART (/proc/tty/driver/ttyAMA, "ttyAMA0 at MMIO" line) at the address the firmware names; null when the firmware names none or the evidence lists no UART'),
   ports: arr(obj({ line: int(), uart: str(), mmio: nstr(), irq: nint() }), '/proc/tty/driver/ttyAMA'),
+  ...MISSING_FACT,
   ...SOURCE_FACTS,
 });
 
@@ -64,7 +66,8 @@ export const consoleEvidenceProbe = defineProbe({
   facts,
   run(inputs) {
     const t = tracker(inputs, 'evidence.console');
-    const consoles = parseConsoles(t.text('/proc/consoles') ?? '');
+    const consolesText = t.text('/proc/consoles');
+    const consoles = parseConsoles(consolesText ?? '');
     const dmesg = dmesgFacts(t);
     const ports = parseTtyDriver(t.text('/proc/tty/driver/ttyAMA') ?? '');
     const acpi = loadAcpi(t);
@@ -111,6 +114,7 @@ export const consoleEvidenceProbe = defineProbe({
       consoles: consoles.map((c) => ({ name: c.name, driver: c.driver, flags: c.flags, enabled: c.enabled, preferred: c.preferred })),
       enabled: enabled.map((c) => c.name),
       uartConsole,
+      missing: consolesText === undefined ? ['/proc/consoles'] : [],
       serialConsole: serial ? { name: serial.c.name, kind: serial.kind as string } : null,
       firmwareDescription: firmware,
       firmwareUartSbsaCompatible: firmware ? firmware.sbsaCompatible : null,

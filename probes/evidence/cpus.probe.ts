@@ -4,6 +4,7 @@ import { loadDt, type LoadedDt } from './devicetree.js';
 import { propString } from '../dt/tree.js';
 import { dmesgFacts } from './dmesg.js';
 import { cpuCounts } from './procfs.js';
+import { MISSING_FACT, missingDescription } from './missing.js';
 import { SOURCE_FACTS, tracker } from './read.js';
 import { arr, enumOf, type FactsOf, int, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
@@ -71,6 +72,7 @@ const facts = obj({
     dtAtLeast02: nbool('the psci node is compatible with arm,psci-0.2 or later (DT only)'),
   }),
   dmesgCoverage: str(),
+  ...MISSING_FACT,
   ...SOURCE_FACTS,
 });
 
@@ -132,6 +134,10 @@ export const cpusEvidenceProbe = defineProbe({
       },
       firmwarePsci,
       dmesgCoverage: dmesg.coverage,
+      missing: [
+        ...(['online', 'present'] as const).filter((k) => counts[k] === null).map((k) => `/sys/devices/system/cpu/${k}`),
+        ...missingDescription(acpi, dt),
+      ],
       ...t.sourceFacts(),
     };
     return out;

@@ -28,6 +28,7 @@ const facts = obj({
   uartsFound: int('UARTs the kernel registered (ttyAMA ports, /sys/class/tty/ttyAMA*, boot log)'),
   pciDevices: int(),
   gaps: arr(str(), 'what the description in use did not provide; [] when it covered every part checked'),
+  descriptionErrors: arr(str(), 'why the description in use does not read as its standard defines it, each as the parser says it: the FDT that does not parse, malformed DT properties, ACPI tables that do not parse or contradict themselves (GTDT platform timers); [] when it reads cleanly'),
   ...SOURCE_FACTS,
 });
 
@@ -47,8 +48,10 @@ export const descriptionEvidenceProbe = defineProbe({
     const ports = parseTtyDriver(t.text('/proc/tty/driver/ttyAMA') ?? '');
     const ttys = (t.list('/sys/class/tty') ?? []).filter((n) => /^ttyAMA\d+$/.test(n));
     const uarts = new Set([...ports.map((p) => `ttyAMA${p.line}`), ...ttys, ...dmesg.uarts.map((u) => u.tty)]);
-    const booted = acpi.present ? 'ACPI' : dt.kind === 'machine' ? 'device tree' : 'none';
+    // A blob that does not parse is still the description a guest without ACPI booted with: it is judged, not ignored.
+    const booted = acpi.present ? 'ACPI' : dt.kind === 'machine' || (dt.present && dt.error !== null) ? 'device tree' : 'none';
     const gaps: string[] = [];
+    const descriptionErrors: string[] = [];
     let described: number | null = null;
     // The kernel's present CPUs come from the description itself, so only a description that names
     // fewer CPUs than are running (or none) is a gap here; described CPUs that did not come online
@@ -66,12 +69,19 @@ export const descriptionEvidenceProbe = defineProbe({
         cpuGap('the MADT has enabled GICC structures for');
         if (m.gicd.length === 0) gaps.push('the MADT describes no GIC distributor');
       }
-      if (!acpi.gtdt) gaps.push('no GTDT: the generic timer is not described');
+      for (const r of acpi.results) if (!r.ok) descriptionErrors.push(r.error.message);
+      for (const p of acpi.gtdt?.problems ?? []) descriptionErrors.push(p);
+      const gtdtError = acpi.results.find((r) => !r.ok && r.name.replace(/\d+$/, '') === 'GTDT');
+      if (!acpi.gtdt) gaps.push(gtdtError ? 'the GTDT does not parse: the generic timer is not described' : 'no GTDT: the generic timer is not described');
       else if (acpi.gtdt.virtualEl1.gsiv === 0) gaps.push('the GTDT gives no virtual timer interrupt');
       if (uarts.size === 0) gaps.push('the kernel found no PL011/SBSA UART through ACPI');
       if (acpi.mcfg && acpi.mcfg.allocations.length > 0 && pci.length === 0) gaps.push('the MCFG describes an ECAM window but the kernel enumerated no PCI device');
+    } else if (booted === 'device tree' && dt.error !== null) {
+      descriptionErrors.push(dt.error);
+      gaps.push('the device tree does not parse, so it describes nothing the kernel could use');
     } else if (booted === 'device tree' && dt.facts && dt.tree) {
       const f = dt.facts;
+      for (const m of f.malformed) descriptionErrors.push(m);
       described = f.cpus.nodes.filter((c) => c.status === 'okay' || c.status === 'ok').length;
       cpuGap('the device tree has enabled cpu nodes for');
       if (!f.interruptControllers.some((n) => n.gicVersion !== null && (n.status === 'okay' || n.status === 'ok'))) gaps.push('no enabled GIC node in the device tree');
@@ -95,6 +105,7 @@ export const descriptionEvidenceProbe = defineProbe({
       uartsFound: uarts.size,
       pciDevices: pci.length,
       gaps,
+      descriptionErrors,
       ...t.sourceFacts(),
     };
     return out;

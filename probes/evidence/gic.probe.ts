@@ -3,6 +3,7 @@ import { loadAcpi } from './acpi.js';
 import { loadDt } from './devicetree.js';
 import { dmesgFacts } from './dmesg.js';
 import { parseInterrupts, type InterruptRow } from './procfs.js';
+import { KERNEL_LOG, MISSING_FACT, missingDescription } from './missing.js';
 import { SOURCE_FACTS, tracker } from './read.js';
 import { enumOf, type FactsOf, int, nbool, nint, NO_PARAMS, obj, str } from '../facts-schema.js';
 
@@ -32,6 +33,7 @@ const facts = obj({
   gicInterruptCount: int(),
   msi: enumOf(['ITS', 'GICv2m', null], 'MSI controller in use'),
   redistributors: nint('MADT GICR structures (ACPI only)'),
+  ...MISSING_FACT,
   ...SOURCE_FACTS,
 });
 
@@ -97,6 +99,7 @@ export const gicEvidenceProbe = defineProbe({
       gicInterruptCount: gicCount,
       msi: its ? 'ITS' : v2m ? 'GICv2m' : null,
       redistributors: acpi.madt ? acpi.madt.gicr.length : null,
+      missing: [...(text === undefined ? ['/proc/interrupts'] : []), ...(version === null && !dmesg.present ? [KERNEL_LOG] : []), ...missingDescription(acpi, dt)],
       ...t.sourceFacts(),
     };
     return out;

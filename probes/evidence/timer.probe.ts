@@ -3,6 +3,7 @@ import { loadAcpi } from './acpi.js';
 import { dtVirtualTimerIntid, loadDt } from './devicetree.js';
 import { dmesgFacts } from './dmesg.js';
 import { parseInterrupts } from './procfs.js';
+import { KERNEL_LOG, MISSING_FACT, missingDescription } from './missing.js';
 import { SOURCE_FACTS, tracker } from './read.js';
 import { enumOf, type FactsOf, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
@@ -39,6 +40,7 @@ const facts = obj({
   clocksource: nstr('/sys/devices/system/clocksource/clocksource0/current_clocksource'),
   counterRunning: nbool('the Generic Timer counter works: the arch_timer driver reports its rate, or arch_sys_counter is a registered clocksource; null when neither the log nor the clocksource list is in the evidence'),
   counterEvidence: str('what decided counterRunning'),
+  ...MISSING_FACT,
   ...SOURCE_FACTS,
 });
 
@@ -58,11 +60,13 @@ export const timerEvidenceProbe = defineProbe({
     const dt = loadDt(t);
     let fwIntid: number | null = null;
     let source: 'GTDT' | 'device tree' | null = null;
-    if (acpi.present && acpi.gtdt) {
-      fwIntid = acpi.gtdt.virtualEl1.gsiv;
+    // The description the guest booted with is judged even when it gives no timer (no GTDT, a DT that
+    // does not parse): that is "not described", never "unknown".
+    if (acpi.present) {
+      fwIntid = acpi.gtdt?.virtualEl1.gsiv ?? null;
       source = 'GTDT';
-    } else if (!acpi.present && dt.kind === 'machine' && dt.tree) {
-      fwIntid = dtVirtualTimerIntid(dt.tree);
+    } else if (dt.kind === 'machine' || (dt.present && dt.error !== null)) {
+      fwIntid = dt.tree ? dtVirtualTimerIntid(dt.tree) : null;
       source = 'device tree';
     }
     const virtIntid = fwIntid !== null && fwIntid !== 0 ? fwIntid : SBSA_VIRTUAL_TIMER_INTID;
@@ -96,6 +100,11 @@ export const timerEvidenceProbe = defineProbe({
       counterRunning = null;
       counterEvidence = 'undecided: no arch_timer line in the kernel log and no clocksource list in the evidence';
     }
+    const missing = [
+      ...(text === undefined ? ['/proc/interrupts'] : []),
+      ...(counterRunning === null && !dmesg.present ? [KERNEL_LOG] : []),
+      ...missingDescription(acpi, dt),
+    ];
     const out: FactsOf<typeof facts> = {
       kernelMode: dmesg.archTimer?.mode === 'virt' || dmesg.archTimer?.mode === 'phys' ? dmesg.archTimer.mode : null,
       frequency: dmesg.archTimer?.frequency ?? null,
@@ -110,6 +119,7 @@ export const timerEvidenceProbe = defineProbe({
       clocksource,
       counterRunning,
       counterEvidence,
+      missing,
       ...t.sourceFacts(),
     };
     return out;

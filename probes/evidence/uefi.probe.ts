@@ -2,6 +2,7 @@ import { defineProbe } from '../types.js';
 import { loadAcpi } from './acpi.js';
 import { loadDt } from './devicetree.js';
 import { dmesgFacts } from './dmesg.js';
+import { MISSING_FACT, missingDescription } from './missing.js';
 import { SOURCE_FACTS, tracker, type Tracker } from './read.js';
 import { bool, dict, enumOf, type FactsOf, nbool, nint, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
@@ -42,6 +43,7 @@ const facts = obj({
   }),
   hardwareDescription: enumOf(['ACPI', 'device tree', null], 'the description the kernel booted with'),
   hardwareDescriptionViaConfigTable: nstr('which configuration-table entry carried the description in use; null when none did'),
+  ...MISSING_FACT,
   ...SOURCE_FACTS,
 });
 
@@ -134,6 +136,7 @@ export const uefiEvidenceProbe = defineProbe({
       configTables: { acpi20, acpi20Address, acpi10, deviceTree, deviceTreeEvidence },
       hardwareDescription: description,
       hardwareDescriptionViaConfigTable: via,
+      missing: missingDescription(acpi, dt),
       ...t.sourceFacts(),
     };
     return out;

@@ -27,13 +27,16 @@ export function hasQcow2Magic(head: Uint8Array): boolean {
 }
 
 /**
- * Formats we refuse, by the magic each spec puts at a fixed place. Checked
- * before falling back to raw, so a vmdk is never misread as a raw disk
- * without a partition table.
+ * Formats we refuse, by the magic each spec puts at a fixed place: every
+ * image format qemu-img reads from a plain file besides raw and qcow2
+ * (vmdk, vhdx, vdi, vpc, qed, qcow v1, parallels, bochs, cloop, dmg, luks).
+ * Checked before falling back to raw, so a container is never misread as a
+ * raw disk without a partition table.
  */
 export function refusedContainer(head: Uint8Array, tail: Uint8Array): Refusal | null {
   const ascii = (b: Uint8Array, at: number, n: number): string => Buffer.from(b.subarray(at, at + n)).toString('latin1');
   const u32le = (b: Uint8Array, at: number): number => (b.length >= at + 4 ? new DataView(b.buffer, b.byteOffset + at, 4).getUint32(0, true) : -1);
+  const u32be = (b: Uint8Array, at: number): number => (b.length >= at + 4 ? new DataView(b.buffer, b.byteOffset + at, 4).getUint32(0, false) : -1);
   // VMDK sparse extent "KDMV" (VMware Virtual Disk Format 5.0 §"Hosted Sparse Extent Header"), ESX "COWD", or a text descriptor.
   if (ascii(head, 0, 4) === 'KDMV' || ascii(head, 0, 4) === 'COWD') return { format: 'vmdk', hint: TO_RAW };
   if (/^\s*# Disk DescriptorFile/.test(ascii(head, 0, 512))) return { format: 'vmdk (descriptor file)', hint: TO_RAW };
@@ -47,6 +50,16 @@ export function refusedContainer(head: Uint8Array, tail: Uint8Array): Refusal | 
     return { format: 'vpc (VHD)', hint: TO_RAW };
   }
   if (ascii(head, 0, 4) === 'QED\0') return { format: 'qed', hint: TO_RAW };
+  // qcow version 1 shares qcow2's magic; its version field (offset 4) is 1 (QEMU block/qcow.c QCOW_VERSION).
+  if (hasQcow2Magic(head) && u32be(head, 4) === 1) return { format: 'qcow (version 1)', hint: TO_RAW };
+  // Parallels "WithoutFreeSpace" / "WithouFreSpacExt" at offset 0 (QEMU block/parallels.c HEADER_MAGIC, HEADER_MAGIC2).
+  if (ascii(head, 0, 16) === 'WithoutFreeSpace' || ascii(head, 0, 16) === 'WithouFreSpacExt') return { format: 'parallels', hint: TO_RAW };
+  // Bochs "Bochs Virtual HD Image" at offset 0 (QEMU block/bochs.c HEADER_MAGIC).
+  if (ascii(head, 0, 22) === 'Bochs Virtual HD Image') return { format: 'bochs', hint: TO_RAW };
+  // cloop: a shell-script header naming "#V2.0 Format" (QEMU block/cloop.c cloop_probe).
+  if (ascii(head, 0, 23) === '#!/bin/sh\n#V2.0 Format\n') return { format: 'cloop', hint: TO_RAW };
+  // Apple UDIF (dmg): the 512-byte trailer at the end starts with "koly" (QEMU block/dmg.c, dmg_open).
+  if (tail.length === 512 && ascii(tail, 0, 4) === 'koly') return { format: 'dmg', hint: TO_RAW };
   // LUKS1/LUKS2 header magic "LUKS\xba\xbe".
   if (ascii(head, 0, 6) === 'LUKS\xba\xbe') return { format: 'LUKS encrypted volume', hint: 'decrypt it first (`cryptsetup open`, then read the mapped device), or convert with `qemu-img convert --object secret,... -O raw`' };
   return null;
@@ -54,9 +67,9 @@ export function refusedContainer(head: Uint8Array, tail: Uint8Array): Refusal | 
 
 /** qcow2 by its magic, a refused container by its own, raw otherwise. */
 export function detectDiskFormat(head: Uint8Array, tail: Uint8Array): Detected {
-  if (hasQcow2Magic(head)) return { format: 'qcow2', refused: null };
   const refused = refusedContainer(head, tail);
-  return refused ? { format: null, refused } : { format: 'raw', refused: null };
+  if (refused) return { format: null, refused };
+  return { format: hasQcow2Magic(head) ? 'qcow2' : 'raw', refused: null };
 }
 
 /** The first HEAD_BYTES and last TAIL_BYTES of an open file (the whole file when shorter). */

@@ -71,6 +71,27 @@ function qcow2Image(path: string, file: FileByteSource, opts: OpenDiskOptions, c
   };
 }
 
+/** Why a backing file cannot be opened, in words, for the errors a path lookup gives. */
+const BACKING_ERRNO: Record<string, string> = {
+  ENOENT: 'does not exist',
+  EACCES: 'cannot be read (permission denied)',
+  ENOTDIR: 'is not reachable (part of its path is not a directory)',
+  ELOOP: 'is not reachable (its path loops through symbolic links)',
+};
+
+/**
+ * One message for a backing file that cannot be opened: the overlay, the file
+ * it names (where it was looked for, once), why, and what to do.
+ */
+function backingUnreachable(path: string, name: string, target: string, e: NodeJS.ErrnoException): UnsupportedError {
+  const why = (e.code && BACKING_ERRNO[e.code]) ?? `cannot be opened (${e.code ?? e.message})`;
+  const where = isAbsolute(name) ? name : `"${name}", looked for in ${dirname(target)}`;
+  return new UnsupportedError(
+    `${path}: its qcow2 backing file ${where}, ${why}`,
+    'put the backing file there, or flatten the chain where it is complete with `qemu-img convert -O qcow2 IMAGE FLAT.qcow2`',
+  );
+}
+
 /** QEMU resolves a relative backing file name against the overlay's directory. Protocol names (nbd:, json:, http://) are refused. */
 function openBacking(path: string, name: string, format: string | null, nameOffset: number, opts: OpenDiskOptions, chain: string[]): DiskImage {
   if ((opts.backing ?? 'refuse') === 'refuse') {
@@ -88,7 +109,7 @@ function openBacking(path: string, name: string, format: string | null, nameOffs
   try {
     real = realpathSync(target);
   } catch (e) {
-    throw new ParseError('qcow2 backing file name', nameOffset, `${path}: backing file "${name}" (${target}) cannot be opened: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw backingUnreachable(path, plain, target, e as NodeJS.ErrnoException);
   }
   const self = realpathSync(path);
   const seen = [...chain, self];

@@ -84,6 +84,7 @@ const facts = obj({
   }),
   partitions: arr(partition),
   overlaps: arr(obj({ a: int(), b: int() })),
+  otherLabel: nobj({ name: str(), offset: int('byte offset of the magic that identified it') }, 'a partition label other than GPT or MBR (BSD disklabel, Sun, SGI, Atari AHDI, IBM DASD); null when none was recognised'),
 });
 
 function headerFacts(h: GptHeaderReading | null): FactsOf<typeof header> {
@@ -125,6 +126,7 @@ export const partitionTableProbe = defineProbe({
       },
       partitions: t.partitions.map((p) => ({ ...p })),
       overlaps: t.overlaps.map((o) => ({ ...o })),
+      otherLabel: t.otherLabel ? { ...t.otherLabel } : null,
     };
   },
 });

@@ -3,6 +3,7 @@ import type { DiskImage } from './disk.js';
 import { detectGptSectorSize, findOverlaps, readGpt, type GptReading, type GptSectorSize, type Overlap } from './gpt.js';
 import { partitionTypeName } from './partition-types.js';
 import { readMbr, type MbrReading } from './mbr.js';
+import { otherDiskLabel, type OtherDiskLabel } from './disk-label.js';
 import type { Memo } from '../types.js';
 import { hex } from '../../bytes/hex.js';
 
@@ -49,6 +50,8 @@ export interface PartitionTableReading {
   partitions: Partition[];
   /** Partitions (by number) sharing LBAs. */
   overlaps: Overlap[];
+  /** With scheme 'none': a label vmspec recognises but does not read (BSD, Sun, SGI, Atari, DASD), else null. */
+  otherLabel: OtherDiskLabel | null;
 }
 
 export const PARTITION_TABLE_MEMO_KEY = 'image.partition-table';
@@ -72,7 +75,7 @@ export function analyzePartitionTable(disk: ByteSource): PartitionTableReading {
       startByte: e.firstLba * sectorSize,
       sizeBytes: (e.lastLba - e.firstLba + 1) * sectorSize,
     }));
-    return { sectorSize, scheme: 'gpt', mbr, gpt, partitions, overlaps: gpt.overlaps };
+    return { sectorSize, scheme: 'gpt', mbr, gpt, partitions, overlaps: gpt.overlaps, otherLabel: null };
   }
   const records = mbr.records.filter((r) => !r.empty && r.osType !== 0 && r.sizeInLba > 0);
   if (mbr.signatureValid && records.length > 0) {
@@ -88,9 +91,9 @@ export function analyzePartitionTable(disk: ByteSource): PartitionTableReading {
       name: '',
       attributes: r.bootIndicator,
     }));
-    return { sectorSize, scheme: 'mbr', mbr, gpt, partitions, overlaps: findOverlaps(partitions) };
+    return { sectorSize, scheme: 'mbr', mbr, gpt, partitions, overlaps: findOverlaps(partitions), otherLabel: null };
   }
-  return { sectorSize, scheme: 'none', mbr, gpt, partitions: [], overlaps: [] };
+  return { sectorSize, scheme: 'none', mbr, gpt, partitions: [], overlaps: [], otherLabel: otherDiskLabel(disk) };
 }
 
 /** The bytes of one partition. Throws ParseError when the partition runs past the end of the disk. */
