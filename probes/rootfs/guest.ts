@@ -8,6 +8,10 @@ import { looksLikeKernelConfig, parseKernelConfig, type KernelConfig } from './k
 import { KERNEL_HEADER_BYTES, kernelImageInfo, listKernels, type KernelImageInfo, type KernelInstall } from './kernels.js';
 import { openModuleTree, type ModuleTree } from './modules.js';
 import { openRootfs, requireRoot, type RootfsHandle, type RootHandle } from './rootfs.js';
+import { openEsp } from '../image/esp.js';
+import { readPartitionTable } from '../image/partition-table.js';
+import { assembleOsView, type OsView } from './os-view.js';
+import { fatSerial } from './volumes.js';
 
 /**
  * The guest OS as the image's files show it, assembled once per run: the
@@ -29,6 +33,8 @@ export interface DefaultKernel {
 export interface GuestView {
   rootfs: RootfsHandle;
   root: RootHandle | null;
+  /** The root as the OS mounts it (fstab's /boot, /usr... joined), and what decided it; null without a root. */
+  os: OsView | null;
   kernels: KernelInstall[];
   chain: BootChain;
   /** Where the default boot entry came from: the ESP's removable path, or the root's own grub.cfg. */
@@ -40,28 +46,35 @@ export interface GuestView {
 export function guestView(image: DiskImage, memo: Memo): GuestView {
   return memo.get('rootfs.guest-view', () => {
     const rootfs = openRootfs(image, memo);
-    const root = requireRoot(rootfs);
+    // A damaged root is an error even when a command line could name another volume.
+    requireRoot(rootfs);
     const chain = followRemovablePath(image, memo);
-    if (!root) return { rootfs, root: null, kernels: [], chain, bootSource: null, boot: null, defaultKernel: null };
-    const kernels = listKernels(root.fs);
-    const onRoot = (b: DefaultBoot | null): boolean => {
-      const p = b?.linux?.partition;
-      return Boolean(b?.linux?.exists) && (root.partition ? p === root.partition.number : p === null);
-    };
+    const espReading = openEsp(image, memo);
+    const esp = espReading.partition ? { partition: espReading.partition.number, serial: fatSerial(espReading.volume?.bpb.BS_VolID ?? null) } : null;
+    const chainLinux = chain.defaultBoot?.linux;
+    const os = assembleOsView({
+      rootfs, table: readPartitionTable(image, memo), esp,
+      cmdline: chainLinux?.exists ? { args: chainLinux.args, from: `the default entry "${chain.defaultBoot!.title}" (${chain.defaultBoot!.source})` } : null,
+    });
+    if (!os) return { rootfs, root: null, os: null, kernels: [], chain, bootSource: null, boot: null, defaultKernel: null };
+    const kernels = listKernels(os.fs);
+    const inView = (b: DefaultBoot | null): string | null => (b?.linux?.exists ? os.pathOf(b.linux) : null);
     let boot: DefaultBoot | null = null;
     let bootSource: GuestView['bootSource'] = null;
-    if (onRoot(chain.defaultBoot)) {
+    let bootPath: string | null = inView(chain.defaultBoot);
+    if (bootPath !== null) {
       boot = chain.defaultBoot;
       bootSource = 'removable-path';
     } else {
       const ev = rootGrubConfig(image, memo);
       const b = ev ? grubDefault(ev) : null;
-      if (b && onRoot(b)) {
+      bootPath = inView(b);
+      if (bootPath !== null) {
         boot = b;
         bootSource = 'root-grub-cfg';
       }
     }
-    return { rootfs, root, kernels, chain, bootSource, boot, defaultKernel: pickKernel(root.fs, kernels, boot, bootSource) };
+    return { rootfs, root: os.root, os, kernels, chain, bootSource, boot, defaultKernel: pickKernel(os.fs, kernels, boot, bootSource, bootPath) };
   });
 }
 
@@ -74,10 +87,10 @@ function realpathOrNull(fs: ReadOnlyFilesystem, path: string): string | null {
   }
 }
 
-function pickKernel(fs: ReadOnlyFilesystem, kernels: KernelInstall[], boot: DefaultBoot | null, bootSource: GuestView['bootSource']): DefaultKernel | null {
+function pickKernel(fs: ReadOnlyFilesystem, kernels: KernelInstall[], boot: DefaultBoot | null, bootSource: GuestView['bootSource'], bootPath: string | null): DefaultKernel | null {
   if (kernels.length === 0) return null;
-  if (boot?.linux) {
-    const target = realpathOrNull(fs, boot.linux.path);
+  if (boot?.linux && bootPath !== null) {
+    const target = realpathOrNull(fs, bootPath);
     const k = kernels.find((x) => x.image !== null && realpathOrNull(fs, x.image) === target)
       ?? kernels.find((x) => boot.linux!.path.endsWith(`-${x.version}`));
     if (k) {
@@ -107,9 +120,9 @@ export interface KernelDetails {
   image: KernelImageInfo | null;
 }
 
-export function kernelDetails(root: RootHandle, k: KernelInstall, memo: Memo): KernelDetails {
+/** `fs` is the OS view (GuestView.os.fs), where /boot and /usr on their own volumes are mounted. */
+export function kernelDetails(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Memo): KernelDetails {
   return memo.get(`rootfs.kernel-details:${k.version}`, () => {
-    const fs = root.fs;
     let config: KernelConfig | null = null;
     let configMissing: string | null = null;
     if (!k.config) {
@@ -151,15 +164,15 @@ export interface InitrdFacts {
 export const MAX_INITRD_BYTES = 1024 * 1024 * 1024;
 
 /** The kernel's initrd, listed (memoised as a promise); null when the kernel has none. Throws for damage or a missing decompressor. */
-export function initrdFacts(root: RootHandle, k: KernelInstall, memo: Memo): Promise<InitrdFacts | null> {
+export function initrdFacts(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Memo): Promise<InitrdFacts | null> {
   return memo.get(`rootfs.initrd:${k.version}`, async () => {
     if (!k.initrd) return null;
     let bytes: Uint8Array;
     let size: number;
     try {
-      size = root.fs.stat(k.initrd).size;
+      size = fs.stat(k.initrd).size;
       if (size > MAX_INITRD_BYTES) throw new UnsupportedError(`${k.initrd}: an initrd of ${size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
-      bytes = root.fs.readFile(k.initrd, { maxBytes: MAX_INITRD_BYTES });
+      bytes = fs.readFile(k.initrd, { maxBytes: MAX_INITRD_BYTES });
     } catch (e) {
       if (e instanceof FsError) throw new UnsupportedError(`${k.initrd} cannot be read: ${e.message}`);
       throw e;

@@ -47,6 +47,7 @@ const rootfsSummary = obj({
   unreadable: nstr('why no root filesystem could be read (LVM, LUKS, none), or null'),
   partition: nint('partition holding the root (null: whole disk, or none)'),
   filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', null]),
+  decidedBy: enumOf(['cmdline', 'fstab', 'search', null], "what named the root: the default entry's root=, the root's /etc/fstab, or the search (image.rootfs says more)"),
 });
 
 const facts = obj({
@@ -101,13 +102,14 @@ export const kernelDriversProbe = defineProbe({
         unreadable: view.rootfs.unreadable,
         partition: view.root?.partition?.number ?? null,
         filesystem: view.root?.filesystem ?? null,
+        decidedBy: view.os?.decidedBy ?? null,
       },
       kernel: kernelFacts,
       otherKernels: [],
       options: {},
       initrd: null,
     };
-    if (!view.root) {
+    if (!view.os) {
       kernelFacts.configMissing = 'no readable root filesystem';
       return out;
     }
@@ -119,7 +121,7 @@ export const kernelDriversProbe = defineProbe({
     const k = dk.kernel;
     out.otherKernels = view.kernels.filter((x) => x !== k).map((x) => ({ version: x.version, image: x.image, config: x.config, initrd: x.initrd }));
     Object.assign(kernelFacts, { version: k.version, image: k.image, config: k.config, initrd: k.initrd, modulesDir: k.modulesDir, selectedBy: dk.selectedBy, why: dk.why });
-    const details = kernelDetails(view.root, k, inputs.memo);
+    const details = kernelDetails(view.os.fs, k, inputs.memo);
     kernelFacts.configMissing = details.configMissing;
     kernelFacts.imageFormat = details.image?.format ?? null;
     kernelFacts.arch = details.image?.arch ?? null;
@@ -135,7 +137,7 @@ export const kernelDriversProbe = defineProbe({
         moduleFile: null, moduleBuiltin: false, inInitrd: null, initrdPath: null, missingDeps: [], available: 'missing',
       };
       options[o.config] = entry;
-      const look = module && details.modules ? lookupModule(view.root.fs, details.modules, module) : null;
+      const look = module && details.modules ? lookupModule(view.os.fs, details.modules, module) : null;
       if (look) {
         entry.moduleFile = look.file;
         entry.moduleBuiltin = look.builtin;
@@ -152,7 +154,7 @@ export const kernelDriversProbe = defineProbe({
       }
       if (!look?.file) continue; // =m but the module file is not installed: missing.
       entry.available = 'module';
-      if (initrd === undefined) initrd = await initrdFacts(view.root, k, inputs.memo);
+      if (initrd === undefined) initrd = await initrdFacts(view.os.fs, k, inputs.memo);
       if (!initrd) {
         entry.inInitrd = false;
         continue;
