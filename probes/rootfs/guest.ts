@@ -7,6 +7,7 @@ import { initrdModules, listInitrd, type InitrdListing } from './initrd.js';
 import { looksLikeKernelConfig, parseKernelConfig, type KernelConfig } from './kernel-config.js';
 import { KERNEL_HEADER_BYTES, kernelImageInfo, listKernels, type KernelImageInfo, type KernelInstall } from './kernels.js';
 import { openModuleTree, type ModuleTree } from './modules.js';
+import { ikconfig, kernelPayload, MAX_KERNEL_FILE_BYTES } from './kernel-image.js';
 import { openRootfs, requireRoot, type RootfsHandle, type RootHandle } from './rootfs.js';
 import { openEsp } from '../image/esp.js';
 import { readPartitionTable } from '../image/partition-table.js';
@@ -116,6 +117,8 @@ export interface KernelDetails {
   config: KernelConfig | null;
   /** Why there is no usable config: a sentence, or null. */
   configMissing: string | null;
+  /** Where the config came from: the config file, or the kernel image itself (CONFIG_IKCONFIG). */
+  configFrom: 'file' | 'ikconfig' | null;
   modules: ModuleTree | null;
   image: KernelImageInfo | null;
 }
@@ -140,6 +143,15 @@ export function kernelDetails(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Me
         configMissing = `${k.config} cannot be read: ${e.message}`;
       }
     }
+    let configFrom: KernelDetails['configFrom'] = config ? 'file' : null;
+    if (!k.config && k.image) {
+      const embedded = embeddedConfig(fs, k.image);
+      if ('config' in embedded) {
+        config = embedded.config;
+        configFrom = 'ikconfig';
+        configMissing = null;
+      } else configMissing += `; ${embedded.why}`;
+    }
     let image: KernelImageInfo | null = null;
     if (k.image) {
       try {
@@ -149,8 +161,23 @@ export function kernelDetails(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Me
         if (!(e instanceof FsError)) throw e;
       }
     }
-    return { config, configMissing, modules: k.modulesDir ? openModuleTree(fs, k.modulesDir) : null, image };
+    return { config, configMissing, configFrom, modules: k.modulesDir ? openModuleTree(fs, k.modulesDir) : null, image };
   });
+}
+
+/** The configuration built into the kernel image (IKCONFIG), read within bounds, or why there is none. */
+function embeddedConfig(fs: ReadOnlyFilesystem, path: string): { config: KernelConfig } | { why: string } {
+  try {
+    const size = fs.stat(path).size;
+    if (size > MAX_KERNEL_FILE_BYTES) return { why: `${path} (${size} bytes) is larger than vmspec reads for an embedded configuration (${MAX_KERNEL_FILE_BYTES} bytes)` };
+    const text = ikconfig(kernelPayload(fs.readFile(path, { maxBytes: MAX_KERNEL_FILE_BYTES }), path).image, path);
+    if (text === null) return { why: `${path} has no embedded configuration (CONFIG_IKCONFIG)` };
+    const config = parseKernelConfig(text);
+    return looksLikeKernelConfig(config) ? { config } : { why: `the configuration embedded in ${path} is not a kernel configuration` };
+  } catch (e) {
+    if (e instanceof FsError || isReadError(e)) return { why: `the configuration embedded in ${path} cannot be read: ${e.message}` };
+    throw e;
+  }
 }
 
 export interface InitrdFacts {

@@ -33,7 +33,8 @@ const option = obj({
 const kernel = obj({
   version: nstr('kernel release of the judged (default) kernel'),
   image: nstr(),
-  config: nstr('the config file read'),
+  config: nstr('the config file read (for an embedded one: the kernel image)'),
+  configFrom: enumOf(['file', 'ikconfig', null], 'the config file, or the configuration built into the kernel image (CONFIG_IKCONFIG)'),
   initrd: nstr(),
   modulesDir: nstr(),
   selectedBy: enumOf(['bootloader', 'symlink', 'newest', 'only', null], 'how the default kernel was chosen'),
@@ -95,7 +96,7 @@ export const kernelDriversProbe = defineProbe({
     const wanted = (params.options as { config: string; module?: string }[]) ?? [];
     const view = guestView(inputs.image, inputs.memo);
     const kernelFacts: FactsOf<typeof kernel> = {
-      version: null, image: null, config: null, initrd: null, modulesDir: null, selectedBy: null, why: null, configMissing: null, imageFormat: null, arch: null,
+      version: null, image: null, config: null, configFrom: null, initrd: null, modulesDir: null, selectedBy: null, why: null, configMissing: null, imageFormat: null, arch: null,
     };
     const out: FactsOf<typeof facts> = {
       rootfs: {
@@ -123,6 +124,8 @@ export const kernelDriversProbe = defineProbe({
     Object.assign(kernelFacts, { version: k.version, image: k.image, config: k.config, initrd: k.initrd, modulesDir: k.modulesDir, selectedBy: dk.selectedBy, why: dk.why });
     const details = kernelDetails(view.os.fs, k, inputs.memo);
     kernelFacts.configMissing = details.configMissing;
+    kernelFacts.configFrom = details.configFrom;
+    if (details.configFrom === 'ikconfig') kernelFacts.config = k.image;
     kernelFacts.imageFormat = details.image?.format ?? null;
     kernelFacts.arch = details.image?.arch ?? null;
     if (!details.config) return out;

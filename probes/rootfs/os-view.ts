@@ -261,9 +261,12 @@ export function assembleOsView(inp: OsViewInputs): OsView | null {
     fact.filesystem = r.volume.filesystem;
     if (at === '/') {
       if (decidedBy === 'cmdline') {
-        fact.joined = sameVolume(r.volume, root);
-        fact.subvolume = subvolumeOf(root.fs);
-        if (!fact.joined) fact.note = `line ${e.line}: names ${describeVolume(r.volume)}, but the kernel mounts ${describeVolume(root)} (root= on its command line)`;
+        // The kernel mounted root= (with rootflags=); this line only says what the system expects there.
+        const named = openMounted(r.volume, e.options);
+        const namedFs = 'fs' in named ? named.fs : undefined;
+        fact.joined = sameVolume(r.volume, root) && namedFs !== undefined && subvolumeOf(namedFs) === subvolumeOf(root.fs);
+        fact.subvolume = namedFs ? subvolumeOf(namedFs) : null;
+        if (!fact.joined) fact.note = `line ${e.line}: names ${'why' in named ? `${describeVolume(r.volume)} (${named.why})` : describeVolume(r.volume, namedFs)}, but the kernel mounts ${describeVolume(root, root.fs)} (root= on its command line)`;
         continue;
       }
       const t = tryRoot(r.volume, e.options);
