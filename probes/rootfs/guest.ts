@@ -63,6 +63,14 @@ export function guestView(image: DiskImage, memo: Memo): GuestView {
     let boot: DefaultBoot | null = null;
     let bootSource: GuestView['bootSource'] = null;
     let bootPath: string | null = inView(chain.defaultBoot);
+    // A unified kernel image carries its kernel: its .uname names the installed release it is.
+    const uname = chain.defaultBoot?.uname;
+    const ukiKernel = bootPath === null && uname ? kernels.find((x) => x.version === uname) : undefined;
+    if (ukiKernel && chain.defaultBoot) {
+      const b = chain.defaultBoot;
+      const defaultKernel: DefaultKernel = { kernel: ukiKernel, selectedBy: 'bootloader', why: `the unified kernel image ${b.source} (${b.chosenBy}) holds kernel ${uname} (.uname)`, boot: b };
+      return { rootfs, root: os.root, os, kernels, chain, bootSource: 'removable-path', boot: b, defaultKernel };
+    }
     if (bootPath !== null) {
       boot = chain.defaultBoot;
       bootSource = 'removable-path';
