@@ -8,11 +8,28 @@ import { ParseError } from './errors.js';
  */
 export function zstdFrame(data: Uint8Array, maxBytes: number, what: string): Uint8Array {
   const end = zstdFrameEnd(data, what);
+  let out: Uint8Array;
   try {
-    return decompress(data.subarray(0, end), new Uint8Array(maxBytes));
+    out = decompress(data.subarray(0, end), new Uint8Array(maxBytes));
   } catch (e) {
     throw new ParseError(what, -1, `zstd data is corrupt: ${(e as Error).message}`);
   }
+  // Given an output buffer, the decoder returns all of it: the frame header's content size says how much is data.
+  const size = frameContentSize(data);
+  return size !== null && size < out.length ? out.subarray(0, size) : out;
+}
+
+/** Frame_Content_Size (RFC 8878 3.1.1.1.4), or null when the header does not carry it. */
+function frameContentSize(d: Uint8Array): number | null {
+  const fhd = d[4]!;
+  const singleSegment = (fhd >> 5) & 1;
+  const fcsFlag = fhd >> 6;
+  const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
+  if (fcsBytes === 0) return null;
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
+  let v = 0;
+  for (let i = fcsBytes - 1; i >= 0; i--) v = v * 256 + (d[at + i] ?? 0);
+  return fcsBytes === 2 ? v + 256 : v;
 }
 
 /**

@@ -6,6 +6,7 @@ import { MAX_READ } from '../../bytes/byte-source.js';
 import { globToRegExp } from '../glob.js';
 import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
 import { readPe, type PeReading } from '../image/pe.js';
+import { readUki, type UkiReading } from '../efi/uki.js';
 import type { Memo } from '../types.js';
 import { parseBlsEntry, parseLoaderConf } from './bls.js';
 import { readGrubCore, type GrubCore } from './grub-core.js';
@@ -38,6 +39,8 @@ export interface DefaultBoot {
   chosenBy: string;
   linux: (BootFile & { args: string[] }) | null;
   initrds: BootFile[];
+  /** A unified kernel image's .uname: the release of the kernel inside it. */
+  uname?: string | null;
 }
 
 export interface BootChain {
@@ -331,12 +334,21 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
         chain.entries = ukis.map((u) => `/EFI/Linux/${u}`);
         chain.steps.push(`unified kernel images in /EFI/Linux: ${ukis.join(', ')}`);
         chain.kernelReached = true;
+        // Type #2 entries: without a loader.conf default, systemd-boot boots the newest by version.
+        const newest = ukis.slice().sort((a, b) => compareVersions(b, a))[0]!;
+        const path = `/EFI/Linux/${newest}`;
+        const uki = readWhole(esp, path);
+        if (uki) {
+          const upe = readPe(uki.subarray(0, 64 * 1024), uki.length);
+          if (upe.valid && upe.sections.some((x) => x.name === '.linux')) chain.defaultBoot = ukiBoot(uki, upe, path, espName, esp.partition, chain, 'the newest unified kernel image in /EFI/Linux');
+        }
       } else chain.steps.push('no /loader/entries/*.conf and no /EFI/Linux/*.efi: nothing to boot');
       return;
     }
     case 'uki':
       chain.steps.push(`${loaderPath}: a unified kernel image (kernel, initrd and command line in one EFI binary)`);
       chain.kernelReached = true;
+      chain.defaultBoot = ukiBoot(bytes, pe, fwd, espName, esp.partition, chain, 'the removable path starts it');
       return;
     case 'linux':
       chain.steps.push(`${loaderPath}: a Linux kernel with its EFI stub, started directly`);
@@ -346,6 +358,28 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
       chain.steps.push(`${loaderPath}: ${pe.valid ? `a ${pe.machineName ?? 'PE'} EFI binary vmspec does not recognise` : 'not a PE/COFF image'}`);
       chain.unfollowable = `${loaderPath} is not GRUB, shim, systemd-boot or a Linux kernel: what it loads cannot be followed statically`;
   }
+}
+
+/** A UKI as the default boot: its .cmdline, its kernel (.linux) and initrd (.initrd) inside the file, .uname and .osrel. */
+function ukiBoot(bytes: Uint8Array, pe: PeReading, path: string, espName: string, espPartition: number | null, chain: BootChain, chosenBy: string): DefaultBoot | null {
+  let uki: UkiReading;
+  try {
+    uki = readUki(bytes, pe, path);
+  } catch (e) {
+    if (!isReadError(e)) throw e;
+    chain.problems.push(e.message);
+    return null;
+  }
+  const file = (section: string): BootFile => ({ path: `${path}:${section}`, device: espName, partition: espPartition, exists: true });
+  chain.steps.push(`${path}: .cmdline "${uki.cmdline ?? ''}"${uki.uname ? `, .uname ${uki.uname}` : ''}${uki.initrd ? `, .initrd of ${uki.initrd.size} bytes` : ''}`);
+  return {
+    title: uki.osRelease?.PRETTY_NAME ?? uki.uname ?? path,
+    source: `(${espName})${path}`,
+    chosenBy,
+    linux: { ...file('.linux'), args: (uki.cmdline ?? '').split(/\s+/).filter(Boolean) },
+    initrds: uki.initrd ? [file('.initrd')] : [],
+    uname: uki.uname,
+  };
 }
 
 function decodeCsv(b: Uint8Array): string {

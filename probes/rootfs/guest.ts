@@ -7,7 +7,12 @@ import { initrdModules, listInitrd, type InitrdListing } from './initrd.js';
 import { looksLikeKernelConfig, parseKernelConfig, type KernelConfig } from './kernel-config.js';
 import { KERNEL_HEADER_BYTES, kernelImageInfo, listKernels, type KernelImageInfo, type KernelInstall } from './kernels.js';
 import { openModuleTree, type ModuleTree } from './modules.js';
+import { ikconfig, kernelPayload, MAX_KERNEL_FILE_BYTES } from './kernel-image.js';
 import { openRootfs, requireRoot, type RootfsHandle, type RootHandle } from './rootfs.js';
+import { openEsp } from '../image/esp.js';
+import { readPartitionTable } from '../image/partition-table.js';
+import { assembleOsView, type OsView } from './os-view.js';
+import { fatSerial } from './volumes.js';
 
 /**
  * The guest OS as the image's files show it, assembled once per run: the
@@ -29,6 +34,8 @@ export interface DefaultKernel {
 export interface GuestView {
   rootfs: RootfsHandle;
   root: RootHandle | null;
+  /** The root as the OS mounts it (fstab's /boot, /usr... joined), and what decided it; null without a root. */
+  os: OsView | null;
   kernels: KernelInstall[];
   chain: BootChain;
   /** Where the default boot entry came from: the ESP's removable path, or the root's own grub.cfg. */
@@ -40,28 +47,43 @@ export interface GuestView {
 export function guestView(image: DiskImage, memo: Memo): GuestView {
   return memo.get('rootfs.guest-view', () => {
     const rootfs = openRootfs(image, memo);
-    const root = requireRoot(rootfs);
+    // A damaged root is an error even when a command line could name another volume.
+    requireRoot(rootfs);
     const chain = followRemovablePath(image, memo);
-    if (!root) return { rootfs, root: null, kernels: [], chain, bootSource: null, boot: null, defaultKernel: null };
-    const kernels = listKernels(root.fs);
-    const onRoot = (b: DefaultBoot | null): boolean => {
-      const p = b?.linux?.partition;
-      return Boolean(b?.linux?.exists) && (root.partition ? p === root.partition.number : p === null);
-    };
+    const espReading = openEsp(image, memo);
+    const esp = espReading.partition ? { partition: espReading.partition.number, serial: fatSerial(espReading.volume?.bpb.BS_VolID ?? null) } : null;
+    const chainLinux = chain.defaultBoot?.linux;
+    const os = assembleOsView({
+      rootfs, table: readPartitionTable(image, memo), esp,
+      cmdline: chainLinux?.exists ? { args: chainLinux.args, from: `the default entry "${chain.defaultBoot!.title}" (${chain.defaultBoot!.source})` } : null,
+    });
+    if (!os) return { rootfs, root: null, os: null, kernels: [], chain, bootSource: null, boot: null, defaultKernel: null };
+    const kernels = listKernels(os.fs);
+    const inView = (b: DefaultBoot | null): string | null => (b?.linux?.exists ? os.pathOf(b.linux) : null);
     let boot: DefaultBoot | null = null;
     let bootSource: GuestView['bootSource'] = null;
-    if (onRoot(chain.defaultBoot)) {
+    let bootPath: string | null = inView(chain.defaultBoot);
+    // A unified kernel image carries its kernel: its .uname names the installed release it is.
+    const uname = chain.defaultBoot?.uname;
+    const ukiKernel = bootPath === null && uname ? kernels.find((x) => x.version === uname) : undefined;
+    if (ukiKernel && chain.defaultBoot) {
+      const b = chain.defaultBoot;
+      const defaultKernel: DefaultKernel = { kernel: ukiKernel, selectedBy: 'bootloader', why: `the unified kernel image ${b.source} (${b.chosenBy}) holds kernel ${uname} (.uname)`, boot: b };
+      return { rootfs, root: os.root, os, kernels, chain, bootSource: 'removable-path', boot: b, defaultKernel };
+    }
+    if (bootPath !== null) {
       boot = chain.defaultBoot;
       bootSource = 'removable-path';
     } else {
       const ev = rootGrubConfig(image, memo);
       const b = ev ? grubDefault(ev) : null;
-      if (b && onRoot(b)) {
+      bootPath = inView(b);
+      if (bootPath !== null) {
         boot = b;
         bootSource = 'root-grub-cfg';
       }
     }
-    return { rootfs, root, kernels, chain, bootSource, boot, defaultKernel: pickKernel(root.fs, kernels, boot, bootSource) };
+    return { rootfs, root: os.root, os, kernels, chain, bootSource, boot, defaultKernel: pickKernel(os.fs, kernels, boot, bootSource, bootPath) };
   });
 }
 
@@ -74,10 +96,10 @@ function realpathOrNull(fs: ReadOnlyFilesystem, path: string): string | null {
   }
 }
 
-function pickKernel(fs: ReadOnlyFilesystem, kernels: KernelInstall[], boot: DefaultBoot | null, bootSource: GuestView['bootSource']): DefaultKernel | null {
+function pickKernel(fs: ReadOnlyFilesystem, kernels: KernelInstall[], boot: DefaultBoot | null, bootSource: GuestView['bootSource'], bootPath: string | null): DefaultKernel | null {
   if (kernels.length === 0) return null;
-  if (boot?.linux) {
-    const target = realpathOrNull(fs, boot.linux.path);
+  if (boot?.linux && bootPath !== null) {
+    const target = realpathOrNull(fs, bootPath);
     const k = kernels.find((x) => x.image !== null && realpathOrNull(fs, x.image) === target)
       ?? kernels.find((x) => boot.linux!.path.endsWith(`-${x.version}`));
     if (k) {
@@ -103,13 +125,15 @@ export interface KernelDetails {
   config: KernelConfig | null;
   /** Why there is no usable config: a sentence, or null. */
   configMissing: string | null;
+  /** Where the config came from: the config file, or the kernel image itself (CONFIG_IKCONFIG). */
+  configFrom: 'file' | 'ikconfig' | null;
   modules: ModuleTree | null;
   image: KernelImageInfo | null;
 }
 
-export function kernelDetails(root: RootHandle, k: KernelInstall, memo: Memo): KernelDetails {
+/** `fs` is the OS view (GuestView.os.fs), where /boot and /usr on their own volumes are mounted. */
+export function kernelDetails(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Memo): KernelDetails {
   return memo.get(`rootfs.kernel-details:${k.version}`, () => {
-    const fs = root.fs;
     let config: KernelConfig | null = null;
     let configMissing: string | null = null;
     if (!k.config) {
@@ -127,6 +151,15 @@ export function kernelDetails(root: RootHandle, k: KernelInstall, memo: Memo): K
         configMissing = `${k.config} cannot be read: ${e.message}`;
       }
     }
+    let configFrom: KernelDetails['configFrom'] = config ? 'file' : null;
+    if (!k.config && k.image) {
+      const embedded = embeddedConfig(fs, k.image);
+      if ('config' in embedded) {
+        config = embedded.config;
+        configFrom = 'ikconfig';
+        configMissing = null;
+      } else configMissing += `; ${embedded.why}`;
+    }
     let image: KernelImageInfo | null = null;
     if (k.image) {
       try {
@@ -136,8 +169,23 @@ export function kernelDetails(root: RootHandle, k: KernelInstall, memo: Memo): K
         if (!(e instanceof FsError)) throw e;
       }
     }
-    return { config, configMissing, modules: k.modulesDir ? openModuleTree(fs, k.modulesDir) : null, image };
+    return { config, configMissing, configFrom, modules: k.modulesDir ? openModuleTree(fs, k.modulesDir) : null, image };
   });
+}
+
+/** The configuration built into the kernel image (IKCONFIG), read within bounds, or why there is none. */
+function embeddedConfig(fs: ReadOnlyFilesystem, path: string): { config: KernelConfig } | { why: string } {
+  try {
+    const size = fs.stat(path).size;
+    if (size > MAX_KERNEL_FILE_BYTES) return { why: `${path} (${size} bytes) is larger than vmspec reads for an embedded configuration (${MAX_KERNEL_FILE_BYTES} bytes)` };
+    const text = ikconfig(kernelPayload(fs.readFile(path, { maxBytes: MAX_KERNEL_FILE_BYTES }), path).image, path);
+    if (text === null) return { why: `${path} has no embedded configuration (CONFIG_IKCONFIG)` };
+    const config = parseKernelConfig(text);
+    return looksLikeKernelConfig(config) ? { config } : { why: `the configuration embedded in ${path} is not a kernel configuration` };
+  } catch (e) {
+    if (e instanceof FsError || isReadError(e)) return { why: `the configuration embedded in ${path} cannot be read: ${e.message}` };
+    throw e;
+  }
 }
 
 export interface InitrdFacts {
@@ -151,15 +199,15 @@ export interface InitrdFacts {
 export const MAX_INITRD_BYTES = 1024 * 1024 * 1024;
 
 /** The kernel's initrd, listed (memoised as a promise); null when the kernel has none. Throws for damage or a missing decompressor. */
-export function initrdFacts(root: RootHandle, k: KernelInstall, memo: Memo): Promise<InitrdFacts | null> {
+export function initrdFacts(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Memo): Promise<InitrdFacts | null> {
   return memo.get(`rootfs.initrd:${k.version}`, async () => {
     if (!k.initrd) return null;
     let bytes: Uint8Array;
     let size: number;
     try {
-      size = root.fs.stat(k.initrd).size;
+      size = fs.stat(k.initrd).size;
       if (size > MAX_INITRD_BYTES) throw new UnsupportedError(`${k.initrd}: an initrd of ${size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
-      bytes = root.fs.readFile(k.initrd, { maxBytes: MAX_INITRD_BYTES });
+      bytes = fs.readFile(k.initrd, { maxBytes: MAX_INITRD_BYTES });
     } catch (e) {
       if (e instanceof FsError) throw new UnsupportedError(`${k.initrd} cannot be read: ${e.message}`);
       throw e;

@@ -33,7 +33,8 @@ const option = obj({
 const kernel = obj({
   version: nstr('kernel release of the judged (default) kernel'),
   image: nstr(),
-  config: nstr('the config file read'),
+  config: nstr('the config file read (for an embedded one: the kernel image)'),
+  configFrom: enumOf(['file', 'ikconfig', null], 'the config file, or the configuration built into the kernel image (CONFIG_IKCONFIG)'),
   initrd: nstr(),
   modulesDir: nstr(),
   selectedBy: enumOf(['bootloader', 'symlink', 'newest', 'only', null], 'how the default kernel was chosen'),
@@ -47,6 +48,7 @@ const rootfsSummary = obj({
   unreadable: nstr('why no root filesystem could be read (LVM, LUKS, none), or null'),
   partition: nint('partition holding the root (null: whole disk, or none)'),
   filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', null]),
+  decidedBy: enumOf(['cmdline', 'fstab', 'search', null], "what named the root: the default entry's root=, the root's /etc/fstab, or the search (image.rootfs says more)"),
 });
 
 const facts = obj({
@@ -94,20 +96,21 @@ export const kernelDriversProbe = defineProbe({
     const wanted = (params.options as { config: string; module?: string }[]) ?? [];
     const view = guestView(inputs.image, inputs.memo);
     const kernelFacts: FactsOf<typeof kernel> = {
-      version: null, image: null, config: null, initrd: null, modulesDir: null, selectedBy: null, why: null, configMissing: null, imageFormat: null, arch: null,
+      version: null, image: null, config: null, configFrom: null, initrd: null, modulesDir: null, selectedBy: null, why: null, configMissing: null, imageFormat: null, arch: null,
     };
     const out: FactsOf<typeof facts> = {
       rootfs: {
         unreadable: view.rootfs.unreadable,
         partition: view.root?.partition?.number ?? null,
         filesystem: view.root?.filesystem ?? null,
+        decidedBy: view.os?.decidedBy ?? null,
       },
       kernel: kernelFacts,
       otherKernels: [],
       options: {},
       initrd: null,
     };
-    if (!view.root) {
+    if (!view.os) {
       kernelFacts.configMissing = 'no readable root filesystem';
       return out;
     }
@@ -119,8 +122,10 @@ export const kernelDriversProbe = defineProbe({
     const k = dk.kernel;
     out.otherKernels = view.kernels.filter((x) => x !== k).map((x) => ({ version: x.version, image: x.image, config: x.config, initrd: x.initrd }));
     Object.assign(kernelFacts, { version: k.version, image: k.image, config: k.config, initrd: k.initrd, modulesDir: k.modulesDir, selectedBy: dk.selectedBy, why: dk.why });
-    const details = kernelDetails(view.root, k, inputs.memo);
+    const details = kernelDetails(view.os.fs, k, inputs.memo);
     kernelFacts.configMissing = details.configMissing;
+    kernelFacts.configFrom = details.configFrom;
+    if (details.configFrom === 'ikconfig') kernelFacts.config = k.image;
     kernelFacts.imageFormat = details.image?.format ?? null;
     kernelFacts.arch = details.image?.arch ?? null;
     if (!details.config) return out;
@@ -135,7 +140,7 @@ export const kernelDriversProbe = defineProbe({
         moduleFile: null, moduleBuiltin: false, inInitrd: null, initrdPath: null, missingDeps: [], available: 'missing',
       };
       options[o.config] = entry;
-      const look = module && details.modules ? lookupModule(view.root.fs, details.modules, module) : null;
+      const look = module && details.modules ? lookupModule(view.os.fs, details.modules, module) : null;
       if (look) {
         entry.moduleFile = look.file;
         entry.moduleBuiltin = look.builtin;
@@ -152,7 +157,7 @@ export const kernelDriversProbe = defineProbe({
       }
       if (!look?.file) continue; // =m but the module file is not installed: missing.
       entry.available = 'module';
-      if (initrd === undefined) initrd = await initrdFacts(view.root, k, inputs.memo);
+      if (initrd === undefined) initrd = await initrdFacts(view.os.fs, k, inputs.memo);
       if (!initrd) {
         entry.inInitrd = false;
         continue;

@@ -12,8 +12,10 @@ export interface ModuleTree {
   dir: string;
   /** Module name (with '_') → path relative to dir and dependency names; null without modules.dep. */
   dep: Map<string, { path: string; deps: string[] }> | null;
-  /** Names listed in modules.builtin; null when the file is missing. */
+  /** Names listed in modules.builtin or modules.builtin.modinfo; null when both are missing. */
   builtin: Set<string> | null;
+  /** The files the built-in names came from. */
+  builtinFrom: ('modules.builtin' | 'modules.builtin.modinfo')[];
   /** Found by walking kernel/ when there is no modules.dep: name → relative path. */
   walked: Map<string, string> | null;
   problems: string[];
@@ -66,11 +68,38 @@ export function parseModulesDep(text: string): Map<string, { path: string; deps:
   return out;
 }
 
+/**
+ * Module names in modules.builtin.modinfo: the .modinfo records of every
+ * built-in module, "name.key=value" each ended by a NUL
+ * (scripts/Makefile.vmlinux; kmod reads it for `modinfo` of built-ins).
+ */
+export function builtinModinfoNames(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const rec of text.split('\0')) {
+    const dot = rec.indexOf('.');
+    const eq = rec.indexOf('=');
+    if (dot > 0 && eq > dot) out.add(normaliseModuleName(rec.slice(0, dot)));
+  }
+  return out;
+}
+
 /** Opens a module tree's metadata. ParseError from a damaged filesystem propagates. */
 export function openModuleTree(fs: ReadOnlyFilesystem, dir: string): ModuleTree {
   const problems: string[] = [];
   const depText = readText(fs, joinPath(dir, 'modules.dep'));
   const builtinText = readText(fs, joinPath(dir, 'modules.builtin'));
+  const modinfoText = readText(fs, joinPath(dir, 'modules.builtin.modinfo'));
+  const builtinFrom: ModuleTree['builtinFrom'] = [];
+  let builtin: Set<string> | null = null;
+  if (builtinText !== null) {
+    builtin = new Set(builtinText.split('\n').filter(Boolean).map(moduleName));
+    builtinFrom.push('modules.builtin');
+  }
+  if (modinfoText !== null) {
+    builtin ??= new Set();
+    for (const name of builtinModinfoNames(modinfoText)) builtin.add(name);
+    builtinFrom.push('modules.builtin.modinfo');
+  }
   let walked: Map<string, string> | null = null;
   if (depText === null) {
     problems.push(`${dir}/modules.dep is missing: module dependencies are not checked`);
@@ -87,7 +116,8 @@ export function openModuleTree(fs: ReadOnlyFilesystem, dir: string): ModuleTree 
   return {
     dir,
     dep: depText === null ? null : parseModulesDep(depText),
-    builtin: builtinText === null ? null : new Set(builtinText.split('\n').filter(Boolean).map(moduleName)),
+    builtin,
+    builtinFrom,
     walked,
     problems,
   };

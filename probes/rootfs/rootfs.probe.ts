@@ -34,8 +34,17 @@ const facts = obj({
       metadataCsums: obj({ checked: int(), failed: int() }),
     }, 'btrfs: the subvolume read as the root, the default subvolume, and the tree-block checksums this run checked and how many did not match'),
     metadataCrc: nobj({ checked: int(), failed: int() }, 'xfs v5 (superblock, inodes, bmap btree, directory and symlink blocks) and btrfs (tree blocks): metadata checksums this run checked and how many did not match; null where the reader does not check them'),
+    decidedBy: enumOf(['cmdline', 'fstab', 'search', null], "what named the root: root= (and rootflags=) on the default boot entry's kernel command line, the root's /etc/fstab line for /, or the search (the first volume with /etc and /usr)"),
+    why: nstr('the decision in words'),
     scanned: arr(obj({ partition: nint(), logicalVolume: nstr('VG/LV for a logical volume on the LVM2 physical volume `partition`'), typeName: nstr(), filesystem: nstr(), note: nstr() })),
   }),
+  mounts: narr(obj({
+    mountPoint: str(), spec: str('fs_spec as written (UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/...)'), vfstype: str(), options: arr(str()),
+    joined: bool('read and part of the tree kernels, configs and modules are looked for in'),
+    partition: nint(), logicalVolume: nstr('VG/LV'), filesystem: nstr(), subvolume: nstr('btrfs: the subvolume mounted, from the top level'),
+    note: nstr('why the line is not joined'),
+  }), "the root's /etc/fstab lines for filesystems on disk, or null when it has none"),
+  fstabProblems: arr(str(), '/etc/fstab lines that are not mounts'),
   os,
   kernels: arr(obj({
     version: str(), image: nstr(), config: nstr(), initrd: nstr(), modulesDir: nstr(),
@@ -93,8 +102,12 @@ export const rootfsProbe = defineProbe({
         btrfs: root?.fs.type === 'btrfs'
           ? { subvolume: { ...root.fs.info.subvolume }, defaultSubvolume: root.fs.info.defaultSubvolume, metadataCsums: { ...root.fs.info.metadataCsums } }
           : null,
+        decidedBy: view.os?.decidedBy ?? null,
+        why: view.os?.why ?? null,
         scanned: view.rootfs.scanned.map((s) => ({ partition: s.number, logicalVolume: s.logicalVolume, typeName: s.typeName, filesystem: s.filesystem, note: s.note })),
       },
+      mounts: view.os?.mounts?.map((m) => ({ ...m, options: [...m.options] })) ?? null,
+      fstabProblems: view.os?.fstabProblems ?? [],
       os: null,
       kernels: [],
       defaultKernel: null,
@@ -102,11 +115,11 @@ export const rootfsProbe = defineProbe({
       cmdlineDefaults: { grubCmdlineLinux: null, grubCmdlineLinuxDefault: null, kernelCmdline: null },
       cloudInit: null,
     };
-    if (!root) return out;
-    const fs = root.fs;
+    if (!root || !view.os) return out;
+    const fs = view.os.fs;
     out.os = osRelease(fs);
     out.kernels = view.kernels.map((k) => {
-      const d = kernelDetails(root, k, inputs.memo);
+      const d = kernelDetails(fs, k, inputs.memo);
       return { version: k.version, image: k.image, config: k.config, initrd: k.initrd, modulesDir: k.modulesDir, imageFormat: d.image?.format ?? null, arch: d.image?.arch ?? null };
     });
     const dk = view.defaultKernel;
@@ -130,8 +143,9 @@ export const rootfsProbe = defineProbe({
     const ci = cloudInitFacts(fs, args);
     out.cloudInit = { ...ci, units: ci.units.map((u) => ({ ...u })) };
     // Counted last, so the reads above are included.
-    if (fs.type === 'xfs' && fs.info.version === 5) out.rootfs.metadataCrc = { checked: fs.info.crc.checked, failed: fs.info.crc.failed };
-    if (fs.type === 'btrfs') out.rootfs.metadataCrc = { checked: fs.info.metadataCsums.checked, failed: fs.info.metadataCsums.failed };
+    const rfs = root.fs;
+    if (rfs.type === 'xfs' && rfs.info.version === 5) out.rootfs.metadataCrc = { checked: rfs.info.crc.checked, failed: rfs.info.crc.failed };
+    if (rfs.type === 'btrfs') out.rootfs.metadataCrc = { checked: rfs.info.metadataCsums.checked, failed: rfs.info.metadataCsums.failed };
     return out;
   },
 });

@@ -56,6 +56,17 @@ export interface RootHandle {
   filesystem: ReadableKind;
   /** The LVM2 logical volume holding it, or null. */
   logicalVolume: LogicalVolume | null;
+  /** The volume's bytes (to open another btrfs subvolume of it). */
+  source: ByteSource;
+}
+
+/** A volume vmspec reads: where it is, its bytes, and its filesystem as GRUB sees it (btrfs: the default subvolume). */
+export interface ReadableVolume {
+  partition: Partition | null;
+  fs: VolumeFilesystem;
+  logicalVolume: LogicalVolume | null;
+  source: ByteSource;
+  filesystem: ReadableKind;
 }
 
 export interface RootfsHandle {
@@ -66,7 +77,7 @@ export interface RootfsHandle {
   /** A readable filesystem that should be the root is damaged: probes report this as an error, not a skip. */
   damaged: string | null;
   /** Every readable filesystem (ext2/3/4, xfs, btrfs, also on LVM) by partition number (GRUB's `search` looks across all of them); btrfs as GRUB sees it, its default subvolume. */
-  readableVolumes: { partition: Partition | null; fs: VolumeFilesystem; logicalVolume: LogicalVolume | null }[];
+  readableVolumes: ReadableVolume[];
 }
 
 export const ROOTFS_MEMO_KEY = 'rootfs.discovery';
@@ -95,7 +106,8 @@ function describe(p: Partition | null): string {
   return `partition ${p.number}${p.typeName ? ` (${p.typeName})` : ''}`;
 }
 
-function looksLikeRoot(fs: ReadOnlyFilesystem): boolean {
+/** What a root filesystem has: /etc, and /usr or /bin. */
+export function looksLikeRoot(fs: ReadOnlyFilesystem): boolean {
   const isDir = (path: string): boolean => {
     try {
       return fs.stat(path).type === 'directory';
@@ -158,7 +170,7 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
       }
       throw e;
     }
-    readableVolumes.push({ partition: p, fs: grubView, logicalVolume: lv });
+    readableVolumes.push({ partition: p, fs: grubView, logicalVolume: lv, source: src, filesystem: kind });
     if (root) {
       entry.note = `is another ${kind} filesystem (the root was found first)`;
       return;
@@ -176,7 +188,7 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
       entry.note = `is ${kind} without /etc and /usr (not a root filesystem)`;
       return;
     }
-    root = { partition: p, fs, filesystem: kind, logicalVolume: lv };
+    root = { partition: p, fs, filesystem: kind, logicalVolume: lv, source: src };
   };
   for (const p of candidates) {
     const entry: ScannedPartition = { number: p?.number ?? null, typeName: p?.typeName ?? null, filesystem: null, note: null, logicalVolume: null };

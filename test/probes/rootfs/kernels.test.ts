@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openExt4 } from '../../../probes/fs/ext4.js';
 import { FileByteSource } from '../../../bytes/byte-source.js';
 import { compareVersions, kernelImageInfo, listKernels } from '../../../probes/rootfs/kernels.js';
-import { lookupModule, openModuleTree } from '../../../probes/rootfs/modules.js';
+import { builtinModinfoNames, lookupModule, moduleName, openModuleTree } from '../../../probes/rootfs/modules.js';
 import { run } from '../../fixtures/cache.js';
 import { buildSyntheticRoot, debianKernel, fastFixturesUnavailable, FIXTURE_MODULES } from '../../fixtures/rootfs-builder.js';
 
@@ -66,6 +66,23 @@ t.test('module lookups agree with modprobe --show-depends on the real tree', { s
   }
   const missing = lookupModule(fs, tree, 'no_such_module');
   t.match(missing, { file: null, listed: false, builtin: false });
+});
+
+t.test('built-in modules from modules.builtin.modinfo agree with modinfo on the real tree', { skip: unavailable }, async (t) => {
+  const k = debianKernel('arm64');
+  const dir = join(k.root, 'lib', 'modules', k.version);
+  const names = builtinModinfoNames(readFileSync(join(dir, 'modules.builtin.modinfo'), 'latin1'));
+  const listed = readFileSync(join(dir, 'modules.builtin'), 'utf8').split('\n').filter(Boolean).map(moduleName);
+  t.ok(listed.length > 50 && listed.every((n) => names.has(n)), `every one of the ${listed.length} modules.builtin names has its modinfo (${names.size} names)`);
+  const sample = [...names].sort().filter((_, i) => i % Math.ceil(names.size / 12) === 0);
+  for (const m of sample) {
+    t.equal(run('modinfo', ['-b', k.root, '-k', k.version, '-F', 'filename', m]).trim(), '(builtin)', `${m}: modinfo calls it built in`);
+  }
+  t.notOk(names.has('virtio_blk'), 'a loadable module is not built in');
+  const root = buildSyntheticRoot({ name: 'modules', kernels: [{ kernel: k }] });
+  const tree = openModuleTree(open(root.image), `/usr/lib/modules/${k.version}`);
+  t.same(tree.builtinFrom, ['modules.builtin', 'modules.builtin.modinfo']);
+  t.ok(sample.every((m) => tree.builtin?.has(m)), 'the tree\'s built-ins include the modinfo names');
 });
 
 t.test('a module listed in modules.dep but not installed is not found', { skip: unavailable }, async (t) => {

@@ -1,0 +1,101 @@
+import { FsError, joinPath, NodeFilesystem, splitPath, type DirEntry, type FileStat, type PathWalker, type ReadOnlyFilesystem } from '../fs/filesystem.js';
+
+/**
+ * Several read-only filesystems seen as one tree, as the OS mounts them:
+ * the root at "/", and each other filesystem over a directory (its mount
+ * point, "/boot", "/usr", "/boot/efi"). The path walk is the one every
+ * reader uses (resolvePath): stepping onto a mount point enters the
+ * mounted filesystem's root, `..` from there returns to the parent
+ * mount, and an absolute symlink restarts at the root of the whole tree
+ * (as it does on a running system). Inode numbers are made unique across
+ * filesystems (the filesystem's index above bit 40), so tree walks that
+ * detect cycles by inode see no false ones.
+ */
+
+export interface Mount {
+  /** Absolute mount point; "/" for the root. */
+  at: string;
+  fs: ReadOnlyFilesystem;
+}
+
+interface MountedNode {
+  /** Index into the mounts. */
+  m: number;
+  /** Canonical path inside that filesystem. */
+  path: string;
+  /** Path in the whole tree (for mount-point lookups). */
+  os: string;
+}
+
+const INO_SPAN = 2 ** 40;
+
+/** A mount point in canonical form: absolute, no "." or "..", no trailing slash. Null for one that is not absolute or climbs. */
+export function normaliseMountPoint(at: string): string | null {
+  if (!at.startsWith('/')) return null;
+  const parts = splitPath(at);
+  if (parts.includes('..')) return null;
+  return '/' + parts.join('/');
+}
+
+export class MountedFilesystem extends NodeFilesystem<MountedNode> {
+  readonly type: string;
+  readonly mounts: readonly Mount[];
+  readonly #at = new Map<string, number>();
+  protected readonly walker: PathWalker<MountedNode>;
+
+  /** `mounts[0]` is the root; later mounts over the same point hide earlier ones, as mount(8) stacks them. */
+  constructor(mounts: Mount[]) {
+    super();
+    if (mounts.length === 0 || mounts[0]!.at !== '/') throw new Error('MountedFilesystem: the first mount must be the root');
+    this.mounts = mounts;
+    this.type = mounts[0]!.fs.type;
+    mounts.forEach((mt, i) => {
+      if (i > 0) this.#at.set(mt.at, i);
+    });
+    this.walker = {
+      root: () => ({ m: 0, path: '/', os: '/' }),
+      typeOf: (n) => this.#lstat(n).type,
+      lookup: (dir, name) => {
+        const os = joinPath(dir.os, name);
+        const m = this.#at.get(os);
+        if (m !== undefined) return { m, path: '/', os };
+        const node = { m: dir.m, path: joinPath(dir.path, name), os };
+        try {
+          this.#lstat(node);
+          return node;
+        } catch (e) {
+          if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return undefined;
+          throw e;
+        }
+      },
+      readlink: (n) => this.symlinkTarget(n),
+    };
+  }
+
+  #lstat(n: MountedNode): FileStat {
+    return this.mounts[n.m]!.fs.lstat(n.path);
+  }
+
+  statNode(n: MountedNode): FileStat {
+    const st = this.#lstat(n);
+    return n.m === 0 ? st : { ...st, ino: n.m * INO_SPAN + (st.ino % INO_SPAN) };
+  }
+
+  protected dataSize(n: MountedNode): number {
+    return this.#lstat(n).size;
+  }
+
+  protected listDirectory(n: MountedNode): DirEntry[] {
+    const entries = this.mounts[n.m]!.fs.readdir(n.path);
+    if (n.m === 0) return entries;
+    return entries.map((e) => ({ ...e, ino: n.m * INO_SPAN + (e.ino % INO_SPAN) }));
+  }
+
+  readData(n: MountedNode, offset: number, length: number): Uint8Array {
+    return this.mounts[n.m]!.fs.read(n.path, offset, length);
+  }
+
+  symlinkTarget(n: MountedNode): string {
+    return this.mounts[n.m]!.fs.readlink(n.path);
+  }
+}
