@@ -1,4 +1,4 @@
-import type { HostBootFacts, HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
+import type { DiscoveryRecord, HostBootFacts, HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
 import type { PlannedBoot } from './plan.js';
 import type { QemuRunResult } from './qemu-run.js';
 import { readSerialLog, serialFacts, serialTail } from './serial-log.js';
@@ -38,7 +38,7 @@ export function recordBoot(
 }
 
 /** Every boot's record plus what they show together: whether the nonce written by one boot survived to the next. */
-export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<BootEnvironment, 'hypervisor' | 'accelerator'>): HostBootFacts {
+export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<BootEnvironment, 'hypervisor' | 'accelerator'>, discovery: DiscoveryRecord[] = []): HostBootFacts {
   const write = boots.find((r) => r.phase === 'write');
   const check = boots.find((r) => r.phase === 'check');
   return {
@@ -52,5 +52,6 @@ export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<B
       stillInStoreAfterCheck: check ? check.varsFileAfter.nonceVariable : null,
     },
     serial: { everyBootOnUart: boots.every((r) => r.serial.guestConsoleOnUart) },
+    discovery: { boots: discovery, judged: discovery.length > 0 && discovery.every((d) => d.problems.length === 0) },
   };
 }

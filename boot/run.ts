@@ -7,7 +7,9 @@ import { throwIfCanceled } from './errors.js';
 import { checkImage, evaluateEvidence } from './evaluate-boots.js';
 import { hostBootFacts } from './host-facts.js';
 import { phaseTimer } from './phase-timer.js';
-import { planBoots } from './plan.js';
+import { configuredVm, planBoots } from './plan.js';
+import { discoverBoot } from './discovery.js';
+import type { DiscoveryRecord } from '../probes/host/facts.js';
 import { runBoots } from './run-boots.js';
 import type { BootRecordOut, BootRunOptions, BootRunResults } from './types.js';
 import { WorkDir } from './work-dir.js';
@@ -36,17 +38,20 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     const boots: BootRecordOut[] = [];
     const evidenceRuns: LabelledRun[] = [];
     const bootWarnings: string[] = [];
+    const discovery: DiscoveryRecord[] = [];
+    const vm = configuredVm({ cpus: o.cpus, memoryMiB: o.memoryMiB, cloudInitSeed: o.agent.kind === 'cloud-init' });
     for await (const boot of runBoots(planBoots(o), o, { nonce, work, phase })) {
       const evidence = await evaluateEvidence(boot, o, phase);
       boot.record.evidence = evidence.info;
       boots.push(boot.record);
       evidenceRuns.push(evidence.run);
+      discovery.push(discoverBoot(boot.plan, boot.evidenceDisk, vm));
       if (boot.warning) bootWarnings.push(boot.warning);
       throwIfCanceled(o.signal);
     }
 
     // 3. The host's own record of the boots.
-    const host = hostBootFacts(boots, nonce, o.env);
+    const host = hostBootFacts(boots, nonce, o.env, discovery);
 
     // 4. The host's record judged by the host.boot clauses.
     const hostResults = await phase('evaluate', () =>
