@@ -114,7 +114,8 @@ export const kernelDriversProbe = defineProbe({
     };
     if (!view.root) {
       if (inputs.evidence) return fromBootedKernel(inputs, wanted, out);
-      kernelFacts.configMissing = `no readable root filesystem${view.rootfs.unreadable ? ` (${view.rootfs.unreadable})` : ''}; boot the image (vmspec boot) to judge the kernel it boots`;
+      // The reason first: messages show the start of a long value.
+      kernelFacts.configMissing = `${view.rootfs.unreadable ?? 'no readable root filesystem'}; boot the image (vmspec boot) to judge the kernel it boots`;
       return out;
     }
     const dk = view.defaultKernel;
