@@ -32,7 +32,8 @@ export async function checkImage(o: BootRunOptions, phase: TimedPhase): Promise<
 /** One boot's evidence disk, judged as `vmspec verify --evidence` would; `info` is what the results record of it. */
 export async function evaluateEvidence(boot: FinishedBoot, o: BootRunOptions, phase: TimedPhase): Promise<{ run: LabelledRun; info: EvidenceInfo }> {
   const evidenceRun = await phase(`${boot.plan.name}: evaluate evidence`, () =>
-    verify({ spec: o.spec, selection: o.selection, evidence: boot.evidenceDisk, ...(o.waivers ? { waivers: o.waivers } : {}) }));
+    // The image too: guest clauses of an image whose root vmspec cannot read are decided by the kernel this boot ran.
+    verify({ spec: o.spec, selection: o.selection, image: o.image.path, backing: o.backing ?? 'refuse', evidence: boot.evidenceDisk, ...(o.waivers ? { waivers: o.waivers } : {}) }));
   return {
     run: { label: boot.label, results: evidenceRun.results },
     info: { ...evidenceRun.evidence!, path: o.keep ? boot.evidenceDisk : `${boot.plan.name} evidence disk (removed; --keep keeps it)` },

@@ -1,4 +1,4 @@
-import type { HostBootFacts, HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
+import type { DiscoveryRecord, HostBootFacts, HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
 import { bootFailure } from './boot-outcome.js';
 import type { PlannedBoot } from './plan.js';
 import type { QemuRunResult } from './qemu-run.js';
@@ -53,7 +53,7 @@ export function recordBoot(
 }
 
 /** Every boot's record plus what they show together: whether the nonce written by one boot survived to the next. */
-export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<BootEnvironment, 'hypervisor' | 'accelerator'>): HostBootFacts {
+export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<BootEnvironment, 'hypervisor' | 'accelerator'>, discovery: DiscoveryRecord[] = []): HostBootFacts {
   // Persistence is judged only between boots whose collector ran; a failed boot is judged by boot/failed-boots.ts.
   const write = boots.find((r) => r.phase === 'write' && r.failure === null);
   const check = boots.find((r) => r.phase === 'check' && r.failure === null);
@@ -79,5 +79,6 @@ export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<B
     },
     failedBoots: boots.filter((r) => r.failure !== null).map((r) => r.name),
     everyBootCleanExit: osStarted.length > 0 && osStarted.every((r) => r.cleanExit),
+    discovery: { boots: discovery, judged: discovery.length > 0 && discovery.every((d) => d.problems.length === 0) },
   };
 }

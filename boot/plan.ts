@@ -1,3 +1,4 @@
+import type { ConfiguredVm } from '../probes/host/facts.js';
 import type { Phase } from './reference/evidence-disk.js';
 
 /**
@@ -33,4 +34,19 @@ export function planBoots(o: BootPlanOptions): PlannedBoot[] {
 
 export function describeBoot(b: Pick<PlannedBoot, 'name' | 'acpi' | 'gic'>): string {
   return `${b.name} (${b.acpi ? 'ACPI' : 'DT, acpi=off'}, GICv${b.gic})`;
+}
+
+/**
+ * The VM every planned boot configures (boot/qemu-run.ts qemuArgv): its
+ * vCPUs, memory, and the virtio block devices on PCI (the image, the
+ * evidence disk, a cloud-init seed). PLAT-2 compares it with what the
+ * guest enumerated (probes/host/discovery.ts).
+ */
+export function configuredVm(o: { cpus: number; memoryMiB: number; cloudInitSeed: boolean }): ConfiguredVm {
+  const devices: ConfiguredVm['devices'] = [
+    { kind: 'virtio-blk-pci', role: 'image' },
+    { kind: 'virtio-blk-pci', role: 'evidence disk' },
+  ];
+  if (o.cloudInitSeed) devices.push({ kind: 'virtio-blk-pci', role: 'cloud-init seed' });
+  return { cpus: o.cpus, memoryMiB: o.memoryMiB, devices };
 }

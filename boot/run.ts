@@ -8,7 +8,9 @@ import { checkImage, evaluateEvidence } from './evaluate-boots.js';
 import { blamedAspects, failedBootRun, type BootOutcome } from './failed-boots.js';
 import { hostBootFacts } from './host-facts.js';
 import { phaseTimer } from './phase-timer.js';
-import { planBoots } from './plan.js';
+import { configuredVm, planBoots } from './plan.js';
+import { discoverBoot } from './discovery.js';
+import type { DiscoveryRecord } from '../probes/host/facts.js';
 import { runBoots, type FinishedBoot } from './run-boots.js';
 import type { BootRecordOut, BootRunOptions, BootRunResults } from './types.js';
 import { WorkDir } from './work-dir.js';
@@ -38,6 +40,8 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     // A failed boot's run is made once every boot has ended: what it blames depends on what the others showed.
     const ended: { boot: FinishedBoot; run: LabelledRun | null }[] = [];
     const bootWarnings: string[] = [];
+    const discovery: DiscoveryRecord[] = [];
+    const vm = configuredVm({ cpus: o.cpus, memoryMiB: o.memoryMiB, cloudInitSeed: o.agent.kind === 'cloud-init' });
     for await (const boot of runBoots(planBoots(o), o, { nonce, work, phase })) {
       bootWarnings.push(...boot.warnings);
       if (boot.record.failure) {
@@ -48,6 +52,7 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
       const evidence = await evaluateEvidence(boot, o, phase);
       boot.record.evidence = evidence.info;
       ended.push({ boot, run: evidence.run });
+      discovery.push(discoverBoot(boot.plan, boot.evidenceDisk, vm));
       throwIfCanceled(o.signal);
     }
     const boots: BootRecordOut[] = ended.map((e) => e.boot.record);
@@ -58,7 +63,7 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     const evidenceRuns: LabelledRun[] = ended.map((e, i) => e.run ?? failedBootRun(outcomes[i]!, blamedAspects(outcomes[i]!, outcomes, image.mandatoryFailures.length > 0), unjudged));
 
     // 3. The host's own record of the boots.
-    const host = hostBootFacts(boots, nonce, o.env);
+    const host = hostBootFacts(boots, nonce, o.env, discovery);
 
     // 4. The host's record judged by the host.boot clauses.
     const hostResults = await phase('evaluate', () =>

@@ -123,3 +123,37 @@ export function capabilityFacts(k: GuestKernel, cap: Capability): CapabilityFact
   if (notLoaded.length === 0) return { status: STATUS.loaded, available: true, options, modulesNotLoaded: [] };
   return { status: STATUS.notLoaded, available: null, options, modulesNotLoaded: notLoaded };
 }
+
+/**
+ * What the booted system could load, for the guest clauses of an image
+ * whose root vmspec cannot read: the module files of the running root
+ * (collector's cmd/module-files, from /lib/modules/RELEASE), modules.builtin,
+ * and whether that root is the initramfs itself (/proc/mounts: the last
+ * mount on "/" is rootfs, tmpfs or ramfs), in which case every module file
+ * it holds is one the initrd carries.
+ */
+export interface BootedModules {
+  /** Module names (normalised) with a file in the running root's module tree; null when the evidence has no listing. */
+  files: Set<string> | null;
+  builtin: Set<string>;
+  /** null when /proc/mounts is not in the evidence. */
+  rootIsInitramfs: boolean | null;
+}
+
+export function bootedModules(t: Tracker): BootedModules {
+  return t.derived('booted-modules', (s) => {
+    const release = guestKernel(s).release;
+    const listing = s.text('/cmd/module-files', 4 * 1024 * 1024);
+    const files = listing === undefined ? null : new Set(listing.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => normaliseModule((l.split('/').pop() ?? '').replace(/\.ko(\.[a-z0-9]+)?$/, ''))));
+    const builtinText = release ? s.text(`/lib/modules/${release}/modules.builtin`, 4 * 1024 * 1024) : undefined;
+    const builtin = new Set((builtinText ?? '').split('\n').map((l) => l.trim()).filter(Boolean).map((l) => normaliseModule((l.split('/').pop() ?? '').replace(/\.ko$/, ''))));
+    const mounts = s.text('/proc/mounts');
+    let rootIsInitramfs: boolean | null = null;
+    if (mounts !== undefined) {
+      const onRoot = mounts.split('\n').map((l) => l.split(' ')).filter((f) => f[1] === '/');
+      const last = onRoot[onRoot.length - 1];
+      rootIsInitramfs = last === undefined ? null : ['rootfs', 'tmpfs', 'ramfs'].includes(last[2] ?? '');
+    }
+    return { files, builtin, rootIsInitramfs };
+  });
+}

@@ -547,6 +547,16 @@ else
   note_absent /proc/config.gz
   note_absent "/boot/config-$kernel_release"
 fi
+# --- GUEST-1..4 from the booted kernel (spec-words): what the running
+# system could load, for images whose root vmspec cannot read. Absent files
+# leave those clauses undecided, never failed. ---
+text_or_absent /proc/mounts
+if [ -n "$kernel_release" ] && [ -d "$R/lib/modules/$kernel_release" ]; then
+  copy_if_present "/lib/modules/$kernel_release/modules.builtin"
+  copy_if_present "/lib/modules/$kernel_release/modules.dep"
+  run_cmd module-files find "$R/lib/modules/$kernel_release" -name '*.ko*'
+fi
+# --- end GUEST from the booted kernel ---
 copy_text_files
 run_cmd uname-a uname -a
 run_cmd date-u date -u +%s

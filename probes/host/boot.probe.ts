@@ -64,6 +64,25 @@ const facts = obj({
   }),
   failedBoots: arr(str(), 'names of the boots that gave no evidence (see boots[].failure)'),
   everyBootCleanExit: bool('every boot that started an OS ended with QEMU exiting 0 by itself after the guest powered off; false when none did'),
+  discovery: obj({
+    boots: arr(obj({
+      name: str(),
+      acpi: bool(),
+      configured: obj({ cpus: int('-smp'), memoryMiB: int('-m'), virtioBlockPci: int('virtio-blk-pci devices vmspec attached') }),
+      guest: nobj({
+        cpusPresent: nint('/sys/devices/system/cpu/present'),
+        cpusOnline: nint(),
+        memoryMiB: nint(),
+        memorySource: enumOf(['System RAM in /proc/iomem', 'MemTotal in /proc/meminfo', null]),
+        virtioBlockPci: nint('virtio block functions (1af4:1001, 1af4:1042) in /sys/bus/pci/devices'),
+      }, 'what the guest enumerated; null when the boot left no evidence'),
+      cpusFound: nbool('every configured vCPU is present in the guest'),
+      memoryPercent: nint('memory the guest found, % of the configured size'),
+      devicesFound: nbool('the configured virtio block devices are on the guest\'s PCI bus'),
+      problems: arr(str()),
+    })),
+    judged: bool('every boot\'s evidence gave CPUs, memory and PCI devices'),
+  }, 'PLAT-2: the configured VM against what each guest enumerated'),
 });
 
 /** What `vmspec boot` records (probes/host/facts.ts) is what the schema says: a compile error otherwise. */

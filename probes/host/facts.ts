@@ -112,4 +112,43 @@ export interface HostBootFacts {
   failedBoots: string[];
   /** Every boot that started an OS ended with a clean QEMU exit after the guest powered off (false when none did). */
   everyBootCleanExit: boolean;
+  /** PLAT-2: each boot's configured VM beside what its guest enumerated (probes/host/discovery.ts). */
+  discovery: {
+    boots: DiscoveryRecord[];
+    /** Every boot's evidence gave CPUs, memory and PCI devices to compare. */
+    judged: boolean;
+  };
+}
+
+/** The VM `vmspec boot` configured for a boot (boot/plan.ts configuredVm): what the guest should find. */
+export interface ConfiguredVm {
+  cpus: number;
+  memoryMiB: number;
+  /** Devices vmspec put on the VM (boot/qemu-run.ts qemuArgv), by QEMU device name and what each is for; --qemu-arg devices are not counted. */
+  devices: { kind: 'virtio-blk-pci'; role: string }[];
+}
+
+/** What the guest enumerated, from its evidence; null where the evidence does not say. */
+export interface GuestDiscovery {
+  /** /sys/devices/system/cpu/present */
+  cpusPresent: number | null;
+  cpusOnline: number | null;
+  memoryMiB: number | null;
+  memorySource: 'System RAM in /proc/iomem' | 'MemTotal in /proc/meminfo' | null;
+  /** PCI functions 1af4:1001 / 1af4:1042 (virtio block) in /sys/bus/pci/devices. */
+  virtioBlockPci: number | null;
+}
+
+export interface DiscoveryRecord {
+  name: string;
+  acpi: boolean;
+  configured: { cpus: number; memoryMiB: number; virtioBlockPci: number };
+  guest: GuestDiscovery | null;
+  /** Every configured vCPU is present in the guest. */
+  cpusFound: boolean | null;
+  /** Memory the guest found as a percentage of the configured size (rounded down). */
+  memoryPercent: number | null;
+  /** At least the configured virtio block devices are on the guest's PCI bus. */
+  devicesFound: boolean | null;
+  problems: string[];
 }

@@ -22,7 +22,16 @@ const facts = obj({
   // Nullable by `type`, not anyOf, so `pe.machineName` resolves through `properties` for spec lint.
   pe: nobj(peReadingProps, 'PE/COFF header facts of a file; null for a directory, when not found, or when unreadable'),
   problems: arr(str(), 'why the ESP or the file could not be read'),
+  removableMedia: obj({
+    aarch64: bool('a file at \\EFI\\BOOT\\BOOTAA64.EFI'),
+    aarch32: bool('a file at \\EFI\\BOOT\\BOOTARM.EFI'),
+  }, 'which removable-media boot files the ESP holds (UEFI 2.6 §3.5.1.1), whatever path was asked for'),
+  aarch32Only: bool('BOOTARM.EFI is there and BOOTAA64.EFI is not: an AArch32 image, judged by the AArch32 rules'),
 });
+
+/** UEFI 2.6 §3.5.1.1, Table 13: the removable-media file names of the two Arm architectures. */
+const REMOVABLE_AARCH64 = '\\EFI\\BOOT\\BOOTAA64.EFI';
+const REMOVABLE_AARCH32 = '\\EFI\\BOOT\\BOOTARM.EFI';
 
 export const bootFileProbe = defineProbe({
   name: 'image.boot-file',
@@ -44,6 +53,7 @@ export const bootFileProbe = defineProbe({
     const out: FactsOf<typeof facts> = {
       espFound: false, path, required: params.required !== false, found: false, kind: null,
       storedPath: null, size: null, pe: null, problems: [],
+      removableMedia: { aarch64: false, aarch32: false }, aarch32Only: false,
     };
     const problems: string[] = [];
     out.problems = problems;
@@ -55,6 +65,9 @@ export const bootFileProbe = defineProbe({
       return out;
     }
     try {
+      const isFile = (p: string) => esp.volume?.lookup(p)?.kind === 'file';
+      out.removableMedia = { aarch64: isFile(REMOVABLE_AARCH64), aarch32: isFile(REMOVABLE_AARCH32) };
+      out.aarch32Only = out.removableMedia.aarch32 && !out.removableMedia.aarch64;
       const node = esp.volume.lookup(path);
       if (!node) return out;
       out.found = true;

@@ -3,6 +3,9 @@ import { arr, bool, dict, enumOf, type FactsOf, int, nbool, nint, nobj, nstr, ob
 import { defineProbe } from '../types.js';
 import { guestView, initrdFacts, kernelDetails, type InitrdFacts } from './guest.js';
 import { lookupModule, normaliseModuleName } from './modules.js';
+import { bootedModules, guestKernel } from '../evidence/kernel.js';
+import { tracker } from '../evidence/read.js';
+import type { RunInputs } from '../types.js';
 
 /**
  * `image.kernel-drivers`: for the kernel the image boots by default, what
@@ -37,7 +40,7 @@ const kernel = obj({
   configFrom: enumOf(['file', 'ikconfig', null], 'the config file, or the configuration built into the kernel image (CONFIG_IKCONFIG)'),
   initrd: nstr(),
   modulesDir: nstr(),
-  selectedBy: enumOf(['bootloader', 'symlink', 'newest', 'only', null], 'how the default kernel was chosen'),
+  selectedBy: enumOf(['bootloader', 'symlink', 'newest', 'only', 'booted', null], 'how the default kernel was chosen; booted: the image has no readable root and the kernel the guest booted (in-guest evidence) is judged'),
   why: nstr('the choice in words (bootloader entry, symlink, version order)'),
   configMissing: nstr('why there is no kernel configuration to judge (no kernel, no config file), or null'),
   imageFormat: enumOf(['arm64-image', 'efi-zboot', 'gzip', 'x86-bzimage', 'elf', 'unknown', null]),
@@ -52,6 +55,7 @@ const rootfsSummary = obj({
 });
 
 const facts = obj({
+  initrdUndecided: bool('judged from a booted kernel whose root is not the initramfs: whether a loaded =m module came from the initrd cannot be told'),
   rootfs: rootfsSummary,
   kernel,
   otherKernels: arr(obj({ version: str(), image: nstr(), config: nstr(), initrd: nstr() }), 'kernels installed besides the judged one (not judged)'),
@@ -99,6 +103,7 @@ export const kernelDriversProbe = defineProbe({
       version: null, image: null, config: null, configFrom: null, initrd: null, modulesDir: null, selectedBy: null, why: null, configMissing: null, imageFormat: null, arch: null,
     };
     const out: FactsOf<typeof facts> = {
+      initrdUndecided: false,
       rootfs: {
         unreadable: view.rootfs.unreadable,
         partition: view.root?.partition?.number ?? null,
@@ -111,7 +116,9 @@ export const kernelDriversProbe = defineProbe({
       initrd: null,
     };
     if (!view.os) {
-      kernelFacts.configMissing = 'no readable root filesystem';
+      if (inputs.evidence) return fromBootedKernel(inputs, wanted, out);
+      // The reason first: messages show the start of a long value.
+      kernelFacts.configMissing = `${view.rootfs.unreadable ?? 'no readable root filesystem'}; boot the image (vmspec boot) to judge the kernel it boots`;
       return out;
     }
     const dk = view.defaultKernel;
@@ -183,3 +190,49 @@ export const kernelDriversProbe = defineProbe({
     return out;
   },
 });
+
+/**
+ * No readable root: the kernel the guest booted decides, from its own
+ * configuration and modules in the evidence (probes/evidence/kernel.ts).
+ * =y is built in; =m is "initrd" when the running root is the initramfs
+ * and holds or loaded the module, "missing" when it has neither; with a
+ * real root, where a loaded module came from cannot be told
+ * (`initrdUndecided`).
+ */
+function fromBootedKernel(inputs: RunInputs, wanted: { config: string; module?: string }[], out: FactsOf<typeof facts>): FactsOf<typeof facts> {
+  const t = tracker(inputs, 'image.kernel-drivers');
+  const k = guestKernel(t);
+  const booted = bootedModules(t);
+  Object.assign(out.kernel, {
+    version: k.release, config: k.configSource, selectedBy: 'booted',
+    why: 'the image has no readable root filesystem: the kernel the guest booted, from its configuration and modules in the evidence',
+  });
+  if (!k.config) {
+    out.kernel.configMissing = 'no readable root filesystem, and the evidence has no kernel configuration (/proc/config.gz or /boot/config-RELEASE)';
+    return out;
+  }
+  for (const o of wanted) {
+    const c = k.config.get(o.config);
+    const module = o.module ? normaliseModuleName(o.module) : null;
+    const loaded = module !== null && k.modules.includes(module);
+    const hasFile = module !== null && (booted.files?.has(module) ?? false);
+    const entry: FactsOf<typeof option> = {
+      state: c.state, value: c.value, line: c.line, lineNumber: c.lineNumber, module,
+      moduleFile: null, moduleBuiltin: module !== null && booted.builtin.has(module), inInitrd: null, initrdPath: null, missingDeps: [], available: 'missing',
+    };
+    out.options[o.config] = entry;
+    if (c.state === 'y') entry.available = 'builtin';
+    else if (c.state === 'm') {
+      if (!module) entry.available = 'module';
+      else if (booted.rootIsInitramfs === true) {
+        entry.inInitrd = loaded || hasFile;
+        entry.available = entry.inInitrd ? 'initrd' : booted.files === null && !loaded ? 'module' : 'missing';
+        if (booted.files === null && !loaded) out.initrdUndecided = true;
+      } else {
+        entry.available = loaded || hasFile ? 'module' : 'missing';
+        out.initrdUndecided = true;
+      }
+    }
+  }
+  return out;
+}

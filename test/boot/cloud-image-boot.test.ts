@@ -39,6 +39,7 @@ t.test('a real Debian cloud image through cloud-init NoCloud', { skip, timeout: 
   for (const id of ['V2-FW-VARS-PERSIST', 'V2-FW-VARS-PERSIST-HOST', 'V2-PLAT-GICV2', 'V2-PLAT-GICV3', 'V2-PLAT-UART', 'V2-PLAT-UART-HOST', 'V2-FW-RTC', 'V2-IMG-BOOTAA64-PATH', 'V2-GUEST-GICV3']) {
     t.equal(status(id), 'pass', `${id} passes`);
   }
-  t.same(res.results.filter((x) => x.status === 'fail').map((x) => x.id), ['V2-HW-DT-TABLE-GUID'], 'only the known AAVMF deviation fails');
+  // GUEST-4 also names the virtio console and balloon drivers: this image's MODULES=list initrd has neither.
+  t.same(res.results.filter((x) => x.status === 'fail').map((x) => x.id).sort(), ['V2-GUEST-VIRTIO-MMIO', 'V2-GUEST-VIRTIO-PCI', 'V2-HW-DT-TABLE-GUID'], 'the known AAVMF deviation and the virtio console/balloon recommendation fail');
   t.equal(sha256File(img.qcow2), before, 'the image is unchanged');
 });

@@ -59,7 +59,7 @@ t.test('ACPI reference (QEMU virt defaults, GICv2): only the device-tree table i
   t.same(ids(run, 'error'), []);
   t.equal(run.exitCode, 1);
   t.same(ids(run, 'pass'), [
-    'V2-ARCH-ACPI-SBBR', 'V2-ARCH-FW-EL1', 'V2-ARCH-PSCI', 'V2-FW-RTC', 'V2-FW-UEFI', 'V2-FW-UEFI-2-6', 'V2-HW-ACPI-COMPLETE', 'V2-HW-ACPI-TABLE-GUID',
+    'V2-ARCH-ACPI-SBBR', 'V2-ARCH-FW-EL1', 'V2-ARCH-PSCI', 'V2-FW-RTC', 'V2-FW-RTC-ACCURACY', 'V2-FW-UEFI', 'V2-FW-UEFI-2-6', 'V2-HW-ACPI-COMPLETE', 'V2-HW-ACPI-TABLE-GUID',
     'V2-HW-UEFI-CONFIG-TABLE', 'V2-PLAT-GICV2', 'V2-PLAT-HOTPLUG-BUS', 'V2-PLAT-UART', 'V2-PLAT-VIRTUAL-TIMER',
   ]);
   t.match(result(run, 'V2-FW-VARS-PERSIST'), { status: 'skip', message: /persistence\.phase is "write"/ }, 'the write phase is not judged');

@@ -72,6 +72,8 @@ t.test('the removable-media path, however it is spelled', async (t) => {
       size: statSync(bins.grubaa64).size,
       pe: peOf(bins.grubaa64),
       problems: [],
+      removableMedia: { aarch64: true, aarch32: true },
+      aarch32Only: false,
     }, path);
   }
   const pe = run(image, { path: '\\EFI\\BOOT\\BOOTAA64.EFI' }).pe as Facts;
@@ -103,6 +105,7 @@ t.test('not found, directories, and the required flag', async (t) => {
   t.same(run(image, { path: '\\EFI\\BOOT\\MISSING.EFI', required: false }), {
     espFound: true, path: '\\EFI\\BOOT\\MISSING.EFI', required: false, found: false, kind: null,
     storedPath: null, size: null, pe: null, problems: [],
+    removableMedia: { aarch64: true, aarch32: true }, aarch32Only: false,
   });
   const dir = run(image, { path: '\\efi\\boot' });
   t.equal(dir.kind, 'directory');
@@ -112,6 +115,25 @@ t.test('not found, directories, and the required flag', async (t) => {
   t.equal(run(image, { path: '\\EFI\\BOOT\\BOOTAA64.EFI\\X' }).found, false, 'through a file');
   t.notOk(validateParams({}), 'path is required');
   t.notOk(validateParams({ path: 'x', other: 1 }), 'unknown params are refused');
+});
+
+t.test('removable-media files of both Arm architectures, whatever path is asked for', async (t) => {
+  const build = (name: string, files: FatImageRecipe['files'], dirs: string[] = []) => {
+    const fat = buildFatImage(`boot-file-${name}`, { fatBits: 32, sizeMiB: 40, sectorsPerCluster: 1, label: 'EFI', dirs: ['/EFI', '/EFI/BOOT', ...dirs], files });
+    const d = openDisk(buildGptDisk([{ type: 'EF00', sizeMiB: 40, contentFile: fat }], { label: `boot-file-${name}` }));
+    t.teardown(() => d.close());
+    return d;
+  };
+  // A real armhf EFI application (Debian) alone at the AArch32 path: an AArch32 image.
+  const armOnly = build('arm-only', [{ path: '/EFI/BOOT/bootarm.efi', from: bins.arm32 }]);
+  const aa = run(armOnly, { path: '\\EFI\\BOOT\\BOOTAA64.EFI' });
+  t.match(aa, { found: false, removableMedia: { aarch64: false, aarch32: true }, aarch32Only: true });
+  t.match(run(armOnly, { path: '\\EFI\\BOOT\\BOOTARM.EFI' }), { found: true, aarch32Only: true, pe: { machineName: 'THUMB' } });
+  // A directory named BOOTAA64.EFI is no boot file.
+  const dirOnly = build('aa64-dir', [{ path: '/EFI/BOOT/BOOTARM.EFI', from: bins.arm32 }, { path: '/EFI/BOOT/BOOTAA64.EFI/x', text: 'x' }], ['/EFI/BOOT/BOOTAA64.EFI']);
+  t.match(run(dirOnly, { path: '\\EFI\\BOOT\\BOOTARM.EFI' }), { removableMedia: { aarch64: false, aarch32: true }, aarch32Only: true });
+  const none = build('no-loader', [{ path: '/EFI/BOOT/readme.txt', text: 'no loader\n' }]);
+  t.match(run(none, { path: '\\EFI\\BOOT\\BOOTAA64.EFI' }), { removableMedia: { aarch64: false, aarch32: false }, aarch32Only: false });
 });
 
 t.test('disks without a usable ESP', async (t) => {

@@ -141,7 +141,7 @@ function main(): void {
       // Built in needs no initrd at all.
       {
         name: 'all-builtin',
-        kernels: [{ kernel: k, configEdits: { CONFIG_VIRTIO_PCI: 'y', CONFIG_VIRTIO_BLK: 'y', CONFIG_VIRTIO_NET: 'y', CONFIG_VIRTIO_MMIO: 'y', CONFIG_XEN_BLKDEV_FRONTEND: 'y', CONFIG_XEN_NETDEV_FRONTEND: 'y' } }],
+        kernels: [{ kernel: k, configEdits: { CONFIG_VIRTIO_PCI: 'y', CONFIG_VIRTIO_BLK: 'y', CONFIG_VIRTIO_NET: 'y', CONFIG_VIRTIO_MMIO: 'y', CONFIG_VIRTIO_CONSOLE: 'y', CONFIG_VIRTIO_BALLOON: 'y', CONFIG_XEN_BLKDEV_FRONTEND: 'y', CONFIG_XEN_NETDEV_FRONTEND: 'y' } }],
         fails: [], exit: 0,
       },
     ];
@@ -158,7 +158,7 @@ function main(): void {
   t.test('several kernels: the default one is judged, the others reported', async (t) => {
     const newer = '6.1.0-99-arm64';
     // The newer one has its virtio/Xen drivers built in (its initrd would need modules of its own release).
-    const builtin = { CONFIG_VIRTIO_PCI: 'y', CONFIG_VIRTIO_BLK: 'y', CONFIG_VIRTIO_NET: 'y', CONFIG_VIRTIO_MMIO: 'y', CONFIG_XEN_BLKDEV_FRONTEND: 'y', CONFIG_XEN_NETDEV_FRONTEND: 'y' } as const;
+    const builtin = { CONFIG_VIRTIO_PCI: 'y', CONFIG_VIRTIO_BLK: 'y', CONFIG_VIRTIO_NET: 'y', CONFIG_VIRTIO_MMIO: 'y', CONFIG_VIRTIO_CONSOLE: 'y', CONFIG_VIRTIO_BALLOON: 'y', CONFIG_XEN_BLKDEV_FRONTEND: 'y', CONFIG_XEN_NETDEV_FRONTEND: 'y' } as const;
     const kernels: InstalledKernel[] = [goodKernel, { kernel: k, renameTo: newer, configEdits: { ...builtin, CONFIG_ARM_GIC_V3: 'n' } }];
     // Entry 0 boots the first kernel listed (the older, good one), although another is newer by version.
     const olderDefault = await verify(t, disk('two-kernels', root('two-kernels', kernels)));
