@@ -4,7 +4,7 @@ import { loadDt } from './devicetree.js';
 import { SBSA_UART_COMPATIBLES } from './devicetree.probe.js';
 import { dmesgFacts } from './dmesg.js';
 import { hexAddress, parseConsoles, parseTtyDriver, pciDevices } from './procfs.js';
-import { MISSING_FACT } from './missing.js';
+import { MISSING_FACT, missingDescription } from './missing.js';
 import { SOURCE_FACTS, tracker } from './read.js';
 import { arr, bool, type FactsOf, int, nbool, nint, NO_PARAMS, nobj, nstr, obj, str } from '../facts-schema.js';
 
@@ -114,7 +114,8 @@ export const consoleEvidenceProbe = defineProbe({
       consoles: consoles.map((c) => ({ name: c.name, driver: c.driver, flags: c.flags, enabled: c.enabled, preferred: c.preferred })),
       enabled: enabled.map((c) => c.name),
       uartConsole,
-      missing: consolesText === undefined ? ['/proc/consoles'] : [],
+      // The UART clauses read the firmware's description (SPCR, stdout-path) as well as the consoles.
+      missing: [...(consolesText === undefined ? ['/proc/consoles'] : []), ...missingDescription(acpi, dt)],
       serialConsole: serial ? { name: serial.c.name, kind: serial.kind as string } : null,
       firmwareDescription: firmware,
       firmwareUartSbsaCompatible: firmware ? firmware.sbsaCompatible : null,
