@@ -180,7 +180,7 @@ function specLines(d: RunDiff): string[] {
   return out;
 }
 
-const TONE: Record<Status, Style> = { pass: 'green', fail: 'red', error: 'magenta', skip: 'grey', waived: 'yellow', manual: 'cyan' };
+const TONE: Record<Status, Style> = { pass: 'green', fail: 'red', error: 'magenta', skip: 'grey', waived: 'yellow', manual: 'cyan', undecided: 'magenta' };
 
 export function renderDiffText(d: RunDiff, opts: { colour?: boolean } = {}): string {
   const paint = painter(opts.colour ?? false);

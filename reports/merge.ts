@@ -205,6 +205,7 @@ function mergeTestcase({ row, section, cell }: MergeCase, c: MergeColumn): strin
     case 'fail': return `${open}>\n      <failure message="${msg(cell.message)}" type="${xmlAttr(row.level)}">${body}</failure>\n    </testcase>`;
     case 'error': return `${open}>\n      <error message="${msg(cell.message)}" type="probe-error">${body}</error>\n    </testcase>`;
     case 'skip': return `${open}>\n      <skipped message="${msg(cell.message)}" type="not-applicable"/>\n    </testcase>`;
+    case 'undecided': return `${open}>\n      <skipped message="${msg(`undecided: ${cell.message.replace(/^undecided: /, '')}`)}" type="undecided">${body}</skipped>\n    </testcase>`;
     case 'manual': return `${open}>\n      <skipped message="${msg(`manual: ${cell.message}`)}" type="manual">${body}</skipped>\n    </testcase>`;
     case 'waived': return `${open}>\n      <skipped message="${msg(`waived: ${cell.waiver ?? cell.message}`)}" type="waived">${body}</skipped>\n    </testcase>`;
   }
@@ -226,7 +227,7 @@ export function renderMergeJunit(m: MergedRuns): string {
     tests += cases.length;
     fails += count('fail');
     errors += count('error');
-    const head = `  <testsuite name="${xmlAttr(c.label)}" tests="${cases.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip', 'manual', 'waived')}" timestamp="${xmlAttr(c.startedAt)}" id="${c.index}" package="${xmlAttr(c.spec.id)}">`;
+    const head = `  <testsuite name="${xmlAttr(c.label)}" tests="${cases.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip', 'manual', 'waived', 'undecided')}" timestamp="${xmlAttr(c.startedAt)}" id="${c.index}" package="${xmlAttr(c.spec.id)}">`;
     const props = `    <properties>\n${columnProps(c).map(([k, v]) => `      <property name="${xmlAttr(k)}" value="${xmlAttr(v)}"/>`).join('\n')}\n    </properties>`;
     return [head, props, ...cases.map((x) => mergeTestcase(x, c)), '  </testsuite>'].join('\n');
   });
@@ -263,6 +264,7 @@ export function renderMergeTap(m: MergedRuns): string {
         case 'fail':
         case 'error': bad++; out.push(`${ind}not ok ${point}`, diag()); break;
         case 'skip': out.push(`${ind}ok ${point} # SKIP ${tapDescription(x.cell.message)}`); break;
+        case 'undecided': out.push(`${ind}ok ${point} # SKIP undecided: ${tapDescription(x.cell.message.replace(/^undecided: /, ''))}`); break;
         case 'manual': out.push(`${ind}ok ${point} # SKIP manual: ${tapDescription(x.cell.message)}`); break;
         case 'waived': out.push(`${ind}ok ${point} # waived: ${tapDescription(x.cell.waiver ?? x.cell.message)}`, diag()); break;
       }
