@@ -31,13 +31,15 @@ What it does:
   4. boot 1: write a test UEFI variable; boot 2 (power cycle, same variable
      store): check it. --gic both (default) gives boot 1 a GICv2, boot 2 a GICv3
   5. read each boot's evidence disk, the serial logs and the variable store,
-     and report one verdict per clause
+     and report one verdict per clause (with no selection option: every
+     clause, since a boot observes the image, the guest and the host side)
 
 Exit codes:
   0    every selected MUST/SHALL clause passed (or was waived)
   1    a MUST/SHALL clause failed, or the image is not compliant (without --force)
   2    usage or input error (bad option, unreadable image, download or checksum failure)
   3    a boot failed (timeout, QEMU error, no evidence): the serial log path and tail are shown
+  4    no MUST/SHALL clause failed, but one is undecided (its input was missing or unreadable)
   130  interrupted (SIGINT); 143: terminated (SIGTERM). QEMU is stopped, temporary files removed`;
 
 /** `vmspec boot`: the original vmspec-boot, rebuilt (boot/run.ts). Heavy modules load only when it runs. */

@@ -3,7 +3,8 @@ import { ParseError, UnsupportedError } from '../bytes/errors.js';
 import { probeEntry } from '../probes/table.js';
 import { Memo, type Facts, type Json, type ProbeInputKind, type ProbeInputs } from '../probes/types.js';
 import { describe, match } from '../requirements/expect.js';
-import type { Requirement, TargetKind } from '../requirements/requirement.js';
+import type { Requirement } from '../requirements/requirement.js';
+import { SHOWS } from './select.js';
 import { resultShell, type Result } from './results.js';
 import { idsNotToRun, notRunResult, type Waiver, type WaiverScope } from './waivers.js';
 
@@ -14,22 +15,15 @@ const NEEDS: Record<ProbeInputKind, string> = {
   boot: 'needs the host side of a boot (vmspec boot): what the hypervisor showed from outside the guest',
 };
 
-/**
- * Which targets each input shows: a disk image shows the image and the OS in
- * it; evidence shows the guest and what it ran on (firmware, hypervisor); the
- * host side of a boot shows everything. A clause whose probe's input was not
- * given is undecided when the inputs given show its target (it applies, but
- * was not judged), and not applicable (`skip`) when they cannot.
+/*
+ * A clause whose probe's input was not given is undecided when the inputs
+ * given show its target (it applies, but was not judged: `--target guest`
+ * with only evidence), and not applicable (`skip`) when they cannot.
  */
-export const SHOWS: Record<ProbeInputKind, readonly TargetKind[]> = {
-  image: ['image', 'guest'],
-  evidence: ['guest', 'firmware', 'hypervisor'],
-  boot: ['image', 'firmware', 'hypervisor', 'guest'],
-};
 
 /** The input kinds given to a run. */
 export function givenInputs(inputs: Partial<Record<ProbeInputKind, unknown>>): ProbeInputKind[] {
-  return (Object.keys(SHOWS) as ProbeInputKind[]).filter((k) => inputs[k] !== undefined && inputs[k] !== null);
+  return (['image', 'evidence', 'boot'] as const).filter((k) => inputs[k] !== undefined && inputs[k] !== null);
 }
 
 type Outcome = { ok: true; facts: Facts } | { ok: false; message: string; undecided: boolean };

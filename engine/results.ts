@@ -50,6 +50,12 @@ export interface Selection {
   level: string[];
   target: string[];
   tags: string[];
+  /**
+   * Set when no selection option was given and the default applied: the
+   * input kinds (image, evidence, boot) whose observable clauses were selected
+   * (engine/select.ts `observableFrom`). Absent: the options above decided.
+   */
+  observableFrom?: ('image' | 'evidence' | 'boot')[];
 }
 
 /** A whole run: the results JSON contract (extend, never break). */

@@ -7,7 +7,8 @@ import { LiveSysroot, openSysroot } from '../probes/sysroot/open.js';
 import type { IntegrityReport, Sysroot } from '../probes/sysroot/types.js';
 import { evaluateUnlessWaived } from './evaluate.js';
 import { runResults, type RunResults, type Selection, type TargetInfo } from './results.js';
-import { select, SelectionError } from './select.js';
+import { observableFrom, select, selects, SelectionError } from './select.js';
+import type { ProbeInputKind } from '../probes/types.js';
 import type { Waiver } from './waivers.js';
 import type { SpecSet } from '../requirements/spec-load.js';
 
@@ -94,7 +95,10 @@ export async function verify(opts: VerifyOptions): Promise<RunResults & { warnin
   const startedAt = new Date();
   const t0 = performance.now();
   checkTargets(opts);
-  const selected = select(opts.spec.requirements, opts.selection);
+  // No selection option: the clauses what was given can observe (an image alone is not flooded with guest-run clauses).
+  const given: ProbeInputKind[] = [...(opts.image !== undefined ? ['image' as const] : []), ...(opts.evidence !== undefined || opts.live ? ['evidence' as const] : [])];
+  const selection: Selection = selects(opts.selection) ? opts.selection : { ...opts.selection, observableFrom: given };
+  const selected = selects(opts.selection) ? select(opts.spec.requirements, opts.selection) : observableFrom(opts.spec.requirements, given);
   let image: DiskImage | undefined;
   let evidence: ReturnType<typeof openEvidence> | undefined;
   let target: TargetInfo = { kind: 'none', path: null, format: null, size: null, sha256: null };
@@ -126,7 +130,7 @@ export async function verify(opts: VerifyOptions): Promise<RunResults & { warnin
     const results = await evaluateUnlessWaived(selected, { ...(image ? { image } : {}), ...(evidence ? { evidence: evidence.sysroot } : {}) }, { waivers: opts.waivers, scope: { target, hypervisor: null }, now: startedAt });
     const warnings = evidence?.warnings ?? [];
     return {
-      ...runResults({ spec: opts.spec, selection: opts.selection, target, startedAt, startedMs: t0, results }),
+      ...runResults({ spec: opts.spec, selection, target, startedAt, startedMs: t0, results }),
       ...(evidence ? { evidence: evidence.info } : {}),
       ...(warnings.length ? { warnings } : {}),
     };

@@ -429,7 +429,8 @@ function metaRows(run: RunWithWaivers): MetaRow[] {
       sel.profile ? `profile ${sel.profile}` : '',
       ...(['only', 'section', 'level', 'target', 'tags'] as const).map((k) => (Array.isArray(sel[k]) && sel[k].length ? `--${k} ${sel[k].join(',')}` : '')),
     ].filter(Boolean);
-    rows.push({ label: 'Selection', value: parts.length ? oneLine(parts.join(' ')) : 'every clause' });
+    const observable = Array.isArray(sel.observableFrom) && sel.observableFrom.length ? `default: the clauses observable from ${sel.observableFrom.map((k) => oneLine(String(k), 20)).join(' and ')}` : 'every clause';
+    rows.push({ label: 'Selection', value: parts.length ? oneLine(parts.join(' ')) : observable });
   }
   for (const [k, v] of Object.entries(run as unknown as Record<string, unknown>)) {
     if (KNOWN_RUN_KEYS.has(k)) continue;
