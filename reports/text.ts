@@ -65,7 +65,7 @@ export function renderText(run: RunResults, opts: { colour: boolean; verbose?: b
   // Results written before `undecided` existed have no such key: shown only when there is one.
   const keys = (['pass', 'fail', 'skip', 'error', 'waived', 'manual', 'undecided'] as const).filter((k) => k !== 'undecided' || (s[k] ?? 0) > 0);
   const parts = keys.map((k) => {
-    const text = `${s[k]} ${k === 'skip' ? 'not applicable' : k}`;
+    const text = `${s[k]} ${k}`;
     return s[k] && k !== 'pass' && k !== 'skip' && k !== 'manual' ? paint(BADGE[k].style, text) : text;
   });
   lines.push('', `${paint('bold', 'Summary:')} ${parts.join(', ')} — exit ${run.exitCode} (${EXIT_MEANING[run.exitCode] ?? ''})`);
