@@ -37,7 +37,6 @@ export function renderText(run: RunResults, opts: { colour: boolean; verbose?: b
   const target = t.kind === 'none' ? 'no target' : `${t.kind} ${safeTerminalText(t.path ?? '')}${t.format ? ` (${t.format}${t.size !== null ? `, ${formatBytes(t.size)}` : ''})` : ''}`;
   lines.push(paint('bold', `vmspec ${run.tool.version} · ${run.spec.title} ${run.spec.version} (${run.spec.id}) · ${target}`));
   const idWidth = Math.min(34, Math.max(...run.results.map((r) => r.id.length), 10));
-  const badgeWidth = Math.max(6, ...run.results.map((r) => BADGE[r.status]?.word.length ?? 0));
   let section = '';
   for (const r of run.results) {
     if (r.ref.section !== section) {
@@ -45,7 +44,7 @@ export function renderText(run: RunResults, opts: { colour: boolean; verbose?: b
       lines.push('', paint('bold', `${section} (p${r.ref.page})`));
     }
     const b = BADGE[r.status];
-    const badge = paint(b.style, b.word.padEnd(badgeWidth));
+    const badge = paint(b.style, b.word.padEnd(6));
     const level = r.level.padEnd(11);
     const showReason = r.status !== 'pass' || opts.verbose;
     const reason = showReason ? paint('dim', ` — ${safeTerminalText(r.message)}`) : '';
