@@ -57,7 +57,8 @@ async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<stri
   if (!entry) return resultShell(req, 'error', `unknown probe "${req.probe}" (run \`vmspec spec lint\`)`);
   // Decided before loading: a probe whose input was not given is never loaded.
   if (!inputs[entry.input]) {
-    const shown = givenInputs(inputs).some((k) => SHOWS[k].includes(req.target));
+    // The host's record is one part of a boot, never given alone: it makes no missing image or evidence owed.
+    const shown = givenInputs(inputs).some((k) => k !== 'boot' && SHOWS[k].includes(req.target));
     return resultShell(req, shown ? 'undecided' : 'skip', NEEDS[entry.input]);
   }
   const probe = await entry.load();

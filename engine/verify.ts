@@ -11,6 +11,7 @@ import { observableFrom, select, selects, SelectionError } from './select.js';
 import type { ProbeInputKind } from '../probes/types.js';
 import type { Waiver } from './waivers.js';
 import type { SpecSet } from '../requirements/spec-load.js';
+import type { Requirement } from '../requirements/requirement.js';
 
 export interface VerifyOptions {
   spec: SpecSet;
@@ -25,6 +26,8 @@ export interface VerifyOptions {
   backing?: 'follow' | 'refuse';
   /** Waivers with `runs: false` keep their clauses from being evaluated at all. */
   waivers?: Waiver[];
+  /** The clauses to evaluate, already selected: `vmspec boot` judges one selection in every run it combines. */
+  requirements?: Requirement[];
 }
 
 /** What the run was given to verify does not make sense (exit 2). */
@@ -97,8 +100,9 @@ export async function verify(opts: VerifyOptions): Promise<RunResults & { warnin
   checkTargets(opts);
   // No selection option: the clauses what was given can observe (an image alone is not flooded with guest-run clauses).
   const given: ProbeInputKind[] = [...(opts.image !== undefined ? ['image' as const] : []), ...(opts.evidence !== undefined || opts.live ? ['evidence' as const] : [])];
-  const selection: Selection = selects(opts.selection) ? opts.selection : { ...opts.selection, observableFrom: given };
-  const selected = selects(opts.selection) ? select(opts.spec.requirements, opts.selection) : observableFrom(opts.spec.requirements, given);
+  const byDefault = !opts.requirements && !selects(opts.selection);
+  const selection: Selection = byDefault ? { ...opts.selection, observableFrom: given } : opts.selection;
+  const selected = opts.requirements ?? (byDefault ? observableFrom(opts.spec.requirements, given) : select(opts.spec.requirements, opts.selection));
   let image: DiskImage | undefined;
   let evidence: ReturnType<typeof openEvidence> | undefined;
   let target: TargetInfo = { kind: 'none', path: null, format: null, size: null, sha256: null };
