@@ -108,7 +108,10 @@ t.test('the built-in reference, default matrix', { skip }, async (t) => {
   const waived = JSON.parse(w.stdout) as Results;
   t.equal(status(waived, 'V2-HW-DT-TABLE-GUID'), 'waived');
   t.equal(waived.summary.fail, 0, 'nothing fails with the known-deviation waiver');
-  t.equal(waived.exitCode, 0);
+  // The reference has no root partition (its kernel is on the ESP): the guest clauses judged from the
+  // image's root filesystem are undecided, not passed, until something else decides them (issue #14 item 5).
+  t.same(waived.results.filter((r) => r.status === 'undecided').map((r) => r.id).filter((id) => !id.startsWith('V2-GUEST-')), [], 'only guest clauses are undecided');
+  t.equal(waived.exitCode, waived.results.some((r) => r.status === 'undecided' && r.mandatory) ? 4 : 0);
 });
 
 t.test('ACPI off and a variable store that is not kept: exactly those clauses fail', { skip }, async (t) => {
