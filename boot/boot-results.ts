@@ -25,7 +25,7 @@ export function bootRunResults(o: BootRunOptions, run: {
   if (imageFailures.length) warnings.push(`booted with --force although the image fails ${imageFailures.map((f) => f.id).join(', ')}`);
   return {
     ...runResults({ spec: o.spec, selection: o.selection, target, startedAt: run.startedAt, startedMs: run.startedMs, results: run.results }),
-    environment: { hypervisor: o.env.hypervisor, qemu: o.env.qemu, accelerator: o.env.accelerator, firmware: { ...fwRest, code, ...(varsTemplate !== undefined ? { varsTemplate } : {}) } },
+    environment: { hypervisor: o.env.hypervisor, qemu: o.env.qemu, accelerator: o.env.accelerator, firmware: { ...fwRest, code, ...(varsTemplate !== undefined ? { varsTemplate } : {}) }, machine: { memoryMiB: o.memoryMiB, cpus: o.cpus, qemuArgs: o.qemuArgs } },
     boot: {
       image: o.image,
       nonce: run.nonce,

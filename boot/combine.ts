@@ -23,16 +23,12 @@ export interface LabelledRun {
   results: Result[];
 }
 
-const RANK: Record<Status, number> = { fail: 5, error: 4, waived: 3, pass: 2, manual: 1, skip: 0 };
+// undecided ranks below pass (one pass decides) and above skip (one run where the clause applies but was not decided outweighs one where it does not apply).
+const RANK: Record<Status, number> = { fail: 5, error: 4, waived: 3, pass: 2, undecided: 1.5, manual: 1, skip: 0 };
 
-/**
- * Among skips: "needs a disk image …" means the run could not look at all;
- * "undecided: …" (boot/failed-boots.ts) that its boot gave no evidence;
- * any other skip is a run's own judgement and says most.
- */
+/** "needs a disk image …" verdicts (skip or undecided) mean the run could not look at all: any other verdict says more. */
 const NOT_GIVEN = /^needs /;
-const UNDECIDED = /^undecided: /;
-const skipWeight = (message: string) => (NOT_GIVEN.test(message) ? 0 : UNDECIDED.test(message) ? 1 : 2);
+const rank = (r: Result): number => (NOT_GIVEN.test(r.message) ? -1 : RANK[r.status]);
 
 export function combineRuns(order: string[], runs: LabelledRun[]): CombinedResult[] {
   const byRun = runs.map((r) => ({ label: r.label, byId: new Map(r.results.map((x) => [x.id, x])) }));
@@ -53,10 +49,7 @@ export function combineRuns(order: string[], runs: LabelledRun[]): CombinedResul
 function pickDecisive(seen: { label: string; r: Result }[]): { label: string; r: Result } {
   let best = seen[0]!;
   for (const s of seen) {
-    const a = RANK[s.r.status];
-    const b = RANK[best.r.status];
-    if (a > b) best = s;
-    else if (a === b && s.r.status === 'skip' && skipWeight(s.r.message) > skipWeight(best.r.message)) best = s;
+    if (rank(s.r) > rank(best.r)) best = s;
   }
   return best;
 }

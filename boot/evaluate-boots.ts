@@ -1,3 +1,4 @@
+import { select } from '../engine/select.js';
 import type { Result, RunResults } from '../engine/results.js';
 import { verify, type EvidenceInfo } from '../engine/verify.js';
 import { isExpired, waiverMatchesId, type Waiver } from '../engine/waivers.js';
@@ -22,7 +23,7 @@ export interface ImageCheck {
 /** Static verify of the image (and the guest clauses its root filesystem decides). */
 export async function checkImage(o: BootRunOptions, phase: TimedPhase): Promise<ImageCheck> {
   const run = await phase('verify image', () =>
-    verify({ spec: o.spec, selection: o.selection, image: o.image.path, backing: o.backing ?? 'refuse', ...(o.waivers ? { waivers: o.waivers } : {}) }),
+    verify({ spec: o.spec, selection: o.selection, requirements: select(o.spec.requirements, o.selection), image: o.image.path, backing: o.backing ?? 'refuse', ...(o.waivers ? { waivers: o.waivers } : {}) }),
   (r) => `${r.summary.pass} pass, ${r.summary.fail} fail`);
   const mandatoryFailures = run.results.filter((r) => r.status === 'fail' && r.mandatory && r.target === 'image' && !waivedByFile(r.id, o.waivers));
   if (mandatoryFailures.length && !o.force) throw new ImageNotCompliantError(mandatoryFailures);
@@ -33,7 +34,7 @@ export async function checkImage(o: BootRunOptions, phase: TimedPhase): Promise<
 export async function evaluateEvidence(boot: FinishedBoot, o: BootRunOptions, phase: TimedPhase): Promise<{ run: LabelledRun; info: EvidenceInfo }> {
   const evidenceRun = await phase(`${boot.plan.name}: evaluate evidence`, () =>
     // The image too: guest clauses of an image whose root vmspec cannot read are decided by the kernel this boot ran.
-    verify({ spec: o.spec, selection: o.selection, image: o.image.path, backing: o.backing ?? 'refuse', evidence: boot.evidenceDisk, ...(o.waivers ? { waivers: o.waivers } : {}) }));
+    verify({ spec: o.spec, selection: o.selection, image: o.image.path, backing: o.backing ?? 'refuse', requirements: select(o.spec.requirements, o.selection), evidence: boot.evidenceDisk, ...(o.waivers ? { waivers: o.waivers } : {}) }));
   return {
     run: { label: boot.label, results: evidenceRun.results },
     info: { ...evidenceRun.evidence!, path: o.keep ? boot.evidenceDisk : `${boot.plan.name} evidence disk (removed; --keep keeps it)` },

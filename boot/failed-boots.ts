@@ -11,7 +11,7 @@ import type { PlannedBoot } from './plan.js';
  * an OS at all. When it fails, the clauses of what it exists to prove FAIL,
  * with the hypervisor's words and the serial tail, unless another boot that
  * did start an OS proved the same thing; every other clause that needed its
- * evidence is undecided (skip, naming the boot).
+ * evidence is undecided (naming the boot).
  */
 
 /** What a boot configuration is the only way to show. */
@@ -61,7 +61,7 @@ export function blamedAspects(failed: BootOutcome, all: BootOutcome[], imageExpl
  * The failed boot's run, in place of its evidence run: `unjudged` is the
  * selection evaluated without input (every evidence clause "needs" skips,
  * waivers applied). Blamed clauses FAIL unless waived; evidence clauses
- * become undecided skips naming the boot; the rest stay as they are.
+ * become undecided, naming the boot; the rest stay as they are.
  */
 export function failedBootRun(failed: BootOutcome, blamed: Aspect[], unjudged: Result[]): LabelledRun {
   const f = failed.failure!;
@@ -85,8 +85,8 @@ export function failedBootRun(failed: BootOutcome, blamed: Aspect[], unjudged: R
         expected: null,
       };
     }
-    if (r.status === 'skip' && r.probe !== null && probeEntry(r.probe)?.input === 'evidence') {
-      return { ...r, message: `undecided: ${f.reason}, so it gave no evidence to judge this clause by.${said}`, observed: { boot: failed.plan.name, failure: { ...f } } };
+    if ((r.status === 'skip' || r.status === 'undecided') && r.probe !== null && probeEntry(r.probe)?.input === 'evidence') {
+      return { ...r, status: 'undecided', message: `undecided: ${f.reason}, so it gave no evidence to judge this clause by.${said}`, observed: { boot: failed.plan.name, failure: { ...f } } };
     }
     return r;
   });

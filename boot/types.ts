@@ -63,7 +63,7 @@ export interface BootRecordOut extends HostBootRecord {
 
 export interface BootRunResults extends RunResults {
   results: CombinedResult[];
-  environment: Omit<BootEnvironment, 'firmware'> & { firmware: Omit<BootEnvironment['firmware'], 'code' | 'varsTemplate'> & { code: string; varsTemplate?: string } };
+  environment: Omit<BootEnvironment, 'firmware'> & { firmware: Omit<BootEnvironment['firmware'], 'code' | 'varsTemplate'> & { code: string; varsTemplate?: string }; machine: { memoryMiB: number; cpus: number; qemuArgs: string[] } };
   boot: { image: BootImage; nonce: string; workDir: string | null; boots: BootRecordOut[]; staticCheck: { mandatoryImageFailures: string[]; forced: boolean } };
   warnings?: string[];
 }

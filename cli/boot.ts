@@ -31,7 +31,8 @@ What it does:
   4. boot 1: write a test UEFI variable; boot 2 (power cycle, same variable
      store): check it. --gic both (default) gives boot 1 a GICv2, boot 2 a GICv3
   5. read each boot's evidence disk, the serial logs and the variable store,
-     and report one verdict per clause
+     and report one verdict per clause (with no selection option: every
+     clause, since a boot observes the image, the guest and the host side)
 
 Exit codes:
   0    every selected MUST/SHALL clause passed (or was waived)
@@ -39,8 +40,9 @@ Exit codes:
        firmware started no OS, fails the clauses that boot exists to prove), or the
        image is not compliant (without --force)
   2    usage or input error (bad option, unreadable image, download or checksum failure, no firmware)
-  3    a clause errored, or a boot left no evidence and no MUST clause failed
-       (its clauses are undecided); the report is still written
+  3    a clause errored (a probe could not run); the report is still written
+  4    no MUST/SHALL clause failed, but one is undecided (its input was missing or
+       unreadable, e.g. a boot that left no evidence); the report is still written
   130  interrupted (SIGINT); 143: terminated (SIGTERM). QEMU is stopped, temporary files removed`;
 
 /** `vmspec boot`: the original vmspec-boot, rebuilt (boot/run.ts). Heavy modules load only when it runs. */
@@ -144,7 +146,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
       const failed = run.boot.boots.flatMap((b) => (b.failure ? [b.failure] : []));
       for (const f of failed) say(`${f.reason}${f.hypervisorMessage ? `\n  QEMU: ${f.hypervisorMessage.replace(/\n/g, '\n  QEMU: ')}` : ''}`);
       // A boot that gave no evidence leaves clauses undecided: that is never "every clause passed".
-      process.exitCode = failed.length && finished.exitCode === EXIT.ok ? EXIT.probeError : finished.exitCode;
+      process.exitCode = failed.length && finished.exitCode === EXIT.ok ? EXIT.undecided : finished.exitCode;
     } catch (e) {
       if (e instanceof BootCanceledError) {
         say(e.message);

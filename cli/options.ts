@@ -90,7 +90,7 @@ export interface PreparedReports {
 export function addReportOptions(cmd: Command): Command {
   return cmd
     .option('--report <format:file>', `also write a report (${RUN_FORMATS.names.join(', ')}), e.g. html:report.html; repeatable`, collect)
-    .option('--waivers <file>', 'YAML waivers: an unexpired waiver turns a failing clause into "waived" (see docs/reports.md)');
+    .option('--waivers <file>', 'YAML waivers: an unexpired waiver turns a failing or undecided clause into "waived" (see docs/reports.md)');
 }
 
 /**

@@ -33,7 +33,21 @@ export function addVerifyCommand(program: Command): void {
     .addOption(verboseOption())
     .option('--sha256', 'record the sha256 of the whole image (or evidence tar) file (reads every byte)')
     .addOption(new Option('--backing <mode>', 'qcow2 backing files: follow (read-only) or refuse').choices(['follow', 'refuse']).default('refuse'))
-    .addHelpText('after', EXIT_HELP)
+    .addHelpText('after', `
+Selection:
+  With no --profile, --only, --section, --level, --target or --tags, verify
+  checks the clauses what you gave can observe: IMAGE gives the image clauses
+  and those judged from its root filesystem (the guest OS's drivers);
+  --evidence/--live gives the clauses the guest's evidence decides (guest,
+  firmware, hypervisor). Clauses that need a running guest or the host side of
+  a boot are left to \`vmspec verify --evidence\` and \`vmspec boot\`. Any
+  selection option selects from the whole spec, as written.
+
+Statuses:
+  SKIP       not applicable to this target (its condition does not hold, or
+             the inputs given cannot show its target)
+  UNDECIDED  applies, but its input was missing or unreadable: not judged
+${EXIT_HELP}`)
     .action(async (image: string | undefined, o: VerifyFlags) => {
       // Probes load only when a verify runs (--help, spec list stay fast).
       const { checkTargets, verify } = await import('../engine/verify.js');

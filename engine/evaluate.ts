@@ -4,6 +4,7 @@ import { probeEntry } from '../probes/table.js';
 import { Memo, type Facts, type Json, type ProbeInputKind, type ProbeInputs } from '../probes/types.js';
 import { describe, match } from '../requirements/expect.js';
 import type { Requirement } from '../requirements/requirement.js';
+import { SHOWS } from './select.js';
 import { resultShell, type Result } from './results.js';
 import { idsNotToRun, notRunResult, type Waiver, type WaiverScope } from './waivers.js';
 
@@ -14,7 +15,18 @@ const NEEDS: Record<ProbeInputKind, string> = {
   boot: 'needs the host side of a boot (vmspec boot): what the hypervisor showed from outside the guest',
 };
 
-type Outcome = { ok: true; facts: Facts } | { ok: false; message: string };
+/*
+ * A clause whose probe's input was not given is undecided when the inputs
+ * given show its target (it applies, but was not judged: `--target guest`
+ * with only evidence), and not applicable (`skip`) when they cannot.
+ */
+
+/** The input kinds given to a run. */
+export function givenInputs(inputs: Partial<Record<ProbeInputKind, unknown>>): ProbeInputKind[] {
+  return (['image', 'evidence', 'boot'] as const).filter((k) => inputs[k] !== undefined && inputs[k] !== null);
+}
+
+type Outcome = { ok: true; facts: Facts } | { ok: false; message: string; undecided: boolean };
 
 /**
  * Evaluate requirements against what was given. Probes run once per
@@ -44,7 +56,11 @@ async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<stri
   const entry = probeEntry(req.probe);
   if (!entry) return resultShell(req, 'error', `unknown probe "${req.probe}" (run \`vmspec spec lint\`)`);
   // Decided before loading: a probe whose input was not given is never loaded.
-  if (!inputs[entry.input]) return resultShell(req, 'skip', NEEDS[entry.input]);
+  if (!inputs[entry.input]) {
+    // The host's record is one part of a boot, never given alone: it makes no missing image or evidence owed.
+    const shown = givenInputs(inputs).some((k) => k !== 'boot' && SHOWS[k].includes(req.target));
+    return resultShell(req, shown ? 'undecided' : 'skip', NEEDS[entry.input]);
+  }
   const probe = await entry.load();
 
   const key = `${probe.name}\0${JSON.stringify(req.params)}`;
@@ -54,8 +70,23 @@ async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<stri
     runs.set(key, run);
   }
   const outcome = await run;
-  if (!outcome.ok) return resultShell(req, 'error', `probe ${probe.name} could not run: ${outcome.message}`);
+  if (!outcome.ok) {
+    return outcome.undecided
+      ? resultShell(req, 'undecided', `undecided: probe ${probe.name} cannot read its input: ${outcome.message}`)
+      : resultShell(req, 'error', `probe ${probe.name} could not run: ${outcome.message}`);
+  }
   const observed: Json = outcome.facts;
+
+  if (req.needs) {
+    const missing = match(observed, req.needs);
+    if (missing.length) {
+      const m = missing[0]!;
+      const found = m.actual === undefined ? 'is absent' : `is ${short(m.actual)}`;
+      const because = req.needs.find((w) => w.fact === m.path && w.because)?.because;
+      const why = because ? `: ${because}` : ` (judging it needs ${req.needs.map(describe).join(' and ')})`;
+      return { ...resultShell(req, 'undecided', `undecided: ${m.path} ${found}${why}`), observed, mismatches: missing };
+    }
+  }
 
   if (req.when) {
     const notApplicable = match(observed, req.when);
@@ -82,12 +113,13 @@ async function runProbe(fn: () => Facts | Promise<Facts>): Promise<Outcome> {
   } catch (e) {
     if (e instanceof ParseError || e instanceof UnsupportedError) {
       const hint = e instanceof UnsupportedError && e.hint ? ` (${e.hint})` : '';
-      return { ok: false, message: `${e.message}${hint}` };
+      // Unsupported: the input is of a kind vmspec cannot read, so the clause is undecided; a ParseError is damage, an error.
+      return { ok: false, message: `${e.message}${hint}`, undecided: e instanceof UnsupportedError };
     }
     const err = e as NodeJS.ErrnoException;
-    if (err?.code && err.syscall) return { ok: false, message: `${err.syscall} failed: ${err.message}` };
+    if (err?.code && err.syscall) return { ok: false, message: `${err.syscall} failed: ${err.message}`, undecided: false };
     if (process.env.VMSPEC_DEBUG) console.error(e);
-    return { ok: false, message: `internal error: ${err?.message ?? String(e)} (set VMSPEC_DEBUG=1 for details and report it)` };
+    return { ok: false, message: `internal error: ${err?.message ?? String(e)} (set VMSPEC_DEBUG=1 for details and report it)`, undecided: false };
   }
 }
 

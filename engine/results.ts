@@ -4,7 +4,13 @@ import type { Mismatch } from '../requirements/expect.js';
 import type { SpecSet } from '../requirements/spec-load.js';
 import { TOOL_VERSION } from '../package/version.js';
 
-export const STATUSES = ['pass', 'fail', 'skip', 'error', 'waived', 'manual'] as const;
+/**
+ * Every verdict a clause can get. `skip`: not applicable (its `when` does not
+ * hold, or the inputs given cannot show its target at all). `undecided`: it
+ * applies, but its input was missing or unreadable, so it was not judged
+ * (added after the first six; results JSON written before it never holds it).
+ */
+export const STATUSES = ['pass', 'fail', 'skip', 'error', 'waived', 'manual', 'undecided'] as const;
 export type Status = (typeof STATUSES)[number];
 
 /** The verdict on one requirement (schema/results.schema.json#/properties/results/items). */
@@ -20,7 +26,7 @@ export interface Result {
   probe: string | null;
   params?: { [key: string]: Json };
   observed: Json;
-  expected: { when?: Expectation[]; expect?: Expectation[] } | null;
+  expected: { needs?: Expectation[]; when?: Expectation[]; expect?: Expectation[] } | null;
   mismatches?: Mismatch[];
   manual?: string;
   remediation?: string;
@@ -44,6 +50,12 @@ export interface Selection {
   level: string[];
   target: string[];
   tags: string[];
+  /**
+   * Set when no selection option was given and the default applied: the
+   * input kinds (image, evidence, boot) whose observable clauses were selected
+   * (engine/select.ts `observableFrom`). Absent: the options above decided.
+   */
+  observableFrom?: ('image' | 'evidence' | 'boot')[];
 }
 
 /** A whole run: the results JSON contract (extend, never break). */
@@ -60,20 +72,30 @@ export interface RunResults {
   results: Result[];
 }
 
-/** Documented exit codes (README, `vmspec --help`). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, probeError: 3 } as const;
+/**
+ * Documented exit codes (README, `vmspec --help`). `undecided` (4): nothing
+ * mandatory failed and every probe ran, but a mandatory clause could not be
+ * decided, so the run cannot be read as compliant. 4 is the next free code,
+ * below the shell's 126+ and the 130/143 of a signal.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, probeError: 3, undecided: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function summarise(results: Result[]): Summary {
-  const s: Summary = { pass: 0, fail: 0, skip: 0, error: 0, waived: 0, manual: 0 };
+  const s: Summary = { pass: 0, fail: 0, skip: 0, error: 0, waived: 0, manual: 0, undecided: 0 };
   for (const r of results) s[r.status]++;
   return s;
 }
 
-/** 1 when a mandatory clause failed; else 3 when any probe errored; else 0. */
+/**
+ * 1 when a mandatory clause failed; else 3 when any probe errored; else 4
+ * when a mandatory clause is undecided; else 0. Like a failure, an undecided
+ * SHOULD or MAY clause is reported but does not change the exit code.
+ */
 export function exitCodeFor(results: Result[]): ExitCode {
   if (results.some((r) => r.status === 'fail' && r.mandatory)) return EXIT.failed;
   if (results.some((r) => r.status === 'error')) return EXIT.probeError;
+  if (results.some((r) => r.status === 'undecided' && r.mandatory)) return EXIT.undecided;
   return EXIT.ok;
 }
 
@@ -96,7 +118,7 @@ export function resultShell(req: Requirement, status: Status, message: string): 
     probe: req.probe ?? null,
     ...(req.probe ? { params: req.params } : {}),
     observed: null,
-    expected: req.expect ? { ...(req.when ? { when: req.when } : {}), expect: req.expect } : null,
+    expected: req.expect ? { ...(req.needs ? { needs: req.needs } : {}), ...(req.when ? { when: req.when } : {}), expect: req.expect } : null,
     ...(req.manual ? { manual: req.manual } : {}),
     ...(req.remediation ? { remediation: req.remediation } : {}),
   };

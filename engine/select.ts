@@ -1,8 +1,10 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { globToRegExp } from '../probes/glob.js';
+import { probeEntry } from '../probes/table.js';
+import type { ProbeInputKind } from '../probes/types.js';
 import { specRoot } from '../package/paths.js';
-import { normaliseLevel, TARGETS, type Requirement } from '../requirements/requirement.js';
+import { normaliseLevel, TARGETS, type Requirement, type TargetKind } from '../requirements/requirement.js';
 import { explainErrors, validator } from '../requirements/schemas.js';
 import type { Selection } from './results.js';
 import { parseYaml } from '../requirements/yaml-document.js';
@@ -135,6 +137,30 @@ export function selectionFrom(o: SelectionFlags): Selection {
     target: splitList(o.target),
     tags: splitList(o.tags),
   };
+}
+
+/** Which targets each input kind shows (a disk image: the image and the OS in it; evidence: the guest and what it ran on; a boot: all). */
+export const SHOWS: Record<ProbeInputKind, readonly TargetKind[]> = {
+  image: ['image', 'guest'],
+  evidence: ['guest', 'firmware', 'hypervisor'],
+  boot: ['image', 'firmware', 'hypervisor', 'guest'],
+};
+
+/**
+ * The default selection (no --profile, --only, --section, --level, --target
+ * or --tags): the clauses the inputs given can observe. An automated clause
+ * is selected when its probe reads one of `given` (so it can be decided); a
+ * manual one when one of `given` shows its target. `vmspec verify IMAGE`
+ * thus gets the image clauses and those judged from the image's root
+ * filesystem, `--evidence` the clauses the guest's evidence decides, and a
+ * boot (image, evidence and host record) every clause.
+ */
+export function observableFrom(requirements: Requirement[], given: readonly ProbeInputKind[]): Requirement[] {
+  return requirements.filter((r) => {
+    const input = r.probe && r.expect && r.manual === undefined ? probeEntry(r.probe)?.input : undefined;
+    if (input) return given.includes(input);
+    return given.some((k) => SHOWS[k].includes(r.target));
+  });
 }
 
 /** Whether the options select anything at all (no profile, no filter: the command's default applies). */

@@ -7,9 +7,11 @@ import { LiveSysroot, openSysroot } from '../probes/sysroot/open.js';
 import type { IntegrityReport, Sysroot } from '../probes/sysroot/types.js';
 import { evaluateUnlessWaived } from './evaluate.js';
 import { runResults, type RunResults, type Selection, type TargetInfo } from './results.js';
-import { select, SelectionError } from './select.js';
+import { observableFrom, select, selects, SelectionError } from './select.js';
+import type { ProbeInputKind } from '../probes/types.js';
 import type { Waiver } from './waivers.js';
 import type { SpecSet } from '../requirements/spec-load.js';
+import type { Requirement } from '../requirements/requirement.js';
 
 export interface VerifyOptions {
   spec: SpecSet;
@@ -24,6 +26,8 @@ export interface VerifyOptions {
   backing?: 'follow' | 'refuse';
   /** Waivers with `runs: false` keep their clauses from being evaluated at all. */
   waivers?: Waiver[];
+  /** The clauses to evaluate, already selected: `vmspec boot` judges one selection in every run it combines. */
+  requirements?: Requirement[];
 }
 
 /** What the run was given to verify does not make sense (exit 2). */
@@ -94,7 +98,11 @@ export async function verify(opts: VerifyOptions): Promise<RunResults & { warnin
   const startedAt = new Date();
   const t0 = performance.now();
   checkTargets(opts);
-  const selected = select(opts.spec.requirements, opts.selection);
+  // No selection option: the clauses what was given can observe (an image alone is not flooded with guest-run clauses).
+  const given: ProbeInputKind[] = [...(opts.image !== undefined ? ['image' as const] : []), ...(opts.evidence !== undefined || opts.live ? ['evidence' as const] : [])];
+  const byDefault = !opts.requirements && !selects(opts.selection);
+  const selection: Selection = byDefault ? { ...opts.selection, observableFrom: given } : opts.selection;
+  const selected = opts.requirements ?? (byDefault ? observableFrom(opts.spec.requirements, given) : select(opts.spec.requirements, opts.selection));
   let image: DiskImage | undefined;
   let evidence: ReturnType<typeof openEvidence> | undefined;
   let target: TargetInfo = { kind: 'none', path: null, format: null, size: null, sha256: null };
@@ -126,7 +134,7 @@ export async function verify(opts: VerifyOptions): Promise<RunResults & { warnin
     const results = await evaluateUnlessWaived(selected, { ...(image ? { image } : {}), ...(evidence ? { evidence: evidence.sysroot } : {}) }, { waivers: opts.waivers, scope: { target, hypervisor: null }, now: startedAt });
     const warnings = evidence?.warnings ?? [];
     return {
-      ...runResults({ spec: opts.spec, selection: opts.selection, target, startedAt, startedMs: t0, results }),
+      ...runResults({ spec: opts.spec, selection, target, startedAt, startedMs: t0, results }),
       ...(evidence ? { evidence: evidence.info } : {}),
       ...(warnings.length ? { warnings } : {}),
     };

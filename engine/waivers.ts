@@ -24,7 +24,7 @@ export interface Waiver {
   hypervisor?: string;
   /**
    * Whether the clause still runs (default true: it runs and only a `fail`
-   * becomes `waived`). false: the clause is not evaluated at all and is
+   * or `undecided` becomes `waived`). false: the clause is not evaluated at all and is
    * reported `waived` whatever it would have given.
    */
   runs: boolean;
@@ -224,8 +224,11 @@ function record(w: Waiver): AppliedWaiver {
 /**
  * Apply waivers to a run. A waiver applies when it is unexpired (or has no
  * expiry) and its scope (target, hypervisor) matches the run:
- * - `runs: true` (default): a `fail` it covers becomes `waived` (never
- *   `pass`); every other status is kept.
+ * - `runs: true` (default): a `fail` or `undecided` it covers becomes
+ *   `waived` (never `pass`); every other status is kept. An undecided
+ *   clause may be waived because a waiver is a person's signed, expiring
+ *   decision (say, the kernel config of a btrfs-root image checked by hand),
+ *   exactly what the tool could not supply; the clause still reads waived.
  * - `runs: false`: the clause it covers is `waived` whatever its status
  *   (the runner did not evaluate it: see `idsNotToRun`).
  * The waiver is recorded on the result. Expired waivers, hypervisor-scoped
@@ -247,7 +250,7 @@ export function applyWaivers(run: RunWithWaivers, waivers: Waiver[], now: Date):
     const active = covering.filter(usable);
     const notRun = active.find((w) => !w.runs);
     if (notRun) return { ...r, status: 'waived', waiver: record(notRun) };
-    if (r.status !== 'fail') return r;
+    if (r.status !== 'fail' && r.status !== 'undecided') return r;
     const first = active[0];
     return first ? { ...r, status: 'waived', waiver: record(first) } : r;
   });
@@ -256,14 +259,15 @@ export function applyWaivers(run: RunWithWaivers, waivers: Waiver[], now: Date):
     const label = `waiver "${w.id}" (${where(w)}, owner ${w.owner})`;
     if (isExpired(w, now)) {
       const failing = hits.filter((r) => finalStatus.get(r) === 'fail').map((r) => r.id);
-      warnings.push(`${label} expired on ${w.expires} and was not applied${failing.length ? `; still failing: ${failing.join(', ')}` : ''}`);
+      const undecided = hits.filter((r) => finalStatus.get(r) === 'undecided').map((r) => r.id);
+      warnings.push(`${label} expired on ${w.expires} and was not applied${failing.length ? `; still failing: ${failing.join(', ')}` : ''}${undecided.length ? `; still undecided: ${undecided.join(', ')}` : ''}`);
     } else if (w.hypervisor !== undefined && scope.hypervisor === null) {
       const ids = idMatched.get(w)!;
       warnings.push(`${label} is scoped to hypervisor "${w.hypervisor}" but this run records no hypervisor (no environment.hypervisor or target.hypervisor in the results), so it was not applied${ids.length ? ` to ${ids.join(', ')}` : ''}`);
     } else if (hits.length === 0) {
       const scopes = [w.target !== undefined ? `target "${w.target}"` : '', w.hypervisor !== undefined ? `hypervisor "${w.hypervisor}" (run: "${scope.hypervisor}")` : ''].filter(Boolean);
       warnings.push(`${label} matches no clause in this run${scopes.length ? ` for ${scopes.join(' and ')}` : ''}`);
-    } else if (w.runs && !hits.some((r) => r.status === 'fail' || r.status === 'waived')) {
+    } else if (w.runs && !hits.some((r) => r.status === 'fail' || r.status === 'undecided' || r.status === 'waived')) {
       warnings.push(`${label} was not needed: no clause it covers failed (${hits.map((r) => `${r.id}: ${r.status}`).join(', ')})`);
     }
   }

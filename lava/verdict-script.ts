@@ -21,7 +21,9 @@ export interface VerdictScriptOptions {
  * `vmspec verify --evidence` on it, and report one LAVA test case per
  * selected requirement from the results JSON. vmspec's statuses map to
  * LAVA's: pass, fail; skip, manual and waived -> skip (none is a pass);
- * error, or no result at all (bundle missing, vmspec failed) -> unknown.
+ * undecided (applies, input missing or unreadable), error, or no result at
+ * all (bundle missing, vmspec failed) -> unknown: LAVA's word for a case
+ * whose outcome could not be determined.
  */
 export function verdictScript(o: VerdictScriptOptions): string {
   const ids = [...o.cases.keys()];
@@ -58,10 +60,11 @@ if [ -s "$bundle" ]; then
   rc=0
   vmspec verify --evidence "$bundle" --spec "$spec" --only "$only" --format json -o "$results" || rc=$?
 fi
-# 0 all mandatory clauses passed, 1 one failed, 3 a probe could not run:
-# each still wrote a complete results file. 2 is a usage or input error.
+# 0 all mandatory clauses passed, 1 one failed, 3 a probe could not run,
+# 4 a mandatory clause is undecided: each still wrote a complete results
+# file. 2 is a usage or input error.
 case $rc in
-  0|1|3)
+  0|1|3|4)
     result ${STEP_CASES.verify} --result pass --measurement "$rc" --units exit-code
     node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); for (const x of r.results) console.log(x.id + " " + x.status);' "$results" > "$statuses" || : > "$statuses"
     ;;
@@ -77,7 +80,7 @@ report() {
     pass) verdict=pass ;;
     fail) verdict=fail ;;
     skip|manual|waived) verdict=skip ;;
-    *) verdict=unknown ;;
+    *) verdict=unknown ;; # undecided, error, or no result
   esac
   result "$1" --result "$verdict"
 }

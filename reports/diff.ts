@@ -86,7 +86,8 @@ function side(run: RunWithWaivers): RunSide {
   };
 }
 
-const PROBLEM: ReadonlySet<Status> = new Set(['fail', 'error']);
+// Undecided is not passed: pass → undecided is a regression (the change lost the means to judge), undecided → pass a fix.
+const PROBLEM: ReadonlySet<Status> = new Set(['fail', 'error', 'undecided']);
 
 /**
  * Compare two runs clause by clause. Requirements are matched by id; those
@@ -157,7 +158,7 @@ export function diffRuns(oldRun: RunWithWaivers, newRun: RunWithWaivers): RunDif
   };
 }
 
-/** 1 when the new run regressed (a clause went from pass to fail or error), else 0. */
+/** 1 when the new run regressed (a clause went from pass to fail, error or undecided), else 0. */
 export function diffExitCode(d: RunDiff): 0 | 1 {
   return d.regressions.length ? 1 : 0;
 }
@@ -180,7 +181,7 @@ function specLines(d: RunDiff): string[] {
   return out;
 }
 
-const TONE: Record<Status, Style> = { pass: 'green', fail: 'red', error: 'magenta', skip: 'grey', waived: 'yellow', manual: 'cyan' };
+const TONE: Record<Status, Style> = { pass: 'green', fail: 'red', error: 'magenta', skip: 'grey', waived: 'yellow', manual: 'cyan', undecided: 'magenta' };
 
 export function renderDiffText(d: RunDiff, opts: { colour?: boolean } = {}): string {
   const paint = painter(opts.colour ?? false);

@@ -39,7 +39,7 @@ function details(c: ClauseView): string {
   for (const m of c.mismatches) {
     lines.push(`mismatch: ${m.path} ${m.reason}${m.expected !== undefined ? `; expected ${m.expected}` : ''}${m.actual !== undefined ? `; observed ${m.actual}` : ''}`);
   }
-  for (const f of c.facts) lines.push(`${f.kind === 'when' ? 'applies when' : 'expects'}: ${f.expected}; observed ${f.observed ? truncateText(f.observed.text.replace(/\s*\n\s*/g, ' '), 500) : 'absent'}`);
+  for (const f of c.facts) lines.push(`${f.kind === 'needs' ? 'decidable when' : f.kind === 'when' ? 'applies when' : 'expects'}: ${f.expected}; observed ${f.observed ? truncateText(f.observed.text.replace(/\s*\n\s*/g, ' '), 500) : 'absent'}`);
   if (c.waiver) lines.push(`waiver: ${c.waiver.id}${c.waiver.source ? ` (${c.waiver.source})` : ''}: ${c.waiver.justification}; owner ${c.waiver.owner}; ${c.waiver.expiry}${c.waiver.ticket ? `; ticket ${c.waiver.ticket}` : ''}${c.waiver.hypervisor ? `; hypervisor ${c.waiver.hypervisor}` : ''}${c.waiver.notRun ? '; not run (runs: false)' : ''}`);
   if (c.remediation) lines.push(`remediation: ${c.remediation}`);
   if (c.manual) lines.push(`manual procedure: ${c.manual}`);
@@ -58,6 +58,8 @@ function testcase(c: ClauseView, section: string): string {
       return `${open}>\n      <error message="${msg(c.message)}" type="probe-error">${xmlText(details(c))}</error>\n    </testcase>`;
     case 'skip':
       return `${open}>\n      <skipped message="${msg(c.message)}" type="not-applicable"/>\n    </testcase>`;
+    case 'undecided':
+      return `${open}>\n      <skipped message="${msg(`undecided: ${c.message.replace(/^undecided: /, '')}`)}" type="undecided">${xmlText(details(c))}</skipped>\n    </testcase>`;
     case 'manual':
       return `${open}>\n      <skipped message="${msg(`manual: ${c.manual ?? c.message}`)}" type="manual">${xmlText(details(c))}</skipped>\n    </testcase>`;
     case 'waived': {
@@ -70,8 +72,8 @@ function testcase(c: ClauseView, section: string): string {
 /**
  * JUnit XML: one <testsuite> per spec section, one <testcase> per
  * requirement (classname = section, name = "ID title"); <failure> for fail,
- * <error> for a probe that could not run, <skipped> for skip, manual and
- * waived (type says which). Valid against the Jenkins/Surefire JUnit XSD.
+ * <error> for a probe that could not run, <skipped> for skip, undecided,
+ * manual and waived (type says which: not-applicable, undecided, manual, waived). Valid against the Jenkins/Surefire JUnit XSD.
  */
 export function renderJunit(run: RunWithWaivers, spec?: SpecSet): string {
   const sections = sectionsOf(run, spec);
@@ -89,7 +91,7 @@ export function renderJunit(run: RunWithWaivers, spec?: SpecSet): string {
   const suites = sections.map((s, i) => {
     const count = (...st: string[]) => s.clauses.filter((c) => st.includes(c.status)).length;
     const time = s.clauses.reduce((a, c) => a + (c.durationMs ?? 0), 0);
-    const head = `  <testsuite name="${xmlAttr(s.title)}" tests="${s.clauses.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip', 'manual', 'waived')}" time="${seconds(time)}" timestamp="${xmlAttr(run.startedAt)}" id="${i}" package="${xmlAttr(run.spec.id)}">`;
+    const head = `  <testsuite name="${xmlAttr(s.title)}" tests="${s.clauses.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip', 'manual', 'waived', 'undecided')}" time="${seconds(time)}" timestamp="${xmlAttr(run.startedAt)}" id="${i}" package="${xmlAttr(run.spec.id)}">`;
     return [head, propsXml, ...s.clauses.map((c) => testcase(c, s.title)), '  </testsuite>'].join('\n');
   });
   const all = sections.flatMap((s) => s.clauses);

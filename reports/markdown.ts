@@ -61,7 +61,7 @@ function clauseDetail(c: ClauseView): string {
     out.push('', table(['Fact', 'Why it does not hold', 'Expected', 'Observed'], c.mismatches.map((m) => [md(m.path), md(m.reason), md(m.expected ?? '', 300), m.actual === undefined ? '*absent*' : md(m.actual, 300)])));
   }
   if (c.facts.length) {
-    out.push('', table(['', 'Expected', 'Observed'], c.facts.map((f) => [f.kind === 'when' ? 'applies when' : 'expects', md(f.expected), f.observed ? md(f.observed.text.replace(/\s*\n\s*/g, ' '), 300) : '*absent*'])));
+    out.push('', table(['', 'Expected', 'Observed'], c.facts.map((f) => [f.kind === 'needs' ? 'decidable when' : f.kind === 'when' ? 'applies when' : 'expects', md(f.expected), f.observed ? md(f.observed.text.replace(/\s*\n\s*/g, ' '), 300) : '*absent*'])));
   }
   if (c.observed !== null) {
     out.push('', `Observed facts${c.observed.truncated ? ' (shortened for display; the JSON results hold them in full)' : ''}:`, '', fence(c.observed.text, 'json'));

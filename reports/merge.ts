@@ -65,15 +65,70 @@ function recordedHypervisor(run: RunWithWaivers): string | undefined {
   return typeof h === 'string' && h.trim() ? h : undefined;
 }
 
+const record = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? oneLine(v, 60) : typeof v === 'number' ? String(v) : undefined);
+
+/**
+ * What set a run apart besides its image and hypervisor, as `name value`
+ * words: the firmware as the guest saw it (vendor and UEFI revision from the
+ * evidence.uefi facts in the results; else what the host's firmware
+ * descriptor says) and the machine options vmspec boot records (GIC and ACPI
+ * of each boot, accelerator, vCPUs, memory, extra QEMU arguments). Results of
+ * older writers, or of verify, simply have fewer of these.
+ */
+function runTraits(run: RunWithWaivers): Map<string, string> {
+  const traits = new Map<string, string>();
+  const env = record((run as { environment?: unknown }).environment);
+  const fwFacts = record(record(run.results.find((r) => r.probe === 'evidence.uefi' && r.observed)?.observed).firmware);
+  const vendor = text(fwFacts.vendor);
+  const uefi = text(fwFacts.version);
+  const hostFw = record(env.firmware);
+  const fw = vendor || uefi ? [vendor, uefi ? `UEFI ${uefi}` : undefined].filter(Boolean).join(' ') : [text(hostFw.description), text(hostFw.version)].filter(Boolean).join(' ');
+  if (fw) traits.set('firmware', `firmware ${fw}`);
+  const boots = record((run as { boot?: unknown }).boot).boots;
+  if (Array.isArray(boots) && boots.length) {
+    const each = boots.map((b) => record(b));
+    traits.set('gic', `GICv${[...new Set(each.map((b) => text(b.gic) ?? '?'))].join('+v')}`);
+    traits.set('acpi', [...new Set(each.map((b) => (b.acpi === false ? 'DT' : b.acpi === true ? 'ACPI' : '?')))].join('+'));
+  } else {
+    // An evidence run: the GIC and the description the guest booted with.
+    const gic = text(record(run.results.find((r) => r.probe === 'evidence.gic' && r.observed)?.observed).inUse);
+    const description = text(record(run.results.find((r) => r.probe === 'evidence.uefi' && r.observed)?.observed).hardwareDescription);
+    if (gic) traits.set('gic', gic);
+    if (description) traits.set('acpi', description === 'device tree' ? 'DT' : description);
+  }
+  const accel = text(env.accelerator);
+  if (accel) traits.set('accel', accel.toUpperCase());
+  const machine = record(env.machine);
+  if (text(machine.cpus)) traits.set('cpus', `${text(machine.cpus)} vCPUs`);
+  if (text(machine.memoryMiB)) traits.set('memory', `${text(machine.memoryMiB)} MiB`);
+  if (Array.isArray(machine.qemuArgs)) traits.set('qemuArgs', machine.qemuArgs.length ? oneLine(machine.qemuArgs.map(String).join(' '), 80) : 'no extra QEMU arguments');
+  return traits;
+}
+
 export function mergeRuns(inputs: MergeInput[], spec?: SpecSet): MergedRuns {
   const warnings: string[] = [];
   const labels = new Map<string, number>();
-  const columns: MergeColumn[] = inputs.map(({ run, source }, index) => {
+  const bases = inputs.map(({ run }, index) => {
     const t = run.target;
-    let label = oneLine(t.path ? basename(t.path) : t.kind === 'none' ? 'no target' : t.kind, 80) || `run ${index + 1}`;
+    const label = oneLine(t.path ? basename(t.path) : t.kind === 'none' ? 'no target' : t.kind, 80) || `run ${index + 1}`;
     // A matrix of boots repeats the image: the hypervisor the run records tells the columns apart.
     const hypervisor = recordedHypervisor(run);
-    if (hypervisor) label = `${label} · ${oneLine(hypervisor, 60)}`;
+    return hypervisor ? `${label} · ${oneLine(hypervisor, 60)}` : label;
+  });
+  // Columns that would read alike are told apart by what differs between them: firmware, machine options.
+  const traits = inputs.map(({ run }) => runTraits(run));
+  const distinct = bases.map((base, i) => {
+    const peers = bases.flatMap((b, j) => (b === base ? [j] : []));
+    if (peers.length < 2) return base;
+    const keys = [...new Set(peers.flatMap((j) => [...traits[j]!.keys()]))];
+    const differing = keys.filter((k) => new Set(peers.map((j) => traits[j]!.get(k) ?? '—')).size > 1);
+    const words = differing.map((k) => traits[i]!.get(k) ?? `no ${k}`);
+    return words.length ? `${base} · ${words.join(' · ')}` : base;
+  });
+  const columns: MergeColumn[] = inputs.map(({ run, source }, index) => {
+    const t = run.target;
+    let label = distinct[index]!;
     const seen = labels.get(label) ?? 0;
     labels.set(label, seen + 1);
     if (seen) label = `${label} (${seen + 1})`;
@@ -205,6 +260,7 @@ function mergeTestcase({ row, section, cell }: MergeCase, c: MergeColumn): strin
     case 'fail': return `${open}>\n      <failure message="${msg(cell.message)}" type="${xmlAttr(row.level)}">${body}</failure>\n    </testcase>`;
     case 'error': return `${open}>\n      <error message="${msg(cell.message)}" type="probe-error">${body}</error>\n    </testcase>`;
     case 'skip': return `${open}>\n      <skipped message="${msg(cell.message)}" type="not-applicable"/>\n    </testcase>`;
+    case 'undecided': return `${open}>\n      <skipped message="${msg(`undecided: ${cell.message.replace(/^undecided: /, '')}`)}" type="undecided">${body}</skipped>\n    </testcase>`;
     case 'manual': return `${open}>\n      <skipped message="${msg(`manual: ${cell.message}`)}" type="manual">${body}</skipped>\n    </testcase>`;
     case 'waived': return `${open}>\n      <skipped message="${msg(`waived: ${cell.waiver ?? cell.message}`)}" type="waived">${body}</skipped>\n    </testcase>`;
   }
@@ -226,7 +282,7 @@ export function renderMergeJunit(m: MergedRuns): string {
     tests += cases.length;
     fails += count('fail');
     errors += count('error');
-    const head = `  <testsuite name="${xmlAttr(c.label)}" tests="${cases.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip', 'manual', 'waived')}" timestamp="${xmlAttr(c.startedAt)}" id="${c.index}" package="${xmlAttr(c.spec.id)}">`;
+    const head = `  <testsuite name="${xmlAttr(c.label)}" tests="${cases.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip', 'manual', 'waived', 'undecided')}" timestamp="${xmlAttr(c.startedAt)}" id="${c.index}" package="${xmlAttr(c.spec.id)}">`;
     const props = `    <properties>\n${columnProps(c).map(([k, v]) => `      <property name="${xmlAttr(k)}" value="${xmlAttr(v)}"/>`).join('\n')}\n    </properties>`;
     return [head, props, ...cases.map((x) => mergeTestcase(x, c)), '  </testsuite>'].join('\n');
   });
@@ -263,6 +319,7 @@ export function renderMergeTap(m: MergedRuns): string {
         case 'fail':
         case 'error': bad++; out.push(`${ind}not ok ${point}`, diag()); break;
         case 'skip': out.push(`${ind}ok ${point} # SKIP ${tapDescription(x.cell.message)}`); break;
+        case 'undecided': out.push(`${ind}ok ${point} # SKIP undecided: ${tapDescription(x.cell.message.replace(/^undecided: /, ''))}`); break;
         case 'manual': out.push(`${ind}ok ${point} # SKIP manual: ${tapDescription(x.cell.message)}`); break;
         case 'waived': out.push(`${ind}ok ${point} # waived: ${tapDescription(x.cell.waiver ?? x.cell.message)}`, diag()); break;
       }

@@ -21,15 +21,17 @@ export const STATUS_WORD: Record<Status, string> = {
   error: 'ERROR',
   waived: 'WAIVED',
   manual: 'MANUAL',
+  undecided: 'UNDECIDED',
 };
 
 export const STATUS_MEANING: Record<Status, string> = {
   pass: 'the clause holds',
   fail: 'the clause does not hold',
-  skip: 'not applicable, or its input was not given',
+  skip: 'not applicable to this target (its condition does not hold, or the inputs given cannot show its target)',
   error: 'the probe could not run: no verdict',
   waived: 'fails, covered by an unexpired waiver',
   manual: 'not machine-checkable: check by hand',
+  undecided: 'applies, but its input was missing or unreadable: not judged, so not passed',
 };
 
 export const EXIT_MEANING: Record<number, string> = {
@@ -37,6 +39,7 @@ export const EXIT_MEANING: Record<number, string> = {
   1: 'a MUST/SHALL clause failed',
   2: 'usage or input error',
   3: 'a probe could not run (the verdict is incomplete)',
+  4: 'a MUST/SHALL clause is undecided: its input was missing or unreadable (the verdict is incomplete)',
 };
 
 export interface MetaRow {
@@ -49,7 +52,7 @@ export interface MetaRow {
 }
 
 export interface FactRow {
-  kind: 'when' | 'expect';
+  kind: 'needs' | 'when' | 'expect';
   fact: string;
   /** The expectation in words. */
   expected: string;
@@ -187,7 +190,7 @@ export function describeSafely(e: unknown): string {
   }
 }
 
-function expectationsOf(expected: unknown, key: 'when' | 'expect'): Expectation[] {
+function expectationsOf(expected: unknown, key: FactRow['kind']): Expectation[] {
   if (expected === null || typeof expected !== 'object' || Array.isArray(expected)) return [];
   const list = (expected as Record<string, unknown>)[key];
   return Array.isArray(list) ? list.filter(isExpectation) : [];
@@ -198,7 +201,7 @@ const FACT_LIMITS = { ...DISPLAY_LIMITS, string: 500, arrayItems: 20, objectKeys
 function factRows(r: ResultWithWaiver): FactRow[] {
   const rows: FactRow[] = [];
   const observed = r.observed as Json | undefined;
-  for (const kind of ['when', 'expect'] as const) {
+  for (const kind of ['needs', 'when', 'expect'] as const) {
     for (const e of expectationsOf(r.expected, kind)) {
       let at: Json | undefined;
       try {
@@ -426,7 +429,8 @@ function metaRows(run: RunWithWaivers): MetaRow[] {
       sel.profile ? `profile ${sel.profile}` : '',
       ...(['only', 'section', 'level', 'target', 'tags'] as const).map((k) => (Array.isArray(sel[k]) && sel[k].length ? `--${k} ${sel[k].join(',')}` : '')),
     ].filter(Boolean);
-    rows.push({ label: 'Selection', value: parts.length ? oneLine(parts.join(' ')) : 'every clause' });
+    const observable = Array.isArray(sel.observableFrom) && sel.observableFrom.length ? `default: the clauses observable from ${sel.observableFrom.map((k) => oneLine(String(k), 20)).join(' and ')}` : 'every clause';
+    rows.push({ label: 'Selection', value: parts.length ? oneLine(parts.join(' ')) : observable });
   }
   for (const [k, v] of Object.entries(run as unknown as Record<string, unknown>)) {
     if (KNOWN_RUN_KEYS.has(k)) continue;

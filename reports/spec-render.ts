@@ -14,6 +14,8 @@ import { painter, safeTerminalText } from './style.js';
 export interface HowChecked {
   probe: string;
   params?: string;
+  /** What must have been readable for a verdict (else undecided). */
+  needs?: string[];
   when: string[];
   expect: string[];
 }
@@ -67,6 +69,7 @@ function howChecked(r: Requirement): HowChecked | undefined {
   return {
     probe: r.probe,
     ...(Object.keys(r.params).length ? { params: shortJson(r.params, 400) } : {}),
+    ...(r.needs ? { needs: r.needs.map((e) => cleanText(describeSafely(e))) } : {}),
     when: (r.when ?? []).map((e) => cleanText(describeSafely(e))),
     expect: r.expect.map((e) => cleanText(describeSafely(e))),
   };
@@ -145,6 +148,7 @@ export function renderSpecMarkdown(spec: SpecSet): string {
       out.push(`- **Paraphrase:** ${md(r.text)}`);
       if (r.checked) {
         out.push(`- **Checked by** probe ${md(r.checked.probe)}${r.checked.params ? ` with ${md(r.checked.params)}` : ''}:`);
+        for (const n of r.checked.needs ?? []) out.push(`  - decidable when ${md(n)}`);
         for (const w of r.checked.when) out.push(`  - applies when ${md(w)}`);
         for (const e of r.checked.expect) out.push(`  - expects ${md(e)}`);
       } else if (r.manual) {
@@ -168,7 +172,7 @@ export function renderSpec(spec: SpecSet, format: SpecRenderFormat): string {
 // ---- spec diff ---------------------------------------------------------------------------
 
 /** The fields of a requirement a spec diff compares. */
-const COMPARED = ['label', 'section', 'page', 'level', 'target', 'title', 'text', 'informative', 'probe', 'params', 'when', 'expect', 'manual', 'remediation', 'tags'] as const;
+const COMPARED = ['label', 'section', 'page', 'level', 'target', 'title', 'text', 'informative', 'probe', 'params', 'needs', 'when', 'expect', 'manual', 'remediation', 'tags'] as const;
 type Compared = (typeof COMPARED)[number];
 
 function fieldOf(r: Requirement, f: Compared): Json | undefined {
@@ -177,6 +181,7 @@ function fieldOf(r: Requirement, f: Compared): Json | undefined {
     case 'section': return r.ref.section;
     case 'page': return r.ref.page;
     case 'params': return r.params;
+    case 'needs': return (r.needs ?? null) as unknown as Json;
     case 'when': return (r.when ?? null) as unknown as Json;
     case 'expect': return (r.expect ?? null) as unknown as Json;
     default: return (r[f] ?? null) as Json;

@@ -95,6 +95,9 @@ export function renderTap(run: RunWithWaivers, spec?: SpecSet): string {
         case 'skip':
           out.push(`ok ${n} - ${desc} # SKIP ${directiveText(c.message)}`);
           break;
+        case 'undecided':
+          out.push(`ok ${n} - ${desc} # SKIP undecided: ${directiveText(c.message.replace(/^undecided: /, ''))}`);
+          break;
         case 'manual':
           out.push(`ok ${n} - ${desc} # SKIP manual: ${directiveText(c.manual ?? c.message)}`);
           break;

@@ -8,12 +8,14 @@ const BADGE: Record<Status, { word: string; style: Style }> = {
   error: { word: 'ERROR', style: 'magenta' },
   waived: { word: 'WAIVED', style: 'yellow' },
   manual: { word: 'MANUAL', style: 'cyan' },
+  undecided: { word: 'UNDECIDED', style: 'magenta' },
 };
 
 const EXIT_MEANING: Record<number, string> = {
   0: 'every selected MUST/SHALL clause passed',
   1: 'a MUST/SHALL clause failed',
   3: 'a probe could not run',
+  4: 'a MUST/SHALL clause is undecided: not judged, so not passed',
 };
 
 export function formatBytes(n: number): string {
@@ -59,7 +61,9 @@ export function renderText(run: RunResults, opts: { colour: boolean; verbose?: b
     lines.push('', paint('yellow', 'Warnings:'), ...warnings.map((w) => `  ${safeTerminalText(String(w))}`));
   }
   const s = run.summary;
-  const parts = (['pass', 'fail', 'skip', 'error', 'waived', 'manual'] as const).map((k) => {
+  // Results written before `undecided` existed have no such key: shown only when there is one.
+  const keys = (['pass', 'fail', 'skip', 'error', 'waived', 'manual', 'undecided'] as const).filter((k) => k !== 'undecided' || (s[k] ?? 0) > 0);
+  const parts = keys.map((k) => {
     const text = `${s[k]} ${k}`;
     return s[k] && k !== 'pass' && k !== 'skip' && k !== 'manual' ? paint(BADGE[k].style, text) : text;
   });

@@ -31,7 +31,7 @@ export function lintSpec(dir: string): { spec?: SpecSet; issues: YamlIssue[] } {
   for (const r of spec.requirements) {
     if (r.ref.spec !== spec.id) at(r, `ref.spec "${r.ref.spec}" is not this spec's id "${spec.id}"`);
     if (!spec.labels.includes(r.ref.label)) at(r, `label ${r.ref.label} is not in the spec index's labels (spec.yaml)`);
-    for (const e of [...(r.when ?? []), ...(r.expect ?? [])]) checkRegexes(e, (m) => at(r, m));
+    for (const e of [...(r.needs ?? []), ...(r.when ?? []), ...(r.expect ?? [])]) checkRegexes(e, (m) => at(r, m));
     if (!r.probe) continue;
     const probe = findProbe(r.probe);
     if (!probe) {
@@ -42,6 +42,7 @@ export function lintSpec(dir: string): { spec?: SpecSet; issues: YamlIssue[] } {
     if (!validate(r.params)) {
       for (const e of validate.errors ?? []) at(r, `params${e.instancePath.replace(/\//g, '.')} ${e.message ?? 'is invalid'} for probe ${probe.name}`);
     }
+    for (const e of r.needs ?? []) checkPaths(e, probe.facts, (m) => at(r, `needs: ${m}`), probe.name);
     for (const e of r.when ?? []) checkPaths(e, probe.facts, (m) => at(r, `when: ${m}`), probe.name);
     for (const e of r.expect ?? []) checkPaths(e, probe.facts, (m) => at(r, `expect: ${m}`), probe.name);
   }
@@ -70,7 +71,7 @@ export function lintSpec(dir: string): { spec?: SpecSet; issues: YamlIssue[] } {
 function checkKey(r: Requirement): string {
   const sorted = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
-  return JSON.stringify(sorted({ probe: r.probe, params: r.params, when: r.when ?? null, expect: r.expect }));
+  return JSON.stringify(sorted({ probe: r.probe, params: r.params, needs: r.needs ?? null, when: r.when ?? null, expect: r.expect }));
 }
 
 function checkRegexes(e: Expectation, report: (m: string) => void): void {

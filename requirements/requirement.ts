@@ -33,7 +33,7 @@ export interface ClauseRef {
   label: string;
 }
 
-/** A clause of another spec whose check (probe, params, when, expect) a requirement shares. */
+/** A clause of another spec whose check (probe, params, needs, when, expect) a requirement shares. */
 export interface SameCheckRef {
   spec: string;
   id: string;
@@ -59,9 +59,11 @@ export interface Requirement {
   text: string;
   probe?: string;
   params: Facts;
+  /** What the probe must have read for the clause to be decided: when one does not hold, the clause is undecided. */
+  needs?: Expectation[];
   when?: Expectation[];
   expect?: Expectation[];
-  /** Written as `sameCheckAs`: probe, params, when and expect above were taken from that clause at load. */
+  /** Written as `sameCheckAs`: probe, params, needs, when and expect above were taken from that clause at load. */
   sameCheckAs?: SameCheckRef;
   manual?: string;
   tags: string[];

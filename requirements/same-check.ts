@@ -7,10 +7,10 @@ import type { SpecLoad, SpecSet } from './spec-load.js';
 /**
  * `sameCheckAs: { spec, id }`: a clause checked exactly as a clause of
  * another spec is (a v1 clause whose check is a v2 clause's). The check —
- * probe, params, when, expect — is taken at load, so evaluation, reports
+ * probe, params, needs, when, expect — is taken at load, so evaluation, reports
  * and results never see the difference from a clause that wrote it out.
  */
-export type Check = Pick<Requirement, 'probe' | 'params' | 'when' | 'expect'>;
+export type Check = Pick<Requirement, 'probe' | 'params' | 'needs' | 'when' | 'expect'>;
 
 /** The directory of the spec a `sameCheckAs` names: beside this spec's directory, else the built-in one. */
 export function sameCheckSpecDir(fromDir: string, name: string): string | undefined {
@@ -43,7 +43,7 @@ export class SameChecks {
     if (!target) return { problem: `${ref.spec} has no clause ${ref.id}` };
     if (target.sameCheckAs) return { problem: `${ref.id} itself takes its check from ${target.sameCheckAs.spec} ${target.sameCheckAs.id}; name that clause` };
     if (!target.probe || !target.expect) return { problem: `${ref.id} is a manual clause: there is no check to share` };
-    return { check: { probe: target.probe, params: target.params, ...(target.when ? { when: target.when } : {}), expect: target.expect } };
+    return { check: { probe: target.probe, params: target.params, ...(target.needs ? { needs: target.needs } : {}), ...(target.when ? { when: target.when } : {}), expect: target.expect } };
   }
 
   /** The specs whose clauses were taken, by id: their YAML decides the referring clauses' verdicts. */

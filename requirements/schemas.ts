@@ -84,7 +84,7 @@ function oneOfMessage(where: string, e: ErrorObject): string {
   const title = (e.parentSchema as { title?: string } | undefined)?.title;
   if (title === 'Requirement') {
     const restated = sameCheckRestated(e.data);
-    if (restated.length) return `${where}: "sameCheckAs" takes probe, params, when and expect from the clause it names; remove ${restated.map((k) => `"${k}"`).join(', ')}`;
+    if (restated.length) return `${where}: "sameCheckAs" takes probe, params, needs, when and expect from the clause it names; remove ${restated.map((k) => `"${k}"`).join(', ')}`;
     return `${where}: a requirement needs either "probe" and "expect" (automated), "sameCheckAs" (another spec's clause's check) or "manual" (by hand): exactly one of these`;
   }
   if (title === 'Expectation') {
@@ -96,7 +96,7 @@ function oneOfMessage(where: string, e: ErrorObject): string {
 /** The fields a requirement with `sameCheckAs` writes out although that clause provides them (or `manual`). */
 function sameCheckRestated(data: unknown): string[] {
   if (typeof data !== 'object' || data === null || !('sameCheckAs' in data)) return [];
-  return ['probe', 'params', 'when', 'expect', 'manual'].filter((k) => k in data);
+  return ['probe', 'params', 'needs', 'when', 'expect', 'manual'].filter((k) => k in data);
 }
 
 function pointerToPath(pointer: string): (string | number)[] {

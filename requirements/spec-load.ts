@@ -178,6 +178,7 @@ interface RawRequirement {
   text: string;
   probe?: string;
   params?: Facts;
+  needs?: Expectation[];
   when?: Expectation[];
   expect?: Expectation[];
   sameCheckAs?: SameCheckRef;
@@ -191,7 +192,7 @@ function toRequirement(r: RawRequirement, specId: string, file: { section: strin
   // The schema's pattern admits only known keywords, so this always resolves.
   const level = normaliseLevel(r.level)!;
   // A sameCheckAs clause's check is the named clause's; everything else is its own.
-  const { probe, params, when, expect } = check ?? { probe: r.probe, params: r.params ?? {}, when: r.when, expect: r.expect };
+  const { probe, params, needs, when, expect } = check ?? { probe: r.probe, params: r.params ?? {}, needs: r.needs, when: r.when, expect: r.expect };
   return {
     id: r.id,
     ref: { spec: r.ref.spec ?? specId, section: r.ref.section ?? file.section, page: r.ref.page ?? file.page, label: r.ref.label },
@@ -203,6 +204,7 @@ function toRequirement(r: RawRequirement, specId: string, file: { section: strin
     text: r.text.trim(),
     ...(probe ? { probe } : {}),
     params,
+    ...(needs ? { needs } : {}),
     ...(when ? { when } : {}),
     ...(expect ? { expect } : {}),
     ...(r.sameCheckAs ? { sameCheckAs: { spec: r.sameCheckAs.spec, id: r.sameCheckAs.id } } : {}),

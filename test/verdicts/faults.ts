@@ -307,15 +307,15 @@ export const FAULTS: Fault[] = [
   },
   {
     id: 'uefi-2-5', title: 'Firmware reports UEFI 2.5', baseline: 'acpiGicv2', cost: 'fast',
-    produced: 'collector evidence from a firmware logging "EFI v2.50 by EDK II" (edk2 of 2016) (recipe uefiVersion)',
+    produced: 'collector evidence from a firmware logging "EFI v2.50 by EDK II" (edk2 of 2016) (recipe firmware)',
     fails: { 'vmspec-v2': ['V2-FW-UEFI-2-6'], 'vmspec-v1': [] },
-    build: () => ({ evidence: bundle('uefi-2-5', { mode: 'acpi', gic: 2, uefiVersion: '2.50', phase: W }) }),
+    build: () => ({ evidence: bundle('uefi-2-5', { mode: 'acpi', gic: 2, firmware: { vendor: 'EDK II', revision: '2.50' }, phase: W }) }),
   },
   {
     id: 'uefi-2-3', title: 'Firmware reports UEFI 2.3.1', baseline: 'acpiGicv2', cost: 'fast',
-    produced: 'collector evidence from a firmware logging "EFI v2.31" (recipe uefiVersion)',
+    produced: 'collector evidence from a firmware logging "EFI v2.31" (recipe firmware)',
     fails: { 'vmspec-v2': ['V2-FW-UEFI-2-6'], 'vmspec-v1': ['V1-FW-UEFI-2-4'] },
-    build: () => ({ evidence: bundle('uefi-2-3', { mode: 'acpi', gic: 2, uefiVersion: '2.31', phase: W }) }),
+    build: () => ({ evidence: bundle('uefi-2-3', { mode: 'acpi', gic: 2, firmware: { vendor: 'EDK II', revision: '2.31' }, phase: W }) }),
   },
   {
     id: 'no-uefi', title: 'Kernel booted without UEFI (QEMU -kernel)', baseline: 'dtGicv2', cost: 'fast',

@@ -225,7 +225,7 @@ function main(): void {
     t.match(result(inRoot2, 'V2-FW-NOT-IN-IMAGE').observed, { volumes: [{ where: 'rootfs', path: '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd' }], rootfsDirs: ['/usr/share/qemu-efi-aarch64', '/boot'] });
   });
 
-  t.test('roots vmspec cannot read: the guest clauses skip with the reason', async (t) => {
+  t.test('roots vmspec cannot read: the guest clauses are undecided with the reason', async (t) => {
     const lvm = otherFilesystem('lvm-label', 8, `printf 'LABELONE' | dd of="$1" bs=1 seek=512 conv=notrunc status=none && printf '\\001' | dd of="$1" bs=1 seek=520 conv=notrunc status=none && printf ' ' | dd of="$1" bs=1 seek=532 conv=notrunc status=none && printf 'LVM2 001' | dd of="$1" bs=1 seek=536 conv=notrunc status=none`);
     const cases: { name: string; content: string | null; reason: RegExp; skip?: string }[] = [
       { name: 'lvm', content: lvm, reason: /partition 2 is an LVM2 physical volume that cannot be read: LVM label_header at offset 512: crc_xl/ },
@@ -258,7 +258,7 @@ function main(): void {
       t.same(byStatus(res, 'error'), [], `${c.name}: no errors`);
       for (const id of GUEST_V2) {
         const r = result(res, id);
-        t.equal(r.status, 'skip', `${c.name}: ${id} skips`);
+        t.equal(r.status, 'undecided', `${c.name}: ${id} is undecided (applies, root unreadable)`);
         t.match(r.message, c.reason, `${c.name}: ${id} says why`);
       }
       t.equal(result(res, 'V2-FW-NO-PRESET-BOOTVARS').status, 'skip', `${c.name}: FW-6 skips (GRUB may read what vmspec cannot)`);
@@ -266,12 +266,12 @@ function main(): void {
     }
   });
 
-  t.test('no kernel, or no config: the guest clauses skip with the reason', async (t) => {
+  t.test('no kernel, or no config: the guest clauses are undecided with the reason', async (t) => {
     const noKernel = await verify(t, disk('no-kernel', buildSyntheticRoot({ name: 'guest-no-kernel', kernels: [] }).image));
-    t.match(result(noKernel, 'V2-GUEST-GICV2'), { status: 'skip', message: /kernel\.configMissing is "no kernel installed/ });
+    t.match(result(noKernel, 'V2-GUEST-GICV2'), { status: 'undecided', message: /kernel\.configMissing is "no kernel installed/ });
     t.same(byStatus(noKernel, 'fail'), ['V2-FW-NO-PRESET-BOOTVARS'], 'nothing to boot: FW-6 fails');
     const noConfig = await verify(t, disk('no-config', root('no-config', [{ ...goodKernel, noConfig: true }])));
-    t.match(result(noConfig, 'V2-GUEST-GICV2'), { status: 'skip', message: new RegExp(`no configuration for kernel ${k.version.replace(/\./g, '\\.')}: looked for /boot/config-`) });
+    t.match(result(noConfig, 'V2-GUEST-GICV2'), { status: 'undecided', message: new RegExp(`no configuration for kernel ${k.version.replace(/\./g, '\\.')}: looked for /boot/config-`) });
     t.same(byStatus(noConfig, 'fail'), []);
   });
 
