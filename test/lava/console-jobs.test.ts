@@ -64,9 +64,7 @@ t.test('one console job per cell, with nothing a stock lab lacks', async (t) => 
   t.equal(jobs[2]!.definition.context.machine, 'virt,gic-version=3');
 });
 
-t.test("LAVA's validator accepts the console jobs and rejects a monitor without a pattern", async (t) => {
-  const missing = lavaCommonMissing();
-  if (missing) return t.skip(missing);
+t.test("LAVA's validator accepts the console jobs and rejects a monitor without a pattern", { skip: lavaCommonMissing() }, async (t) => {
   const paths = jobs.map((j) => {
     const p = join(work, j.fileName);
     writeFileSync(p, jobYaml(j.definition, 'test'));
