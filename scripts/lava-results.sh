@@ -25,6 +25,9 @@ lava() { lavacli -i "$IDENTITY" "$@"; }
 mkdir -p "$OUT"
 mapfile -t CELLS < <($PY -c 'import json,sys; [print(j["slug"]) for j in json.load(open(sys.argv[1]))["jobs"]]' "$JOBS/index.json")
 ids=("$@")
+# Judge what the jobs were generated for: the same spec and requirements.
+SPEC=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["spec"]["name"])' "$JOBS/index.json")
+ONLY=$($PY -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["requirements"]))' "$JOBS/index.json")
 
 rc=0
 for i in "${!CELLS[@]}"; do
@@ -50,7 +53,7 @@ with open(sys.argv[2], "w") as out:
             out.write(e["msg"] + "\n")
 EOF
   set +e
-  $VMSPEC verify --evidence "$OUT/$cell.log" --format json -o "$OUT/$cell.json"
+  $VMSPEC verify --evidence "$OUT/$cell.log" --spec "$SPEC" --only "$ONLY" --format json -o "$OUT/$cell.json"
   v=$?
   set -e
   # verify exits 1 when a clause fails: that is a verdict, not an error.
