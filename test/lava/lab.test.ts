@@ -27,7 +27,7 @@ const skip = !process.env.VMSPEC_SLOW_TESTS
 const LAB_DIR = mkdtempSync(join(tmpdir(), 'vmspec-lab-state-'));
 const env = { ...process.env, VMSPEC_LAB_DIR: LAB_DIR };
 
-interface Result { id: string; status: string; reason?: string }
+interface Result { id: string; status: string; message?: string }
 const resultsOf = (file: string): Result[] => (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results;
 
 /** Processes whose command line names a lab daemon (or our PostgreSQL cluster). */
@@ -94,7 +94,8 @@ acpi: [true, false]
   for (const id of index.requirements) t.ok(text.includes(id), `merged report has the row ${id}`);
 
   // The same cells through vmspec's own QEMU runner: the same verdict per clause,
-  // except what only the host or a second boot shows (named by the LAVA side's reason).
+  // except what only the host or a second boot after a power cycle shows (V2-FW-VARS-PERSIST,
+  // the -HOST clauses), named by the LAVA side's message.
   for (const { slug } of index.jobs) {
     const gic = slug.includes('gicv2') ? '2' : '3';
     const acpi = slug.includes('-acpi-') ? '--acpi' : '--no-acpi';
@@ -103,7 +104,7 @@ acpi: [true, false]
     t.ok(existsSync(out), `${slug}: vmspec boot wrote its results`);
     const boot = new Map(resultsOf(out).map((r) => [r.id, r.status]));
     for (const r of resultsOf(join(work, 'out', `${slug}.json`))) {
-      const hostOnly = /needs the host side of a boot|persistence\.phase is null/.test(r.reason ?? '');
+      const hostOnly = /needs the host side of a boot|persistence\.phase is null/.test(r.message ?? '');
       if (hostOnly) t.not(r.status, 'fail', `${slug} ${r.id}: host-only clause, not judged from one LAVA boot`);
       else t.equal(r.status, boot.get(r.id), `${slug} ${r.id}: LAVA ${r.status}, vmspec boot ${boot.get(r.id)}`);
     }
