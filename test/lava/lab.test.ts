@@ -24,8 +24,6 @@ const skip = !process.env.VMSPEC_SLOW_TESTS
     ? 'the LAVA lab needs root (VMSPEC_SLOW_TESTS is set)'
     : false;
 
-const LAB_DIR = mkdtempSync(join(tmpdir(), 'vmspec-lab-state-'));
-const env = { ...process.env, VMSPEC_LAB_DIR: LAB_DIR };
 
 interface Result { id: string; status: string; message?: string }
 const resultsOf = (file: string): Result[] => (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results;
@@ -49,10 +47,11 @@ t.test('a LAVA lab on this machine runs the reference matrix end to end', { skip
   const before = labProcesses();
   t.same(before, [], 'no lab runs before the test (else it could not prove down stops everything)');
   const work = mkdtempSync(join(tmpdir(), 'vmspec-lab-'));
+  const LAB_DIR = join(work, 'lab-state');
+  const env = { ...process.env, VMSPEC_LAB_DIR: LAB_DIR };
   t.teardown(() => {
     spawnSync(LAB, ['down'], { env, stdio: 'inherit' });
     rmSync(work, { recursive: true, force: true });
-    rmSync(LAB_DIR, { recursive: true, force: true });
   });
 
   const image = execFileSync('node', [VMSPEC, 'reference', 'build'], { encoding: 'utf8' }).trim();
