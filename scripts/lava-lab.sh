@@ -34,7 +34,7 @@ die() { log "error: $*"; exit 1; }
 
 pidfile() { echo "$LAB_DIR/pids/$1.pid"; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-recorded() { local f; f=$(pidfile "$1"); [ -s "$f" ] && cat "$f" || true; }
+recorded() { local f; f=$(pidfile "$1"); if [ -s "$f" ]; then cat "$f"; fi; }
 
 install_packages() {
   local missing=() p
