@@ -24,6 +24,12 @@ What a job does (docs/scale.md has the whole data flow):
      v2-fw-uefi) from its result, PUT the results JSON beside the bundle.
   Result mapping: pass->pass, fail->fail, skip/manual/waived->skip,
   error or no result (bundle or vmspec missing)->unknown.
+An image with "collects: console" in the matrix (the built-in reference,
+vmspec reference build) has no login shell: its job only boots, and LAVA
+test monitors record the console frame (vmspec-frame.evidence) and the
+collector's exit (vmspec-collect.vmspec_done) before it powers off. The
+bundle is in the job log: scripts/lava-results.sh fetches each log and
+judges it with vmspec verify --evidence; --artifacts is not needed.
 
 Without selection options the requirements judged from in-guest evidence
 are selected. Exit: 0 jobs written, 2 usage or input error.
@@ -54,7 +60,7 @@ export function addLavaJobCommand(program: Command): void {
     .option('--acpi', 'boot with ACPI tables (the default)')
     .option('--no-acpi', 'boot with a device tree only (-machine virt,acpi=off)')
     .option('--matrix <file>', 'YAML matrix (schema/lava-matrix.schema.json): images x firmware x gic x acpi x hypervisors; replaces --image/--firmware/--vars/--gic/--acpi')
-    .requiredOption('--artifacts <url>', 'http(s) base URL that accepts PUT from the guest and GET from the worker: bundles and results go to URL/RUN-ID/JOB.tar and .json')
+    .option('--artifacts <url>', 'http(s) base URL that accepts PUT from the guest and GET from the worker: bundles and results go to URL/RUN-ID/JOB.tar and .json (required unless every image has collects: console)')
     .option('--run-id <id>', 'name of this generation under --artifacts (default: UTC time and a random suffix)')
     .option('--evidence-disk <url|path>', 'blank evidence disk to attach (default: written as OUTPUT/evidence-disk.img and referenced as a file:// URL, so OUTPUT must be readable on the worker)')
     .option('-o, --output <dir>', 'write one JOB.yaml per job, index.json and the evidence disk here (default: the single job to standard output)')

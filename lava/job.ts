@@ -1,6 +1,6 @@
 import { guestScript, GUEST_COLLECTOR, GUEST_SCRIPT } from './guest-script.js';
 import { inlineDefinition, writeFileStep, type InlineDefinition } from './inline-definition.js';
-import type { Artifact, MatrixCell } from './matrix.js';
+import type { Artifact, Collection, MatrixCell } from './matrix.js';
 import { slugify } from './names.js';
 import { verdictScript, VERDICT_SCRIPT } from './verdict-script.js';
 
@@ -31,12 +31,15 @@ export interface JobSettings {
 export interface GeneratedJob {
   slug: string;
   fileName: string;
-  bundleUrl: string;
-  resultsUrl: string;
+  /** How the evidence leaves the guest; console jobs carry the bundle in the LAVA job log only. */
+  collects: Collection;
+  /** Where the guest uploads the bundle and the verdict step the results (shell jobs only). */
+  bundleUrl?: string;
+  resultsUrl?: string;
   metadata: Record<string, string>;
   definition: LavaJob;
-  /** The shell the two inline definitions run (for shellcheck). */
-  scripts: { guest: string; verdict: string };
+  /** The shell the two inline definitions run (for shellcheck); none in a console job. */
+  scripts?: { guest: string; verdict: string };
 }
 
 /** The subset of LAVA's job schema these jobs use (lava_common.schemas). */
@@ -68,11 +71,12 @@ function download(a: Artifact, imageArg: string, extra: Record<string, string> =
 }
 
 export function buildJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
-  const slug = cellSlug(cell);
-  const base = `${s.artifacts}${encodeURIComponent(s.runId)}/`;
-  const bundleUrl = `${base}${slug}.tar`;
-  const resultsUrl = `${base}${slug}.json`;
-  const metadata: Record<string, string> = {
+  return cell.image.collects === 'console' ? buildConsoleJob(cell, s) : buildShellJob(cell, s);
+}
+
+/** Metadata every job carries (docs/scale.md, "What ties it together"). */
+function commonMetadata(cell: MatrixCell, s: JobSettings, slug: string): Record<string, string> {
+  return {
     'vmspec.cell': slug,
     'vmspec.image': cell.image.name,
     'vmspec.image-url': cell.image.url,
@@ -84,10 +88,87 @@ export function buildJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
     'vmspec.spec': s.spec.id,
     'vmspec.spec-version': s.spec.version,
     'vmspec.run': s.runId,
-    'vmspec.bundle': bundleUrl,
-    'vmspec.results': resultsUrl,
     'vmspec.version': s.toolVersion,
   };
+}
+
+function jobName(cell: MatrixCell, s: JobSettings): string {
+  return `vmspec ${s.spec.id} ${cell.image.name} ${cell.firmware.name} gicv${cell.gic} ${cell.acpi ? 'acpi' : 'dt'} ${cell.hypervisor.name}`.slice(0, 200);
+}
+
+function firmwareImages(cell: MatrixCell): Record<string, Record<string, string>> {
+  return {
+    firmware_code: download(cell.firmware.code, '-drive if=pflash,format=raw,unit=0,readonly=on,file={firmware_code}'),
+    // LAVA downloads a fresh copy per job: each job starts from the pristine variable store.
+    firmware_vars: download(cell.firmware.vars, '-drive if=pflash,format=raw,unit=1,file={firmware_vars}'),
+    disk: download(cell.image, `-drive if=virtio,format=${cell.image.format},file={disk}`, cell.image.compression ? { compression: cell.image.compression } : {}),
+  };
+}
+
+function hypervisorBoot(cell: MatrixCell): Record<string, unknown> {
+  const d = cell.hypervisor.docker;
+  return d ? { docker: { image: d.image, ...(d.binary ? { binary: d.binary } : {}), ...(d.local !== undefined ? { local: d.local } : {}) } } : {};
+}
+
+/**
+ * Lines the console-collecting guest prints (boot/reference/init.sh and
+ * collect.sh --console): LAVA test monitors turn them into test cases
+ * without a shell. The monitor lower-cases a case id and turns every run
+ * of non-word characters into "_".
+ */
+export const CONSOLE_MARKS = {
+  start: 'vmspec-init: kernel',
+  frameEnd: '-----END VMSPEC EVIDENCE-----',
+  frame: '-----(?P<result>BEGIN) VMSPEC (?P<test_case_id>EVIDENCE) size=[0-9]+ sha256=[0-9a-f]{64}-----',
+  collected: 'vmspec-init: collect.sh exited',
+  done: '(?P<test_case_id>VMSPEC-DONE) rc=(?P<result>[0-9]+)',
+  powerOff: 'reboot: Power down',
+} as const;
+
+/**
+ * A job for an image without a login shell: boot, and let LAVA's test
+ * monitors watch the console. The bundle travels in the job log as the
+ * console frame; vmspec verify --evidence judges it wherever the log is
+ * fetched (docs/scale.md).
+ */
+function buildConsoleJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
+  const slug = cellSlug(cell);
+  const metadata = { ...commonMetadata(cell, s, slug), 'vmspec.collects': 'console', 'vmspec.bundle': 'job log (console frame)' };
+  const step = Math.min(30, s.jobTimeoutMinutes);
+  const rc: Record<string, string> = { '0': 'pass' };
+  for (let i = 1; i < 256; i++) rc[String(i)] = 'fail';
+  const definition: LavaJob = {
+    device_type: 'qemu',
+    job_name: jobName(cell, s),
+    timeouts: { job: { minutes: s.jobTimeoutMinutes }, action: { minutes: step }, connection: { minutes: 2 } },
+    priority: 'medium',
+    visibility: 'public',
+    ...(cell.hypervisor.tags?.length ? { tags: cell.hypervisor.tags } : {}),
+    context: { arch: 'arm64', machine: machineOption(cell), cpu: s.cpu, memory: s.memoryMiB },
+    metadata,
+    actions: [
+      { deploy: { to: 'tmpfs', timeout: { minutes: Math.min(20, s.jobTimeoutMinutes) }, images: firmwareImages(cell) } },
+      { boot: { method: 'qemu', media: 'tmpfs', timeout: { minutes: step }, ...hypervisorBoot(cell) } },
+      {
+        test: {
+          timeout: { minutes: step },
+          monitors: [
+            { name: 'vmspec-frame', start: CONSOLE_MARKS.start, end: CONSOLE_MARKS.frameEnd, pattern: CONSOLE_MARKS.frame, fixupdict: { BEGIN: 'pass' } },
+            { name: 'vmspec-collect', start: CONSOLE_MARKS.collected, end: CONSOLE_MARKS.powerOff, pattern: CONSOLE_MARKS.done, fixupdict: rc },
+          ],
+        },
+      },
+    ],
+  };
+  return { slug, fileName: `${slug}.yaml`, collects: 'console', metadata, definition };
+}
+
+function buildShellJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
+  const slug = cellSlug(cell);
+  const base = `${s.artifacts}${encodeURIComponent(s.runId)}/`;
+  const bundleUrl = `${base}${slug}.tar`;
+  const resultsUrl = `${base}${slug}.json`;
+  const metadata: Record<string, string> = { ...commonMetadata(cell, s, slug), 'vmspec.bundle': bundleUrl, 'vmspec.results': resultsUrl };
 
   const guest = guestScript({ bundleUrl, consoleFrame: s.consoleFrame });
   const verdict = verdictScript({ bundleUrl, resultsUrl, spec: s.spec.name, slug, cases: s.cases });
@@ -159,5 +240,5 @@ export function buildJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
       },
     ],
   };
-  return { slug, fileName: `${slug}.yaml`, bundleUrl, resultsUrl, metadata, definition, scripts: { guest, verdict } };
+  return { slug, fileName: `${slug}.yaml`, collects: 'shell', bundleUrl, resultsUrl, metadata, definition, scripts: { guest, verdict } };
 }

@@ -12,10 +12,15 @@ export interface Artifact {
   sha256?: string;
 }
 
+/** How evidence leaves the guest: a LAVA test shell runs collect.sh, or the image prints the framed bundle itself. */
+export type Collection = 'shell' | 'console';
+
 export interface ImageAxis extends Artifact {
   name: string;
   format: DiskFormat;
   compression?: Compression;
+  /** Absent: shell. */
+  collects?: Collection;
 }
 
 export interface FirmwareAxis {
@@ -73,7 +78,7 @@ export function expandMatrix(m: Matrix): MatrixCell[] {
 
 interface RawArtifact { url: string; sha256?: string }
 interface RawMatrix {
-  images: { name: string; url: string; sha256?: string; format?: DiskFormat; compression?: Compression }[];
+  images: { name: string; url: string; sha256?: string; format?: DiskFormat; compression?: Compression; collects?: Collection }[];
   firmware: { name: string; code: RawArtifact; vars: RawArtifact }[];
   gic?: GicVersion[];
   acpi?: boolean[];
@@ -118,6 +123,7 @@ export function parseMatrix(text: string, file: string): Matrix {
       format: img.format ?? safe(() => formatOf(u)) ?? 'raw',
       ...(compression ? { compression } : {}),
       ...(img.sha256 ? { sha256: img.sha256.toLowerCase() } : {}),
+      ...(img.collects === 'console' ? { collects: 'console' as const } : {}),
     };
   });
   const firmware = raw.firmware.map((fw, i): FirmwareAxis => ({ name: fw.name, code: artifact(fw.code, ['firmware', i, 'code']), vars: artifact(fw.vars, ['firmware', i, 'vars']) }));

@@ -151,9 +151,9 @@ t.test('test case names: one per selected requirement, a-z 0-9 and hyphens, uniq
   t.throws(() => testCaseNames(['---']), /no usable LAVA test case name/);
 
   const j = generate()[0]!;
-  const reported = [...j.scripts.verdict.matchAll(/^report ([a-z0-9-]+) '([A-Z0-9-]+)'$/gm)].map((m) => [m[2], m[1]]);
+  const reported = [...j.scripts!.verdict.matchAll(/^report ([a-z0-9-]+) '([A-Z0-9-]+)'$/gm)].map((m) => [m[2], m[1]]);
   t.same(reported, requirements.map((r) => [r.id, r.id.toLowerCase()]), 'the verdict step reports exactly the selection, in spec order');
-  const lavaCalls = [...`${j.scripts.guest}\n${j.scripts.verdict}`.matchAll(/(?:result|lava-test-reference) (vmspec-[a-z-]+)/g)].map((m) => m[1]);
+  const lavaCalls = [...`${j.scripts!.guest}\n${j.scripts!.verdict}`.matchAll(/(?:result|lava-test-reference) (vmspec-[a-z-]+)/g)].map((m) => m[1]);
   for (const c of new Set(lavaCalls)) t.ok((Object.values(STEP_CASES) as string[]).includes(c!), `${c} is a declared step case`);
 });
 
@@ -162,8 +162,8 @@ t.test('the shell: shellcheck clean, and sh rebuilds the carried files byte for 
   const guestDef = (j.definition.actions[2] as { test: { definitions: InlineDefinition[] } }).test.definitions[0]!;
   const verdictDef = (j.definition.actions[3] as { test: { definitions: InlineDefinition[] } }).test.definitions[0]!;
   const files: Record<string, string> = {
-    'guest.sh': j.scripts.guest,
-    'verdict.sh': j.scripts.verdict,
+    'guest.sh': j.scripts!.guest,
+    'verdict.sh': j.scripts!.verdict,
     'guest-run.sh': runScript(guestDef),
     'verdict-run.sh': runScript(verdictDef),
   };
@@ -175,7 +175,7 @@ t.test('the shell: shellcheck clean, and sh rebuilds the carried files byte for 
   }
   // The collector and both scripts travel as here-documents in the steps.
   const collector = readFileSync(COLLECTOR_PATH, 'utf8');
-  const carried: [string, string][] = [['collect.sh', collector], ['guest.sh', j.scripts.guest], ['verdict.sh', j.scripts.verdict]];
+  const carried: [string, string][] = [['collect.sh', collector], ['guest.sh', j.scripts!.guest], ['verdict.sh', j.scripts!.verdict]];
   for (const [name, content] of carried) {
     const target = join(work, `rebuilt-${name}`);
     const step = writeFileStep(target, content, 'VMSPEC_TEST_EOF');
@@ -188,7 +188,7 @@ t.test('the shell: shellcheck clean, and sh rebuilds the carried files byte for 
   // The URL reaches the guest through shellQuote: a quote in it stays data.
   const quoted = generate({ artifacts: "https://store.lab.example/it's/" })[0]!;
   const p = join(work, 'quoted.sh');
-  writeFileSync(p, `${quoted.scripts.guest.split('\nconsole_frame=')[0]}\nprintf '%s' "$bundle_url"\n`);
+  writeFileSync(p, `${quoted.scripts!.guest.split('\nconsole_frame=')[0]}\nprintf '%s' "$bundle_url"\n`);
   t.equal(spawnSync('sh', [p], { encoding: 'utf8' }).stdout, "https://store.lab.example/it's/run-1/debian12-aavmf-gicv2-acpi-worker.tar");
 });
 

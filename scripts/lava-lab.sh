@@ -1,0 +1,198 @@
+#!/bin/bash
+# A single-node LAVA lab on this machine, from Debian's own packages, as root,
+# with no systemd as PID 1: the daemons are started directly and their pids
+# recorded; `down` stops exactly those (and their process groups).
+#
+#   scripts/lava-lab.sh up       install (if needed), start, register a qemu device, a user and a token
+#   scripts/lava-lab.sh status   which recorded daemons run; the device's health; exit 0 only when all run
+#   scripts/lava-lab.sh down     stop the recorded daemons (PostgreSQL only if `up` started it)
+#
+# Settings (environment):
+#   VMSPEC_LAB_DIR    state: pids, logs, lavacli config   (default /var/lib/vmspec-lava-lab)
+#   VMSPEC_LAB_PORT   gunicorn on 127.0.0.1:PORT          (default 8000)
+#   VMSPEC_LAB_USER   lavacli user (superuser) name        (default vmspec)
+#   VMSPEC_LAB_IDENTITY lavacli identity name              (default vmspec-lab)
+# docs/scale.md describes every step.
+set -euo pipefail
+
+LAB_DIR=${VMSPEC_LAB_DIR:-/var/lib/vmspec-lava-lab}
+PORT=${VMSPEC_LAB_PORT:-8000}
+LAB_USER=${VMSPEC_LAB_USER:-vmspec}
+IDENTITY=${VMSPEC_LAB_IDENTITY:-vmspec-lab}
+WORKER=vmspec-lab-worker
+DEVICE=qemu-01
+URL="http://127.0.0.1:$PORT/"
+PY=/usr/bin/python3 # Debian's python: the one LAVA's modules are installed for
+PG_VERSION=15
+PKGS=(lava-server lava-dispatcher lavacli postgresql)
+DAEMONS=(gunicorn scheduler publisher worker) # started in this order, stopped in reverse
+
+log() { printf 'lava-lab: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (LAVA's daemons and its PostgreSQL setup need it)"
+
+pidfile() { echo "$LAB_DIR/pids/$1.pid"; }
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+recorded() { local f; f=$(pidfile "$1"); if [ -s "$f" ]; then cat "$f"; fi; }
+
+install_packages() {
+  local missing=() p
+  for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]} (Debian packages)"
+  # Others may run apt-get at the same time: wait for the dpkg lock instead of failing.
+  # lava-server's postinst cannot reach PostgreSQL without systemd; `up` finishes its job below.
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" \
+    >"$LAB_DIR/logs/apt-get.log" 2>&1 || {
+      # dpkg leaves lava-server half-configured when PostgreSQL is down; that is repaired below.
+      dpkg-query -W -f='${Status}' lava-server 2>/dev/null | grep -q 'installed\|half-configured' \
+        || die "apt-get install failed: see $LAB_DIR/logs/apt-get.log"
+    }
+}
+
+start_postgres() {
+  if pg_lsclusters -h 2>/dev/null | awk -v v=$PG_VERSION '$1==v && $2=="main" {print $4}' | grep -q online; then
+    log "PostgreSQL $PG_VERSION/main already runs (not ours: down leaves it)"
+    return 0
+  fi
+  pg_ctlcluster $PG_VERSION main start
+  head -n 1 "/var/lib/postgresql/$PG_VERSION/main/postmaster.pid" >"$(pidfile postgres)"
+  log "PostgreSQL $PG_VERSION/main started, pid $(recorded postgres)"
+}
+
+setup_database() {
+  # postinst.py creates the lavaserver role and database, then migrates: idempotent.
+  if [ ! -e "$LAB_DIR/db-ready" ]; then
+    log "creating and migrating LAVA's database (lava-server postinst.py)"
+    $PY /usr/share/lava-server/postinst.py >"$LAB_DIR/logs/postinst.log" 2>&1 || die "postinst.py failed: see $LAB_DIR/logs/postinst.log"
+    # Let dpkg record lava-server as configured now that its postinst can succeed.
+    dpkg --configure -a >>"$LAB_DIR/logs/postinst.log" 2>&1 || true
+    touch "$LAB_DIR/db-ready"
+  fi
+  lava-server manage check >"$LAB_DIR/logs/check.log" 2>&1 || die "lava-server manage check: see $LAB_DIR/logs/check.log"
+}
+
+# start NAME CMD...: run in its own session (so its children share a process group), record the pid.
+start() {
+  local name=$1; shift
+  if alive "$(recorded "$name")"; then log "$name already runs (pid $(recorded "$name"))"; return 0; fi
+  setsid "$@" >>"$LAB_DIR/logs/$name.out" 2>&1 </dev/null &
+  echo $! >"$(pidfile "$name")"
+  log "$name started, pid $!"
+}
+
+wait_http() {
+  local i
+  for i in $(seq 1 120); do
+    curl -fsS -o /dev/null "${URL}api/v0.2/" 2>/dev/null && return 0
+    alive "$(recorded gunicorn)" || die "gunicorn exited: see $LAB_DIR/logs/gunicorn.log"
+    sleep 1
+  done
+  die "LAVA's web API did not answer on $URL within 120 s"
+}
+
+register() {
+  local m="lava-server manage"
+  # A superuser for lavacli, and its token (kept in the lab dir, mode 600).
+  if ! $m users details "$LAB_USER" >/dev/null 2>&1; then
+    $m users add "$LAB_USER" --superuser --staff >/dev/null
+  fi
+  if [ ! -s "$LAB_DIR/token" ]; then
+    (umask 077; $m tokens add --user "$LAB_USER" --description vmspec-lab >"$LAB_DIR/token")
+  fi
+  lavacli identities add --uri "${URL}RPC2" --username "$LAB_USER" --token "$(cat "$LAB_DIR/token")" "$IDENTITY"
+
+  # The worker, the qemu device type and one device on it (aarch64 TCG: the job's context picks arch, machine, cpu).
+  $m workers list 2>/dev/null | grep -qw "$WORKER" || $m workers add "$WORKER" >/dev/null
+  # A worker the server already knows must authenticate with its token (auto-registration is for new ones).
+  (umask 077; $m workers details "$WORKER" | awk '$1=="token" {print $3}' >"$LAB_DIR/worker-token")
+  [ -s "$LAB_DIR/worker-token" ] || die "no token for worker $WORKER"
+  $m device-types list 2>/dev/null | grep -qw qemu || $m device-types add qemu >/dev/null
+  local dict=/etc/lava-server/dispatcher-config/devices/$DEVICE.jinja2
+  cat >"$dict" <<EOF
+{% extends 'qemu.jinja2' %}
+{# vmspec lab: TCG (no KVM for aarch64 on this host); the job's context sets arch, machine, cpu and memory. #}
+{% set no_kvm = True %}
+{% set netdevice = 'user' %}
+EOF
+  if ! $m devices list 2>/dev/null | grep -qw "$DEVICE"; then
+    $m devices add --device-type qemu --worker "$WORKER" "$DEVICE"
+  fi
+  $m devices update "$DEVICE" --health GOOD >/dev/null
+}
+
+up() {
+  mkdir -p "$LAB_DIR/pids" "$LAB_DIR/logs" "$LAB_DIR/worker"
+  install_packages
+  start_postgres
+  setup_database
+  chown -R lavaserver:lavaserver /var/log/lava-server 2>/dev/null || true
+  # Gunicorn serves the API and the XML-RPC lavacli uses on 127.0.0.1 only (no apache).
+  start gunicorn /usr/bin/gunicorn3 lava_server.wsgi --log-level INFO --log-file /var/log/lava-server/gunicorn.log \
+    -u lavaserver -g lavaserver --worker-class sync --workers 2 --timeout 120 --bind "127.0.0.1:$PORT"
+  wait_http
+  start scheduler lava-server manage lava-scheduler --level INFO --log-file /var/log/lava-server/lava-scheduler.log
+  start publisher lava-server manage lava-publisher --level INFO --log-file /var/log/lava-server/lava-publisher.log --host 127.0.0.1 --port $((PORT + 1))
+  register
+  start worker /usr/bin/lava-worker --level INFO --log-file /var/log/lava-dispatcher/lava-worker.log \
+    --name "$WORKER" --url "$URL" --token-file "$LAB_DIR/worker-token" --worker-dir "$LAB_DIR/worker" --http-timeout 600
+  local i
+  for i in $(seq 1 60); do
+    lava-server manage workers list 2>/dev/null | grep -w "$WORKER" | grep -qi online && break
+    alive "$(recorded worker)" || die "lava-worker exited: see /var/log/lava-dispatcher/lava-worker.log"
+    sleep 1
+  done
+  log "lab up: $URL, lavacli identity '$IDENTITY', device $DEVICE (qemu) on $WORKER"
+  status
+}
+
+status() {
+  local rc=0 n p
+  for n in postgres "${DAEMONS[@]}"; do
+    p=$(recorded "$n")
+    if alive "$p"; then echo "$n: running (pid $p)"
+    elif [ "$n" = postgres ]; then echo "postgres: not started by the lab"
+    else echo "$n: not running"; rc=1; fi
+  done
+  if [ $rc = 0 ]; then
+    lavacli -i "$IDENTITY" devices show "$DEVICE" 2>/dev/null | grep -E '^(name|health|state|worker)' || rc=1
+  fi
+  return $rc
+}
+
+# stop NAME: TERM the recorded pid's process group, then KILL whatever of it is left.
+stop() {
+  local name=$1 p i
+  p=$(recorded "$name")
+  if alive "$p"; then
+    kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
+    for i in $(seq 1 30); do
+      kill -0 -- "-$p" 2>/dev/null || break
+      sleep 1
+    done
+    kill -KILL -- "-$p" 2>/dev/null || true
+    log "$name stopped (pid $p)"
+  fi
+  rm -f "$(pidfile "$name")"
+}
+
+down() {
+  local i n
+  for (( i=${#DAEMONS[@]}-1; i>=0; i-- )); do stop "${DAEMONS[$i]}"; done
+  if alive "$(recorded postgres)"; then
+    pg_ctlcluster $PG_VERSION main stop -m fast || true
+    log "PostgreSQL stopped"
+  fi
+  rm -f "$(pidfile postgres)"
+  return 0
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,111 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jobYaml } from '../../lava/emit.js';
+import { generateJobs } from '../../lava/generate.js';
+import { CONSOLE_MARKS, type LavaJob } from '../../lava/job.js';
+import { parseMatrix } from '../../lava/matrix.js';
+import { loadSpecOrThrow } from '../../requirements/spec-load.js';
+import { lavaCommonMissing, lavaValidate, SYSTEM_PYTHON } from './lava-validator.js';
+
+/**
+ * Jobs for images without a login shell (collects: console): what a stock
+ * lab runs with no docker, no login and no artefact store. LAVA's own
+ * validator accepts them; the monitors' Python regexes match the lines the
+ * real init.sh and collect.sh print (read from those files) and not others.
+ */
+
+const work = mkdtempSync(join(tmpdir(), 'vmspec-lava-console-'));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+
+const MATRIX = `images:
+  - { name: reference, url: /srv/vmspec/reference.img, collects: console }
+firmware:
+  - name: aavmf
+    code: { url: /usr/share/AAVMF/AAVMF_CODE.fd }
+    vars: { url: /usr/share/AAVMF/AAVMF_VARS.fd }
+gic: [2, 3]
+acpi: [true, false]
+`;
+const spec = loadSpecOrThrow('vmspec-v2');
+const jobs = generateJobs({
+  matrix: parseMatrix(MATRIX, 'matrix.yaml'),
+  specName: 'vmspec-v2',
+  spec,
+  requirements: spec.requirements.filter((r) => r.probe?.startsWith('evidence.')),
+  settings: {
+    artifacts: '',
+    runId: 'run-1',
+    evidenceDisk: '',
+    verdict: { image: 'vmspec:0.1.0', local: false },
+    login: { prompts: ['# '], username: 'root', loginPrompt: 'login:', passwordPrompt: 'Password:' },
+    cpu: 'cortex-a57',
+    memoryMiB: 1024,
+    jobTimeoutMinutes: 60,
+    consoleFrame: true,
+    toolVersion: '0.1.0',
+  },
+});
+
+t.test('one console job per cell, with nothing a stock lab lacks', async (t) => {
+  t.same(jobs.map((j) => j.slug), ['reference-aavmf-gicv2-acpi-worker', 'reference-aavmf-gicv2-dt-worker', 'reference-aavmf-gicv3-acpi-worker', 'reference-aavmf-gicv3-dt-worker']);
+  for (const j of jobs) {
+    t.equal(j.collects, 'console');
+    t.equal(j.bundleUrl, undefined, 'nothing is uploaded');
+    const text = JSON.stringify(j.definition);
+    for (const absent of ['docker', 'auto_login', 'definitions', 'evidence', 'guestfs_interface']) t.notOk(text.includes(`"${absent}"`), `${j.slug}: no ${absent}`);
+    const images = (j.definition.actions[0]!.deploy as { images: Record<string, unknown> }).images;
+    t.same(Object.keys(images), ['firmware_code', 'firmware_vars', 'disk']);
+    t.equal(j.metadata['vmspec.collects'], 'console');
+  }
+  t.equal(jobs[1]!.definition.context.machine, 'virt,gic-version=2,acpi=off');
+  t.equal(jobs[2]!.definition.context.machine, 'virt,gic-version=3');
+});
+
+t.test("LAVA's validator accepts the console jobs and rejects a monitor without a pattern", { skip: lavaCommonMissing() }, async (t) => {
+  const paths = jobs.map((j) => {
+    const p = join(work, j.fileName);
+    writeFileSync(p, jobYaml(j.definition, 'test'));
+    return p;
+  });
+  const broken = structuredClone(jobs[0]!.definition) as LavaJob;
+  const monitors = (broken.actions[2]!.test as { monitors: Record<string, unknown>[] }).monitors;
+  delete monitors[0]!.pattern;
+  const bad = join(work, 'broken.yaml');
+  writeFileSync(bad, jobYaml(broken, 'broken'));
+  const verdicts = lavaValidate([...paths, bad]);
+  for (const v of verdicts.slice(0, -1)) t.ok(v.ok, `${v.path}: ${v.error ?? 'valid'}`);
+  t.notOk(verdicts.at(-1)!.ok, 'a monitor without a pattern is refused');
+});
+
+/** Does Python's re (as LAVA's pexpect uses it) find the pattern in the text? Returns the named groups. */
+function pyMatch(pattern: string, text: string): Record<string, string> | null {
+  const r = spawnSync(SYSTEM_PYTHON, ['-c', 'import json,re,sys; m=re.search(sys.argv[1], sys.argv[2]); print(json.dumps(m.groupdict() if m else None))', pattern, text], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as Record<string, string> | null;
+}
+
+t.test('the monitor patterns match what the reference guest prints', async (t) => {
+  const init = readFileSync(join(import.meta.dirname, '../../boot/reference/init.sh'), 'utf8');
+  const collect = readFileSync(join(import.meta.dirname, '../../probes/guest/collect.sh'), 'utf8');
+  // The lines as the real scripts print them.
+  t.match(init, /say\(\) \{\n  echo "vmspec-init: \$\*"/);
+  t.match(init, /say "kernel \$\(uname -r\)/);
+  t.match(init, /finish "collect\.sh exited \$rc/);
+  t.match(init, /echo "VMSPEC-DONE rc=\$2"/);
+  t.match(collect, /"-----BEGIN VMSPEC EVIDENCE size=\$c_size sha256=\$c_sum-----"/);
+  t.match(collect, /"-----END VMSPEC EVIDENCE-----"/);
+
+  const begin = `-----BEGIN VMSPEC EVIDENCE size=10240 sha256=${'ab'.repeat(32)}-----`;
+  t.same(pyMatch(CONSOLE_MARKS.frame, `${begin}\r\n`), { result: 'BEGIN', test_case_id: 'EVIDENCE' });
+  t.equal(pyMatch(CONSOLE_MARKS.frame, '-----BEGIN VMSPEC EVIDENCE size=10240 sha256=short-----'), null, 'a mangled frame header is no frame');
+  t.same(pyMatch(CONSOLE_MARKS.done, 'VMSPEC-DONE rc=0\r\n'), { test_case_id: 'VMSPEC-DONE', result: '0' });
+  t.same(pyMatch(CONSOLE_MARKS.done, 'VMSPEC-DONE rc=3\r\n'), { test_case_id: 'VMSPEC-DONE', result: '3' });
+  for (const plain of [CONSOLE_MARKS.start, CONSOLE_MARKS.collected, CONSOLE_MARKS.frameEnd]) t.ok(pyMatch(plain, `${plain} 6.1.0\r\n`), `${plain} matches itself`);
+  const fix = (jobs[0]!.definition.actions[2]!.test as { monitors: { fixupdict: Record<string, string> }[] }).monitors[1]!.fixupdict;
+  t.equal(fix['0'], 'pass');
+  t.equal(fix['1'], 'fail');
+  t.equal(fix['255'], 'fail');
+});

@@ -1,0 +1,115 @@
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+/**
+ * The matrix through a real LAVA lab on this machine (scripts/lava-lab.sh):
+ * the built-in reference × GICv2/GICv3 × ACPI/DT, submitted with lavacli,
+ * results fetched from LAVA (test cases and job logs), judged with vmspec
+ * verify --evidence, merged; each clause's verdict against `vmspec boot`
+ * for the same cell. Then the lab comes down and no lab process is left.
+ * Root only; installs LAVA's Debian packages when missing.
+ */
+
+const ROOT = join(import.meta.dirname, '../..');
+const VMSPEC = join(ROOT, 'bin/vmspec.js');
+const LAB = join(ROOT, 'scripts/lava-lab.sh');
+const RESULTS = join(ROOT, 'scripts/lava-results.sh');
+const skip = !process.env.VMSPEC_SLOW_TESTS
+  ? 'set VMSPEC_SLOW_TESTS=1 to bring up a LAVA lab and run a 4-cell matrix through it (about 15 min for the lab and jobs, plus 8 vmspec boots to compare; needs root)'
+  : process.getuid?.() !== 0
+    ? 'the LAVA lab needs root (VMSPEC_SLOW_TESTS is set)'
+    : false;
+
+
+interface Result { id: string; status: string; message?: string }
+const resultsOf = (file: string): Result[] => (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results;
+
+/** Processes whose command line names a lab daemon (or our PostgreSQL cluster). */
+function labProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    if (/lava_server\.wsgi|lava-scheduler|lava-publisher|lava-worker|lava-run|\/usr\/lib\/postgresql\/15\/bin\/postgres/.test(cmd)) found.push(`${pid} ${cmd.slice(0, 120)}`);
+  }
+  return found;
+}
+
+t.test('a LAVA lab on this machine runs the reference matrix end to end', { skip, timeout: 4 * 3600_000 }, async (t) => {
+  const before = labProcesses();
+  t.same(before, [], 'no lab runs before the test (else it could not prove down stops everything)');
+  const work = mkdtempSync(join(tmpdir(), 'vmspec-lab-'));
+  const LAB_DIR = join(work, 'lab-state');
+  const env = { ...process.env, VMSPEC_LAB_DIR: LAB_DIR };
+  t.teardown(() => {
+    spawnSync(LAB, ['down'], { env, stdio: 'inherit' });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const image = execFileSync('node', [VMSPEC, 'reference', 'build'], { encoding: 'utf8' }).trim();
+  const up = spawnSync(LAB, ['up'], { env, encoding: 'utf8' });
+  t.equal(up.status, 0, `lava-lab.sh up: ${up.stderr.slice(-2000)}`);
+  t.equal(spawnSync(LAB, ['status'], { env }).status, 0, 'status: every daemon runs, the device is registered');
+
+  writeFileSync(join(work, 'matrix.yaml'), `images:
+  - { name: reference, url: ${image}, collects: console }
+firmware:
+  - name: aavmf
+    code: { url: /usr/share/AAVMF/AAVMF_CODE.fd }
+    vars: { url: /usr/share/AAVMF/AAVMF_VARS.fd }
+gic: [2, 3]
+acpi: [true, false]
+`);
+  execFileSync('node', [VMSPEC, 'lava-job', '--matrix', join(work, 'matrix.yaml'), '--output', join(work, 'jobs'), '--memory', '1024', '--timeout', '60']);
+  const index = JSON.parse(readFileSync(join(work, 'jobs/index.json'), 'utf8')) as { requirements: string[]; jobs: { slug: string }[] };
+  t.equal(index.jobs.length, 4);
+
+  const run = spawnSync(RESULTS, [join(work, 'jobs'), join(work, 'out')], { env, encoding: 'utf8' });
+  t.equal(run.status, 0, `every job Complete and judged: ${run.stderr.slice(-2000)}`);
+
+  for (const { slug } of index.jobs) {
+    // LAVA's own test cases: the frame was on the console, the collector exited 0.
+    const cases = parse(readFileSync(join(work, 'out', `${slug}.lava.yaml`), 'utf8')) as { suite: string; name: string; result: string }[];
+    const result = (suite: string, name: string) => cases.find((c) => c.suite.endsWith(suite) && c.name === name)?.result;
+    t.equal(result('vmspec-frame', 'evidence'), 'pass', `${slug}: LAVA saw the evidence frame`);
+    t.equal(result('vmspec-collect', 'vmspec_done'), 'pass', `${slug}: collect.sh exited 0`);
+    t.equal(result('lava', 'job'), 'pass', `${slug}: LAVA job passed`);
+    const lava = resultsOf(join(work, 'out', `${slug}.json`));
+    t.same(lava.map((r) => r.id).sort(), [...index.requirements].sort(), `${slug}: every selected requirement judged`);
+    t.notOk(lava.some((r) => r.status === 'error'), `${slug}: no requirement errored`);
+  }
+
+  const merged = JSON.parse(execFileSync('node', [VMSPEC, 'report', 'merge', '--format', 'json', ...index.jobs.map((j) => join(work, 'out', `${j.slug}.json`))], { encoding: 'utf8' })) as Record<string, unknown>;
+  const text = JSON.stringify(merged);
+  for (const { slug } of index.jobs) t.ok(text.includes(slug), `merged report has the column ${slug}`);
+  for (const id of index.requirements) t.ok(text.includes(id), `merged report has the row ${id}`);
+
+  // The same cells through vmspec's own QEMU runner: the same verdict per clause,
+  // except what only the host or a second boot after a power cycle shows (V2-FW-VARS-PERSIST,
+  // the -HOST clauses), named by the LAVA side's message.
+  for (const { slug } of index.jobs) {
+    const gic = slug.includes('gicv2') ? '2' : '3';
+    const acpi = slug.includes('-acpi-') ? '--acpi' : '--no-acpi';
+    const out = join(work, `${slug}.boot.json`);
+    spawnSync('node', [VMSPEC, 'boot', '--gic', gic, acpi, '--format', 'json', '-o', out], { stdio: 'inherit' });
+    t.ok(existsSync(out), `${slug}: vmspec boot wrote its results`);
+    const boot = new Map(resultsOf(out).map((r) => [r.id, r.status]));
+    for (const r of resultsOf(join(work, 'out', `${slug}.json`))) {
+      const hostOnly = /needs the host side of a boot|persistence\.phase is null/.test(r.message ?? '');
+      if (hostOnly) t.not(r.status, 'fail', `${slug} ${r.id}: host-only clause, not judged from one LAVA boot`);
+      else t.equal(r.status, boot.get(r.id), `${slug} ${r.id}: LAVA ${r.status}, vmspec boot ${boot.get(r.id)}`);
+    }
+  }
+
+  const down = spawnSync(LAB, ['down'], { env, encoding: 'utf8' });
+  t.equal(down.status, 0, 'lava-lab.sh down');
+  t.same(labProcesses(), [], 'no lab process is left');
+});
