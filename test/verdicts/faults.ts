@@ -344,7 +344,7 @@ export const FAULTS: Fault[] = [
   {
     id: 'no-spcr', title: 'ACPI tables without SPCR', baseline: 'acpiGicv2', cost: 'fast',
     produced: 'collector evidence with QEMU\'s SPCR left out of /sys/firmware/acpi/tables (recipe noSpcr)',
-    fails: { 'vmspec-v2': ['V2-ARCH-ACPI-SBBR'], 'vmspec-v1': [] },
+    fails: { 'vmspec-v2': ['V2-ARCH-ACPI-SBBR', 'V2-PLAT-UART'], 'vmspec-v1': [] },
     build: () => ({ evidence: bundle('noSpcr') }),
   },
   {
@@ -394,5 +394,35 @@ export const FAULTS: Fault[] = [
     produced: 'collector evidence of a 2-vCPU VM where PSCI CPU_ON failed for CPU1 (recipe cpuDown)',
     fails: { 'vmspec-v2': ['V2-ARCH-PSCI'], 'vmspec-v1': [] },
     build: () => ({ evidence: bundle('cpuDown') }),
+  },
+  {
+    id: 'spcr-16550', title: 'The firmware names a 16550 as the console UART', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence whose SPCR Interface Type is 0x12 (a 16550 with DBG2 parameters), not a PL011/SBSA UART (recipe spcr16550)',
+    fails: { 'vmspec-v2': ['V2-PLAT-UART'], 'vmspec-v1': ['V1-PLAT-CONSOLE-KIND'] },
+    build: () => ({ evidence: bundle('spcr16550') }),
+  },
+  {
+    id: 'root-port-without-hotplug', title: 'PCIe root port without hot-plug', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence whose root port config space has Slot Capabilities Hot-Plug Capable/Surprise cleared, as QEMU\'s pcie-root-port,hotplug=off gives (recipe hotplugOff)',
+    fails: { 'vmspec-v2': ['V2-PLAT-HOTPLUG-BUS'], 'vmspec-v1': ['V1-PLAT-HOTPLUG-BUS'] },
+    build: () => ({ evidence: bundle('hotplugOff') }),
+  },
+  {
+    id: 'no-root-port', title: 'No PCIe port that can take a hot-added device', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence of a VM with devices on the root bus only, no pcie-root-port (recipe noRootPort)',
+    fails: { 'vmspec-v2': ['V2-PLAT-HOTPLUG-BUS'], 'vmspec-v1': ['V1-PLAT-HOTPLUG-BUS'] },
+    build: () => ({ evidence: bundle('noRootPort') }),
+  },
+  {
+    id: 'spin-table-secondaries', title: 'Secondary vCPUs released from a spin table, not PSCI', baseline: 'dtGicv2', cost: 'fast',
+    produced: 'QEMU\'s DT with the secondary cpu nodes\' enable-method set to spin-table (arm64 booting.rst) (recipe spinTable)',
+    fails: { 'vmspec-v2': ['V2-ARCH-PSCI'], 'vmspec-v1': [] },
+    build: () => ({ evidence: bundle('spinTable') }),
+  },
+  {
+    id: 'gtdt-no-virtual-timer', title: 'GTDT gives no virtual timer interrupt', baseline: 'acpiGicv2', cost: 'fast',
+    produced: 'collector evidence whose GTDT Virtual EL1 Timer GSIV is 0 (recipe noVirtualTimer)',
+    fails: { 'vmspec-v2': ['V2-HW-ACPI-COMPLETE', 'V2-PLAT-VIRTUAL-TIMER'], 'vmspec-v1': ['V1-PLAT-VIRTUAL-TIMER'] },
+    build: () => ({ evidence: bundle('noVirtualTimer') }),
   },
 ];
