@@ -46,14 +46,22 @@ import { resolveReferenceDebs, type DebFile, type Progress, type ReferenceDebs }
 /** Bump when the build recipe changes in a way the inputs do not show. */
 export const BUILDER_VERSION = 3;
 
-/** insmod order matters (virtio_pci needs both *_dev). qemu_fw_cfg is optional. */
-export const REFERENCE_MODULES: readonly { name: string; required: boolean }[] = [
+/**
+ * insmod order matters (virtio_pci needs both *_dev). qemu_fw_cfg is optional.
+ * `insmod: false`: carried in the initramfs, not loaded: the drivers GUEST-4
+ * asks an image's kernel or initrd to have (virtio net, console, balloon and
+ * MMIO; the Xen block and net front-ends), so the reference passes what it
+ * checks in other images. Names as modules.order gives them, '-' read as '_'.
+ */
+export const REFERENCE_MODULES: readonly { name: string; required: boolean; insmod?: false }[] = [
   { name: 'virtio_pci_legacy_dev', required: true },
   { name: 'virtio_pci_modern_dev', required: true },
   { name: 'virtio_pci', required: true },
   { name: 'virtio_blk', required: true },
   { name: 'efivarfs', required: true },
   { name: 'qemu_fw_cfg', required: false },
+  ...['failover', 'net_failover', 'virtio_net', 'virtio_console', 'virtio_balloon', 'virtio_mmio', 'xen_blkfront', 'xen_netfront']
+    .map((name) => ({ name, required: false, insmod: false as const })),
 ];
 
 /** No console= on purpose: the console must come from the firmware (SPCR / DT stdout-path). */
@@ -165,11 +173,11 @@ function cacheKey(debs: ReferenceDebs, templates: Record<string, string>, cmdlin
 }
 
 /** Path of each module (relative to /lib/modules/<kver>) from modules.order; undefined when built in. */
-function findModules(modDir: string): { name: string; path?: string }[] {
+function findModules(modDir: string): { name: string; path?: string; insmod: boolean }[] {
   const order = readFileSync(join(modDir, 'modules.order'), 'utf8').split('\n').filter(Boolean);
   const builtin = existsSync(join(modDir, 'modules.builtin')) ? readFileSync(join(modDir, 'modules.builtin'), 'utf8').split('\n') : [];
   const base = (p: string): string => (p.split('/').pop() ?? '').replace(/\.ko(\.(xz|gz|zst))?$/, '').replace(/-/g, '_');
-  const out: { name: string; path?: string }[] = [];
+  const out: { name: string; path?: string; insmod: boolean }[] = [];
   for (const m of REFERENCE_MODULES) {
     const rel = order.find((p) => base(p) === m.name);
     if (rel !== undefined) {
@@ -178,9 +186,9 @@ function findModules(modDir: string): { name: string; path?: string }[] {
       const found = candidates.find((c) => existsSync(join(modDir, c)));
       if (found === undefined) throw new UnsupportedError(`module ${m.name}: ${rel} is in modules.order but not in the package`);
       if (!found.endsWith('.ko')) throw new UnsupportedError(`module ${m.name} is compressed (${found}); busybox insmod needs .ko`);
-      out.push({ name: m.name, path: found });
+      out.push({ name: m.name, path: found, insmod: m.insmod !== false });
     } else if (builtin.some((p) => base(p) === m.name)) {
-      out.push({ name: m.name });
+      out.push({ name: m.name, insmod: false });
     } else if (m.required) {
       throw new UnsupportedError(`kernel has no module ${m.name} (neither in modules.order nor built in)`);
     }
@@ -279,7 +287,7 @@ async function buildInto(
         './boot/config-*',
         './lib/modules/*/modules.order',
         './lib/modules/*/modules.builtin',
-        ...REFERENCE_MODULES.map((m) => `./lib/modules/*/${m.name}.ko*`),
+        ...REFERENCE_MODULES.map((m) => `./lib/modules/*/${m.name.replace(/_/g, '[-_]')}.ko*`),
       ],
     ],
     [debs.busybox, ['./bin/busybox']],
@@ -307,7 +315,8 @@ async function buildInto(
   if (!existsSync(grubDir)) throw new UnsupportedError(`${debs.grub.name}: no /usr/lib/grub/arm64-efi`);
 
   progress(`building initramfs (kernel ${kver}, modules ${modules.map((m) => m.name + (m.path ? '' : ' (built in)')).join(', ')})`);
-  const loaded = modules.filter((m): m is { name: string; path: string } => m.path !== undefined);
+  const shipped = modules.filter((m): m is { name: string; path: string; insmod: boolean } => m.path !== undefined);
+  const loaded = shipped.filter((m) => m.insmod);
   const entries: CpioEntry[] = [
     ...['bin', 'sbin', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev', 'tmp', 'run', 'root', 'etc/vmspec'].map((p): CpioEntry => ({ type: 'dir', path: p })),
     { type: 'chardev', path: 'dev/console', major: 5, minor: 1 },
@@ -319,7 +328,7 @@ async function buildInto(
     { type: 'file', path: 'etc/vmspec/modules', data: Buffer.from(loaded.map((m) => m.path).join('\n') + '\n') },
     { type: 'file', path: 'etc/vmspec/image', data: Buffer.from(`key=${key}\nkernel=${kver}\n`) },
     { type: 'file', path: `boot/config-${kver}`, data: readFileSync(join(bootDir, `config-${kver}`)) },
-    ...loaded.map((m): CpioEntry => ({ type: 'file', path: `lib/modules/${kver}/${m.path}`, data: readFileSync(join(modDir, m.path)) })),
+    ...shipped.map((m): CpioEntry => ({ type: 'file', path: `lib/modules/${kver}/${m.path}`, data: readFileSync(join(modDir, m.path)) })),
   ];
   const initrd = gzipSync(buildCpio(entries, sde), { level: 9 });
   const esp = join(work, 'esp');

@@ -69,7 +69,7 @@ t.test('one job to standard output, with a selection', async (t) => {
 
 t.test('usage errors: exit 2, what is wrong and how to fix it', async (t) => {
   const cases: [string[], RegExp][] = [
-    [['lava-job', ...SINGLE, '--output', join(work, 'x')], /required option '--artifacts <url>'/],
+    [['lava-job', ...SINGLE, '--output', join(work, 'x')], /give --artifacts URL: images that LAVA logs into upload their bundle/],
     [['lava-job', '--image', 'https://lab.example/a.img', ...STORE, '--output', join(work, 'x')], /missing --firmware, --vars/],
     [['lava-job', ...SINGLE, '--artifacts', 'ftp://store/x', '--output', join(work, 'x')], /--artifacts: LAVA cannot download ftp: URLs|--artifacts must be an http/],
     [['lava-job', ...SINGLE, ...STORE], /give --output DIR .* or --evidence-disk URL/],

@@ -91,10 +91,11 @@ t.test('the monitor patterns match what the reference guest prints', async (t) =
   const init = readFileSync(join(import.meta.dirname, '../../boot/reference/init.sh'), 'utf8');
   const collect = readFileSync(join(import.meta.dirname, '../../probes/guest/collect.sh'), 'utf8');
   // The lines as the real scripts print them.
-  t.match(init, /say\(\) \{\n  echo "vmspec-init: \$\*"/);
+  t.match(init, /out\(\) \{\n  echo "\$1"/);
+  t.match(init, /say\(\) \{\n  out "vmspec-init: \$\*"/);
   t.match(init, /say "kernel \$\(uname -r\)/);
   t.match(init, /finish "collect\.sh exited \$rc/);
-  t.match(init, /echo "VMSPEC-DONE rc=\$2"/);
+  t.match(init, /out "VMSPEC-DONE rc=\$2"/);
   t.match(collect, /"-----BEGIN VMSPEC EVIDENCE size=\$c_size sha256=\$c_sum-----"/);
   t.match(collect, /"-----END VMSPEC EVIDENCE-----"/);
 
