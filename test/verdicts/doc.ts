@@ -3,7 +3,7 @@
  * committed doc must equal this rendering (test/verdicts/doc.test.ts);
  * regenerate it with `npx tsx scripts/verdicts-doc.ts`.
  */
-import { BASELINES, FAULTS, SPECS, type Baseline, type Cost, type Fault } from './faults.js';
+import { BASELINES, FAULTS, PROVEN_ELSEWHERE, SPECS, type Baseline, type Cost, type Fault, type FaultProvenElsewhere } from './faults.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ids = (xs: string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(', ') : '—');
@@ -14,6 +14,10 @@ function faultRow(f: Fault, n: number): string {
   const tolerated = f.knownFalseFailures;
   if (tolerated) fails += `<br>*tolerated today, known false failures:* ${ids(SPECS.flatMap((s) => tolerated.clauses[s] ?? []))} (${cell(tolerated.why)})`;
   return `| ${n} | \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | \`${f.baseline}\` | ${fails} | ${COST[f.cost]} |`;
+}
+
+function elsewhereRow(f: FaultProvenElsewhere, n: number): string {
+  return `| ${n} | \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | ${cell(f.fails)} | \`${f.test}\` | ${COST[f.cost]} |`;
 }
 
 function baselineRow(b: Baseline): string {
@@ -105,6 +109,17 @@ ${refused.map((f) => `| \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | e
   \`VMSPEC_SKIP_BOOT=1\`); cold, the fast entries take 211 s (the Debian
   kernel package download, 20 s, not included) and each real boot 28–38 s
   more.
+
+## Faults proven by whole boots and by the parsers' own tests
+
+The host's own clauses and failed boots need \`vmspec boot\`'s flow, not an
+evidence disk, and some faults are asserted next to the parser they
+exercise. Each test asserts that exactly these clauses fail.
+${PROVEN_ELSEWHERE.length} faults (${faults.length + PROVEN_ELSEWHERE.length} in all on this page).
+
+| # | Fault | What | How produced | Fails | Test | Runs |
+|---|---|---|---|---|---|---|
+${PROVEN_ELSEWHERE.map((f, i) => elsewhereRow(f, i + 1)).join('\n')}
 
 ## Adding a fault
 

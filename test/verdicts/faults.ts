@@ -3,11 +3,11 @@
  * from one baseline by changing one thing. test/verdicts/fault-matrix.test.ts
  * judges every entry with the real engine and asserts the clauses that fail
  * are exactly `baseline fails ∪ fault fails`, for every spec listed;
- * docs/verdicts.md is generated from this file (build/verdicts-doc.ts).
+ * docs/verdicts.md is generated from this file (scripts/verdicts-doc.ts).
  *
  * To add a fault: append one entry to FAULTS (id, title, produced, baseline,
  * fails per spec — [] when a spec has no clause it must fail — and build),
- * then run `npx tsx build/verdicts-doc.ts` and commit the regenerated doc.
+ * then run `npx tsx scripts/verdicts-doc.ts` and commit the regenerated doc.
  */
 import { run } from '../fixtures/cache.js';
 import { efiBinaries } from '../fixtures/efi-binaries.js';
@@ -425,4 +425,43 @@ export const FAULTS: Fault[] = [
     fails: { 'vmspec-v2': ['V2-HW-ACPI-COMPLETE', 'V2-PLAT-VIRTUAL-TIMER'], 'vmspec-v1': ['V1-PLAT-VIRTUAL-TIMER'] },
     build: () => ({ evidence: bundle('noVirtualTimer') }),
   },
+];
+
+/**
+ * Real faults proven outside the matrix harness: whole `vmspec boot` runs
+ * (the host's own clauses and failed boots need the boot flow, not an
+ * evidence disk), and faults whose test sits next to the parser it exercises.
+ * Each names the test that asserts exactly these clauses fail.
+ */
+export interface FaultProvenElsewhere {
+  id: string;
+  title: string;
+  produced: string;
+  /** The clauses it fails, exactly, as the test asserts them. */
+  fails: string;
+  test: string;
+  cost: Cost;
+}
+
+export const PROVEN_ELSEWHERE: FaultProvenElsewhere[] = [
+  { id: 'gicv2-refused', title: 'A hypervisor that cannot start a GICv2 VM', produced: 'vmspec boot with a --qemu wrapper that exits 1 with a QEMU-style message when asked for gic-version=2 (as KVM on a GICv3-only host)', fails: 'v2: `V2-PLAT-GICV2` with QEMU\'s words; the GICv3 boot is still judged; report written, exit 1', test: 'test/boot/boot-faults.test.ts', cost: 'boot' },
+  { id: 'firmware-starts-no-os', title: 'A firmware that never reaches the OS loader', produced: 'the first 512 KiB of QEMU_EFI.fd padded to 64 MiB, `--timeout 20`', fails: 'v2: `V2-FW-UEFI` with the serial tail; in-guest clauses undecided', test: 'test/boot/boot-faults.test.ts', cost: 'boot' },
+  { id: 'option-refused-every-boot', title: 'A machine option the hypervisor refuses in every boot', produced: 'vmspec boot `--qemu-arg -bogus-option`', fails: 'v2: `V2-HW-ACPI-COMPLETE`, `V2-PLAT-GICV2`, `V2-PLAT-GICV3`; `V2-FW-UEFI` undecided', test: 'test/boot/boot-command.test.ts', cost: 'boot' },
+  { id: 'single-image-firmware', title: 'A firmware given as one file (no variable store)', produced: 'vmspec boot `--firmware /usr/share/qemu-efi-aarch64/QEMU_EFI.fd` alone (run as -bios)', fails: 'v2: `V2-FW-VARS-PERSIST`, `V2-FW-VARS-PERSIST-HOST` (volatile variables; never an error)', test: 'test/boot/firmware/single-image.test.ts', cost: 'boot' },
+  { id: 'uart-without-collector', title: 'The UART shows the firmware but not the guest', produced: 'a real console=tty0 boot\'s serial log cut where the guest OS starts writing', fails: 'v2: `V2-PLAT-UART-HOST`', test: 'test/boot/capability-boots.test.ts', cost: 'boot' },
+  { id: 'vm-stopped-by-host', title: 'A VM the host had to stop (no PSCI power-off)', produced: 'a real QEMU stopped by its timeout, with a started OS\'s serial log', fails: 'v2: `V2-ARCH-PSCI-HOST`', test: 'test/boot/capability-boots.test.ts', cost: 'boot' },
+  { id: 'nonce-changed-in-store', title: 'The variable survives, its value does not', produced: 'the real store after the power cycle with one byte of the nonce data changed', fails: 'v2: `V2-FW-VARS-PERSIST-HOST` (present, content false)', test: 'test/boot/capability-boots.test.ts', cost: 'boot' },
+  { id: 'v1-store-not-kept', title: 'Variable store not kept across the power cycle (v1)', produced: 'vmspec boot `--spec vmspec-v1 --no-persistent-vars`', fails: 'v1: `V1-FW-VARS-PERSIST-HOST` of the host clauses', test: 'test/probes/host/v1-host-clauses.test.ts', cost: 'boot' },
+  { id: 'bad-table-checksum', title: 'An ACPI table with a wrong checksum (FACS/S3PT valid beside it)', produced: 'iasl-built tables, GTDT Checksum byte +1; a valid FACS and S3PT added alone fail nothing', fails: 'v2: `V2-ARCH-ACPI-SBBR`', test: 'test/probes/acpi/no-checksum-tables.test.ts', cost: 'fast' },
+  { id: 'gtdt-inconsistent', title: 'A GTDT whose platform-timer offset points into its fixed part', produced: 'the collector bundle\'s GTDT with count 1, offset 36, checksum fixed', fails: 'v2: `V2-HW-ACPI-COMPLETE` naming the inconsistency', test: 'test/probes/evidence/damaged-description.test.ts', cost: 'fast' },
+  { id: 'damaged-device-tree', title: 'A device tree that does not parse', produced: 'dtc output nested past 64 levels; size_dt_strings cut to 8; the blob cut in half', fails: 'v2: `V2-HW-DT-COMPLETE`; v1: `V1-HW-DT-COMPLETE` (the parser\'s reason); what rests on it undecided', test: 'test/probes/evidence/damaged-description.test.ts', cost: 'fast' },
+  { id: 'malformed-compatible', title: 'A malformed compatible on an unrelated node', produced: 'dtc decompile, `compatible = [41 42]` on /node, recompile', fails: 'v2: `V2-HW-DT-COMPLETE`; v1: `V1-HW-DT-COMPLETE`; the timer verdict unchanged', test: 'test/probes/evidence/damaged-description.test.ts', cost: 'fast' },
+  { id: 'other-disk-label', title: 'A Sun, SGI, BSD, Atari or DASD disk label', produced: 'sfdisk --label sun/sgi, fdisk (BSD), documented bytes (Atari AHDI, IBM DASD)', fails: 'v2: `V2-IMG-GPT` naming the label', test: 'test/probes/image/disk-label.test.ts', cost: 'fast' },
+  { id: 'other-containers', title: 'A Parallels, qcow v1, bochs, cloop or dmg image', produced: 'qemu-img convert; hand-written headers from QEMU\'s block drivers', fails: 'refused by name, exit 2', test: 'test/probes/image/containers.test.ts', cost: 'fast' },
+  { id: 'vcpu-not-described', title: 'The firmware describes 1 of 2 configured vCPUs', produced: 'a 1-CPU collector bundle against the 2 vCPUs vmspec boot configured', fails: 'v2: `V2-PLAT-DISCOVERABLE`; v1: `V1-PLAT-DISCOVERABLE`', test: 'test/probes/host/discovery.test.ts', cost: 'fast' },
+  { id: 'memory-not-described', title: 'Memory not described to the guest', produced: '2048 MiB configured, 968 MiB found', fails: 'v2: `V2-PLAT-DISCOVERABLE`', test: 'test/probes/host/discovery.test.ts', cost: 'fast' },
+  { id: 'initramfs-without-virtio-net', title: 'A booted kernel whose initramfs lacks virtio_net', produced: 'an image with no readable root and a bundle from an initramfs without virtio_net', fails: 'v2: `V2-GUEST-VIRTIO-PCI`, `V2-GUEST-VIRTIO-MMIO`', test: 'test/probes/rootfs/booted-kernel.test.ts', cost: 'fast' },
+  { id: 'aarch64-only-at-bootarm', title: 'An AArch64 binary alone at BOOTARM.EFI', produced: 'grubaa64.efi copied to \\EFI\\BOOT\\BOOTARM.EFI, no BOOTAA64.EFI', fails: 'v2: `V2-IMG-BOOTARM-PATH`', test: 'test/requirements/spec-wording.test.ts', cost: 'fast' },
+  { id: 'uefi-clock-off', title: 'The UEFI clock a day off', produced: 'collector bundle with the RTC 86400 s from the host\'s time', fails: 'v2: `V2-FW-RTC-ACCURACY` (informative: exit 0)', test: 'test/requirements/spec-wording.test.ts', cost: 'fast' },
+  { id: 'unreadable-root', title: 'A root filesystem vmspec cannot read', produced: 'an empty root partition; a btrfs volume without /etc and /usr (mkfs.btrfs)', fails: 'no clause fails: the 11 GUEST clauses are undecided, exit 4', test: 'test/cli/verify-undecided.test.ts', cost: 'fast' },
 ];
