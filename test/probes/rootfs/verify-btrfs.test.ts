@@ -15,7 +15,6 @@ import { Ajv } from 'ajv';
 import { openDisk } from '../../../probes/image/open-disk.js';
 import { rootfsProbe } from '../../../probes/rootfs/rootfs.probe.js';
 import { Memo } from '../../../probes/types.js';
-import { validator } from '../../../requirements/schemas.js';
 import type { RunResults } from '../../../engine/results.js';
 import { btrfsUnavailable, buildBtrfs } from '../../fixtures/btrfs-builder.js';
 import { cachedDir } from '../../fixtures/cache.js';
@@ -23,19 +22,12 @@ import { sha256File } from '../../fixtures/disk-builder.js';
 import {
   buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, ROOT_UUID, type InstalledKernel,
 } from '../../fixtures/rootfs-builder.js';
-import { vmspec } from '../../cli/cli-runner.js';
+import { verifyImage } from './verify-cli.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
-function cli(t: Tap, image: string): RunResults {
-  const r = vmspec(['verify', image, '--format', 'json', '--profile', 'image']);
-  t.equal(r.stderr, '', 'nothing on stderr');
-  const res = JSON.parse(r.stdout) as RunResults;
-  const validate = validator('results');
-  t.ok(validate(res), `results are schema-valid ${JSON.stringify(validate.errors ?? [])}`);
-  t.equal(r.status, res.exitCode, 'process exit code matches the JSON');
-  return res;
-}
+/** Through the built CLI (test/probes/rootfs/verify-cli.ts), image clauses only. */
+const cli = (t: Tap, image: string): RunResults => verifyImage(t, image, ['--profile', 'image']);
 
 const verdicts = (res: RunResults): Record<string, string> => Object.fromEntries(res.results.map((r) => [r.id, r.status]));
 const byStatus = (res: RunResults, status: string) => res.results.filter((r) => r.status === status).map((r) => r.id).sort();

@@ -11,14 +11,13 @@
  */
 import t from 'tap';
 import type { RunResults } from '../../../engine/results.js';
-import { validator } from '../../../requirements/schemas.js';
 import { sha256File } from '../../fixtures/disk-builder.js';
 import { buildLvm, lvmFixturesUnavailable } from '../../fixtures/lvm-builder.js';
 import {
   buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, otherFilesystem, type InstalledKernel, type SyntheticRootSpec,
 } from '../../fixtures/rootfs-builder.js';
 import { xfsFixturesUnavailable } from '../../fixtures/xfs-builder.js';
-import { vmspec } from '../../cli/cli-runner.js';
+import { verifyImage } from './verify-cli.js';
 import { statSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { openDisk } from '../../../probes/image/open-disk.js';
@@ -29,15 +28,8 @@ const unavailable = fastFixturesUnavailable() || lvmFixturesUnavailable();
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
-function cli(t: Tap, image: string, extra: string[] = []): RunResults {
-  const r = vmspec(['verify', image, '--format', 'json', ...extra]);
-  t.equal(r.stderr, '', 'nothing on stderr');
-  const res = JSON.parse(r.stdout) as RunResults;
-  const validate = validator('results');
-  t.ok(validate(res), `results are schema-valid ${JSON.stringify(validate.errors ?? [])}`);
-  t.equal(r.status, res.exitCode, 'process exit code matches the JSON');
-  return res;
-}
+/** Through the built CLI (test/probes/rootfs/verify-cli.ts). */
+const cli = (t: Tap, image: string, extra: string[] = []): RunResults => verifyImage(t, image, extra);
 
 const byStatus = (res: RunResults, status: string): string[] => res.results.filter((r) => r.status === status).map((r) => r.id).sort();
 const result = (res: RunResults, id: string) => res.results.find((r) => r.id === id)!;
