@@ -55,7 +55,7 @@ t.test('diagnostics: message, observed, expected, ref', async (t) => {
   const gpt = failing.find((a) => a.name.startsWith('V2-IMG-GPT '))!;
   const d = gpt.diag as { message: string; observed: Record<string, unknown>; expected: { expect: string[] }; ref: { label: string; section: string; page: number }; mismatches: unknown[]; observedTruncated?: string };
   t.match(d.message, HOSTILE.script, 'the hostile message survives as data');
-  t.same(d.expected.expect[0], 'gpt.present = true', 'expectations in words');
+  t.ok(d.expected.expect.includes('gpt.present = true'), 'expectations in words');
   t.same(d.ref, { spec: 'vmspec-v2', section: 'VM Image Format', label: 'IMG-2', page: 3 });
   t.ok(Array.isArray((d.observed as { manyItems: unknown[] }).manyItems), 'observed facts are there');
   t.ok((d.observed as { manyItems: unknown[] }).manyItems.length <= 31, 'and bounded');

@@ -27,8 +27,16 @@ type Side = 'pass' | 'fail';
 const PENDING: Record<string, { lacks: Side[]; why: string }> = {
   'V2-IMG-CONTAINER': { lacks: ['fail'], why: 'cannot fail: an image in a container vmspec does not read (vmdk, qcow2 with a data file) is refused (exit 2) before any clause runs; the matrix records those refusals (faults vmdk-container, qcow2-external-data)' },
   'V1-IMG-CONTAINER': { lacks: ['fail'], why: 'as V2-IMG-CONTAINER' },
-  'V2-FW-VARS-PERSIST-HOST': { lacks: ['pass', 'fail'], why: 'judged from `vmspec boot` host facts (probe host.boot): needs a boot-cost matrix entry (a firmware without a persistent store); its semantics are being changed under issue #14 item 3' },
-  'V2-PLAT-UART-HOST': { lacks: ['pass', 'fail'], why: 'judged from `vmspec boot` host facts (probe host.boot): needs a boot-cost matrix entry; its semantics are being changed under issue #14 item 3' },
+  // Judged from what `vmspec boot` itself records (probe host.boot) or the configured VM: proven both ways by whole
+  // boots outside the matrix (docs/verdicts.md, "Faults proven by whole boots"), not by a matrix entry yet.
+  'V2-FW-VARS-PERSIST-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (nonce changed in the store; no store) in test/boot/capability-boots.test.ts and test/boot/firmware/single-image.test.ts' },
+  'V2-PLAT-UART-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (UART without the collector\'s lines) in test/boot/capability-boots.test.ts' },
+  'V2-ARCH-PSCI-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (a VM the host had to stop) in test/boot/capability-boots.test.ts' },
+  'V1-FW-VARS-PERSIST-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (--no-persistent-vars) on real v1 boots in test/probes/host/v1-host-clauses.test.ts' },
+  'V1-PLAT-CONSOLE-HOST': { lacks: ['pass', 'fail'], why: 'host.boot, the v2 UART-HOST check (sameCheckAs): passes on real v1 boots in test/probes/host/v1-host-clauses.test.ts; its failing input is V2-PLAT-UART-HOST\'s' },
+  'V2-PLAT-DISCOVERABLE': { lacks: ['pass', 'fail'], why: 'compares the VM vmspec boot configured with the evidence: pass and fail (a vCPU, memory or a disk not described) in test/probes/host/discovery.test.ts' },
+  'V1-PLAT-DISCOVERABLE': { lacks: ['pass', 'fail'], why: 'as V2-PLAT-DISCOVERABLE (sameCheckAs), in test/probes/host/discovery.test.ts' },
+  'V2-FW-RTC-ACCURACY': { lacks: ['pass', 'fail'], why: 'informative: pass and fail (a clock a day off) in test/requirements/spec-wording.test.ts' },
 };
 
 interface Clause {
