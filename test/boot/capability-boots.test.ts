@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { UnsupportedError } from '../../bytes/errors.js';
 import { hostBootFacts, recordBoot } from '../../boot/host-facts.js';
 import type { PlannedBoot } from '../../boot/plan.js';
-import { copyVars, findAavmf, findQemu, runQemu, type QemuRunResult } from '../../boot/qemu-run.js';
+import { copyVars, runQemu, type QemuRunResult } from '../../boot/qemu-run.js';
 import { buildReferenceImage, DEFAULT_CMDLINE, type ReferenceImage } from '../../boot/reference/build.js';
 import { createEvidenceDisk, type Phase } from '../../boot/reference/evidence-disk.js';
 import { varsFileFacts } from '../../boot/vars-file.js';
@@ -30,13 +30,12 @@ import type { Result, RunResults } from '../../engine/results.js';
 import type { HostBootRecord } from '../../probes/host/facts.js';
 import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { vmspec } from '../cli/cli-runner.js';
+import { realBootSkip } from '../fixtures/real-boot-skip.js';
 
 const BOOT_TIMEOUT_MS = 240_000;
-let skip: string | false = false;
-const fw = findAavmf();
-if (findQemu() === undefined) skip = 'qemu-system-aarch64 not found (apt-get install --no-install-recommends qemu-system-arm)';
-else if (fw === undefined) skip = 'AAVMF firmware not found (apt-get install --no-install-recommends qemu-efi-aarch64)';
-else if (process.env.VMSPEC_SKIP_BOOT) skip = 'VMSPEC_SKIP_BOOT is set';
+const here = realBootSkip();
+const fw = here.fw;
+let skip = here.skip;
 
 let ref: ReferenceImage | undefined;
 let tty0: ReferenceImage | undefined;

@@ -22,19 +22,18 @@ import { join } from 'node:path';
 import { UnsupportedError } from '../../../bytes/errors.js';
 import { buildReferenceImage, type ReferenceImage } from '../../../boot/reference/build.js';
 import { createEvidenceDisk, type Phase } from '../../../boot/reference/evidence-disk.js';
-import { copyVars, findAavmf, findQemu, runQemu } from '../../../boot/qemu-run.js';
+import { copyVars, runQemu } from '../../../boot/qemu-run.js';
 import { validator } from '../../../requirements/schemas.js';
 import type { RunResults } from '../../../engine/results.js';
 import { vmspec } from '../../cli/cli-runner.js';
+import { realBootSkip } from '../../fixtures/real-boot-skip.js';
 
 const BOOT_TIMEOUT_MS = 240_000;
 type Run = RunResults & { warnings?: string[]; evidence?: { integrity: { ok: boolean; checked: number } } };
 
-let skip: string | false = false;
-const fw = findAavmf();
-if (findQemu() === undefined) skip = 'qemu-system-aarch64 not found (apt-get install --no-install-recommends qemu-system-arm)';
-else if (fw === undefined) skip = 'AAVMF firmware not found (apt-get install --no-install-recommends qemu-efi-aarch64)';
-else if (process.env.VMSPEC_SKIP_BOOT) skip = 'VMSPEC_SKIP_BOOT is set';
+const here = realBootSkip();
+const fw = here.fw;
+let skip = here.skip;
 
 let ref: ReferenceImage | undefined;
 if (!skip) {
