@@ -48,7 +48,7 @@ Examples:
 export function addLavaJobCommand(program: Command): void {
   addSelectionOptions(program
     .command('lava-job')
-    .description('write LAVA job definitions (device_type qemu) that collect evidence in the guest and judge it with vmspec, one test case per requirement'), { specHelp: 'built-in spec to judge against: vmspec-v2 or vmspec-v1 (not a directory: the verdict image carries the built-in specs)' })
+    .description('write LAVA job definitions (device_type qemu) that collect evidence in the guest: login jobs judge it with vmspec in the lab, one test case per requirement; console jobs (collects: console) carry the evidence frame in the log for scripts/lava-results.sh to judge'), { specHelp: 'built-in spec to judge against: vmspec-v2 or vmspec-v1 (not a directory: the verdict image carries the built-in specs)' })
     .option('--image <url|path>', 'disk image to boot (raw or qcow2; .gz/.xz/.bz2/.zst are decompressed by LAVA). A path becomes a file:// URL that must exist on the worker')
     .option('--image-sha256 <hex>', 'sha256 LAVA checks the downloaded image against')
     .addOption(new Option('--image-format <format>', 'disk format (default: qcow2 when the name ends in .qcow2, else raw)').choices(['raw', 'qcow2']))
