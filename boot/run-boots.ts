@@ -55,7 +55,8 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
     const serialLog = work.file(`${tag}-serial.log`);
     const seed = o.agent.kind === 'cloud-init' ? await o.agent.seed(work.path, b) : undefined;
     const label = describeBoot(b);
-    const qemu = await phase(label, () => runQemu({
+    const runner = o.runner ?? runQemu;
+    const qemu = await phase(label, () => runner({
       image: o.image.path,
       imageFormat: o.image.format,
       ...(vars !== undefined ? { vars } : {}),

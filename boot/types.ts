@@ -6,7 +6,7 @@ import type { EvidenceInfo } from '../engine/verify.js';
 import type { Waiver } from '../engine/waivers.js';
 import type { CombinedResult } from './combine.js';
 import type { BootPlanOptions, PlannedBoot } from './plan.js';
-import type { Firmware } from './qemu-run.js';
+import type { Firmware, QemuRunOptions, QemuRunResult } from './qemu-run.js';
 
 /** What a `vmspec boot` run takes (`runBoot`'s options) and gives (its results). */
 
@@ -28,6 +28,14 @@ export interface BootEnvironment {
   firmware: Firmware & { descriptor: string | null; description: string | null; version: string | null; codeSha256: string | null; features: string[] };
 }
 
+/**
+ * How one planned boot runs: QEMU on this host (boot/qemu-run.ts runQemu,
+ * the default), or another hypervisor route that takes the same request and
+ * reports its end the same way (exit, timeout, its own messages), so the
+ * host clauses judge every route alike.
+ */
+export type BootRunner = (opts: QemuRunOptions) => Promise<QemuRunResult>;
+
 export interface BootRunOptions extends BootPlanOptions {
   spec: SpecSet;
   selection: Selection;
@@ -35,6 +43,8 @@ export interface BootRunOptions extends BootPlanOptions {
   image: BootImage;
   agent: GuestAgent;
   env: BootEnvironment;
+  /** The hypervisor route of each boot (default: runQemu, QEMU on this host). */
+  runner?: BootRunner;
   /** Reads the persistence nonce back from an instance's variable-store file (edk2 varstore parser). */
   varsFileFacts: (varsPath: string, nonce: string) => VarsFileFacts;
   memoryMiB: number;
