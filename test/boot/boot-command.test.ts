@@ -24,10 +24,10 @@ import addFormats from 'ajv-formats';
 import { vmspec } from '../cli/cli-runner.js';
 import { repoRoot } from '../fixtures/cache.js';
 import { gptOnePartition, sha256File } from '../fixtures/disk-builder.js';
-import { findAavmf, findQemu } from '../../boot/qemu-run.js';
+import { realBootSkip } from '../fixtures/real-boot-skip.js';
 import { qemuUnder } from './qemu-processes.js';
 
-const skip = findQemu() === undefined ? 'qemu-system-aarch64 not found' : findAavmf() === undefined ? 'AAVMF not found' : process.env.VMSPEC_SKIP_BOOT ? 'VMSPEC_SKIP_BOOT is set' : false;
+const { skip } = realBootSkip();
 const WAIVERS = join(repoRoot, 'waivers', 'known-firmware-deviations.yaml');
 
 interface Results {

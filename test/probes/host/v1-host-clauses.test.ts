@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findAavmf, findQemu } from '../../../boot/qemu-run.js';
+import { realBootSkip } from '../../fixtures/real-boot-skip.js';
 import { vmspec } from '../../cli/cli-runner.js';
 
 /**
@@ -14,7 +14,7 @@ import { vmspec } from '../../cli/cli-runner.js';
  * Two runs of two boots each (about 2 minutes per run here).
  */
 
-const skip = findQemu() === undefined ? 'qemu-system-aarch64 not found' : findAavmf() === undefined ? 'AAVMF not found' : process.env.VMSPEC_SKIP_BOOT ? 'VMSPEC_SKIP_BOOT is set' : false;
+const { skip } = realBootSkip();
 const HOST = ['V1-FW-VARS-PERSIST-HOST', 'V1-PLAT-CONSOLE-HOST', 'V1-PLAT-DISCOVERABLE'];
 
 interface Results { exitCode: number; results: { id: string; status: string; message: string }[] }
