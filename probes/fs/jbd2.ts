@@ -342,7 +342,7 @@ function scan(journal: JournalBlocks, g: Geometry): Scan {
   const budget = g.last - g.first;
   const visit = (n: number): void => {
     visited += n;
-    if (visited > budget) throw new JournalRefused(`the log from block ${g.sb.s_start} runs longer than the journal (${budget} blocks): it loops`);
+    if (visited > budget + 1) throw new JournalRefused(`the log from block ${g.sb.s_start} runs longer than the journal (${budget} blocks): it loops`);
   };
   for (;;) {
     visit(1);
