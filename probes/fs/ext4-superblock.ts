@@ -73,8 +73,8 @@ export const RO_COMPAT = {
 /**
  * INCOMPAT features this reader understands. Anything else changes the
  * on-disk format in a way we would misread, so it is refused by name.
- * - needs_recovery: the journal is not replayed; what is on disk is read as is
- *   (Ext4Info.needsRecovery tells the caller).
+ * - needs_recovery: the internal journal is replayed in memory (ext4-journal.ts);
+ *   when it cannot be, what is on disk is read as is (Ext4Info.journal says which).
  * - encrypt: only encrypted inodes are refused, when met; the rest reads.
  * - casefold: names are stored as created; lookup in casefolded directories
  *   falls back to a case-insensitive compare.
@@ -133,6 +133,10 @@ export interface Ext4Superblock {
   s_first_meta_bg: number;
   s_backup_bgs: [number, number];
   s_encoding: number;
+  /** The journal's inode (usually 8), 0 when the journal is external or absent. */
+  s_journal_inum: number;
+  /** External journal device number, when s_journal_inum is 0. */
+  s_journal_dev: number;
   /** 1024 << s_log_block_size. */
   blockSize: number;
   groupCount: number;
@@ -236,6 +240,8 @@ export function parseSuperblock(bytes: Uint8Array, base = SUPERBLOCK_OFFSET): Ex
     s_first_meta_bg: f.u32(0x104),
     s_backup_bgs: [f.u32(0x24c), f.u32(0x250)],
     s_encoding: f.u16(0x27c),
+    s_journal_inum: f.u32(0xe0),
+    s_journal_dev: f.u32(0xe4),
     blockSize,
     groupCount,
   };

@@ -14,6 +14,7 @@ import {
   parseDirBlock,
 } from './ext4-directory.js';
 import { extentDepth, extentRuns } from './ext4-extents.js';
+import { type Ext4JournalFacts, journalFacts, JournalOverlayByteSource, recoverJournal } from './ext4-journal.js';
 import { GroupDescriptors } from './ext4-group-descriptors.js';
 import {
   EXT4_CASEFOLD_FL,
@@ -79,8 +80,13 @@ export interface Ext4Info {
   clean: boolean;
   /** s_state bit 1: errors detected. */
   errors: boolean;
-  /** The journal holds transactions not replayed into the filesystem; we read what is on disk without them. */
+  /** The superblock says the journal holds transactions not yet written to their home blocks (needs_recovery). */
   needsRecovery: boolean;
+  /**
+   * Only when needsRecovery: whether the journal was replayed in memory (files read as after the
+   * kernel's recovery) or not (read as `mount -o norecovery` shows them), and why.
+   */
+  journal?: Ext4JournalFacts;
   /** The filesystem claims more blocks than the image holds. Reads past the end fail; the rest works. */
   truncated: boolean;
 }
@@ -133,6 +139,7 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
   private constructor(
     readonly src: ByteSource,
     readonly sb: Ext4Superblock,
+    journal?: Ext4JournalFacts,
   ) {
     super();
     const flavour = extFlavour(sb.s_feature_compat, sb.s_feature_incompat, sb.s_feature_ro_compat);
@@ -159,8 +166,9 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
       },
       clean: (sb.s_state & 1) !== 0,
       errors: (sb.s_state & 2) !== 0,
-      needsRecovery: hasIncompat(sb, INCOMPAT.needs_recovery),
+      needsRecovery: journal !== undefined || hasIncompat(sb, INCOMPAT.needs_recovery),
       truncated: sb.s_blocks_count * sb.blockSize > src.size,
+      ...(journal ? { journal } : {}),
     };
     this.walker = {
       root: () => this.inode(EXT4_ROOT_INO),
@@ -173,16 +181,43 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
     };
   }
 
-  /** Opens the filesystem on `src`: reads and checks the superblock and refuses features it cannot read. */
-  static open(src: ByteSource): Ext4Filesystem {
+  /**
+   * Opens the filesystem on `src`: reads and checks the superblock and refuses features it cannot read.
+   * With needs_recovery, the internal journal is replayed in memory first, as the kernel does at mount
+   * (the image is never written); when it cannot be, the filesystem is read unreplayed and info.journal says why.
+   */
+  static open(src: ByteSource, options: Ext4OpenOptions = {}): Ext4Filesystem {
     const sb = readSuperblock(src);
     checkReadable(sb);
-    const fs = new Ext4Filesystem(src, sb);
-    const root = fs.inode(EXT4_ROOT_INO);
+    const raw = new Ext4Filesystem(src, sb);
+    if (!hasIncompat(sb, INCOMPAT.needs_recovery)) return raw.#checkRoot();
+    if (options.norecovery) {
+      return new Ext4Filesystem(src, sb, { ...NOT_REPLAYED, reason: 'not replayed: opened with norecovery' }).#checkRoot();
+    }
+    const replay = recoverJournal(src, sb, raw);
+    const facts = journalFacts(replay);
+    if (replay.replayed && replay.blocks.size > 0) {
+      try {
+        const overlay = new JournalOverlayByteSource(src, sb.blockSize, replay.blocks);
+        // The superblock itself may have been logged: read it again, as the kernel's buffer cache now holds it.
+        const replayedSb = readSuperblock(overlay);
+        checkReadable(replayedSb);
+        if (replayedSb.blockSize !== sb.blockSize) throw new ParseError('ext4 superblock', 1024, `the replayed superblock changes the block size to ${replayedSb.blockSize}`);
+        return new Ext4Filesystem(overlay, replayedSb, facts).#checkRoot();
+      } catch (e) {
+        const unreplayed = { ...facts, replayed: false, blocksReplayed: 0, reason: `after replaying the journal the filesystem is unreadable (${(e as Error).message}): read unreplayed` };
+        return new Ext4Filesystem(src, sb, unreplayed).#checkRoot();
+      }
+    }
+    return new Ext4Filesystem(src, sb, facts).#checkRoot();
+  }
+
+  #checkRoot(): this {
+    const root = this.inode(EXT4_ROOT_INO);
     if ((root.i_mode & S_IFMT) !== S_IFDIR) {
       throw new ParseError('ext4 inode 2', root.offset, `the root inode is not a directory (i_mode 0o${root.i_mode.toString(8)})`);
     }
-    return fs;
+    return this;
   }
 
   // ---- inodes and their data ------------------------------------------------
@@ -393,7 +428,14 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
   }
 }
 
-/** Opens an ext2/3/4 filesystem read-only. */
-export function openExt4(src: ByteSource): Ext4Filesystem {
-  return Ext4Filesystem.open(src);
+export interface Ext4OpenOptions {
+  /** Like `mount -o norecovery`: read what is on disk, leaving a dirty journal unreplayed. */
+  norecovery?: boolean;
+}
+
+const NOT_REPLAYED: Ext4JournalFacts = { replayed: false, transactions: 0, blocksReplayed: 0, revoked: 0, escaped: 0, revokeRecords: 0, checksumFailures: 0, features: [] };
+
+/** Opens an ext2/3/4 filesystem read-only (a dirty journal replayed in memory unless `norecovery`). */
+export function openExt4(src: ByteSource, options: Ext4OpenOptions = {}): Ext4Filesystem {
+  return Ext4Filesystem.open(src, options);
 }

@@ -1,4 +1,5 @@
 import { UnsupportedError } from '../../bytes/errors.js';
+import type { Ext4JournalFacts } from '../fs/ext4-journal.js';
 import { FsError, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import { arr, bool, enumOf, type FactsOf, int, narr, nbool, nint, nobj, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
@@ -27,7 +28,16 @@ const facts = obj({
     filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', null]),
     uuid: nstr(),
     label: nstr(),
-    needsRecovery: nbool('the ext4 journal holds unreplayed transactions, or the xfs log is dirty (read as on disk, not replayed)'),
+    needsRecovery: nbool('the ext4 journal holds transactions not yet written home (see journal: replayed in memory or not), or the xfs log is dirty (xfs: never replayed, read as mount -o norecovery shows it)'),
+    journal: nobj({
+      replayed: bool('the journal was replayed in memory (the image is never written): files are read as after the kernel\'s recovery; false: read as mount -o norecovery shows them'),
+      transactions: int('committed transactions found'),
+      blocksReplayed: int('logged block copies applied'),
+      revoked: int('logged blocks skipped: revoked by the same or a later transaction'),
+      checksumFailures: int('logged blocks not replayed because their tag checksum (journal csum v2/v3) fails'),
+      features: arr(str(), 'journal features, e2fsprogs names'),
+      reason: nstr('why the journal was not replayed, or what was irregular about the replay'),
+    }, 'ext4 with needs_recovery only: what became of its journal; null otherwise'),
     btrfs: nobj({
       subvolume: obj({ id: str(), path: str() }),
       defaultSubvolume: str(),
@@ -98,6 +108,7 @@ export const rootfsProbe = defineProbe({
         uuid: root ? dashedUuid(root.fs.info.uuid) : null,
         label: root ? root.fs.info.label || null : null,
         needsRecovery: root ? root.fs.info.needsRecovery : null,
+        journal: root && 'journal' in root.fs.info && root.fs.info.journal ? rootJournal(root.fs.info.journal) : null,
         metadataCrc: null,
         btrfs: root?.fs.type === 'btrfs'
           ? { subvolume: { ...root.fs.info.subvolume }, defaultSubvolume: root.fs.info.defaultSubvolume, metadataCsums: { ...root.fs.info.metadataCsums } }
@@ -151,6 +162,10 @@ export const rootfsProbe = defineProbe({
 });
 
 /** console= values of a kernel command line, in order. */
+function rootJournal(j: Ext4JournalFacts): NonNullable<FactsOf<typeof facts>['rootfs']['journal']> {
+  return { replayed: j.replayed, transactions: j.transactions, blocksReplayed: j.blocksReplayed, revoked: j.revoked, checksumFailures: j.checksumFailures, features: [...j.features], reason: j.reason ?? null };
+}
+
 export function consoles(args: string[]): string[] {
   return args.filter((a) => a.startsWith('console=')).map((a) => a.slice('console='.length));
 }
