@@ -9,8 +9,8 @@ import { buildCpio, type CpioEntry } from '../reference/cpio.js';
  * gzip newc initramfs with boot/reference/cpio.ts: deterministic (sorted,
  * one timestamp, uid/gid 0), regular files, directories and symlinks only
  * (a package tree has no device nodes; `extra` adds them). `extra` entries
- * replace a tree entry of the same path; `keep` leaves paths out (documentation,
- * what the guest never runs).
+ * replace a tree entry of the same path (a directory in both stays the
+ * tree's); `keep` leaves paths out (documentation, what the guest never runs).
  */
 
 export interface PackOptions {
@@ -50,8 +50,12 @@ export function treeEntries(root: string, keep: PackOptions['keep'] = () => true
 
 /** The tree plus `extra`, as a gzip newc archive. */
 export function packInitramfs(root: string, o: PackOptions): Uint8Array {
-  const extra = o.extra ?? [];
-  const replaced = new Set(extra.map((e) => e.path.replace(/^\/+/, '')));
-  const entries = [...treeEntries(root, o.keep).filter((e) => !replaced.has(e.path)), ...extra];
+  const tree = treeEntries(root, o.keep);
+  const treeDirs = new Set(tree.filter((e) => e.type === 'dir').map((e) => e.path));
+  const norm = (p: string): string => p.replace(/^\/+/, '').replace(/\/+$/, '');
+  // A directory both in the tree and in `extra` is the tree's (its children imply it); any other extra replaces.
+  const extra = (o.extra ?? []).filter((e) => !(e.type === 'dir' && treeDirs.has(norm(e.path))));
+  const replaced = new Set(extra.map((e) => norm(e.path)));
+  const entries = [...tree.filter((e) => !replaced.has(e.path)), ...extra];
   return gzipSync(buildCpio(entries, o.mtime), { level: o.level ?? 6 });
 }
