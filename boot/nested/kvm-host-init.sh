@@ -63,6 +63,7 @@ link_devices() {
 }
 
 VMSPEC_TIMEOUT_S=
+# shellcheck source=/dev/null
 . /tmp/job
 case $VMSPEC_TIMEOUT_S in ''|*[!0-9]*) fail "job without VMSPEC_TIMEOUT_S" ;; esac
 for a in "$@"; do

@@ -179,6 +179,16 @@ function signalName(n: number): string | null {
   return hit ? hit[0] : null;
 }
 
+/**
+ * The hypervisor's own messages: L1's KVM lines (which virtual GICs it
+ * offers, e.g. "kvm [1]: disabling GICv2 emulation") first, then L2 QEMU's,
+ * so a refusal's last lines name both.
+ */
+export function hypervisorOutput(report: Pick<L1Report, 'hostLines' | 'output'>): string {
+  const kvm = report.hostLines.filter((l) => /^dmesg: \[[ 0-9.]+\] kvm \[\d+\]: /.test(l)).map((l) => `L1 ${l.replace(/^dmesg: \[[ 0-9.]+\] /, '')}`);
+  return [...kvm, report.output].filter((l) => l !== '').join('\n');
+}
+
 export interface NestedKvmOptions {
   host: KvmHost;
   /** L0's qemu-system-aarch64 (TCG). */
@@ -241,7 +251,7 @@ export function nestedKvmRunner(o: NestedKvmOptions): BootRunner {
         serialLog: opts.serialLog,
         durationMs: report.end.ms,
         argv: recorded,
-        output: report.output,
+        output: hypervisorOutput(report),
       };
     }
     // L1 itself failed (or was stopped): a failure of the hypervisor, told in L1's words.

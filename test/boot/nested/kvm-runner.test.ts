@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kvmHostInitPath } from '../../../boot/nested/kvm-host.js';
-import { encodeJob, l0Argv, l1Gic, l2Request, parseL1Console, shellQuote } from '../../../boot/nested/kvm-runner.js';
+import { encodeJob, hypervisorOutput, l0Argv, l1Gic, l2Request, parseL1Console, shellQuote } from '../../../boot/nested/kvm-runner.js';
 import { nestedHypervisorName } from '../../../boot/nested/route.js';
 import { qemuArgv, type QemuRunOptions } from '../../../boot/qemu-run.js';
 
@@ -34,9 +34,12 @@ t.test('the job survives a real shell: every argument one word, nothing run', as
   t.throws(() => encodeJob(['x'], 1.5), /positive whole number/);
 });
 
-t.test('the L1 init script parses', async (t) => {
+t.test('the L1 init script parses; shellcheck -s sh is clean', async (t) => {
   const sh = spawnSync('/bin/sh', ['-n', kvmHostInitPath()], { encoding: 'utf8' });
   t.equal(sh.status, 0, sh.stderr);
+  const sc = spawnSync('shellcheck', ['-s', 'sh', kvmHostInitPath()], { encoding: 'utf8' });
+  if (sc.error) return t.comment(`shellcheck not run: ${sc.error.message}`);
+  t.equal(sc.status, 0, sc.stdout);
 });
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -44,11 +47,14 @@ const consoleOf = (body: string[]) => ['[    2.1] kvm [1]: VHE mode initialized 
 
 t.test('the L1 console: the end line and L2 QEMU\'s output', async (t) => {
   const msg = 'qemu-system-aarch64: vgic: No such device\n';
-  const ok = parseL1Console(consoleOf(['VMSPEC-L1: dmesg: kvm [1]: disabling GICv2 emulation', 'VMSPEC-L1-QEMU-OUTPUT-BEGIN', b64(msg), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=1 timedout=0 ms=1630']));
+  const ok = parseL1Console(consoleOf(['VMSPEC-L1: dmesg: [    4.106723] kvm [1]: disabling GICv2 emulation', 'VMSPEC-L1-QEMU-OUTPUT-BEGIN', b64(msg), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=1 timedout=0 ms=1630']));
   t.same(ok.end, { exit: 1, timedOut: false, ms: 1630 });
   t.equal(ok.output, msg);
-  t.same(ok.hostLines, ['dmesg: kvm [1]: disabling GICv2 emulation']);
+  t.same(ok.hostLines, ['dmesg: [    4.106723] kvm [1]: disabling GICv2 emulation']);
   t.equal(ok.failure, null);
+
+  t.equal(hypervisorOutput(ok), 'L1 kvm [1]: disabling GICv2 emulation\n' + msg, 'L1\'s KVM lines, then L2 QEMU\'s');
+  t.equal(hypervisorOutput({ hostLines: ['running L2: x', 'dmesg: [    0.0] GICv3: CPU0'], output: '' }), '', 'only KVM lines');
 
   const split = parseL1Console(consoleOf(['VMSPEC-L1-QEMU-OUTPUT-BEGIN', ...(b64('x'.repeat(200)).match(/.{1,76}/g) ?? []), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=1 ms=5']));
   t.equal(split.output, 'x'.repeat(200), 'base64 across lines (busybox wraps at 76)');
