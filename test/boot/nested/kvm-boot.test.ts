@@ -9,6 +9,7 @@
  *      virtio disk: the GIC clauses, persistence and the clean power-offs pass
  *   B  --gic 2 with the default GICv3 L1 (no GICv2 legacy interface): L2's
  *      QEMU refuses the GICv2 guest, as on such a real host: V2-PLAT-GICV2 fails
+ *   C  --gic 3 with a GICv2 L1: L2's QEMU refuses the GICv3 guest: V2-PLAT-GICV3 fails
  *
  * After each run no QEMU of the run is left (by pid, test/boot/qemu-processes.ts).
  */
@@ -72,5 +73,14 @@ t.test('a GICv3-only KVM host refuses a GICv2 guest: V2-PLAT-GICV2 fails', { ski
   // A refusal blames the configuration's GIC version and description mode; no ACPI boot ran either (docs/boot.md).
   t.same(res.results.filter((x) => x.status === 'fail').map((x) => x.id).sort(), ['V2-HW-ACPI-COMPLETE', 'V2-PLAT-GICV2']);
   t.match(res.results.find((x) => x.id === 'V2-PLAT-GICV2')?.message ?? '', /host does not support in-kernel GICv2 emulation/);
+  t.equal(status, 1);
+});
+
+t.test('a GICv2-only KVM host refuses a GICv3 guest: V2-PLAT-GICV3 fails', { skip, timeout: 20 * 60 * 1000 }, async (t) => {
+  const { res, status } = run(t, ['--kvm-host-gic', '2', '--gic', '3']);
+  t.match(res.environment.hypervisor, /L1 GICv2\)$/);
+  t.ok(res.boot.boots.length > 0 && res.boot.boots.every((x) => x.failure?.kind === 'hypervisor-refused'), 'both boots (GICv3) are refused');
+  t.match(res.boot.boots[0]?.failure?.hypervisorMessage ?? '', /host does not support in-kernel GICv3 emulation/);
+  t.same(res.results.filter((x) => x.status === 'fail').map((x) => x.id).sort(), ['V2-HW-ACPI-COMPLETE', 'V2-PLAT-GICV3']);
   t.equal(status, 1);
 });
