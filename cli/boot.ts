@@ -8,7 +8,7 @@ import { selectionFrom } from '../engine/select.js';
 import { loadSpecOrThrow } from '../requirements/spec-load.js';
 import { guardInterrupts, interruptExitCode } from '../boot/interrupt.js';
 import { describeBoot, planBoots } from '../boot/plan.js';
-import type { BootEnvironment, BootImage, GuestAgent, PhaseEvent } from '../boot/types.js';
+import type { BootEnvironment, BootImage, BootRunner, GuestAgent, PhaseEvent } from '../boot/types.js';
 import { wantsCloudInit, type BootParts, type BootRequest } from '../boot/request.js';
 import { addReportOptions, addSelectionOptions, collect, formatOption, outputOption, positiveInt, prepareReports, verboseOption, type SpecSelectionFlags } from './options.js';
 import { finishReports, renderOutput } from './output.js';
@@ -20,6 +20,8 @@ export interface BootFlags extends BootRequest, SpecSelectionFlags {
   verbose?: boolean;
   report?: string[];
   waivers?: string;
+  /** `--accel kvm` without an aarch64 /dev/kvm: the nested L1 host's GIC (boot/nested). */
+  kvmHostGic?: '2' | '3' | 'match';
 }
 
 const BOOT_HELP = `
@@ -75,7 +77,8 @@ export function addBootCommand(program: Command): void {
     .option('--memory <MiB>', 'guest memory', '1024')
     .option('--cpus <n>', 'guest CPUs', '2')
     .option('--timeout <seconds>', 'per boot: stop QEMU after this long', '300')
-    .addOption(new Option('--accel <accel>', 'kvm (aarch64 host with /dev/kvm), tcg, or auto').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .addOption(new Option('--accel <accel>', 'kvm (on an aarch64 host with /dev/kvm; elsewhere KVM inside a nested aarch64 host emulated with TCG, docs/kvm.md), tcg, or auto (KVM only where /dev/kvm is usable)').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .addOption(new Option('--kvm-host-gic <gic>', 'the nested KVM host\'s GIC (--accel kvm without an aarch64 /dev/kvm): 3 offers only vGICv3, as a GICv3 host without GICv2 compatibility (a GICv2 boot is refused); 2 offers only vGICv2; match: each boot\'s own').choices(['2', '3', 'match']).default('3'))
     .option('--force', 'boot even when the image fails a mandatory image clause')
     .addOption(new Option('--backing <mode>', 'qcow2 backing files: refuse, or follow (read-only; QEMU then opens the chain too)').choices(['follow', 'refuse']).default('refuse'))
     .option('--keep', 'keep the work directory (variable stores, evidence disks, serial logs) and print its path')
@@ -119,18 +122,31 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
       }
       const qemu = o.qemu ?? findQemu();
       if (qemu === undefined || !existsSync(qemu)) throw new UnsupportedError(`QEMU not found${o.qemu ? ` at ${o.qemu}` : ' (qemu-system-aarch64 on PATH)'}`, 'apt-get install --no-install-recommends qemu-system-arm, or give --qemu PATH');
-      const accelerator = chooseAccelerator(o.accel);
+      // --accel kvm where this host has no aarch64 KVM: KVM inside a nested L1 host (boot/nested, docs/kvm.md).
+      const nested = o.accel === 'kvm' && !kvmHere(chooseAccelerator);
+      const accelerator = nested ? 'kvm' : chooseAccelerator(o.accel);
       const version = await qemuVersion(qemu);
+      const hostGic = o.kvmHostGic === '2' ? 2 : o.kvmHostGic === 'match' ? 'match' : 3;
+      if (nested) say(`--accel kvm: this ${process.arch} host has no aarch64 /dev/kvm; each boot runs under KVM inside a nested L1 aarch64 host (QEMU TCG with EL2, ${hostGic === 'match' ? 'L1 GIC = each boot\'s' : `L1 GICv${hostGic}`}): minutes per boot (docs/kvm.md)`);
       const firmware = await parts.resolveFirmware(o, qemu);
       const agent: GuestAgent = wantsCloudInit(o.cloudInit, obtained) ? parts.cloudInitAgent() : { kind: 'reference-init' };
       const env: BootEnvironment = { hypervisor: `QEMU ${version.split(' ')[0]} (${accelerator.toUpperCase()})`, qemu: { path: qemu, version }, accelerator, firmware };
       if (o.dryRun) {
-        process.stdout.write(dryRunText(obtained, env, agent, o));
+        process.stdout.write(dryRunText(obtained, nested ? { ...env, hypervisor: `KVM nested in a TCG L1 aarch64 host (built or found cached on the first real run)` } : env, agent, o)
+          + (nested ? `route:       L0 ${qemu} -M virt,virtualization=on,gic-version=${hostGic === 'match' ? 'BOOT\'S' : hostGic} (TCG) boots the L1 KVM host; inside it qemu-system-aarch64 -accel kvm -cpu host runs each boot (docs/kvm.md)\n` : ''));
         return;
+      }
+      let runner: BootRunner | undefined;
+      if (nested) {
+        const { nestedKvmRoute } = await import('../boot/nested/route.js');
+        const route = await nestedKvmRoute({ l0Qemu: qemu, l0Version: version, hostGic, ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), onProgress: (m) => progress({ phase: m, state: 'start' }), signal });
+        progress({ phase: 'L1 KVM host', state: 'done', ms: 0, detail: `${route.host.key}${route.host.cached ? ' (cached)' : ' (built)'}` });
+        env.hypervisor = route.hypervisor;
+        runner = route.runner;
       }
       const run = await runBoot({
         spec, selection: selectionFrom(o), ...(prepared.waivers ? { waivers: prepared.waivers } : {}),
-        image: obtained, agent, env, varsFileFacts: parts.varsFileFacts,
+        image: obtained, agent, env, varsFileFacts: parts.varsFileFacts, ...(runner ? { runner } : {}),
         gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars,
         memoryMiB, cpus, timeoutMs, qemuArgs: o.qemuArg ?? [],
         force: o.force ?? false, keep: o.keep ?? false, backing: o.backing,
@@ -167,6 +183,15 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
     }
   } finally {
     interrupt.dispose();
+  }
+}
+
+/** Whether this host has a usable aarch64 /dev/kvm (chooseAccelerator says why not by throwing). */
+function kvmHere(choose: (a: 'kvm') => 'kvm' | 'tcg'): boolean {
+  try {
+    return choose('kvm') === 'kvm';
+  } catch {
+    return false;
   }
 }
 
