@@ -122,6 +122,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
       const agent: GuestAgent = wantsCloudInit(o.cloudInit, obtained) ? parts.cloudInitAgent() : { kind: 'reference-init' };
       let env: BootEnvironment;
       let runner: BootRunner | undefined;
+      const routeWarnings: string[] = [];
       if (o.hypervisor === 'xen') {
         // Xen nested in QEMU TCG (docs/xen.md): the domain boots the given guest firmware, else the image's kernel directly.
         if (o.varsTemplate !== undefined) throw new UnsupportedError('--vars-template has no meaning with --hypervisor xen: a Xen domain has no variable-store file');
@@ -132,6 +133,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
         progress({ phase: 'Xen host', state: 'done', ms: 0, detail: `${route.host.key}${route.host.cached ? ' (cached)' : ''}` });
         env = route.env;
         runner = route.runner;
+        if (route.domu.kind === 'direct') routeWarnings.push(`${route.env.firmware.description ?? ''}: ${route.domu.from}; the UEFI clauses are judged (and fail) on that evidence (docs/xen.md)`);
       } else {
         const accelerator = chooseAccelerator(o.accel);
         const firmware = await parts.resolveFirmware(o, qemu);
@@ -152,6 +154,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
         signal,
         onPhase: progress,
       });
+      if (routeWarnings.length > 0) run.warnings = [...routeWarnings, ...(run.warnings ?? [])];
       const finished = await finishReports(run, prepared, spec, new Date(), o.verbose ?? false);
       // An interrupt during the reports' evaluation: the run is over, nothing is printed.
       throwIfCanceled(signal);

@@ -22,7 +22,7 @@ export interface Dom0End {
   seconds: number;
 }
 
-const LINE = /^VMSPEC-XEN-END reason=(poweroff|reboot|suspend|crash|watchdog|soft_reset|timeout|error:[a-z0-9-]{1,32}) domid=(-|[0-9]{1,5}) seconds=([0-9]{1,9})\r?$/;
+const LINE = /^VMSPEC-XEN-END reason=(poweroff|reboot|suspend|crash|watchdog|soft_reset|timeout|error:[a-z0-9-]{1,32}) domid=(-|[0-9]{1,5}) seconds=([0-9]{1,9})\r*$/;
 /** Only the log's tail is read: the end line is the last thing dom0 prints before powering off. */
 const TAIL_BYTES = 64 * 1024;
 

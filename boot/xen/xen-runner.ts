@@ -117,6 +117,7 @@ export function xenHostArgv(opts: QemuRunOptions, host: Pick<XenHost, 'xen' | 'd
 export function hypervisorLines(xenConsole: string, max = 40): string {
   return xenConsole
     .split('\n')
+    .map((l) => l.replace(/\r+$/, ''))
     .filter((l) => /^(\(XEN\)|vmspec-dom0:|VMSPEC-XEN-END )/.test(l))
     .slice(-max)
     .join('\n');

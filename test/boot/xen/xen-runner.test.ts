@@ -54,6 +54,6 @@ t.test('L0 QEMU: Xen at EL2, dom0 by guest-loader, disks in dom0\'s order, conso
 });
 
 t.test('what the hypervisor said: Xen and dom0-init lines, not dom0\'s kernel log', async (t) => {
-  const log = '(XEN) Xen version 4.17\n[    3.1] virtio_blk virtio0\nvmspec-dom0: xl: libxl: error: x\nVMSPEC-XEN-END reason=error:create domid=- seconds=6\n';
+  const log = '(XEN) Xen version 4.17\r\r\n[    3.1] virtio_blk virtio0\nvmspec-dom0: xl: libxl: error: x\nVMSPEC-XEN-END reason=error:create domid=- seconds=6\n';
   t.equal(hypervisorLines(log), '(XEN) Xen version 4.17\nvmspec-dom0: xl: libxl: error: x\nVMSPEC-XEN-END reason=error:create domid=- seconds=6');
 });
