@@ -37,7 +37,7 @@ async function tool(cmd: string, args: string[], opts: { cwd?: string } = {}): P
   }
 }
 
-async function checkArm64(): Promise<void> {
+export async function checkArm64(): Promise<void> {
   const foreign = await tool('dpkg', ['--print-foreign-architectures']).catch(() => '');
   const native = await tool('dpkg', ['--print-architecture']).catch(() => '');
   if (!foreign.split(/\s+/).includes('arm64') && native.trim() !== 'arm64') {
