@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { UnsupportedError } from '../../bytes/errors.js';
 import { packageRoot } from '../../package/paths.js';
-import { buildCpio, type CpioEntry } from '../reference/cpio.js';
+import type { CpioEntry } from '../reference/cpio.js';
 import { defaultCacheDir } from '../reference/build.js';
-import { aptShow, fetchDeb, resolveReferenceDebs, type DebFile, type Progress } from '../reference/debs.js';
+import { resolveReferenceDebs, type DebFile, type Progress } from '../reference/debs.js';
+import { buildDebianRoot, type DebianRoot } from '../nested/debian-root.js';
+import { packInitramfs } from '../nested/initramfs.js';
 
 /**
  * The L1 Xen host `vmspec boot --hypervisor xen` runs under QEMU TCG
@@ -17,50 +18,35 @@ import { aptShow, fetchDeb, resolveReferenceDebs, type DebFile, type Progress } 
  * bash and flock, the kernel's Xen backend modules, busybox, and /init
  * (boot/xen/dom0-init.sh), which runs one domU from a job disk.
  *
- * Deterministic and cached like the reference image: the key hashes the
- * .deb sha256s, dom0-init.sh and this recipe; the build is renamed into
+ * The packages come from boot/nested/debian-root.ts (their Depends
+ * closure, extracted and cached); deterministic and cached like the
+ * reference image: the key hashes that root's key, the kernel and busybox
+ * debs, dom0-init.sh and this recipe; the build is renamed into
  * $XDG_CACHE_HOME/vmspec/xen-host/<key> when complete.
  */
 
 export const XEN_HOST_BUILDER_VERSION = 1;
 
 /**
- * Every package whose files dom0 needs, named (not resolved from Depends:
- * xen-utils-4.17's Depends pull python3, udev and sysvinit, none of which a
- * one-job dom0 runs). The list is the closure of the ELF NEEDED entries of
- * xl, xenstored, xenconsoled, xen-init-dom0, xenstore and bash, checked at
- * build time (`missingLibraries`).
+ * What dom0 runs, as Debian packages; their Depends are followed
+ * (boot/nested/debian-root.ts) except XEN_HOST_EXCLUDE. The ELF NEEDED
+ * closure of the binaries dom0 runs is checked at build time
+ * (`missingLibraries`).
  */
 export const XEN_HOST_PACKAGES: readonly string[] = [
   'xen-hypervisor-4.17-arm64',
   'xen-utils-4.17',
-  'xen-utils-common',
   'xenstore-utils',
-  'libxencall1',
-  'libxendevicemodel1',
-  'libxenevtchn1',
-  'libxenforeignmemory1',
-  'libxengnttab1',
-  'libxenhypfs1',
-  'libxenmisc4.17',
-  'libxenstore4',
-  'libxentoolcore1',
-  'libxentoollog1',
-  'libyajl2',
-  'libfdt1',
-  'libuuid1',
-  'zlib1g',
-  'libncurses6',
-  'libtinfo6',
-  'libgcc-s1',
-  'libc6',
-  // The hotplug scripts (/etc/xen/scripts/block) are bash and lock with flock, which busybox-static lacks.
+  // The hotplug scripts (/etc/xen/scripts/block) are bash and lock with flock (util-linux), which busybox-static lacks.
   'bash',
   'util-linux',
 ];
 
-/** Only these members of a package (default: all of it, minus DROPPED). */
-const ONLY: Record<string, string[]> = { 'util-linux': ['usr/bin/flock'] };
+/** Not followed: a one-job dom0 runs no Python tool, no udev, no init system, no package maintainer scripts. */
+export const XEN_HOST_EXCLUDE: readonly string[] = [
+  'python3', 'udev', 'ucf', 'debconf', 'sysvinit-utils', 'lsb-base', 'perl-base', 'init-system-helpers',
+  'libpam-modules', 'libpam-runtime', 'libpam0g', 'libsystemd0', 'libudev1', 'libselinux1', 'libaudit1', 'base-files', 'debianutils',
+];
 
 /** Not needed by a dom0 that runs one job: documentation, Python bindings, init scripts, the hypervisor itself (loaded by QEMU). */
 const DROPPED = [/^usr\/share(\/|$)/, /^boot(\/|$)/, /^usr\/lib\/python3/, /^usr\/lib\/xen-4\.17\/lib\/python(\/|$)/, /^usr\/lib\/aarch64-linux-gnu\/gconv(\/|$)/, /^etc\/init\.d(\/|$)/, /^etc\/default(\/|$)/, /^usr\/lib\/xen-4\.17\/boot(\/|$)/];
@@ -126,22 +112,17 @@ export async function buildXenHost(o: { cacheDir?: string; onProgress?: Progress
   const init = readFileSync(dom0InitPath(), 'utf8');
   progress('resolving the Xen host\'s Debian arm64 packages');
   const ref = await resolveReferenceDebs(debsDir, progress);
-  const aptDir = join(cacheDir, 'apt');
-  mkdirSync(aptDir, { recursive: true });
-  const info = await aptShow([...XEN_HOST_PACKAGES], join(aptDir, 'pkgcache.bin'));
-  const debs: DebFile[] = [];
-  for (const name of XEN_HOST_PACKAGES) debs.push(await fetchDeb(name, info.get(name), debsDir, progress));
+  const root = await buildDebianRoot({ packages: [...XEN_HOST_PACKAGES], exclude: [...XEN_HOST_EXCLUDE], cacheDir, onProgress: progress });
   const envSde = process.env.SOURCE_DATE_EPOCH;
   const fixedSde = envSde !== undefined && /^[0-9]+$/.test(envSde) ? Number(envSde) : null;
   const key = sha256(JSON.stringify({
     builder: XEN_HOST_BUILDER_VERSION,
     kernel: ref.kernel.sha256,
     busybox: ref.busybox.sha256,
-    debs: debs.map((d) => [d.name, d.sha256]),
+    root: root.key,
     init: sha256(init),
     modules: DOM0_MODULES,
     dropped: DROPPED.map(String),
-    only: ONLY,
     sourceDateEpoch: fixedSde,
   })).slice(0, 24);
   const dir = join(cacheDir, 'xen-host', key);
@@ -155,7 +136,7 @@ export async function buildXenHost(o: { cacheDir?: string; onProgress?: Progress
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
-    const built = await buildInto(tmp, key, ref.kernel, ref.busybox, debs, init, fixedSde, progress);
+    const built = await buildInto(tmp, key, ref.kernel, ref.busybox, root, init, fixedSde, progress);
     rmSync(join(tmp, 'work'), { recursive: true, force: true });
     if (o.force) rmSync(dir, { recursive: true, force: true });
     try {
@@ -181,23 +162,6 @@ async function extract(deb: DebFile, into: string, members: string[] = []): Prom
   }
 }
 
-/** Every entry under `root` as cpio entries (relative paths), skipping DROPPED paths. */
-function treeEntries(root: string, rel = ''): CpioEntry[] {
-  const out: CpioEntry[] = [];
-  for (const name of readdirSync(join(root, rel)).sort()) {
-    const path = rel === '' ? name : `${rel}/${name}`;
-    if (DROPPED.some((re) => re.test(path))) continue;
-    const full = join(root, path);
-    const st = lstatSync(full);
-    if (st.isSymbolicLink()) out.push({ type: 'symlink', path, target: readlinkSync(full) });
-    else if (st.isDirectory()) {
-      out.push({ type: 'dir', path, mode: st.mode & 0o7777 });
-      out.push(...treeEntries(root, path));
-    } else if (st.isFile()) out.push({ type: 'file', path, data: readFileSync(full), mode: st.mode & 0o7777 });
-  }
-  return out;
-}
-
 /** NEEDED entries of the ELF files in `entries` that no entry provides (a package missing from XEN_HOST_PACKAGES). */
 export async function missingLibraries(root: string, binaries: string[]): Promise<string[]> {
   const missing = new Set<string>();
@@ -220,13 +184,10 @@ export async function missingLibraries(root: string, binaries: string[]): Promis
   return [...missing].sort();
 }
 
-async function buildInto(out: string, key: string, kernel: DebFile, busybox: DebFile, debs: DebFile[], init: string, fixedSde: number | null, progress: Progress): Promise<XenHostBuildInfo> {
+async function buildInto(out: string, key: string, kernel: DebFile, busybox: DebFile, debianRoot: DebianRoot, init: string, fixedSde: number | null, progress: Progress): Promise<XenHostBuildInfo> {
   const work = join(out, 'work');
-  const root = join(work, 'root');
-  for (const d of debs) {
-    progress(`extracting ${d.name} ${d.version}`);
-    await extract(d, root, ONLY[d.name] ?? []);
-  }
+  const root = debianRoot.dir;
+  const debs = debianRoot.debs;
   const xenBin = join(root, XEN_BINARY);
   if (!existsSync(xenBin)) throw new UnsupportedError(`xen-hypervisor-4.17-arm64 has no /${XEN_BINARY}`);
   const xenVersion = debs.find((d) => d.name === 'xen-hypervisor-4.17-arm64')?.version ?? 'unknown';
@@ -251,9 +212,9 @@ async function buildInto(out: string, key: string, kernel: DebFile, busybox: Deb
   await extract(busybox, bb, ['bin/busybox']);
 
   progress(`building the dom0 initramfs (kernel ${kver}, Xen ${xenVersion})`);
-  const entries: CpioEntry[] = [
-    ...treeEntries(root),
-    ...['proc', 'sys', 'dev', 'tmp', 'run', 'var', 'job', 'etc/vmspec'].map((p): CpioEntry => ({ type: 'dir', path: p })),
+  const extra: CpioEntry[] = [
+    // Mount points the package tree lacks (a directory it has stays the tree's).
+    ...['proc', 'sys', 'dev', 'tmp', 'run', 'var', 'job', 'etc/vmspec'].filter((p) => !existsSync(join(root, p))).map((p): CpioEntry => ({ type: 'dir', path: p })),
     { type: 'chardev', path: 'dev/console', major: 5, minor: 1 },
     { type: 'chardev', path: 'dev/null', major: 1, minor: 3, mode: 0o666 },
     { type: 'file', path: 'init', data: Buffer.from(init), mode: 0o755 },
@@ -262,15 +223,7 @@ async function buildInto(out: string, key: string, kernel: DebFile, busybox: Deb
     { type: 'file', path: 'etc/vmspec/dom0-modules', data: Buffer.from(modules.join('\n') + '\n') },
     ...modules.map((m): CpioEntry => ({ type: 'file', path: `lib/modules/${kver}/${m}`, data: readFileSync(join(modDir, m)) })),
   ];
-  // Directories the packages also create (bin, etc, lib...) appear once.
-  const unique = new Map<string, CpioEntry>();
-  for (const e of entries) {
-    const p = e.path.replace(/^\/+|\/+$/g, '');
-    const had = unique.get(p);
-    if (had !== undefined && !(had.type === 'dir' && e.type === 'dir')) throw new UnsupportedError(`dom0 initramfs: ${p} given twice`);
-    if (had === undefined) unique.set(p, { ...e, path: p });
-  }
-  const initrd = gzipSync(buildCpio([...unique.values()], sde), { level: 6 });
+  const initrd = packInitramfs(root, { extra, keep: (path) => !DROPPED.some((re) => re.test(path)), mtime: sde });
   writeFileSync(join(out, 'dom0-initrd.img'), initrd);
   writeFileSync(join(out, 'vmlinuz'), readFileSync(join(kx, 'boot', vmlinuzName)));
   writeFileSync(join(out, 'xen'), readFileSync(xenBin));
@@ -289,7 +242,6 @@ async function buildInto(out: string, key: string, kernel: DebFile, busybox: Deb
     modules,
     files,
   };
-  mkdirSync(dirname(join(out, 'build.json')), { recursive: true });
   writeFileSync(join(out, 'build.json'), JSON.stringify(built, null, 2) + '\n');
   return built;
 }
