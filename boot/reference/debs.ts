@@ -52,7 +52,7 @@ export interface AptInfo {
 }
 
 /** `apt-cache show` of several arm64 packages in one call (each call rebuilds apt's cache: seconds). */
-export async function aptShow(names: string[], pkgcache: string): Promise<Map<string, AptInfo>> {
+async function aptShow(names: string[], pkgcache: string): Promise<Map<string, AptInfo>> {
   // A private binary cache shared by our calls: apt's own may be disabled
   // (container images), which makes every apt-cache call parse all lists.
   const out = await tool('apt-cache', ['-o', `Dir::Cache::pkgcache=${pkgcache}`, 'show', '--no-all-versions', ...names.map((n) => `${n}:arm64`)]);
