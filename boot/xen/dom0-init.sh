@@ -68,7 +68,7 @@ done
 [ "$(head -n 1 /job/vmspec-job 2>/dev/null)" = "VMSPEC-XEN-JOB 1" ] || end error:job
 name=$(sed -n 's/^name=\([A-Za-z0-9._-]*\)$/\1/p' /job/vmspec-job)
 timeout=$(sed -n 's/^timeout=\([0-9]*\)$/\1/p' /job/vmspec-job)
-[ -n "$name" ] && [ -n "$timeout" ] || end error:job
+if [ -z "$name" ] || [ -z "$timeout" ]; then end error:job; fi
 
 xenstored --pid-file /var/run/xen/xenstored.pid || end error:xenstored
 i=0
