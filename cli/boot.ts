@@ -62,7 +62,7 @@ export function addBootCommand(program: Command): void {
     .option('--sums <url>', 'a SHA256SUMS/SHA512SUMS/CHECKSUM file listing the downloaded image')
     .option('--allow-unverified', 'download without any checksum (not recommended)')
     .option('--cache-dir <dir>', 'cache root for downloads and the built-in reference (default: $XDG_CACHE_HOME/vmspec)')
-    .option('--firmware <code>', 'UEFI firmware code (pflash 0, padded to 64 MiB in a copy) instead of the QEMU firmware descriptors; alone, any single firmware image, loaded as -bios (variables volatile)')
+    .option('--firmware <code>', 'UEFI firmware code (pflash 0, padded to 64 MiB in a copy) instead of the QEMU firmware descriptors; alone, any single firmware image, loaded as -bios (variables volatile); with --hypervisor xen: the domain\'s guest firmware, loaded by xl as its kernel')
     .option('--vars-template <vars>', 'variable-store template copied per VM (pflash 1); with --firmware')
     .option('--firmware-feature <feature>', 'require a descriptor feature (e.g. secure-boot), or exclude it with no-FEATURE; repeatable', collect)
     .addOption(new Option('--gic <version>', 'GIC of boot 1 and boot 2: both = GICv2 then GICv3').choices(['2', '3', 'both']).default('both'))
@@ -70,7 +70,7 @@ export function addBootCommand(program: Command): void {
     .option('--no-acpi', 'boot with a device tree only (-M virt,acpi=off)')
     .option('--no-persistent-vars', 'give boot 2 a fresh variable store (shows what a hypervisor that loses variables fails)')
     .addOption(new Option('--cloud-init <mode>', 'run the collector through a cloud-init NoCloud seed: auto (when the image has cloud-init), on, off (the image runs collect.sh itself)').choices(['auto', 'on', 'off']).default('auto'))
-    .addOption(new Option('--hypervisor <name>', 'qemu boots here; xen prints an xl configuration (with --dry-run)').choices(['qemu', 'xen']).default('qemu'))
+    .addOption(new Option('--hypervisor <name>', 'qemu boots here; xen boots the image as a Xen domU (Debian\'s Xen 4.17 nested in QEMU TCG; docs/xen.md), or prints its xl configuration with --dry-run').choices(['qemu', 'xen']).default('qemu'))
     .option('--dry-run', 'print what would run (for xen: the xl domain configuration) and exit')
     .option('--qemu <path>', 'qemu-system-aarch64 to use (default: from PATH)')
     .option('--qemu-arg <arg>', 'extra QEMU argument, passed as is; repeatable', collect)
@@ -115,28 +115,42 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
       const obtained = await parts.resolveImage(image, o, (m) => progress({ phase: `obtain: ${m}`, state: 'start' }), signal);
       signal.throwIfAborted(); // a download or build that finished anyway: reported as interrupted while obtaining
       progress({ phase: 'obtain', state: 'done', ms: 0, detail: `${obtained.source} (${obtained.format})` });
-      if (o.hypervisor === 'xen') {
-        if (!o.dryRun) throw new UnsupportedError('--hypervisor xen only prints the xl domain configuration (add --dry-run): Xen cannot run on this host', 'see docs/xen.md for the procedure on a Xen host');
+      if (o.hypervisor === 'xen' && o.dryRun) {
         process.stdout.write(parts.xlConfig(obtained, o));
         return;
       }
       const qemu = o.qemu ?? findQemu();
       if (qemu === undefined || !existsSync(qemu)) throw new UnsupportedError(`QEMU not found${o.qemu ? ` at ${o.qemu}` : ' (qemu-system-aarch64 on PATH)'}`, 'apt-get install --no-install-recommends qemu-system-arm, or give --qemu PATH');
-      // --accel kvm where this host has no aarch64 KVM: KVM inside a nested L1 host (boot/nested, docs/kvm.md).
-      const nested = o.accel === 'kvm' && !kvmHere(chooseAccelerator);
-      const accelerator = nested ? 'kvm' : chooseAccelerator(o.accel);
       const version = await qemuVersion(qemu);
+      // --accel kvm where this host has no aarch64 KVM: KVM inside a nested L1 host (boot/nested, docs/kvm.md).
+      const nested = o.hypervisor !== 'xen' && o.accel === 'kvm' && !kvmHere(chooseAccelerator);
       const hostGic = o.kvmHostGic === '2' ? 2 : o.kvmHostGic === 'match' ? 'match' : 3;
       if (nested) say(`--accel kvm: this ${process.arch} host has no aarch64 /dev/kvm; each boot runs under KVM inside a nested L1 aarch64 host (QEMU TCG with EL2, ${hostGic === 'match' ? 'L1 GIC = each boot\'s' : `L1 GICv${hostGic}`}): minutes per boot (docs/kvm.md)`);
-      const firmware = await parts.resolveFirmware(o, qemu);
       const agent: GuestAgent = wantsCloudInit(o.cloudInit, obtained) ? parts.cloudInitAgent() : { kind: 'reference-init' };
-      const env: BootEnvironment = { hypervisor: `QEMU ${version.split(' ')[0]} (${accelerator.toUpperCase()})`, qemu: { path: qemu, version }, accelerator, firmware };
+      let env: BootEnvironment;
+      let runner: BootRunner | undefined;
+      const routeWarnings: string[] = [];
+      if (o.hypervisor === 'xen') {
+        // Xen nested in QEMU TCG (docs/xen.md): the domain boots the given guest firmware, else the image's kernel directly.
+        if (o.varsTemplate !== undefined) throw new UnsupportedError('--vars-template has no meaning with --hypervisor xen: a Xen domain has no variable-store file');
+        if (o.accel === 'kvm') throw new UnsupportedError('--hypervisor xen runs Xen nested in QEMU TCG: --accel kvm does not apply');
+        const { xenRoute } = await import('../boot/xen/xen-route.js');
+        const route = await xenRoute(obtained, { qemu, qemuVersion: version, ...(o.firmware !== undefined ? { firmware: o.firmware } : {}), ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}), onProgress: (m) => progress({ phase: `Xen host: ${m}`, state: 'start' }) });
+        signal.throwIfAborted();
+        progress({ phase: 'Xen host', state: 'done', ms: 0, detail: `${route.host.key}${route.host.cached ? ' (cached)' : ''}` });
+        env = route.env;
+        runner = route.runner;
+        if (route.domu.kind === 'direct') routeWarnings.push(`${route.env.firmware.description ?? ''}: ${route.domu.from}; the UEFI clauses are judged (and fail) on that evidence (docs/xen.md)`);
+      } else {
+        const accelerator = nested ? 'kvm' : chooseAccelerator(o.accel);
+        const firmware = await parts.resolveFirmware(o, qemu);
+        env = { hypervisor: `QEMU ${version.split(' ')[0]} (${accelerator.toUpperCase()})`, qemu: { path: qemu, version }, accelerator, firmware };
+      }
       if (o.dryRun) {
         process.stdout.write(dryRunText(obtained, nested ? { ...env, hypervisor: `KVM nested in a TCG L1 aarch64 host (built or found cached on the first real run)` } : env, agent, o)
           + (nested ? `route:       L0 ${qemu} -M virt,virtualization=on,gic-version=${hostGic === 'match' ? 'BOOT\'S' : hostGic} (TCG) boots the L1 KVM host; inside it qemu-system-aarch64 -accel kvm -cpu host runs each boot (docs/kvm.md)\n` : ''));
         return;
       }
-      let runner: BootRunner | undefined;
       if (nested) {
         const { nestedKvmRoute } = await import('../boot/nested/route.js');
         const route = await nestedKvmRoute({ l0Qemu: qemu, l0Version: version, hostGic, ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), onProgress: (m) => progress({ phase: m, state: 'start' }), signal });
@@ -154,6 +168,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
         signal,
         onPhase: progress,
       });
+      if (routeWarnings.length > 0) run.warnings = [...routeWarnings, ...(run.warnings ?? [])];
       const finished = await finishReports(run, prepared, spec, new Date(), o.verbose ?? false);
       // An interrupt during the reports' evaluation: the run is over, nothing is printed.
       throwIfCanceled(signal);

@@ -13,8 +13,9 @@
 #        VMSPEC-EVIDENCE-DISK 1
 #        phase=write
 #        nonce=N
-# The evidence disk is the virtio disk whose first sector starts with that
-# magic line (else /dev/vdb if it carries no GPT); the tar overwrites it.
+# The evidence disk is the virtio (or, under Xen, PV: xvd*) disk whose first
+# sector starts with that magic line (else /dev/vdb if it carries no GPT);
+# the tar overwrites it.
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /run
 /bin/busybox --install -s
@@ -88,16 +89,29 @@ if [ -z "$phase" ] && [ -r "$fwcfg/phase/raw" ]; then
   source=fw_cfg
 fi
 
-# Wait for the virtio disks (probed asynchronously after insmod).
+# Under Xen the disks are PV block devices (xvd*, the xen_blkfront module
+# carried in this initramfs); elsewhere virtio (vd*).
+first=/dev/vda
+if [ "$(cat /sys/hypervisor/type 2>/dev/null)" = xen ]; then
+  first=/dev/xvda
+  blkfront=$(find "/lib/modules/$kver" -name 'xen-blkfront.ko' 2>/dev/null | head -n 1)
+  if [ -n "$blkfront" ]; then
+    insmod "$blkfront" 2>/tmp/insmod.err || say "insmod xen-blkfront failed: $(head -n 1 /tmp/insmod.err)"
+  else
+    say "running under Xen, but no xen-blkfront.ko in this initramfs"
+  fi
+fi
+
+# Wait for the disks (probed asynchronously after insmod).
 i=0
-while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do
+while [ ! -b "$first" ] && [ $i -lt 100 ]; do
   usleep 50000
   i=$((i + 1))
 done
 usleep 200000
 
 disk=
-for d in /dev/vd[a-z]; do
+for d in /dev/vd[a-z] /dev/xvd[a-z]; do
   [ -b "$d" ] || continue
   if [ "$(head -c 22 "$d" 2>/dev/null)" = "VMSPEC-EVIDENCE-DISK 1" ]; then
     disk=$d

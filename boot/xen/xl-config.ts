@@ -24,8 +24,13 @@ export interface XlImage {
 export interface XlConfigOptions {
   /** Domain name: 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit. */
   name: string;
-  /** UEFI firmware for the guest, e.g. /usr/lib/xen/boot/XEN_EFI.fd (edk2 ArmVirtPkg/ArmVirtXen.dsc). */
+  /** UEFI firmware for the guest, e.g. /usr/lib/xen/boot/XEN_EFI.fd (edk2 ArmVirtPkg/ArmVirtXen.dsc); with `direct`, the image's own kernel. */
   firmware: string;
+  /**
+   * No guest firmware: `firmware` is the image's kernel, booted directly
+   * with this initrd and command line (xl.cfg `ramdisk`, `extra`).
+   */
+  direct?: { ramdisk?: string; cmdline: string };
   image: XlImage;
   /** The raw evidence disk (boot/reference/evidence-disk.ts), attached read-write. */
   evidenceDisk: string;
@@ -79,6 +84,16 @@ export function xlConfig(opts: XlConfigOptions): string {
   if (gic !== 'v2' && gic !== 'v3' && gic !== 'default') throw new UnsupportedError(`gic_version ${JSON.stringify(gic)} must be v2, v3 or default`);
   if (opts.acpi !== undefined && typeof opts.acpi !== 'boolean') throw new UnsupportedError('acpi must be true or false');
   if (!opts.image || typeof opts.image !== 'object') throw new UnsupportedError('the domain needs an image');
+  const direct = opts.direct;
+  if (direct !== undefined && direct.ramdisk !== undefined) checkHostPath(direct.ramdisk, 'ramdisk');
+  const boot = direct === undefined
+    ? ['# UEFI (edk2 ArmVirtXen) is loaded as the kernel and boots the image from xvda.', `kernel = ${xlString(firmware, 'firmware')}`]
+    : [
+        '# No guest firmware: the image\'s own kernel and initrd, booted directly (no UEFI).',
+        `kernel = ${xlString(firmware, 'kernel')}`,
+        ...(direct.ramdisk !== undefined ? [`ramdisk = ${xlString(direct.ramdisk, 'ramdisk')}`] : []),
+        `extra = ${xlString(direct.cmdline, 'kernel command line')}`,
+      ];
 
   const disks = [
     diskSpec(opts.image.path, opts.image.format, XEN_VDEVS.image, opts.image.readOnly ? 'ro' : 'rw', 'image'),
@@ -93,8 +108,7 @@ export function xlConfig(opts: XlConfigOptions): string {
     '#   xl create -c THIS-FILE      (PV console; `xl console -t vuart NAME` for the SBSA UART)',
     `name = ${xlString(opts.name, 'domain name')}`,
     'type = "pvh"',
-    '# UEFI (edk2 ArmVirtXen) is loaded as the kernel and boots the image from xvda.',
-    `kernel = ${xlString(firmware, 'firmware')}`,
+    ...boot,
     `memory = ${memory}`,
     `vcpus = ${vcpus}`,
     `gic_version = ${xlString(gic, 'gic_version')}`,

@@ -88,3 +88,17 @@ t.test('values that would break the syntax are refused, saying why and how', asy
   for (const [name, fn, msg] of cases) t.throws(fn, { name: 'UnsupportedError', message: msg }, name);
   t.equal(checkHostPath('/ok/path', 'x'), '/ok/path');
 });
+
+t.test('no guest firmware: the image\'s kernel and initrd, booted directly', async (t) => {
+  const cfg = xlConfig({ ...base, firmware: '/job/kernel', direct: { ramdisk: '/job/ramdisk', cmdline: 'panic=-1 quiet' }, image: { path: '/dev/vdb', format: 'raw' }, evidenceDisk: '/dev/vdc' });
+  const settings = cfg.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  t.same(settings.slice(0, 5), ['name = "vmspec-debian12"', 'type = "pvh"', 'kernel = "/job/kernel"', 'ramdisk = "/job/ramdisk"', 'extra = "panic=-1 quiet"']);
+  t.match(cfg, /# No guest firmware: the image's own kernel and initrd, booted directly \(no UEFI\)\./);
+  t.notMatch(cfg, /ArmVirtXen/, 'no claim of UEFI');
+  t.ok(settings.includes('    "format=raw, vdev=xvda, access=rw, target=/dev/vdb",'), 'dom0 block devices as phy targets, no qdisk');
+  t.notOk(xlConfig({ ...base, direct: { cmdline: 'x' } }).includes('ramdisk ='), 'no ramdisk line without one');
+  t.match(xlConfig({ ...base, direct: { cmdline: 'a "quoted" \\ arg' } }), /^extra = "a \\"quoted\\" \\\\ arg"$/m, 'the command line is quoted');
+  t.throws(() => xlConfig({ ...base, direct: { cmdline: 'a\nb' } }), /kernel command line .* control character 0x0a/);
+  t.throws(() => xlConfig({ ...base, direct: { ramdisk: 'initrd.img', cmdline: '' } }), /ramdisk "initrd.img" must be an absolute path/);
+  t.notMatch(xlConfig(base), /^(ramdisk|extra) =/m, 'the firmware route has neither');
+});
