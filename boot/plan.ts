@@ -1,4 +1,4 @@
-import type { ConfiguredVm } from '../probes/host/facts.js';
+import type { ConfiguredVm, GuestDiskKind } from '../probes/host/facts.js';
 import type { Phase } from './reference/evidence-disk.js';
 
 /**
@@ -42,11 +42,12 @@ export function describeBoot(b: Pick<PlannedBoot, 'name' | 'acpi' | 'gic'>): str
  * evidence disk, a cloud-init seed). PLAT-2 compares it with what the
  * guest enumerated (probes/host/discovery.ts).
  */
-export function configuredVm(o: { cpus: number; memoryMiB: number; cloudInitSeed: boolean }): ConfiguredVm {
+export function configuredVm(o: { cpus: number; memoryMiB: number; cloudInitSeed: boolean; disks?: GuestDiskKind }): ConfiguredVm {
+  const kind = o.disks ?? 'virtio-blk-pci';
   const devices: ConfiguredVm['devices'] = [
-    { kind: 'virtio-blk-pci', role: 'image' },
-    { kind: 'virtio-blk-pci', role: 'evidence disk' },
+    { kind, role: 'image' },
+    { kind, role: 'evidence disk' },
   ];
-  if (o.cloudInitSeed) devices.push({ kind: 'virtio-blk-pci', role: 'cloud-init seed' });
+  if (o.cloudInitSeed) devices.push({ kind, role: 'cloud-init seed' });
   return { cpus: o.cpus, memoryMiB: o.memoryMiB, devices };
 }

@@ -41,7 +41,7 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     const ended: { boot: FinishedBoot; run: LabelledRun | null }[] = [];
     const bootWarnings: string[] = [];
     const discovery: DiscoveryRecord[] = [];
-    const vm = configuredVm({ cpus: o.cpus, memoryMiB: o.memoryMiB, cloudInitSeed: o.agent.kind === 'cloud-init' });
+    const vm = configuredVm({ cpus: o.cpus, memoryMiB: o.memoryMiB, cloudInitSeed: o.agent.kind === 'cloud-init', ...(o.guestDisks ? { disks: o.guestDisks } : {}) });
     for await (const boot of runBoots(planBoots(o), o, { nonce, work, phase })) {
       bootWarnings.push(...boot.warnings);
       if (boot.record.failure) {

@@ -1,5 +1,5 @@
 import type { DiskFormat } from '../probes/image/disk-format.js';
-import type { HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
+import type { GuestDiskKind, HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
 import type { RunResults, Selection } from '../engine/results.js';
 import type { SpecSet } from '../requirements/spec-load.js';
 import type { EvidenceInfo } from '../engine/verify.js';
@@ -45,6 +45,8 @@ export interface BootRunOptions extends BootPlanOptions {
   env: BootEnvironment;
   /** The hypervisor route of each boot (default: runQemu, QEMU on this host). */
   runner?: BootRunner;
+  /** How the route puts the disks on the VM (default virtio-blk-pci; a Xen domain's are xen-vbd): what PLAT-2 expects the guest to find. */
+  guestDisks?: GuestDiskKind;
   /** Reads the persistence nonce back from an instance's variable-store file (edk2 varstore parser). */
   varsFileFacts: (varsPath: string, nonce: string) => VarsFileFacts;
   memoryMiB: number;

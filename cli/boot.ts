@@ -161,6 +161,8 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
       const run = await runBoot({
         spec, selection: selectionFrom(o), ...(prepared.waivers ? { waivers: prepared.waivers } : {}),
         image: obtained, agent, env, varsFileFacts: parts.varsFileFacts, ...(runner ? { runner } : {}),
+        // A Xen domain's disks are PV block devices on xenbus (xvda, xvdb, …), not virtio on PCI: what PLAT-2 expects to find.
+        ...(o.hypervisor === 'xen' ? { guestDisks: 'xen-vbd' as const } : {}),
         gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars,
         memoryMiB, cpus, timeoutMs, qemuArgs: o.qemuArg ?? [],
         force: o.force ?? false, keep: o.keep ?? false, backing: o.backing,

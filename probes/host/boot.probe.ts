@@ -68,20 +68,21 @@ const facts = obj({
     boots: arr(obj({
       name: str(),
       acpi: bool(),
-      configured: obj({ cpus: int('-smp'), memoryMiB: int('-m'), virtioBlockPci: int('virtio-blk-pci devices vmspec attached') }),
+      configured: obj({ cpus: int('-smp'), memoryMiB: int('-m'), virtioBlockPci: int('virtio-blk-pci devices vmspec attached'), xenVbd: int('Xen PV block devices vmspec attached (--hypervisor xen)') }),
       guest: nobj({
         cpusPresent: nint('/sys/devices/system/cpu/present'),
         cpusOnline: nint(),
         memoryMiB: nint(),
         memorySource: enumOf(['System RAM in /proc/iomem', 'MemTotal in /proc/meminfo', null]),
         virtioBlockPci: nint('virtio block functions (1af4:1001, 1af4:1042) in /sys/bus/pci/devices'),
+        xenVbd: nint('Xen PV block devices (vbd-*) in /sys/bus/xen/devices'),
       }, 'what the guest enumerated; null when the boot left no evidence'),
       cpusFound: nbool('every configured vCPU is present in the guest'),
       memoryPercent: nint('memory the guest found, % of the configured size'),
-      devicesFound: nbool('the configured virtio block devices are on the guest\'s PCI bus'),
+      devicesFound: nbool('the configured disks are on the guest\'s buses (virtio block on PCI, Xen vbd on xenbus)'),
       problems: arr(str()),
     })),
-    judged: bool('every boot\'s evidence gave CPUs, memory and PCI devices'),
+    judged: bool('every boot\'s evidence gave CPUs, memory and the devices of the buses its disks were put on'),
   }, 'PLAT-2: the configured VM against what each guest enumerated'),
 });
 

@@ -48,34 +48,50 @@ export function guestDiscovery(evidence: Sysroot): GuestDiscovery {
   const bytes = ram ?? memTotal;
   const listed = t.list('/sys/bus/pci/devices') !== undefined;
   const blocks = pciDevices(t).filter((d) => d.vendor?.toLowerCase() === VIRTIO_VENDOR && VIRTIO_BLOCK_DEVICES.includes(d.device?.toLowerCase() ?? ''));
+  // xenbus names a PV block device vbd-<virtual device number> (Linux drivers/xen/xenbus).
+  const xen = t.list('/sys/bus/xen/devices');
   return {
     cpusPresent: cpus.present,
     cpusOnline: cpus.online,
     memoryMiB: bytes === null ? null : Math.round(bytes / (1024 * 1024)),
     memorySource: ram !== null ? 'System RAM in /proc/iomem' : memTotal !== null ? 'MemTotal in /proc/meminfo' : null,
     virtioBlockPci: listed ? blocks.length : null,
+    xenVbd: xen === undefined ? null : xen.filter((name) => /^vbd-\d+$/.test(name)).length,
   };
 }
 
 /** One boot's configured VM against what its guest found. */
 export function compareDiscovery(name: string, acpi: boolean, vm: ConfiguredVm, guest: GuestDiscovery | null): DiscoveryRecord {
   const configuredBlocks = vm.devices.filter((d) => d.kind === 'virtio-blk-pci').length;
+  const configuredVbds = vm.devices.filter((d) => d.kind === 'xen-vbd').length;
   const problems: string[] = [];
   if (guest === null) problems.push('no evidence from this boot');
   else {
     if (guest.cpusPresent === null) problems.push('no /sys/devices/system/cpu/present in the evidence');
     if (guest.memoryMiB === null) problems.push('neither /proc/iomem System RAM nor /proc/meminfo MemTotal in the evidence');
-    if (guest.virtioBlockPci === null) problems.push('no /sys/bus/pci/devices in the evidence');
+    if (configuredBlocks > 0 && guest.virtioBlockPci === null) problems.push('no /sys/bus/pci/devices in the evidence');
+    if (configuredVbds > 0 && guest.xenVbd === null) problems.push('no /sys/bus/xen/devices in the evidence');
   }
   const known = <T>(v: T | null | undefined, f: (x: T) => boolean): boolean | null => (v === null || v === undefined ? null : f(v));
   return {
     name,
     acpi,
-    configured: { cpus: vm.cpus, memoryMiB: vm.memoryMiB, virtioBlockPci: configuredBlocks },
+    configured: { cpus: vm.cpus, memoryMiB: vm.memoryMiB, virtioBlockPci: configuredBlocks, xenVbd: configuredVbds },
     guest,
     cpusFound: known(guest?.cpusPresent, (n) => n === vm.cpus),
     memoryPercent: known(guest?.memoryMiB, () => true) === null ? null : Math.floor(((guest!.memoryMiB as number) * 100) / vm.memoryMiB),
-    devicesFound: known(guest?.virtioBlockPci, (n) => n >= configuredBlocks),
+    devicesFound: guest === null ? null : foundAll([[guest.virtioBlockPci, configuredBlocks], [guest.xenVbd, configuredVbds]]),
     problems,
   };
+}
+
+/** Every bus vmspec put disks on shows at least that many: null when a bus with configured disks was not listed. */
+function foundAll(buses: [found: number | null, configured: number][]): boolean | null {
+  let all = true;
+  for (const [found, configured] of buses) {
+    if (configured === 0) continue;
+    if (found === null) return null;
+    if (found < configured) all = false;
+  }
+  return all;
 }

@@ -125,8 +125,11 @@ export interface ConfiguredVm {
   cpus: number;
   memoryMiB: number;
   /** Devices vmspec put on the VM (boot/qemu-run.ts qemuArgv), by QEMU device name and what each is for; --qemu-arg devices are not counted. */
-  devices: { kind: 'virtio-blk-pci'; role: string }[];
+  devices: { kind: GuestDiskKind; role: string }[];
 }
+
+/** How a route puts a disk on the VM: a virtio block function on PCI (QEMU, KVM) or a Xen PV block device on xenbus. */
+export type GuestDiskKind = 'virtio-blk-pci' | 'xen-vbd';
 
 /** What the guest enumerated, from its evidence; null where the evidence does not say. */
 export interface GuestDiscovery {
@@ -137,18 +140,20 @@ export interface GuestDiscovery {
   memorySource: 'System RAM in /proc/iomem' | 'MemTotal in /proc/meminfo' | null;
   /** PCI functions 1af4:1001 / 1af4:1042 (virtio block) in /sys/bus/pci/devices. */
   virtioBlockPci: number | null;
+  /** Xen PV block devices (vbd-*) in /sys/bus/xen/devices; null when the evidence has no xenbus listing. */
+  xenVbd: number | null;
 }
 
 export interface DiscoveryRecord {
   name: string;
   acpi: boolean;
-  configured: { cpus: number; memoryMiB: number; virtioBlockPci: number };
+  configured: { cpus: number; memoryMiB: number; virtioBlockPci: number; xenVbd: number };
   guest: GuestDiscovery | null;
   /** Every configured vCPU is present in the guest. */
   cpusFound: boolean | null;
   /** Memory the guest found as a percentage of the configured size (rounded down). */
   memoryPercent: number | null;
-  /** At least the configured virtio block devices are on the guest's PCI bus. */
+  /** At least the configured disks are on the guest's buses (virtio block on PCI, Xen vbd on xenbus). */
   devicesFound: boolean | null;
   problems: string[];
 }

@@ -56,4 +56,6 @@ t.test('the reference as a Xen domU, judged clause by clause', { skip, timeout: 
   // What Xen as packaged fails: no UEFI (the kernel boots directly), so no UEFI RTC, no configuration table, no variable store.
   for (const id of ['V2-FW-UEFI', 'V2-FW-RTC', 'V2-HW-UEFI-CONFIG-TABLE', 'V2-HW-ACPI-TABLE-GUID']) t.equal(status.get(id), 'fail', `${id} fails: ${NO_GUEST_FIRMWARE}`);
   t.not(status.get('V2-FW-VARS-PERSIST-HOST'), 'pass', 'no variable store: persistence is not shown');
+  // PLAT-2 counts the domain's disks on xenbus (vbd-*), where xl put them.
+  t.equal(status.get('V2-PLAT-DISCOVERABLE'), 'pass', 'V2-PLAT-DISCOVERABLE: the CPUs, memory and both PV disks were found');
 });

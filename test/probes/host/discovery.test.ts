@@ -98,3 +98,32 @@ t.test('no evidence, or no host record: not judged', async (t) => {
   const [r] = await evaluate([req], {});
   t.match(r, { status: 'skip' }, 'vmspec verify has no host record');
 });
+
+t.test('a Xen domain: its disks are PV block devices on xenbus, not virtio on PCI', async (t) => {
+  const { alteredBundle } = await import('../evidence/altered-bundle.js');
+  const { join } = await import('node:path');
+  const base = evidenceBundle('dtGicv3', RECIPES.dtGicv3 as BundleRecipe).dir;
+  // As a Xen Arm domU's collector finds it (xl: xvda image, xvdb evidence disk): no PCI bus, xenbus devices vbd-<vdev>.
+  const domU = (name: string, vbds: string[]) => alteredBundle(base, join(t.testdir(), name), {
+    remove: ['/sys/bus/pci'],
+    write: Object.fromEntries(['console-0', ...vbds].map((d) => [`/sys/bus/xen/devices/${d}/devtype`, new TextEncoder().encode(`${d.split('-')[0]}\n`)])),
+  });
+  const xenVm = configuredVm({ cpus: 2, memoryMiB: 1024, cloudInitSeed: false, disks: 'xen-vbd' });
+  t.same(xenVm.devices.map((d) => d.kind), ['xen-vbd', 'xen-vbd']);
+  const judge = (dir: string, configured: ConfiguredVm) => {
+    const s = openSysroot(dir);
+    try {
+      return compareDiscovery('boot 1', false, configured, guestDiscovery(s));
+    } finally {
+      s.close();
+    }
+  };
+  const both = judge(domU('xen-two', ['vbd-51712', 'vbd-51728']), xenVm);
+  t.match(both, { configured: { virtioBlockPci: 0, xenVbd: 2 }, guest: { virtioBlockPci: null, xenVbd: 2 }, devicesFound: true, problems: [] });
+  t.equal((await verdict('vmspec-v2', 'V2-PLAT-DISCOVERABLE', host([both]))).status, 'pass', 'both disks found on xenbus: passes');
+  const one = judge(domU('xen-one', ['vbd-51712']), xenVm);
+  t.equal(one.devicesFound, false);
+  t.match(await verdict('vmspec-v2', 'V2-PLAT-DISCOVERABLE', host([one])), { status: 'fail', message: /devicesFound/ }, 'the evidence disk missing from xenbus fails');
+  const asVirtio = judge(domU('xen-two', ['vbd-51712', 'vbd-51728']), vm);
+  t.same(asVirtio.problems, ['no /sys/bus/pci/devices in the evidence'], 'virtio disks expected where the guest has no PCI bus: not judged, never passed');
+});
