@@ -90,11 +90,6 @@ fi
 
 evidence=$console
 ${judgeAndReport(o.cases)}
-if [ -s "$results" ]; then
-  echo "vmspec: results of $slug:"
-  cat "$results"
-  echo
-fi
 exit 0
 `;
 }
