@@ -144,6 +144,8 @@ register() {
 {# vmspec lab: TCG (no KVM for aarch64 on this host); the job's context sets arch, machine, cpu and memory. #}
 {% set no_kvm = True %}
 {% set netdevice = 'user' %}
+{# The same VM as vmspec boot's (boot/qemu-run.ts): an empty PCIe root port, the hot-plug slot V2-PLAT-HOTPLUG-BUS looks for. #}
+{% set extra_options = ['-device pcie-root-port,id=hotplug0,chassis=1,slot=1'] %}
 {# The docker test shell (vmspec's verdict step) reaches this server on 127.0.0.1: host network. #}
 {% block body %}{{ super() }}
   test:
