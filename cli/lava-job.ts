@@ -29,7 +29,11 @@ vmspec reference build) has no login shell: its job only boots, and LAVA
 test monitors record the console frame (vmspec-frame.evidence) and the
 collector's exit (vmspec-collect.vmspec_done) before it powers off. The
 bundle is in the job log: scripts/lava-results.sh fetches each log and
-judges it with vmspec verify --evidence; --artifacts is not needed.
+judges it with vmspec verify --evidence; --artifacts is not needed. With
+--lava-url, console jobs also get a verdict step in the lab: LAVA's docker
+test shell (--verdict-image, namespace vmspec-verdicts) fetches the job's
+own log from that server, judges the frame with vmspec verify --evidence
+and reports one test case per requirement (same mapping as above).
 
 Without selection options the requirements judged from in-guest evidence
 are selected. Exit: 0 jobs written, 2 usage or input error.
@@ -66,6 +70,7 @@ export function addLavaJobCommand(program: Command): void {
     .option('-o, --output <dir>', 'write one JOB.yaml per job, index.json and the evidence disk here (default: the single job to standard output)')
     .option('--verdict-image <image>', 'container image with vmspec on PATH, run by the LAVA docker test shell (docs/scale.md shows how to build it)', 'vmspec:latest')
     .option('--verdict-image-local', 'the verdict image is already on the worker: do not pull it')
+    .option('--lava-url <url>', 'console jobs: the LAVA server as the worker\'s containers reach it (e.g. http://lava.lab/); adds the verdict step that reads the job\'s own log from its REST API and reports one test case per requirement')
     .option('--prompt <regex>', 'shell prompt of the booted image, a regular expression (repeatable; default: "root@[^ ]*:.*# ")', collect)
     .option('--login <user>', 'user LAVA logs in as on the serial console (the collector needs root for efivars)', 'root')
     .option('--password <password>', 'password for --login, if the image asks for one (stored in the job definition in clear)')

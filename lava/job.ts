@@ -2,7 +2,8 @@ import { guestScript, GUEST_COLLECTOR, GUEST_SCRIPT } from './guest-script.js';
 import { inlineDefinition, writeFileStep, type InlineDefinition } from './inline-definition.js';
 import type { Artifact, Collection, MatrixCell } from './matrix.js';
 import { slugify } from './names.js';
-import { verdictScript, VERDICT_SCRIPT } from './verdict-script.js';
+import { JOB_LOG_FETCHER, JOB_LOG_FETCHER_SOURCE } from './job-log-fetcher.js';
+import { consoleVerdictScript, verdictScript, VERDICT_SCRIPT } from './verdict-script.js';
 
 /** What every job of one generation shares. */
 export interface JobSettings {
@@ -17,8 +18,12 @@ export interface JobSettings {
   evidenceDisk: string;
   /** probes/guest/collect.sh, carried in the job so the guest runs exactly this version. */
   collector: string;
-  /** Container image with vmspec on PATH, for the verdict step. */
-  verdict: { image: string; local: boolean };
+  /**
+   * Container image with vmspec on PATH, for the verdict step. Console jobs
+   * get one only with lavaUrl: the LAVA server as the worker's containers
+   * reach it, where the step fetches the job's own log.
+   */
+  verdict: { image: string; local: boolean; lavaUrl?: string };
   login: { prompts: string[]; username: string; password?: string; passwordPrompt: string; loginPrompt: string };
   cpu: string;
   memoryMiB: number;
@@ -40,6 +45,8 @@ export interface GeneratedJob {
   definition: LavaJob;
   /** The shell the two inline definitions run (for shellcheck); none in a console job. */
   scripts?: { guest: string; verdict: string };
+  /** A console job's verdict step script (with --lava-url only), for shellcheck and tests. */
+  consoleVerdict?: string;
 }
 
 /** The subset of LAVA's job schema these jobs use (lava_common.schemas). */
@@ -137,6 +144,8 @@ function buildConsoleJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
   const step = Math.min(30, s.jobTimeoutMinutes);
   const rc: Record<string, string> = { '0': 'pass' };
   for (let i = 1; i < 256; i++) rc[String(i)] = 'fail';
+  // LAVA: with namespaces, every action names one ("common" may not be among them).
+  const ns = s.verdict.lavaUrl ? { namespace: GUEST_NAMESPACE } : {};
   const definition: LavaJob = {
     device_type: 'qemu',
     job_name: jobName(cell, s),
@@ -147,10 +156,11 @@ function buildConsoleJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
     context: { arch: 'arm64', machine: machineOption(cell), cpu: s.cpu, memory: s.memoryMiB },
     metadata,
     actions: [
-      { deploy: { to: 'tmpfs', timeout: { minutes: Math.min(20, s.jobTimeoutMinutes) }, images: firmwareImages(cell) } },
-      { boot: { method: 'qemu', media: 'tmpfs', timeout: { minutes: step }, ...hypervisorBoot(cell) } },
+      { deploy: { ...ns, to: 'tmpfs', timeout: { minutes: Math.min(20, s.jobTimeoutMinutes) }, images: firmwareImages(cell) } },
+      { boot: { ...ns, method: 'qemu', media: 'tmpfs', timeout: { minutes: step }, ...hypervisorBoot(cell) } },
       {
         test: {
+          ...ns,
           timeout: { minutes: step },
           monitors: [
             { name: 'vmspec-frame', start: CONSOLE_MARKS.start, end: CONSOLE_MARKS.frameEnd, pattern: CONSOLE_MARKS.frame, fixupdict: { BEGIN: 'pass' } },
@@ -158,9 +168,39 @@ function buildConsoleJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
           ],
         },
       },
+      ...(s.verdict.lavaUrl ? [consoleVerdictAction(slug, s, s.verdict.lavaUrl)] : []),
     ],
   };
-  return { slug, fileName: `${slug}.yaml`, collects: 'console', metadata, definition };
+  if (!s.verdict.lavaUrl) return { slug, fileName: `${slug}.yaml`, collects: 'console', metadata, definition };
+  const consoleVerdict = consoleVerdictScript({ lavaUrl: s.verdict.lavaUrl, spec: s.spec.name, slug, cases: s.cases });
+  return { slug, fileName: `${slug}.yaml`, collects: 'console', metadata, definition, consoleVerdict };
+}
+
+/** The namespaces of a console job with a verdict step (docs/scale.md). */
+export const GUEST_NAMESPACE = 'vmspec-guest';
+export const VERDICT_NAMESPACE = 'vmspec-verdicts';
+
+/**
+ * The verdict step of a console job: LAVA's docker test shell on the worker,
+ * in its own namespace so the guest's deploy gets no test overlay (the guest
+ * has no shell to run one; a qemu deploy would otherwise attach LAVA's
+ * overlay disk to it).
+ */
+function consoleVerdictAction(slug: string, s: JobSettings, lavaUrl: string): Record<string, unknown> {
+  const script = consoleVerdictScript({ lavaUrl, spec: s.spec.name, slug, cases: s.cases });
+  const def = inlineDefinition('vmspec-verdicts', `vmspec: judge the console frame of this job's log with vmspec verify (${s.spec.id}), one test case per requirement`, [
+    writeFileStep(JOB_LOG_FETCHER, JOB_LOG_FETCHER_SOURCE, 'VMSPEC_JOB_LOG_EOF'),
+    writeFileStep(VERDICT_SCRIPT, script, 'VMSPEC_VERDICT_SH_EOF'),
+    `sh ${VERDICT_SCRIPT}`,
+  ]);
+  return {
+    test: {
+      namespace: VERDICT_NAMESPACE,
+      timeout: { minutes: Math.min(15, s.jobTimeoutMinutes) },
+      docker: { image: s.verdict.image, ...(s.verdict.local ? { local: true } : {}) },
+      definitions: [def],
+    },
+  };
 }
 
 function buildShellJob(cell: MatrixCell, s: JobSettings): GeneratedJob {

@@ -27,6 +27,8 @@ export const STEP_CASES = {
   evidenceDisk: 'vmspec-evidence-disk',
   upload: 'vmspec-upload-bundle',
   fetch: 'vmspec-fetch-bundle',
+  /** Console jobs: the verdict step read the frame from the job's own log. */
+  fetchLog: 'vmspec-fetch-log',
   verify: 'vmspec-verify',
   uploadResults: 'vmspec-upload-results',
   /** lava-test-reference names: they are test cases too. */

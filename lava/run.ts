@@ -39,6 +39,8 @@ export interface LavaJobRequest {
   output?: string;
   verdictImage: string;
   verdictImageLocal?: boolean;
+  /** Console jobs: the LAVA server as the worker's containers reach it; adds the verdict step. */
+  lavaUrl?: string;
   prompt?: string[];
   login: string;
   password?: string;
@@ -102,7 +104,7 @@ export async function runLavaJob(o: LavaJobRequest): Promise<void> {
       artifacts,
       runId,
       evidenceDisk,
-      verdict: { image: checkDockerImage(o.verdictImage), local: o.verdictImageLocal ?? false },
+      verdict: { image: checkDockerImage(o.verdictImage), local: o.verdictImageLocal ?? false, ...(o.lavaUrl !== undefined ? { lavaUrl: lavaServerUrl(o.lavaUrl) } : {}) },
       login: { prompts: o.prompt?.length ? o.prompt : [DEFAULT_PROMPT], username: o.login, ...(o.password !== undefined ? { password: o.password } : {}), loginPrompt: 'login:', passwordPrompt: 'Password:' },
       cpu: checkCpu(o.cpu),
       memoryMiB: o.memoryMiB,
@@ -140,6 +142,19 @@ function checkDockerImage(image: string): string {
     throw new LavaJobError(`--verdict-image "${image.slice(0, 80)}" is not a docker image name LAVA accepts (lower-case name[:tag])`);
   }
   return image;
+}
+
+/** --lava-url: an http(s) base URL, ending with /, that the job's shell can quote safely. */
+function lavaServerUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new LavaJobError(`--lava-url "${text.slice(0, 80)}" is not a URL; give the LAVA server's address as the worker's containers reach it, e.g. http://lava.lab/`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new LavaJobError(`--lava-url: ${url.protocol} is not http:// or https://`);
+  if (url.search || url.hash || url.username || url.password) throw new LavaJobError('--lava-url takes the server\'s base URL only: no query, fragment or credentials (public jobs need no token)');
+  return url.href.endsWith('/') ? url.href : `${url.href}/`;
 }
 
 /** -cpu goes onto QEMU's command line through LAVA's template: one plain word. */

@@ -3,8 +3,10 @@
 # with no systemd as PID 1: the daemons are started directly and their pids
 # recorded; `down` stops exactly those (and their process groups).
 #
-#   scripts/lava-lab.sh up       install (if needed), start, register a qemu device, a user and a token
-#   scripts/lava-lab.sh status   which recorded daemons run; the device's health; exit 0 only when all run
+#   scripts/lava-lab.sh up       install (if needed), start, register a qemu device, a user and a token;
+#                                start dockerd and build the verdict image (scripts/lava-verdict-image.sh)
+#   scripts/lava-lab.sh status   which recorded daemons run; the device's health; the verdict image;
+#                                exit 0 only when all run
 #   scripts/lava-lab.sh down     stop the recorded daemons (PostgreSQL only if `up` started it)
 #
 # Settings (environment):
@@ -12,6 +14,7 @@
 #   VMSPEC_LAB_PORT   gunicorn on 127.0.0.1:PORT          (default 8000)
 #   VMSPEC_LAB_USER   lavacli user (superuser) name        (default vmspec)
 #   VMSPEC_LAB_IDENTITY lavacli identity name              (default vmspec-lab)
+#   VMSPEC_LAB_IMAGE  verdict image tag for LAVA's docker test shell (default vmspec:latest)
 # docs/scale.md describes every step.
 set -euo pipefail
 
@@ -24,8 +27,11 @@ DEVICE=qemu-01
 URL="http://127.0.0.1:$PORT/"
 PY=/usr/bin/python3 # Debian's python: the one LAVA's modules are installed for
 PG_VERSION=15
-PKGS=(lava-server lava-dispatcher lavacli postgresql)
-DAEMONS=(gunicorn scheduler publisher worker) # started in this order, stopped in reverse
+VERDICT_IMAGE=${VMSPEC_LAB_IMAGE:-vmspec:latest}
+# dockerd serves the socket the docker client (and so LAVA's docker test shell) uses by default.
+DOCKER_SOCKET=/run/docker.sock
+PKGS=(lava-server lava-dispatcher lavacli postgresql docker.io busybox)
+DAEMONS=(dockerd gunicorn scheduler publisher worker) # started in this order, stopped in reverse
 
 log() { printf 'lava-lab: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -84,6 +90,27 @@ start() {
   log "$name started, pid $!"
 }
 
+# dockerd without systemd: no iptables or bridge (containers of the verdict step use the host's
+# network, see the device dictionary), its own data and exec roots, pid file in the lab dir.
+start_docker() {
+  if ! alive "$(recorded dockerd)" && [ -S "$DOCKER_SOCKET" ] && docker info >/dev/null 2>&1; then
+    die "a docker daemon that the lab did not start already serves $DOCKER_SOCKET; stop it or let the lab use it"
+  fi
+  start dockerd /usr/sbin/dockerd --iptables=false --ip-masq=false --bridge=none \
+    --data-root "$LAB_DIR/docker" --exec-root /run/vmspec-lava-lab-docker \
+    --pidfile "$LAB_DIR/dockerd.pid" -H "unix://$DOCKER_SOCKET" --log-level warn
+  local i
+  for i in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    alive "$(recorded dockerd)" || die "dockerd exited: see $LAB_DIR/logs/dockerd.out"
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || die "dockerd did not answer on $DOCKER_SOCKET within 60 s: see $LAB_DIR/logs/dockerd.out"
+  # Rebuilt every time: docker's layer cache makes an unchanged vmspec a cache hit.
+  "$(dirname "$0")/lava-verdict-image.sh" "$VERDICT_IMAGE" 2>>"$LAB_DIR/logs/verdict-image.log" \
+    || die "the verdict image did not build: see $LAB_DIR/logs/verdict-image.log"
+}
+
 wait_http() {
   local i
   for i in $(seq 1 120); do
@@ -117,6 +144,16 @@ register() {
 {# vmspec lab: TCG (no KVM for aarch64 on this host); the job's context sets arch, machine, cpu and memory. #}
 {% set no_kvm = True %}
 {% set netdevice = 'user' %}
+{# The same VM as vmspec boot's (boot/qemu-run.ts): an empty PCIe root port, the hot-plug slot V2-PLAT-HOTPLUG-BUS looks for. #}
+{% set extra_options = ['-device pcie-root-port,id=hotplug0,chassis=1,slot=1'] %}
+{# The docker test shell (vmspec's verdict step) reaches this server on 127.0.0.1: host network. #}
+{% block body %}{{ super() }}
+  test:
+    methods:
+      docker:
+        options:
+        - --network=host
+{% endblock body %}
 EOF
   if ! $m devices list 2>/dev/null | grep -qw "$DEVICE"; then
     $m devices add --device-type qemu --worker "$WORKER" "$DEVICE"
@@ -127,6 +164,7 @@ EOF
 up() {
   mkdir -p "$LAB_DIR/pids" "$LAB_DIR/logs" "$LAB_DIR/worker"
   install_packages
+  start_docker
   start_postgres
   setup_database
   chown -R lavaserver:lavaserver /var/log/lava-server 2>/dev/null || true
@@ -158,6 +196,7 @@ status() {
     else echo "$n: not running"; rc=1; fi
   done
   if [ $rc = 0 ]; then
+    docker image inspect --format "verdict image: $VERDICT_IMAGE {{.Id}} {{.Size}} bytes" "$VERDICT_IMAGE" || rc=1
     lavacli -i "$IDENTITY" devices show "$DEVICE" 2>/dev/null | grep -E '^(name|health|state|worker)' || rc=1
   fi
   return $rc

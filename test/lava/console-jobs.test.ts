@@ -1,11 +1,15 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jobYaml } from '../../lava/emit.js';
 import { generateJobs } from '../../lava/generate.js';
-import { CONSOLE_MARKS, type LavaJob } from '../../lava/job.js';
+import { CONSOLE_MARKS, GUEST_NAMESPACE, VERDICT_NAMESPACE, type LavaJob } from '../../lava/job.js';
+import { JOB_LOG_FETCHER_SOURCE } from '../../lava/job-log-fetcher.js';
+import type { InlineDefinition } from '../../lava/inline-definition.js';
 import { parseMatrix } from '../../lava/matrix.js';
 import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { lavaCommonMissing, lavaValidate, SYSTEM_PYTHON } from './lava-validator.js';
@@ -109,4 +113,77 @@ t.test('the monitor patterns match what the reference guest prints', async (t) =
   t.equal(fix['0'], 'pass');
   t.equal(fix['1'], 'fail');
   t.equal(fix['255'], 'fail');
+});
+
+const withVerdicts = generateJobs({
+  matrix: parseMatrix(MATRIX, 'matrix.yaml'),
+  specName: 'vmspec-v2',
+  spec,
+  requirements: spec.requirements.filter((r) => r.probe?.startsWith('evidence.')),
+  settings: {
+    artifacts: '',
+    runId: 'run-1',
+    evidenceDisk: '',
+    verdict: { image: 'vmspec:latest', local: true, lavaUrl: 'http://lava.lab:8000/' },
+    login: { prompts: ['# '], username: 'root', loginPrompt: 'login:', passwordPrompt: 'Password:' },
+    cpu: 'cortex-a57',
+    memoryMiB: 1024,
+    jobTimeoutMinutes: 60,
+    consoleFrame: true,
+    toolVersion: '0.1.0',
+  },
+});
+
+t.test('with --lava-url: a docker verdict step in its own namespace, one test case per requirement', async (t) => {
+  const requirements = spec.requirements.filter((r) => r.probe?.startsWith('evidence.'));
+  for (const j of withVerdicts) {
+    t.equal(j.definition.actions.length, 4);
+    const step = j.definition.actions[3]!.test as { namespace: string; docker: unknown; definitions: InlineDefinition[] };
+    t.equal(step.namespace, VERDICT_NAMESPACE, 'not the guest namespace: the guest deploy gets no overlay');
+    t.same(step.docker, { image: 'vmspec:latest', local: true });
+    for (const a of j.definition.actions.slice(0, 3)) t.equal((Object.values(a)[0] as { namespace?: string }).namespace, GUEST_NAMESPACE, 'the guest actions in their own namespace (LAVA: all or none)');
+    const script = j.consoleVerdict!;
+    const reported = [...script.matchAll(/^report ([a-z0-9-]+) '([A-Z0-9-]+)'$/gm)].map((m) => [m[2], m[1]]);
+    t.same(reported, requirements.map((r) => [r.id, r.id.toLowerCase()]), `${j.slug}: exactly the selection, in spec order`);
+    t.match(script, /^lava_url='http:\/\/lava\.lab:8000\/'$/m);
+    t.match(script, new RegExp(`^slug='${j.slug}'$`, 'm'));
+    t.same(step.definitions[0]!.repository.run.steps.at(-1), 'sh /tmp/vmspec-lava-verdicts.sh');
+  }
+  const sc = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: withVerdicts[0]!.consoleVerdict!, encoding: 'utf8' });
+  t.equal(sc.status, 0, `shellcheck: ${sc.stdout}`);
+});
+
+t.test("LAVA's validator accepts the console jobs with the verdict step", { skip: lavaCommonMissing() }, async (t) => {
+  const paths = withVerdicts.map((j) => {
+    const p = join(work, `verdicts-${j.fileName}`);
+    writeFileSync(p, jobYaml(j.definition, 'test'));
+    return p;
+  });
+  for (const v of lavaValidate(paths)) t.ok(v.ok, `${v.path}: ${v.error ?? 'valid'}`);
+});
+
+t.test('the job log fetcher reads the console lines of a LAVA log as the server serves it', async (t) => {
+  // A log written by LAVA's own dump() (lava_common.log), served at the REST API's path.
+  const records = ['plain line', 'tab\there "quoted" back\\slash \x1b[0m é', '-----BEGIN VMSPEC EVIDENCE size=1 sha256=00-----', 'QQ==', '-----END VMSPEC EVIDENCE-----'];
+  const dumped = spawnSync(SYSTEM_PYTHON, ['-c', `
+import json, sys
+from lava_common.log import dump
+print("- " + dump({"dt": "2023-01-01T00:00:00", "lvl": "info", "msg": "not console"}))
+for m in json.loads(sys.argv[1]):
+    print("- " + dump({"dt": "2023-01-01T00:00:00", "lvl": "target", "msg": m}))
+`, JSON.stringify(records)], { encoding: 'utf8' });
+  t.equal(dumped.status, 0, dumped.stderr);
+  const fetcher = join(work, 'fetch.cjs');
+  writeFileSync(fetcher, JOB_LOG_FETCHER_SOURCE);
+  const server = createServer((req, res) => {
+    if (req.url === '/lava/api/v0.2/jobs/42/logs/') res.end(dumped.stdout);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  t.teardown(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const out = join(work, 'console.log');
+  const run = await new Promise<number | null>((done) => spawn('node', [fetcher, `http://127.0.0.1:${port}/lava`, '42', out], { stdio: 'ignore' }).on('exit', done));
+  t.equal(run, 0, 'the frame is complete: exit 0');
+  t.equal(readFileSync(out, 'utf8'), `${records.join('\n')}\n`, 'the console lines, unescaped, without the other levels');
 });

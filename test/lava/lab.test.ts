@@ -11,7 +11,7 @@ import { parse } from 'yaml';
  * results fetched from LAVA (test cases and job logs), judged with vmspec
  * verify --evidence, merged; each clause's verdict against `vmspec boot`
  * for the same cell. Then the lab comes down and no lab process is left.
- * Root only; installs LAVA's Debian packages when missing.
+ * Root only; installs LAVA's Debian packages (and docker.io) when missing.
  */
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -19,7 +19,7 @@ const VMSPEC = join(ROOT, 'bin/vmspec.js');
 const LAB = join(ROOT, 'scripts/lava-lab.sh');
 const RESULTS = join(ROOT, 'scripts/lava-results.sh');
 const skip = !process.env.VMSPEC_SLOW_TESTS
-  ? 'set VMSPEC_SLOW_TESTS=1 to bring up a LAVA lab and run a 4-cell matrix through it (about 15 min for the lab and jobs, plus 8 vmspec boots to compare; needs root)'
+  ? 'set VMSPEC_SLOW_TESTS=1 to bring up a LAVA lab (with dockerd and the verdict image) and run a 4-cell matrix through it (about 15 min for the lab and jobs, plus 4 vmspec boots to compare; needs root)'
   : process.getuid?.() !== 0
     ? 'the LAVA lab needs root (VMSPEC_SLOW_TESTS is set)'
     : false;
@@ -38,7 +38,7 @@ function labProcesses(): string[] {
     } catch {
       continue;
     }
-    if (/lava_server\.wsgi|lava-scheduler|lava-publisher|lava-worker|lava-run|\/usr\/lib\/postgresql\/15\/bin\/postgres/.test(cmd)) found.push(`${pid} ${cmd.slice(0, 120)}`);
+    if (/lava_server\.wsgi|lava-scheduler|lava-publisher|lava-worker|lava-run|\/usr\/lib\/postgresql\/15\/bin\/postgres|dockerd|containerd|docker-init/.test(cmd)) found.push(`${pid} ${cmd.slice(0, 120)}`);
   }
   return found;
 }
@@ -68,7 +68,9 @@ firmware:
 gic: [2, 3]
 acpi: [true, false]
 `);
-  execFileSync('node', [VMSPEC, 'lava-job', '--matrix', join(work, 'matrix.yaml'), '--output', join(work, 'jobs'), '--memory', '1024', '--timeout', '60']);
+  // The verdict step: LAVA's docker test shell runs the verdict image lava-lab.sh built, which reads the job's log from this server.
+  execFileSync('node', [VMSPEC, 'lava-job', '--matrix', join(work, 'matrix.yaml'), '--output', join(work, 'jobs'), '--memory', '1024', '--timeout', '60',
+    '--lava-url', 'http://127.0.0.1:8000/', '--verdict-image', 'vmspec:latest', '--verdict-image-local']);
   const index = JSON.parse(readFileSync(join(work, 'jobs/index.json'), 'utf8')) as { requirements: string[]; jobs: { slug: string }[] };
   t.equal(index.jobs.length, 4);
 
@@ -85,6 +87,14 @@ acpi: [true, false]
     const lava = resultsOf(join(work, 'out', `${slug}.json`));
     t.same(lava.map((r) => r.id).sort(), [...index.requirements].sort(), `${slug}: every selected requirement judged`);
     t.notOk(lava.some((r) => r.status === 'error'), `${slug}: no requirement errored`);
+    // LAVA's own test cases per requirement (the docker verdict step) equal vmspec verify --evidence on the same frame.
+    t.equal(result('vmspec-verdicts', 'vmspec-fetch-log'), 'pass', `${slug}: the verdict step found the frame in the job's log`);
+    t.equal(result('vmspec-verdicts', 'vmspec-verify'), 'pass', `${slug}: vmspec verify ran in the verdict image`);
+    const lavaStatus: Record<string, string> = { pass: 'pass', fail: 'fail', skip: 'skip', manual: 'skip', waived: 'skip' };
+    const perRequirement = cases.filter((c) => c.suite.endsWith('_vmspec-verdicts') && !c.name.startsWith('vmspec-')).map((c) => [c.name, c.result]).sort();
+    const expected = lava.map((r) => [r.id.toLowerCase(), lavaStatus[r.status] ?? 'unknown']).sort();
+    t.same(perRequirement, expected, `${slug}: LAVA test cases per requirement = vmspec verify --evidence on the same frame`);
+    t.ok(perRequirement.some(([, r]) => r === 'pass') && perRequirement.some(([, r]) => r === 'fail'), `${slug}: both pass and fail reached LAVA`);
   }
 
   const merged = JSON.parse(execFileSync('node', [VMSPEC, 'report', 'merge', '--format', 'json', ...index.jobs.map((j) => join(work, 'out', `${j.slug}.json`))], { encoding: 'utf8' })) as Record<string, unknown>;
@@ -111,5 +121,6 @@ acpi: [true, false]
 
   const down = spawnSync(LAB, ['down'], { env, encoding: 'utf8' });
   t.equal(down.status, 0, 'lava-lab.sh down');
-  t.same(labProcesses(), [], 'no lab process is left');
+  t.same(labProcesses(), [], 'no lab process is left (dockerd and containerd included)');
+  t.notOk(existsSync('/run/docker.sock') && spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0, 'no docker daemon answers after down');
 });
