@@ -1,5 +1,6 @@
 import { sha256File } from '../../bytes/file-digest.js';
 import { accessSync, appendFileSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { UnsupportedError } from '../../bytes/errors.js';
@@ -182,11 +183,11 @@ async function run(cmd: string, args: string[], o: RunOptions): Promise<string> 
   }
 }
 
-/** Which u-boot source apt would fetch: its version and .dsc digest. */
-async function resolveSource(env: NodeJS.ProcessEnv, cwd: string, signal?: AbortSignal): Promise<{ version: string; dsc: string; dscSha256: string }> {
+/** Which u-boot source apt would fetch (`apt-get source`'s choice): its version and .dsc digest. */
+export async function resolveXenGuestFirmwareSource(o: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<{ version: string; dsc: string; dscSha256: string }> {
   let listing: string;
   try {
-    listing = await run('apt-get', ['source', '--print-uris', UBOOT_SOURCE_PACKAGE], { env, cwd, ...(signal ? { signal } : {}) });
+    listing = await run('apt-get', ['source', '--print-uris', UBOOT_SOURCE_PACKAGE], { env: o.env ?? process.env, cwd: tmpdir(), ...(o.signal ? { signal: o.signal } : {}) });
   } catch (e) {
     if (e instanceof UnsupportedError && /deb-src/.test(e.message)) {
       throw new UnsupportedError(`apt has no source packages (no deb-src entry), so Debian's ${UBOOT_SOURCE_PACKAGE} source cannot be fetched`, DEB_SRC_HINT);
@@ -217,7 +218,7 @@ export async function buildXenGuestFirmware(opts: BuildXenGuestFirmwareOptions =
   if (missing.length > 0) throw missingToolsError(missing);
 
   progress(`resolving Debian's ${UBOOT_SOURCE_PACKAGE} source package (apt-get source --print-uris)`);
-  const src = await resolveSource(env, cacheRoot, signal);
+  const src = await resolveXenGuestFirmwareSource({ env, ...(signal ? { signal } : {}) });
   const recipe = guestFirmwareRecipe(src.version, src.dscSha256);
   const key = guestFirmwareCacheKey(recipe);
   const dir = join(cacheRoot, key);
