@@ -1,6 +1,7 @@
 import { sha256File } from '../../bytes/file-digest.js';
 import { accessSync, appendFileSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { UnsupportedError } from '../../bytes/errors.js';
@@ -134,6 +135,18 @@ interface RunOptions {
   log?: string;
 }
 
+/** Resolves when no process of the group is left (make may exit before its compilers); SIGKILL after 3 s. */
+async function groupGone(group: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(-group, i < 30 ? 0 : 'SIGKILL');
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Run a tool in its own process group; an abort kills the group (make's compilers too). */
 async function run(cmd: string, args: string[], o: RunOptions): Promise<string> {
   o.signal?.throwIfAborted();
@@ -168,6 +181,7 @@ async function run(cmd: string, args: string[], o: RunOptions): Promise<string> 
     const r = await child;
     const all = typeof r.all === 'string' ? r.all : '';
     if (o.log !== undefined) appendFileSync(o.log, `$ ${cmd} ${args.join(' ')}\n${all}\n`);
+    if (o.signal?.aborted && child.pid !== undefined) await groupGone(child.pid);
     o.signal?.throwIfAborted();
     if (r.exitCode === undefined && /ENOENT/.test(r.message ?? '')) {
       throw missingToolsError([{ what: cmd, pkg: BUILD_TOOLS.find((t) => t.command === cmd)?.pkg ?? cmd }]);
@@ -234,7 +248,8 @@ export async function buildXenGuestFirmware(opts: BuildXenGuestFirmwareOptions =
   mkdirSync(tmp, { recursive: true });
   try {
     const info = await buildInto(tmp, recipe, key, src.dsc, env, progress, signal);
-    rmSync(join(tmp, 'work'), { recursive: true, force: true });
+    progress('removing the build tree');
+    await rm(join(tmp, 'work'), { recursive: true, force: true });
     if (opts.force) rmSync(dir, { recursive: true, force: true });
     try {
       renameSync(tmp, dir);
@@ -246,7 +261,7 @@ export async function buildXenGuestFirmware(opts: BuildXenGuestFirmwareOptions =
     progress(`Xen guest firmware ${key} built in ${info.buildSeconds} s: ${path}`);
     return { path, config: configPath, dir, key, cached: false, info: JSON.parse(readFileSync(infoPath, 'utf8')) as XenGuestFirmwareInfo };
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
+    await rm(tmp, { recursive: true, force: true });
     throw e;
   }
 }
