@@ -21,7 +21,7 @@ export const CROSS_COMPILE = 'aarch64-linux-gnu-';
  * or the legacy bootable bit) of the first four PV disks, as distro boot does.
  */
 export const UBOOT_BOOTCOMMAND =
-  'pvblock scan; bootefi bootmgr; ' +
+  'bootefi bootmgr; ' +
   'for d in 0 1 2 3; do if part list pvblock ${d} -bootable esps; then ' +
   'for p in ${esps}; do if fatload pvblock ${d}:${p} ${loadaddr} efi/boot/bootaa64.efi; then bootefi ${loadaddr}; fi; done; ' +
   'fi; done';
@@ -34,6 +34,18 @@ export const UBOOT_CONFIG_FRAGMENT: readonly { line: string; why: string }[] = [
   { line: 'CONFIG_BOOTDELAY=0', why: 'no 10 s countdown (stock), the boot is unattended' },
   { line: 'CONFIG_USE_BOOTCOMMAND=y', why: 'the stock bootcmd is empty: it stops at the xenguest# prompt' },
   { line: `CONFIG_BOOTCOMMAND="${UBOOT_BOOTCOMMAND}"`, why: 'boot manager, then \\EFI\\BOOT\\BOOTAA64.EFI from the PV disks' },
+];
+
+/**
+ * Patches applied on top of Debian's, each with why. U-Boot 2023.01 gives a
+ * PV block disk the root node's device path (its parent class is not
+ * handled), so creating its EFI disk fails with EFI_ALREADY_STARTED
+ * ("Adding disk for pvblock_blk failed (err=...0x14)", measured) and no
+ * UEFI application sees a disk; later U-Boot describes every such block
+ * device by a vendor node, as this patch does.
+ */
+export const UBOOT_PATCHES: readonly { file: string; why: string }[] = [
+  { file: 'guest-firmware-efi-pvblock.patch', why: 'an EFI device path for Xen PV block disks, so they become EFI Block I/O devices with their partitions' },
 ];
 
 /** Options read back from the built .config and recorded with the firmware. */
@@ -94,16 +106,19 @@ export interface GuestFirmwareRecipe {
   dscSha256: string;
   defconfig: string;
   fragment: readonly string[];
+  /** Local patches by file name, with the sha256 of their text. */
+  patches: readonly { file: string; sha256: string }[];
   builderVersion: number;
 }
 
-export function guestFirmwareRecipe(sourceVersion: string, dscSha256: string): GuestFirmwareRecipe {
+export function guestFirmwareRecipe(sourceVersion: string, dscSha256: string, patches: readonly { file: string; text: string }[]): GuestFirmwareRecipe {
   return {
     sourcePackage: UBOOT_SOURCE_PACKAGE,
     sourceVersion,
     dscSha256,
     defconfig: UBOOT_DEFCONFIG,
     fragment: UBOOT_CONFIG_FRAGMENT.map((f) => f.line),
+    patches: patches.map((p) => ({ file: p.file, sha256: createHash('sha256').update(p.text).digest('hex') })),
     builderVersion: GUEST_FIRMWARE_BUILDER_VERSION,
   };
 }

@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { UnsupportedError } from '../../bytes/errors.js';
+import { packageRoot } from '../../package/paths.js';
 import { defaultCacheDir } from '../reference/build.js';
 import type { Progress } from '../reference/debs.js';
 import {
@@ -16,6 +17,7 @@ import {
   RECORDED_OPTIONS,
   UBOOT_CONFIG_FRAGMENT,
   UBOOT_DEFCONFIG,
+  UBOOT_PATCHES,
   UBOOT_SOURCE_PACKAGE,
   type GuestFirmwareRecipe,
 } from './guest-firmware-config.js';
@@ -77,6 +79,7 @@ export const BUILD_TOOLS: readonly { command: string; pkg: string }[] = [
   { command: 'bison', pkg: 'bison' },
   { command: 'flex', pkg: 'flex' },
   { command: 'bc', pkg: 'bc' },
+  { command: 'patch', pkg: 'patch' },
   { command: 'nice', pkg: 'coreutils' },
 ];
 
@@ -84,6 +87,14 @@ export const BUILD_TOOLS: readonly { command: string; pkg: string }[] = [
 export const BUILD_HEADERS: readonly { path: string; pkg: string }[] = [{ path: '/usr/include/openssl/evp.h', pkg: 'libssl-dev' }];
 
 const MAKE_JOBS = 2;
+
+/** The local patches with their text (boot/xen/, shipped with the package). */
+export function guestFirmwarePatches(): { file: string; path: string; text: string }[] {
+  return UBOOT_PATCHES.map((p) => {
+    const path = join(packageRoot, 'boot', 'xen', p.file);
+    return { file: p.file, path, text: readFileSync(path, 'utf8') };
+  });
+}
 
 function onPath(command: string, pathVar: string): boolean {
   for (const dir of pathVar.split(delimiter)) {
@@ -233,7 +244,8 @@ export async function buildXenGuestFirmware(opts: BuildXenGuestFirmwareOptions =
 
   progress(`resolving Debian's ${UBOOT_SOURCE_PACKAGE} source package (apt-get source --print-uris)`);
   const src = await resolveXenGuestFirmwareSource({ env, ...(signal ? { signal } : {}) });
-  const recipe = guestFirmwareRecipe(src.version, src.dscSha256);
+  const patches = guestFirmwarePatches();
+  const recipe = guestFirmwareRecipe(src.version, src.dscSha256, patches);
   const key = guestFirmwareCacheKey(recipe);
   const dir = join(cacheRoot, key);
   const path = join(dir, 'u-boot.bin');
@@ -247,7 +259,7 @@ export async function buildXenGuestFirmware(opts: BuildXenGuestFirmwareOptions =
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   mkdirSync(tmp, { recursive: true });
   try {
-    const info = await buildInto(tmp, recipe, key, src.dsc, env, progress, signal);
+    const info = await buildInto(tmp, recipe, key, src.dsc, patches, env, progress, signal);
     progress('removing the build tree');
     await rm(join(tmp, 'work'), { recursive: true, force: true });
     if (opts.force) rmSync(dir, { recursive: true, force: true });
@@ -271,6 +283,7 @@ async function buildInto(
   recipe: GuestFirmwareRecipe,
   key: string,
   dscName: string,
+  patches: { file: string; path: string }[],
   env: NodeJS.ProcessEnv,
   progress: Progress,
   signal: AbortSignal | undefined,
@@ -293,6 +306,10 @@ async function buildInto(
 
   progress('unpacking the source with Debian\'s patches (dpkg-source -x)');
   await run('dpkg-source', ['-x', dsc, srcDir], { ...o, cwd: work });
+  for (const p of patches) {
+    progress(`applying ${p.file}`);
+    await run('patch', ['-p1', '--forward', '--batch', '-i', p.path], { ...o, cwd: srcDir });
+  }
   const sde = Number((await run('dpkg-parsechangelog', ['-l', join(srcDir, 'debian', 'changelog'), '-STimestamp'], o)).trim());
   if (!Number.isSafeInteger(sde) || sde <= 0) throw new UnsupportedError(`debian/changelog of ${UBOOT_SOURCE_PACKAGE} gave no timestamp`);
 

@@ -10,7 +10,7 @@ import {
   parseKconfig,
   UBOOT_CONFIG_FRAGMENT,
 } from '../../../boot/xen/guest-firmware-config.js';
-import { BUILD_TOOLS, buildXenGuestFirmware, missingBuildTools, parseSourceUris, resolveXenGuestFirmwareSource } from '../../../boot/xen/guest-firmware.js';
+import { BUILD_TOOLS, buildXenGuestFirmware, guestFirmwarePatches, missingBuildTools, parseSourceUris, resolveXenGuestFirmwareSource } from '../../../boot/xen/guest-firmware.js';
 
 /**
  * The Xen guest firmware builder's fast parts: the cache key, the .config
@@ -21,15 +21,18 @@ import { BUILD_TOOLS, buildXenGuestFirmware, missingBuildTools, parseSourceUris,
 const DSC = 'baf9a1492456920ff66b00fdd19ce8c588261bc2698b4875c9f5fdcfb1332aae';
 
 t.test('the cache key follows every input of the recipe, and only them', async (t) => {
-  const base = guestFirmwareRecipe('2023.01+dfsg-2+deb12u3', DSC);
+  const patches = guestFirmwarePatches();
+  t.ok(patches.length > 0 && patches.every((p) => p.text.startsWith('--- a/')), 'the local patches are shipped beside the builder');
+  const base = guestFirmwareRecipe('2023.01+dfsg-2+deb12u3', DSC, patches);
   const key = guestFirmwareCacheKey(base);
-  t.equal(guestFirmwareCacheKey(guestFirmwareRecipe('2023.01+dfsg-2+deb12u3', DSC)), key, 'same recipe, same key');
+  t.equal(guestFirmwareCacheKey(guestFirmwareRecipe('2023.01+dfsg-2+deb12u3', DSC, patches)), key, 'same recipe, same key');
   t.match(key, /^u-boot_2023\.01\+dfsg-2\+deb12u3_[0-9a-f]{16}$/, 'readable: package and version first');
   const variants = [
     { ...base, sourceVersion: '2023.01+dfsg-2+deb12u4' },
     { ...base, dscSha256: DSC.replace(/^b/, 'c') },
     { ...base, defconfig: 'qemu_arm64_defconfig' },
     { ...base, fragment: base.fragment.slice(1) },
+    guestFirmwareRecipe('2023.01+dfsg-2+deb12u3', DSC, patches.map((p) => ({ ...p, text: `${p.text}\n` }))),
     { ...base, builderVersion: base.builderVersion + 1 },
   ];
   const keys = new Set([key, ...variants.map(guestFirmwareCacheKey)]);
