@@ -37,15 +37,21 @@ export const UBOOT_CONFIG_FRAGMENT: readonly { line: string; why: string }[] = [
 ];
 
 /**
- * Patches applied on top of Debian's, each with why. U-Boot 2023.01 gives a
- * PV block disk the root node's device path (its parent class is not
- * handled), so creating its EFI disk fails with EFI_ALREADY_STARTED
- * ("Adding disk for pvblock_blk failed (err=...0x14)", measured) and no
- * UEFI application sees a disk; later U-Boot describes every such block
- * device by a vendor node, as this patch does.
+ * Patches applied on top of Debian's, each with why (both found booting the
+ * stock build as a domU under Debian's Xen 4.17, docs/xen.md):
+ * - U-Boot 2023.01 gives a PV block disk the root node's device path (its
+ *   parent class is not handled), so creating its EFI disk fails with
+ *   EFI_ALREADY_STARTED ("Adding disk for pvblock_blk failed
+ *   (err=...0x14)") and no UEFI application sees a disk or the ESP; later
+ *   U-Boot describes every such block device by a vendor node.
+ * - The Xen guest board releases its shared_info page (xen_fini) only on
+ *   the bootm path, not at ExitBootServices; Linux's own XENMEM_add_to_physmap
+ *   of it then fails with -EBUSY (Xen 4.17 refuses a second mapping) and
+ *   xen_guest_init() hits BUG() (arch/arm/xen/enlighten.c:475).
  */
 export const UBOOT_PATCHES: readonly { file: string; why: string }[] = [
   { file: 'guest-firmware-efi-pvblock.patch', why: 'an EFI device path for Xen PV block disks, so they become EFI Block I/O devices with their partitions' },
+  { file: 'guest-firmware-efi-xen-fini.patch', why: 'ExitBootServices releases the Xen shared_info page, grant table and event channels, as bootm does' },
 ];
 
 /** Options read back from the built .config and recorded with the firmware. */
