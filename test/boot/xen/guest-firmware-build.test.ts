@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256File } from '../../../bytes/file-digest.js';
-import { parseKconfig, UBOOT_BOOTCOMMAND } from '../../../boot/xen/guest-firmware-config.js';
+import { parseKconfig, UBOOT_BOOTCOMMAND, UBOOT_PATCHES } from '../../../boot/xen/guest-firmware-config.js';
 import { buildXenGuestFirmware } from '../../../boot/xen/guest-firmware.js';
 
 /**
@@ -37,6 +37,8 @@ t.test('the firmware and what its configuration gives a domU', { skip }, async (
   const bin = readFileSync(fw.path);
   t.equal(bin.readUInt32LE(0x38), 0x644d5241, 'an arm64 Linux Image header ("ARM\\x64" at 0x38): xl loads it as the domain kernel');
   t.equal(await sha256File(fw.path), fw.info.sha256, 'the recorded digest is the file');
+  t.same(fw.info.recipe.patches.map((p) => p.file), UBOOT_PATCHES.map((p) => p.file), 'built with the local patches');
+  t.match(readFileSync(join(fw.dir, 'build.log'), 'utf8'), /\$ patch -p1 --forward --batch -i \S+guest-firmware-efi-xen-fini\.patch\npatching file lib\/efi_loader\/efi_boottime\.c/, 'and patch applied them cleanly');
   t.match(bin.toString('latin1'), /U-Boot 2023\.01 \([A-Z][a-z]{2} \d{2} \d{4} - [0-9:]{8} \+0000\) xenguest/, 'banner dated from SOURCE_DATE_EPOCH');
   const c = parseKconfig(readFileSync(fw.config, 'utf8'));
   t.equal(c.get('CONFIG_XEN'), 'y', 'Xen guest (hypercalls, grant tables, event channels, xenbus)');
