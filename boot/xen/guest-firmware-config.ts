@@ -48,10 +48,14 @@ export const UBOOT_CONFIG_FRAGMENT: readonly { line: string; why: string }[] = [
  *   the bootm path, not at ExitBootServices; Linux's own XENMEM_add_to_physmap
  *   of it then fails with -EBUSY (Xen 4.17 refuses a second mapping) and
  *   xen_guest_init() hits BUG() (arch/arm/xen/enlighten.c:475).
+ * - xenbus waits 5 s for a xenstore reply; nested under TCG xenstored was
+ *   slower, pvblock reported "backend not available, state=2" and its error
+ *   path took a Synchronous Abort (the domain reset).
  */
 export const UBOOT_PATCHES: readonly { file: string; why: string }[] = [
   { file: 'guest-firmware-efi-pvblock.patch', why: 'an EFI device path for Xen PV block disks, so they become EFI Block I/O devices with their partitions' },
   { file: 'guest-firmware-efi-xen-fini.patch', why: 'ExitBootServices releases the Xen shared_info page, grant table and event channels, as bootm does' },
+  { file: 'guest-firmware-xenbus-timeout.patch', why: 'wait 60 s, not 5 s, for a xenstore reply: on a slow host the PV block probe gave up and its error path faulted (2 boots in 3)' },
 ];
 
 /** Options read back from the built .config and recorded with the firmware. */
