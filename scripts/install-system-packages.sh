@@ -38,7 +38,7 @@ if [ -n "${VMSPEC_SLOW_TESTS:-}" ]; then
     binfmt-support    # update-binfmts --enable qemu-aarch64
     arch-test         # mmdebstrap refuses foreign architectures without it
     # The Xen guest firmware (boot/xen/guest-firmware.ts): U-Boot from Debian's source package.
-    dpkg-dev make gcc libc6-dev gcc-aarch64-linux-gnu bison flex bc libssl-dev
+    dpkg-dev make gcc libc6-dev gcc-aarch64-linux-gnu bison flex bc libssl-dev patch
   )
   # ...whose `apt-get source u-boot` needs a deb-src entry: the binary entries' twin.
   if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
