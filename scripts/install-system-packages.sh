@@ -37,7 +37,17 @@ if [ -n "${VMSPEC_SLOW_TESTS:-}" ]; then
     qemu-user-static  # runs arm64 maintainer scripts through binfmt_misc
     binfmt-support    # update-binfmts --enable qemu-aarch64
     arch-test         # mmdebstrap refuses foreign architectures without it
+    # The Xen guest firmware (boot/xen/guest-firmware.ts): U-Boot from Debian's source package.
+    dpkg-dev make gcc libc6-dev gcc-aarch64-linux-gnu bison flex bc libssl-dev patch
   )
+  # ...whose `apt-get source u-boot` needs a deb-src entry: the binary entries' twin.
+  if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > /etc/apt/sources.list.d/vmspec-deb-src.sources
+    elif [ -f /etc/apt/sources.list ]; then
+      sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > /etc/apt/sources.list.d/vmspec-deb-src.list
+    fi
+  fi
 fi
 
 # arm64/armhf packages (kernel, busybox, grub, EFI test binaries) are fetched with `apt-get download`
