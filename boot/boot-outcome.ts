@@ -10,7 +10,7 @@ import type { QemuRunResult } from './qemu-run.js';
  */
 export function bootFailure(
   label: string,
-  qemu: Pick<QemuRunResult, 'exitCode' | 'signal' | 'timedOut' | 'output'>,
+  qemu: Pick<QemuRunResult, 'exitCode' | 'signal' | 'timedOut' | 'output' | 'vmStarted'>,
   serial: Pick<SerialFacts, 'bytes' | 'guestConsoleOnUart' | 'collectorExit'>,
   serialTail: string,
   bundleOnDisk: boolean,
@@ -21,7 +21,7 @@ export function bootFailure(
   const osStarted = serial.guestConsoleOnUart || bundleOnDisk;
   if (!qemu.timedOut && qemu.exitCode !== 0) {
     const exit = `QEMU exited with ${qemu.exitCode ?? qemu.signal}`;
-    return serial.bytes === 0
+    return serial.bytes === 0 && qemu.vmStarted !== true
       ? failure('hypervisor-refused', `the hypervisor refused this configuration (${exit} before any output on the UART)`)
       : failure('hypervisor-failed', `the hypervisor stopped the VM (${exit}) before it powered off`);
   }

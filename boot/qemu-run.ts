@@ -99,6 +99,12 @@ export interface QemuRunResult {
   argv: string[];
   /** QEMU's own stdout+stderr (warnings, errors). */
   output: string;
+  /**
+   * A route that knows it created and started the VM says so (a Xen domain
+   * with an id): a non-zero end is then the VM's run failing, never a
+   * refused configuration. Unset (QEMU): judged from the UART.
+   */
+  vmStarted?: boolean;
 }
 
 /** QEMU option values: a comma is written as ",,". */

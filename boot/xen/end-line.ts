@@ -44,3 +44,8 @@ export function endExit(end: Dom0End | null): { exitCode: number | null; timedOu
   if (end.reason === 'timeout') return { exitCode: null, timedOut: true };
   return { exitCode: 1, timedOut: false };
 }
+
+/** The toolstack created the domain and it ran (any end but `error:*` with a domain id). */
+export function domainRan(end: Dom0End): boolean {
+  return end.domid !== null && !end.reason.startsWith('error:');
+}

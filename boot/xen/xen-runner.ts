@@ -5,7 +5,7 @@ import { qemuEscape, type QemuRunOptions, type QemuRunResult } from '../qemu-run
 import type { BootRunner } from '../types.js';
 import { encodeDom0Job, JOB_DIR } from './dom0-job.js';
 import type { DomuBoot } from './domu-boot.js';
-import { endExit, parseDom0End } from './end-line.js';
+import { domainRan, endExit, parseDom0End } from './end-line.js';
 import type { XenHost } from './xen-host.js';
 import { xlConfig } from './xl-config.js';
 
@@ -163,6 +163,8 @@ export function xenRunner(route: XenRoute): BootRunner {
     } else exit = endExit(end);
     return {
       ...exit,
+      // A domain that was created ran: its end (a reset, a crash) is a failed run, not a refused configuration, even with a silent UART.
+      ...(end !== null ? { vmStarted: domainRan(end) } : {}),
       canceled: r.isCanceled,
       signal: r.signal ?? null,
       serialLog: opts.serialLog,

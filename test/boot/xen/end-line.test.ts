@@ -1,5 +1,5 @@
 import t from 'tap';
-import { endExit, parseDom0End } from '../../../boot/xen/end-line.js';
+import { domainRan, endExit, parseDom0End } from '../../../boot/xen/end-line.js';
 
 /** dom0's end line on Xen's console: only a whole, well-formed line counts; the last one wins. */
 
@@ -44,4 +44,7 @@ t.test('the end as a run result', async (t) => {
   t.same(endExit({ reason: 'reboot', domid: 1, seconds: 1 }), { exitCode: 1, timedOut: false }, 'one boot per domain: a reboot is not a power-off');
   t.same(endExit({ reason: 'error:create', domid: null, seconds: 1 }), { exitCode: 1, timedOut: false });
   t.same(endExit(null), { exitCode: null, timedOut: false });
+  t.equal(domainRan({ reason: 'reboot', domid: 3, seconds: 9 }), true, 'a domain that reset (a firmware crash) ran');
+  t.equal(domainRan({ reason: 'error:create', domid: null, seconds: 1 }), false, 'xl create failed: nothing ran');
+  t.equal(domainRan({ reason: 'error:console', domid: 2, seconds: 1 }), false);
 });
