@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 import { UnsupportedError } from '../bytes/errors.js';
 import type { DiskFormat } from '../probes/image/disk-format.js';
+import { runHypervisorProcess } from './hypervisor-process.js';
 
 /**
  * Minimal QEMU aarch64 runner: one boot of an image under UEFI (AAVMF
@@ -165,15 +165,7 @@ export async function runQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
   }
   const argv = qemuArgv(opts, fw);
   const started = performance.now();
-  const r = await execa(qemu, argv, {
-    timeout: opts.timeoutMs,
-    killSignal: 'SIGTERM',
-    forceKillAfterDelay: 3000,
-    reject: false,
-    stdin: 'ignore',
-    all: true,
-    ...(opts.cancelSignal !== undefined ? { cancelSignal: opts.cancelSignal } : {}),
-  });
+  const r = await runHypervisorProcess(qemu, argv, { timeoutMs: opts.timeoutMs, cancelSignal: opts.cancelSignal });
   return {
     exitCode: r.exitCode ?? null,
     timedOut: r.timedOut,

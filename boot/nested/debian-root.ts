@@ -6,6 +6,7 @@ import { UnsupportedError } from '../../bytes/errors.js';
 import { sha256File } from '../../bytes/file-digest.js';
 import { defaultCacheDir } from '../reference/build.js';
 import { checkArm64, type DebFile, type Progress } from '../reference/debs.js';
+import { publishCacheEntry } from '../cache-entry.js';
 
 /**
  * An arm64 root tree from Debian packages, for the nested hypervisor hosts
@@ -231,13 +232,7 @@ export async function buildDebianRoot(o: DebianRootOptions): Promise<DebianRoot>
       unresolved,
     };
     writeFileSync(join(tmp, 'root.json'), JSON.stringify(info, null, 2) + '\n');
-    try {
-      renameSync(tmp, base);
-    } catch (e) {
-      // Another build of the same key finished first: use it.
-      if (!existsSync(infoPath)) throw e;
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    publishCacheEntry(tmp, base, infoPath);
     progress(`Debian root ${key} built: ${dir}`);
     return { dir, debs, key };
   } catch (e) {

@@ -1,10 +1,10 @@
 import { existsSync, writeFileSync, openSync, fstatSync, readSync, closeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { execa } from 'execa';
 import { UnsupportedError } from '../../bytes/errors.js';
 import { qemuArgv, qemuEscape, type Firmware, type QemuRunOptions, type QemuRunResult } from '../qemu-run.js';
 import type { BootRunner } from '../types.js';
 import { KVM_HOST_CMDLINE, type KvmHost } from './kvm-host.js';
+import { runHypervisorProcess } from '../hypervisor-process.js';
 
 /**
  * A planned boot run under KVM in the nested host (boot/nested/kvm-host.ts):
@@ -227,15 +227,7 @@ export function nestedKvmRunner(o: NestedKvmOptions): BootRunner {
       disks,
     });
     const started = performance.now();
-    const r = await execa(o.l0Qemu, argv, {
-      timeout: opts.timeoutMs + L1_BUDGET_MS,
-      killSignal: 'SIGTERM',
-      forceKillAfterDelay: 3000,
-      reject: false,
-      stdin: 'ignore',
-      all: true,
-      ...(opts.cancelSignal !== undefined ? { cancelSignal: opts.cancelSignal } : {}),
-    });
+    const r = await runHypervisorProcess(o.l0Qemu, argv, { timeoutMs: opts.timeoutMs + L1_BUDGET_MS, cancelSignal: opts.cancelSignal });
     const l0Ms = Math.round(performance.now() - started);
     const consoleText = readTail(l1Console);
     const report = parseL1Console(consoleText);

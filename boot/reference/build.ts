@@ -7,7 +7,6 @@ import {
   readdirSync,
   readFileSync,
   readSync,
-  renameSync,
   rmSync,
   statSync,
   utimesSync,
@@ -23,6 +22,7 @@ import { UnsupportedError } from '../../bytes/errors.js';
 import { packageRoot } from '../../package/paths.js';
 import { buildCpio, type CpioEntry } from './cpio.js';
 import { resolveReferenceDebs, type DebFile, type Progress, type ReferenceDebs } from './debs.js';
+import { publishCacheEntry } from '../cache-entry.js';
 
 /**
  * The reference image: a minimal aarch64 UEFI disk that boots in seconds
@@ -252,13 +252,7 @@ export async function buildReferenceImage(opts: BuildReferenceOptions = {}): Pro
     const info = await buildInto(tmp, key, debs, templates, cmdline, fixedSde, progress);
     rmSync(join(tmp, 'work'), { recursive: true, force: true });
     if (opts.force) rmSync(dir, { recursive: true, force: true });
-    try {
-      renameSync(tmp, dir);
-    } catch (e) {
-      // Another build of the same key finished first: use it.
-      if (!existsSync(infoPath)) throw e;
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    publishCacheEntry(tmp, dir, infoPath);
     progress(`reference image ${key} built: ${image}`);
     return { dir, image, kernelVersion: info.kernelVersion, key, cached: false, info };
   } catch (e) {

@@ -1,5 +1,5 @@
 import { sha256File } from '../../bytes/file-digest.js';
-import { accessSync, appendFileSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -21,6 +21,7 @@ import {
   UBOOT_SOURCE_PACKAGE,
   type GuestFirmwareRecipe,
 } from './guest-firmware-config.js';
+import { publishCacheEntry } from '../cache-entry.js';
 
 /**
  * A UEFI firmware for a Xen Arm domU (the xl `kernel =`), which Debian does
@@ -263,13 +264,7 @@ export async function buildXenGuestFirmware(opts: BuildXenGuestFirmwareOptions =
     progress('removing the build tree');
     await rm(join(tmp, 'work'), { recursive: true, force: true });
     if (opts.force) rmSync(dir, { recursive: true, force: true });
-    try {
-      renameSync(tmp, dir);
-    } catch (e) {
-      // Another build of the same key finished first: use it.
-      if (!existsSync(infoPath)) throw e;
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    publishCacheEntry(tmp, dir, infoPath);
     progress(`Xen guest firmware ${key} built in ${info.buildSeconds} s: ${path}`);
     return { path, config: configPath, dir, key, cached: false, info: JSON.parse(readFileSync(infoPath, 'utf8')) as XenGuestFirmwareInfo };
   } catch (e) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UnsupportedError } from '../../bytes/errors.js';
@@ -9,6 +9,7 @@ import { defaultCacheDir } from '../reference/build.js';
 import { resolveReferenceDebs, type DebFile, type Progress } from '../reference/debs.js';
 import { buildDebianRoot, type DebianRoot } from '../nested/debian-root.js';
 import { packInitramfs } from '../nested/initramfs.js';
+import { publishCacheEntry } from '../cache-entry.js';
 
 /**
  * The L1 Xen host `vmspec boot --hypervisor xen` runs under QEMU TCG
@@ -139,12 +140,7 @@ export async function buildXenHost(o: { cacheDir?: string; onProgress?: Progress
     const built = await buildInto(tmp, key, ref.kernel, ref.busybox, root, init, fixedSde, progress);
     rmSync(join(tmp, 'work'), { recursive: true, force: true });
     if (o.force) rmSync(dir, { recursive: true, force: true });
-    try {
-      renameSync(tmp, dir);
-    } catch (e) {
-      if (!existsSync(infoPath)) throw e;
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    publishCacheEntry(tmp, dir, infoPath);
     progress(`Xen host ${key} built: ${dir}`);
     return { dir, xen: join(dir, 'xen'), dom0Kernel: join(dir, 'vmlinuz'), dom0Initrd: join(dir, 'dom0-initrd.img'), key, cached: false, info: built };
   } catch (e) {

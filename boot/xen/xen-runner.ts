@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { execa } from 'execa';
 import { UnsupportedError } from '../../bytes/errors.js';
 import { qemuEscape, type QemuRunOptions, type QemuRunResult } from '../qemu-run.js';
 import type { BootRunner } from '../types.js';
@@ -8,6 +7,7 @@ import type { DomuBoot } from './domu-boot.js';
 import { domainRan, endExit, parseDom0End } from './end-line.js';
 import type { XenHost } from './xen-host.js';
 import { xlConfig } from './xl-config.js';
+import { runHypervisorProcess } from '../hypervisor-process.js';
 
 /**
  * A planned boot as a Xen domU (docs/xen.md): L0 QEMU (TCG, EL2 emulated)
@@ -142,15 +142,7 @@ export function xenRunner(route: XenRoute): BootRunner {
     writeFileSync(opts.serialLog, '');
     const argv = xenHostArgv(opts, route.host, { kernel: statSync(route.host.dom0Kernel).size, initrd: statSync(route.host.dom0Initrd).size }, files.job);
     const started = performance.now();
-    const r = await execa(route.qemu, argv, {
-      timeout: opts.timeoutMs + XEN_OVERHEAD_MS,
-      killSignal: 'SIGTERM',
-      forceKillAfterDelay: 3000,
-      reject: false,
-      stdin: 'ignore',
-      all: true,
-      ...(opts.cancelSignal !== undefined ? { cancelSignal: opts.cancelSignal } : {}),
-    });
+    const r = await runHypervisorProcess(route.qemu, argv, { timeoutMs: opts.timeoutMs + XEN_OVERHEAD_MS, cancelSignal: opts.cancelSignal });
     const xenConsole = existsSync(files.xenConsole) ? readFileSync(files.xenConsole, 'latin1') : '';
     const end = parseDom0End(xenConsole);
     const qemuSaid = typeof r.all === 'string' ? r.all.trim() : '';

@@ -4,20 +4,8 @@ import type { Ext4Inode } from './ext4-inode.js';
 import { type JournalBlocks, type JournalReplay, MAX_JOURNAL_BLOCKS, replayJournal } from './jbd2.js';
 import { COMPAT, type Ext4Superblock, hasCompat } from './ext4-superblock.js';
 
-/** What recovery of an ext4's journal did, as facts (jbd2.ts JournalReplay without the blocks). */
-export interface Ext4JournalFacts {
-  /** The committed transactions were replayed in memory and files are read as after recovery. False: read as `mount -o norecovery` shows them. */
-  replayed: boolean;
-  transactions: number;
-  blocksReplayed: number;
-  revoked: number;
-  escaped: number;
-  revokeRecords: number;
-  checksumFailures: number;
-  features: string[];
-  /** Why the journal was not replayed, or what was irregular about the replay. */
-  reason?: string;
-}
+/** What recovery of an ext4's journal did, as facts: jbd2.ts's JournalReplay without its block overlay. */
+export type Ext4JournalFacts = Omit<JournalReplay, 'blocks'>;
 
 /** The inode-level reads the journal mapping needs (kept narrow so this module does not import the reader). */
 export interface JournalInodeAccess {
