@@ -40,7 +40,7 @@ t.test('L0 QEMU: Xen at EL2, dom0 by guest-loader, disks in dom0\'s order, conso
   const iAddr = Number(/addr=(0x[0-9a-f]+)/.exec(loaders[1] as string)?.[1]);
   t.ok(iAddr >= kAddr + 32956352, 'the initrd is loaded above the whole kernel');
   t.equal(iAddr % 0x200000, 0, '2 MiB aligned');
-  t.match(loaders[0], /kernel=\/c\/vmlinuz,bootargs=console=hvc0 rdinit=\/init$/);
+  t.match(loaders[0], /kernel=\/c\/vmlinuz,bootargs=console=hvc0 pci=nomsi rdinit=\/init$/);
   const drives = after('-drive');
   t.match(drives[0], /file=\/w\/job.cpio,format=raw,readonly=on,id=job/, `job first: ${DOM0_DISKS.job}`);
   t.match(drives[1], /file=\/w\/image.qcow2,format=qcow2,id=hd0,snapshot=on/, `image second (${DOM0_DISKS.image}), never written`);
