@@ -12,7 +12,7 @@ import { parseBlsEntry, parseLoaderConf } from './bls.js';
 import { readGrubCore, type GrubCore } from './grub-core.js';
 import { GrubEvaluator, walkMenu, type BootFile, type BootSpec, type GrubEvaluation, type GrubVolume, type GrubWorld } from './grub-eval.js';
 import { compareVersions } from './kernels.js';
-import { openRootfs } from './rootfs.js';
+import { openRootfs, type ReadableVolume, type VolumeFilesystem } from './rootfs.js';
 import { grubLvmName } from './lvm-volumes.js';
 import { fatVolume, fsVolume, memdiskVolume } from './volumes.js';
 
@@ -119,7 +119,8 @@ export function grubWorld(image: DiskImage, memo: Memo): GrubWorld {
     for (const p of table.partitions) {
       const readable = roots.readableVolumes.find((v) => v.partition?.number === p.number && !v.logicalVolume);
       if (readable) {
-        volumes.push(fsVolume(deviceName(table, p), p.number, readable.fs));
+        const fs = grubReads(readable);
+        if (fs) volumes.push(fsVolume(deviceName(table, p), p.number, fs));
         continue;
       }
       if (esp.partition?.number === p.number) {
@@ -139,10 +140,12 @@ export function grubWorld(image: DiskImage, memo: Memo): GrubWorld {
     }
     // LVM2 logical volumes, as GRUB's lvm module names them; `partition` is their first PV's.
     for (const v of roots.readableVolumes) {
-      if (v.logicalVolume && v.partition) volumes.push(fsVolume(grubLvmName(v.logicalVolume), v.partition.number, v.fs));
+      const fs = grubReads(v);
+      if (v.logicalVolume && v.partition && fs) volumes.push(fsVolume(grubLvmName(v.logicalVolume), v.partition.number, fs));
     }
     const whole = roots.readableVolumes.find((v) => v.partition === null);
-    if (whole) volumes.push(fsVolume('hd0', null, whole.fs));
+    const wholeFs = whole ? grubReads(whole) : null;
+    if (wholeFs) volumes.push(fsVolume('hd0', null, wholeFs));
     return { volumes };
   });
 }
@@ -413,3 +416,8 @@ export function rootGrubConfig(image: DiskImage, memo: Memo): GrubEvaluation | n
 }
 
 export { grubDefault };
+
+/** What GRUB reads of a volume: its own view where it differs (an ext4 journal GRUB does not replay), else Linux's. */
+function grubReads(v: ReadableVolume): VolumeFilesystem | null {
+  return v.grubFs === undefined ? v.fs : v.grubFs;
+}

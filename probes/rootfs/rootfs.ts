@@ -64,6 +64,13 @@ export interface RootHandle {
 export interface ReadableVolume {
   partition: Partition | null;
   fs: VolumeFilesystem;
+  /**
+   * The filesystem as GRUB reads it, where that differs from `fs`: an ext4
+   * whose journal vmspec replayed for Linux's view is read unreplayed by
+   * GRUB (grub-core/fs/ext2.c ignores needs_recovery); null when GRUB could
+   * not read that unreplayed state at all.
+   */
+  grubFs?: VolumeFilesystem | null;
   logicalVolume: LogicalVolume | null;
   source: ByteSource;
   filesystem: ReadableKind;
@@ -155,9 +162,15 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
     const where = lv ? `logical volume ${lv.fullName} (${describe(p)})` : describe(p);
     let fs: VolumeFilesystem;
     let grubView: VolumeFilesystem;
+    let grubFs: VolumeFilesystem | null | undefined;
     try {
       if (kind === 'btrfs') ({ fs, grubView } = openBtrfsVolume(src));
-      else grubView = fs = kind === 'xfs' ? openXfs(src) : openExt4(src);
+      else if (kind === 'xfs') grubView = fs = openXfs(src);
+      else {
+        const ext = openExt4(src);
+        grubView = fs = ext;
+        if (ext.info.journal?.replayed) grubFs = unreplayedExt4(src);
+      }
     } catch (e) {
       if (e instanceof UnsupportedError) {
         entry.note = `is ${kind} vmspec cannot read (${e.message})`;
@@ -170,7 +183,7 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
       }
       throw e;
     }
-    readableVolumes.push({ partition: p, fs: grubView, logicalVolume: lv, source: src, filesystem: kind });
+    readableVolumes.push({ partition: p, fs: grubView, ...(grubFs !== undefined ? { grubFs } : {}), logicalVolume: lv, source: src, filesystem: kind });
     if (root) {
       entry.note = `is another ${kind} filesystem (the root was found first)`;
       return;
@@ -290,5 +303,15 @@ function scanLogicalVolumes(entry: ScannedPartition, pv: PvCandidates, scanned: 
       continue;
     }
     open(e, lv);
+  }
+}
+
+/** An ext4 as GRUB reads it, its journal not replayed; null when that state does not even open (GRUB would not read it). */
+function unreplayedExt4(src: ByteSource): Ext4Filesystem | null {
+  try {
+    return openExt4(src, { norecovery: true });
+  } catch (e) {
+    if (e instanceof ParseError || e instanceof UnsupportedError) return null;
+    throw e;
   }
 }

@@ -71,3 +71,26 @@ t.test('an unreadable journal: read unreplayed (the older os-release), the reaso
   });
   t.match(facts.os, { id: 'home', versionId: '0' });
 });
+
+/** The fixtures' ext4 UUID (ext4-journal-builder.ts mkfs -U): the ESP stub's `search.fs_uuid` finds the root by it. */
+const SNAPSHOT_UUID = '5c2e8a41-7d3b-4f6e-a1c9-0d4b7e2f9a36';
+const GRUB_CFG = `menuentry 'Journalled Linux' {\n  linux /boot/vmlinuz-6.1.0-1-arm64 root=UUID=${SNAPSHOT_UUID} ro\n}\n`;
+const BASE_ROUND = { tree: { 'etc/hostname': { file: 'vm\n' }, 'usr/lib/os-release': { file: 'ID=home\n' }, 'boot/vmlinuz-6.1.0-1-arm64': { file: 'kernel\n' } }, commit: 'syncfs' as const };
+
+t.test('GRUB reads a dirty ext4 unreplayed, as grub-core/fs/ext2.c does: a grub.cfg only in the journal is not found', async (t) => {
+  const removable = PROBES.find((x) => x.name === 'image.removable-boot')!;
+  const chain = async (image: string) => {
+    const disk = openDisk(image);
+    t.teardown(() => disk.close());
+    return (await removable.run({ image: disk, memo: new Memo() }, {})) as Facts;
+  };
+  // grub.cfg written home (syncfs): GRUB finds it and the kernel it names.
+  const home = buildJournalSnapshot({ name: 'jr-grub-home', blockSize: 4096, sizeMiB: 32, rounds: [{ ...BASE_ROUND, tree: { ...BASE_ROUND.tree, 'boot/grub/grub.cfg': { file: GRUB_CFG } } }, { tree: { 'etc/motd': { file: 'later\n' } } }] });
+  t.match(await chain(guestDisk({ name: 'jr-grub-home', rootContent: home.snapshot, stubUuid: SNAPSHOT_UUID })), { loaderFound: true, kernelReached: true, unfollowable: null });
+  // grub.cfg committed to the journal only: Linux (and vmspec's OS view) would see it, GRUB at boot does not.
+  const journalled = buildJournalSnapshot({ name: 'jr-grub-journal', blockSize: 4096, sizeMiB: 32, rounds: [BASE_ROUND, { tree: { 'boot/grub/grub.cfg': { file: GRUB_CFG } } }] });
+  const image = guestDisk({ name: 'jr-grub-journal', rootContent: journalled.snapshot, stubUuid: SNAPSHOT_UUID });
+  const root = await rootfsFacts(t, image);
+  t.match(root.rootfs, { needsRecovery: true, journal: { replayed: true } }, 'the OS view is replayed');
+  t.match(await chain(image), { loaderFound: true, kernelReached: false }, 'the loader\'s chain stops where GRUB would: no grub.cfg on the unreplayed filesystem');
+});
