@@ -14,6 +14,7 @@ import type { DiscoveryRecord } from '../probes/host/facts.js';
 import { runBoots, type FinishedBoot } from './run-boots.js';
 import type { BootRecordOut, BootRunOptions, BootRunResults } from './types.js';
 import { WorkDir } from './work-dir.js';
+import { monotonicMs } from '../engine/clock.js';
 
 /**
  * `vmspec boot`, after the image and firmware are found: static verify →
@@ -25,7 +26,7 @@ import { WorkDir } from './work-dir.js';
  */
 export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
   const startedAt = new Date();
-  const startedMs = performance.now();
+  const startedMs = monotonicMs();
   const phase = phaseTimer(o.onPhase);
 
   // 1. The image alone; a failing mandatory image clause stops here (ImageNotCompliantError) unless --force.

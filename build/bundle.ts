@@ -72,6 +72,25 @@ const vendored: Plugin = {
   },
 };
 
+/**
+ * commander requires node:child_process at load for executable subcommands,
+ * which vmspec does not have; loading it (with net and stream behind it) is
+ * ~3 ms of every start. The require becomes one made on first use. The build
+ * fails if commander's line changes, so the saving cannot silently go.
+ */
+const COMMANDER_CHILD_PROCESS = "const childProcess = require('node:child_process');";
+const commanderLazyChildProcess: Plugin = {
+  name: 'commander-lazy-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes(COMMANDER_CHILD_PROCESS)) throw new Error(`${args.path}: expected \`${COMMANDER_CHILD_PROCESS}\` (commander changed; update build/bundle.ts)`);
+      const lazy = "const childProcess = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });";
+      return { contents: text.replace(COMMANDER_CHILD_PROCESS, lazy), loader: 'js' };
+    });
+  },
+};
+
 await rm(BUNDLE_DIR, { recursive: true, force: true });
 await build({
   ...common,
@@ -84,7 +103,7 @@ await build({
   banner: { js: "const __vmspecBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // For test/probes/lazy-loading.test.ts: maps code executed in the bundle back to its source file.
   sourcemap: 'external',
-  plugins: [vendored],
+  plugins: [vendored, commanderLazyChildProcess],
 });
 for (const [file, contents] of Object.entries(VENDOR_FILES)) {
   await build({ ...common, stdin: { contents, resolveDir: packageRoot, loader: 'js' }, outfile: join(BUNDLE_DIR, 'vendor', file), format: 'cjs', minify: true });
@@ -93,5 +112,6 @@ writeCodeCache();
 
 /** V8's code cache for the bundle, made after warm-up runs (build/code-cache.cjs); bin/bundle-loader.cjs reads it. */
 function writeCodeCache(): void {
-  execFileSync(process.execPath, [join(packageRoot, 'build', 'code-cache.cjs'), BUNDLE_FILE, CODE_CACHE_FILE], { stdio: 'inherit' });
+  // The warm-up runs write reports to fd 1 (cli/stdout.ts): discarded here.
+  execFileSync(process.execPath, [join(packageRoot, 'build', 'code-cache.cjs'), BUNDLE_FILE, CODE_CACHE_FILE], { stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from './lazy-builtins.js';
 import { createReadStream } from 'node:fs';
 
 /** The digests files are identified and pinned by. */
@@ -15,7 +15,7 @@ export interface FileDigestOptions {
  * is never held in memory), lower-case hex, with the bytes read.
  */
 export async function digestFile<A extends DigestAlgorithm>(path: string, algorithms: readonly A[], opts: FileDigestOptions = {}): Promise<{ digests: Record<A, string>; bytes: number }> {
-  const hashes = algorithms.map((a) => [a, createHash(a)] as const);
+  const hashes = algorithms.map((a) => [a, crypto().createHash(a)] as const);
   let bytes = 0;
   const stream = createReadStream(path, { highWaterMark: 1024 * 1024, ...(opts.signal ? { signal: opts.signal } : {}) });
   for await (const chunk of stream as AsyncIterable<Buffer>) {

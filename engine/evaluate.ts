@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { ParseError, UnsupportedError } from '../bytes/errors.js';
 import { probeEntry } from '../probes/table.js';
 import { Memo, type Facts, type Json, type ProbeInputKind, type ProbeInputs } from '../probes/types.js';
@@ -7,6 +6,7 @@ import type { Requirement } from '../requirements/requirement.js';
 import { SHOWS } from './select.js';
 import { resultShell, type Result } from './results.js';
 import { idsNotToRun, notRunResult, type Waiver, type WaiverScope } from './waivers.js';
+import { monotonicMs } from './clock.js';
 
 /** What the user must give for a probe of each input kind, for skip messages. */
 const NEEDS: Record<ProbeInputKind, string> = {
@@ -39,9 +39,9 @@ export async function evaluate(requirements: Requirement[], inputs: Omit<ProbeIn
   const runs = new Map<string, Promise<Outcome>>();
   const results: Result[] = [];
   for (const req of requirements) {
-    const started = performance.now();
+    const started = monotonicMs();
     const result = await evaluateOne(req, given, runs);
-    result.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    result.durationMs = Math.round((monotonicMs() - started) * 1000) / 1000;
     results.push(result);
   }
   return results;

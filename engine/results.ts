@@ -3,6 +3,7 @@ import type { ClauseRef, Expectation, Level, Requirement, TargetKind } from '../
 import type { Mismatch } from '../requirements/expect.js';
 import type { SpecSet } from '../requirements/spec-load.js';
 import { TOOL_VERSION } from '../package/version.js';
+import { monotonicMs } from './clock.js';
 
 /**
  * Every verdict a clause can get. `skip`: not applicable (its `when` does not
@@ -133,7 +134,7 @@ export function runResults<R extends Result>(o: { spec: SpecSet; selection: Sele
     selection: o.selection,
     target: o.target,
     startedAt: o.startedAt.toISOString(),
-    durationMs: Math.round(performance.now() - o.startedMs),
+    durationMs: Math.round(monotonicMs() - o.startedMs),
     ...verdictOf(o.results),
     results: o.results,
   };

@@ -12,6 +12,7 @@ import type { ProbeInputKind } from '../probes/types.js';
 import type { Waiver } from './waivers.js';
 import type { SpecSet } from '../requirements/spec-load.js';
 import type { Requirement } from '../requirements/requirement.js';
+import { monotonicMs } from './clock.js';
 
 export interface VerifyOptions {
   spec: SpecSet;
@@ -96,7 +97,7 @@ function openEvidence(opts: VerifyOptions): { sysroot: Sysroot; info: EvidenceIn
 /** spec → selection → probes → verdicts: one run, as results JSON. */
 export async function verify(opts: VerifyOptions): Promise<RunResults & { warnings?: string[]; evidence?: EvidenceInfo }> {
   const startedAt = new Date();
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   checkTargets(opts);
   // No selection option: the clauses what was given can observe (an image alone is not flooded with guest-run clauses).
   const given: ProbeInputKind[] = [...(opts.image !== undefined ? ['image' as const] : []), ...(opts.evidence !== undefined || opts.live ? ['evidence' as const] : [])];

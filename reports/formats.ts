@@ -72,6 +72,11 @@ export const RUN_FORMATS: FormatSet<RunWithWaivers, RunFormat> = {
       const { renderText } = await import('./text.js');
       return (run, o) => renderText(run, { colour: o.colour, verbose: o.verbose });
     }
+    // json alone needs no report model: the html, markdown and text modules stay unloaded (~2 ms of a start).
+    if (format === 'json') {
+      const { renderJson } = await import('./json.js');
+      return (run) => renderJson(run);
+    }
     const { render } = await import('./render.js');
     return (run, o) => render(run, format, o.spec);
   },

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from '../bytes/lazy-builtins.js';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { packageRoot } from '../package/paths.js';
@@ -25,7 +25,7 @@ export function templates(): nunjucks.Environment {
 }
 
 function cspHash(content: string): string {
-  return `sha256-${createHash('sha256').update(content, 'utf8').digest('base64')}`;
+  return `sha256-${crypto().createHash('sha256').update(content, 'utf8').digest('base64')}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from '../bytes/lazy-builtins.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { explainErrors, validator } from './schemas.js';
@@ -104,7 +104,7 @@ function loadSpecFiles(dir: string, sameChecks?: SameChecks): SpecLoad {
   if (indexIssues.length) return { issues: [...issues, ...indexIssues] };
   const idx = index.value as { id: string; title: string; version: string; revised?: string; source?: string; sections: string[]; labels: string[] };
 
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   const files = ['spec.yaml', ...idx.sections];
   for (const f of [...files].sort()) {
     const p = join(dir, f);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { packageRoot, specRoot } from '../package/paths.js';
@@ -13,40 +12,56 @@ import type { SpecSet } from './spec-load.js';
  * byte for byte what the snapshot was made from — and so is every *.yaml
  * file of the specs its `sameCheckAs` clauses take checks from. Anything
  * else (a changed file, a spec of one's own, `spec lint`) goes through the
- * full loader.
+ * full loader. The snapshot keeps those files' texts and a run compares
+ * them: exact, and cheaper than a digest (hashing would load node:crypto,
+ * ~3 ms of every start).
  */
 export const SPEC_SNAPSHOT_DIR = join(packageRoot, 'dist', 'spec-snapshots');
-const SNAPSHOT_VERSION = 2;
+const SNAPSHOT_VERSION = 3;
+
+/** The *.yaml files a spec is loaded from, by file name, as text. */
+export type YamlTexts = Record<string, string>;
 
 interface Snapshot {
   version: number;
-  digest: string;
+  /** The spec's own *.yaml files, and those of each spec its `sameCheckAs` clauses name (null: not found). */
+  sources: { own: YamlTexts; others: Record<string, YamlTexts | null> };
   /** The spec with every file path relative to its directory. */
   spec: SpecSet;
 }
 
-/** sha256 over the directory's *.yaml files (names and contents, sorted by name). */
-export function specDirDigest(dir: string): string {
-  const hash = createHash('sha256');
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort()) {
-    hash.update(`${f}\0`);
-    hash.update(readFileSync(join(dir, f)));
-    hash.update('\0');
-  }
-  return hash.digest('hex');
+/** Every *.yaml file of a directory, by name. */
+export function yamlTexts(dir: string): YamlTexts {
+  const texts: YamlTexts = {};
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort()) texts[f] = readFileSync(join(dir, f), 'utf8');
+  return texts;
 }
 
-/** specDirDigest of the spec, combined with those of the specs it takes checks from (if any). */
-function snapshotDigest(dir: string, spec: Pick<SpecSet, 'requirements'>): string {
-  const own = specDirDigest(dir);
-  const others = sameCheckSpecNames(spec);
-  if (!others.length) return own;
-  const hash = createHash('sha256').update(own);
-  for (const name of others) {
+function sameTexts(a: YamlTexts | null | undefined, b: YamlTexts | null): boolean {
+  if (!a || !b) return a === b;
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((n) => Object.hasOwn(b, n) && a[n] === b[n]);
+}
+
+/** What the spec in `dir` is loaded from, now. */
+function sourcesOf(dir: string, spec: Pick<SpecSet, 'requirements'>): Snapshot['sources'] {
+  const others: Record<string, YamlTexts | null> = {};
+  for (const name of sameCheckSpecNames(spec)) {
     const other = sameCheckSpecDir(dir, name);
-    hash.update(`\0${name}\0${other ? specDirDigest(other) : 'missing'}`);
+    others[name] = other ? yamlTexts(other) : null;
   }
-  return hash.digest('hex');
+  return { own: yamlTexts(dir), others };
+}
+
+/** True while every file the snapshot was made from reads the same today. */
+function current(dir: string, snap: Snapshot): boolean {
+  if (!sameTexts(snap.sources.own, yamlTexts(dir))) return false;
+  const names = sameCheckSpecNames(snap.spec);
+  if (names.join('\0') !== Object.keys(snap.sources.others).sort().join('\0')) return false;
+  return names.every((name) => {
+    const other = sameCheckSpecDir(dir, name);
+    return sameTexts(snap.sources.others[name], other ? yamlTexts(other) : null);
+  });
 }
 
 export function snapshotPath(dir: string): string {
@@ -62,7 +77,7 @@ export function snapshotOf(spec: SpecSet): string {
     sections: spec.sections.map((s) => ({ ...s, file: rel(s.file), requirements: [] })),
     requirements: spec.requirements.map((r) => ({ ...r, source: { ...r.source, file: rel(r.source.file) } })),
   };
-  return JSON.stringify({ version: SNAPSHOT_VERSION, digest: snapshotDigest(spec.dir, spec), spec: portable } satisfies Snapshot);
+  return JSON.stringify({ version: SNAPSHOT_VERSION, sources: sourcesOf(spec.dir, spec), spec: portable } satisfies Snapshot);
 }
 
 /** The built-in spec in `dir` from its snapshot, or undefined when there is none or it is stale. */
@@ -75,7 +90,7 @@ export function readSnapshot(dir: string, path: string = snapshotPath(dir), buil
   } catch {
     return undefined;
   }
-  if (snap.version !== SNAPSHOT_VERSION || snap.digest !== snapshotDigest(dir, snap.spec)) return undefined;
+  if (snap.version !== SNAPSHOT_VERSION || typeof snap.sources?.own !== 'object' || !current(dir, snap)) return undefined;
   // A handful of section files for ~100 requirements: each path is made once (this runs at every start).
   const shown = new Map<string, string>();
   const abs = (file: string) => shown.get(file) ?? shown.set(file, displayPath(join(dir, file))).get(file)!;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from '../bytes/lazy-builtins.js';
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ export function readSchemaSources(): SchemaSource[] {
  * edited schema is never judged by stale code.
  */
 export function schemaDigest(sources: SchemaSource[]): string {
-  const h = createHash('sha256').update(JSON.stringify(AJV_OPTIONS));
+  const h = crypto().createHash('sha256').update(JSON.stringify(AJV_OPTIONS));
   for (const s of sources) h.update(`\0${s.file}\0${s.text}`);
   return h.digest('hex');
 }

@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { zlib } from '../../bytes/lazy-builtins.js';
 import { ParseError } from '../../bytes/errors.js';
 import { parseKernelConfig, type KernelConfig, type OptionState } from '../rootfs/kernel-config.js';
 import { parseModules } from './procfs.js';
@@ -34,7 +34,7 @@ export function guestKernel(t: Tracker): GuestKernel {
     const gz = s.bytes('/proc/config.gz');
     if (gz !== undefined) {
       try {
-        text = new TextDecoder('utf-8').decode(gunzipSync(gz, { maxOutputLength: MAX_CONFIG_BYTES }));
+        text = new TextDecoder('utf-8').decode(zlib().gunzipSync(gz, { maxOutputLength: MAX_CONFIG_BYTES }));
       } catch (e) {
         throw new ParseError('/proc/config.gz', -1, `does not gunzip: ${(e as Error).message}`);
       }

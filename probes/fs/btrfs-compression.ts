@@ -1,4 +1,4 @@
-import { inflateSync, constants as zlibConstants } from 'node:zlib';
+import { zlib } from '../../bytes/lazy-builtins.js';
 import { zstdFrame } from '../../bytes/zstd.js';
 import { ParseError } from '../../bytes/errors.js';
 import { BTRFS_COMPRESS_LZO, BTRFS_COMPRESS_NONE, BTRFS_COMPRESS_ZLIB, BTRFS_COMPRESS_ZSTD } from './btrfs-items.js';
@@ -19,7 +19,7 @@ export function decompressExtent(compression: number, data: Uint8Array, ramBytes
   try {
     if (compression === BTRFS_COMPRESS_ZLIB) {
       // The kernel stops at ram_bytes; the sector padding after the stream is never read.
-      const got = inflateSync(data, { maxOutputLength: Math.max(ramBytes, 1), finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      const got = zlib().inflateSync(data, { maxOutputLength: Math.max(ramBytes, 1), finishFlush: zlib().constants.Z_SYNC_FLUSH });
       out.set(got.subarray(0, ramBytes));
     } else if (compression === BTRFS_COMPRESS_ZSTD) {
       out.set(zstdFrame(data, ramBytes, what).subarray(0, ramBytes));

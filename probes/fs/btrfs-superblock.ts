@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from '../../bytes/lazy-builtins.js';
 import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import type { ByteSource } from '../../bytes/byte-source.js';
 import { BtrfsBytes } from './btrfs-bytes.js';
@@ -61,7 +61,7 @@ export function blockCsumOk(csumType: number, block: Uint8Array): boolean {
     const c = crc32c(covered);
     return block[0] === (c & 0xff) && block[1] === ((c >>> 8) & 0xff) && block[2] === ((c >>> 16) & 0xff) && block[3] === c >>> 24;
   }
-  const d = createHash('sha256').update(covered).digest();
+  const d = crypto().createHash('sha256').update(covered).digest();
   return d.every((v, i) => block[i] === v);
 }
 

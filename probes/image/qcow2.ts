@@ -1,4 +1,4 @@
-import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
+import { zlib } from '../../bytes/lazy-builtins.js';
 import { checkRange, type ByteSource } from '../../bytes/byte-source.js';
 import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { zstdFrame } from '../../bytes/zstd.js';
@@ -426,7 +426,7 @@ export class Qcow2Disk implements ByteSource {
       }
     } else {
       try {
-        data = inflateRawSync(input, { maxOutputLength: this.#cs, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+        data = zlib().inflateRawSync(input, { maxOutputLength: this.#cs, finishFlush: zlib().constants.Z_SYNC_FLUSH });
       } catch (e) {
         throw new ParseError('qcow2 compressed cluster', coffset, `does not inflate to one ${this.#cs}-byte cluster: ${(e as Error).message}`);
       }

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { createGunzip } from 'node:zlib';
 import { ParseError, UnsupportedError } from '../../bytes/errors.js';
+import { childProcess, zlib } from '../../bytes/lazy-builtins.js';
 import { CpioReader, cpioMagic, readCpioAt, type CpioEntry, type CpioFormat } from './cpio.js';
 import { hexBytes } from '../../bytes/hex.js';
 
@@ -114,7 +113,7 @@ function decompressInto(input: Uint8Array, compression: InitrdCompression, reade
   };
   if (compression === 'gzip') {
     return new Promise((resolve, reject) => {
-      const z = createGunzip();
+      const z = zlib().createGunzip();
       let failed = false;
       const fail = (e: unknown): void => {
         if (failed) return;
@@ -140,7 +139,7 @@ function decompressInto(input: Uint8Array, compression: InitrdCompression, reade
   return new Promise((resolve, reject) => {
     let settled = false;
     let stderr = '';
-    const child = spawn(tool.cmd, tool.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = childProcess().spawn(tool.cmd, tool.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const timer = setTimeout(() => fail(new ParseError(name, base, `${tool.cmd} did not finish within ${DECOMPRESS_TIMEOUT_MS / 1000} s`)), DECOMPRESS_TIMEOUT_MS);
     const fail = (e: unknown): void => {
       if (settled) return;

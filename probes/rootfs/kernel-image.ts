@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { zlib } from '../../bytes/lazy-builtins.js';
 import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { zstdFrame } from '../../bytes/zstd.js';
 import { kernelImageInfo } from './kernels.js';
@@ -27,7 +27,7 @@ export interface KernelPayload {
 
 function gunzip(data: Uint8Array, max: number, what: string): Uint8Array {
   try {
-    return gunzipSync(data, { maxOutputLength: max });
+    return zlib().gunzipSync(data, { maxOutputLength: max });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw new UnsupportedError(`${what}: decompresses to more than ${max} bytes, which vmspec does not read`);

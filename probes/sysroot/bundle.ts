@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from '../../bytes/lazy-builtins.js';
 import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { MAX_READ } from '../../bytes/byte-source.js';
 import { MANIFEST_NAME, parseManifest, type EvidenceManifest } from './manifest.js';
@@ -173,7 +173,7 @@ export abstract class BundleSysroot implements Sysroot {
     if (entry.size !== null && entry.size !== bytes.length) {
       issue = { path: rel, kind: 'size-mismatch', message: `${rel}: size ${bytes.length} does not match the manifest (${entry.size})` };
     } else {
-      const sha = createHash('sha256').update(bytes).digest('hex');
+      const sha = crypto().createHash('sha256').update(bytes).digest('hex');
       if (sha !== entry.sha256) {
         issue = { path: rel, kind: 'sha256-mismatch', message: `${rel}: sha256 ${sha} does not match the manifest (${entry.sha256})` };
       }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from '../../bytes/lazy-builtins.js';
 import { ParseError } from '../../bytes/errors.js';
 
 /**
@@ -50,7 +50,7 @@ export function extractConsoleBundle(log: string | Uint8Array, where = 'serial l
     .join('');
   const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
   if (bytes.length !== size) throw new ParseError(where, -1, `evidence frame decodes to ${bytes.length} bytes, BEGIN line says ${size} (lines lost or corrupted on the console)`);
-  const got = createHash('sha256').update(bytes).digest('hex');
+  const got = crypto().createHash('sha256').update(bytes).digest('hex');
   if (got !== sha) throw new ParseError(where, -1, `evidence frame sha256 ${got} does not match the BEGIN line (${sha})`);
   return bytes;
 }
