@@ -3,13 +3,18 @@ import { execa } from 'execa';
 
 /** KVM when the host is aarch64 and /dev/kvm is usable; TCG otherwise (the spec's clauses hold for both). */
 export function chooseAccelerator(requested: 'auto' | 'kvm' | 'tcg'): 'kvm' | 'tcg' {
-  const kvmUsable = process.arch === 'arm64' && existsSync('/dev/kvm') && canReadWrite('/dev/kvm');
+  const usable = kvmUsable();
   if (requested === 'tcg') return 'tcg';
   if (requested === 'kvm') {
-    if (!kvmUsable) throw new Error(process.arch !== 'arm64' ? `--accel kvm needs an aarch64 host; this one is ${process.arch}` : '--accel kvm: /dev/kvm is missing or not writable by this user');
+    if (!usable) throw new Error(process.arch !== 'arm64' ? `--accel kvm needs an aarch64 host; this one is ${process.arch}` : '--accel kvm: /dev/kvm is missing or not writable by this user');
     return 'kvm';
   }
-  return kvmUsable ? 'kvm' : 'tcg';
+  return usable ? 'kvm' : 'tcg';
+}
+
+/** Whether this host can run aarch64 guests under KVM: an aarch64 host with a /dev/kvm this user may open. */
+export function kvmUsable(): boolean {
+  return process.arch === 'arm64' && existsSync('/dev/kvm') && canReadWrite('/dev/kvm');
 }
 
 function canReadWrite(path: string): boolean {

@@ -12,6 +12,7 @@ import type { BootEnvironment, BootImage, BootRunner, GuestAgent, PhaseEvent } f
 import { wantsCloudInit, type BootParts, type BootRequest } from '../boot/request.js';
 import { addReportOptions, addSelectionOptions, collect, formatOption, outputOption, positiveInt, prepareReports, verboseOption, type SpecSelectionFlags } from './options.js';
 import { finishReports, renderOutput } from './output.js';
+import { writeStdout } from './stdout.js';
 
 /** Options of `vmspec boot` as commander hands them over. */
 export interface BootFlags extends BootRequest, SpecSelectionFlags {
@@ -107,7 +108,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
   const signal = interrupt.signal;
   try {
     // The boot layer (and the probes behind it) loads only when a boot runs.
-    const [{ chooseAccelerator, qemuVersion }, { findQemu }, { runBoot }, { BootCanceledError, ImageNotCompliantError, throwIfCanceled }] = await Promise.all([
+    const [{ chooseAccelerator, kvmUsable, qemuVersion }, { findQemu }, { runBoot }, { BootCanceledError, ImageNotCompliantError, throwIfCanceled }] = await Promise.all([
       import('../boot/environment.js'), import('../boot/qemu-run.js'), import('../boot/run.js'), import('../boot/errors.js'),
     ]);
     const progress = await phaseProgress();
@@ -116,14 +117,14 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
       signal.throwIfAborted(); // a download or build that finished anyway: reported as interrupted while obtaining
       progress({ phase: 'obtain', state: 'done', ms: 0, detail: `${obtained.source} (${obtained.format})` });
       if (o.hypervisor === 'xen' && o.dryRun) {
-        process.stdout.write(parts.xlConfig(obtained, o));
+        writeStdout(parts.xlConfig(obtained, o));
         return;
       }
       const qemu = o.qemu ?? findQemu();
       if (qemu === undefined || !existsSync(qemu)) throw new UnsupportedError(`QEMU not found${o.qemu ? ` at ${o.qemu}` : ' (qemu-system-aarch64 on PATH)'}`, 'apt-get install --no-install-recommends qemu-system-arm, or give --qemu PATH');
       const version = await qemuVersion(qemu);
       // --accel kvm where this host has no aarch64 KVM: KVM inside a nested L1 host (boot/nested, docs/kvm.md).
-      const nested = o.hypervisor !== 'xen' && o.accel === 'kvm' && !kvmHere(chooseAccelerator);
+      const nested = o.hypervisor !== 'xen' && o.accel === 'kvm' && !kvmUsable();
       const hostGic = o.kvmHostGic === '2' ? 2 : o.kvmHostGic === 'match' ? 'match' : 3;
       if (nested) say(`--accel kvm: this ${process.arch} host has no aarch64 /dev/kvm; each boot runs under KVM inside a nested L1 aarch64 host (QEMU TCG with EL2, ${hostGic === 'match' ? 'L1 GIC = each boot\'s' : `L1 GICv${hostGic}`}): minutes per boot (docs/kvm.md)`);
       const agent: GuestAgent = wantsCloudInit(o.cloudInit, obtained) ? parts.cloudInitAgent() : { kind: 'reference-init' };
@@ -147,7 +148,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
         env = { hypervisor: `QEMU ${version.split(' ')[0]} (${accelerator.toUpperCase()})`, qemu: { path: qemu, version }, accelerator, firmware };
       }
       if (o.dryRun) {
-        process.stdout.write(dryRunText(obtained, nested ? { ...env, hypervisor: `KVM nested in a TCG L1 aarch64 host (built or found cached on the first real run)` } : env, agent, o)
+        writeStdout(dryRunText(obtained, nested ? { ...env, hypervisor: `KVM nested in a TCG L1 aarch64 host (built or found cached on the first real run)` } : env, agent, o)
           + (nested ? `route:       L0 ${qemu} -M virt,virtualization=on,gic-version=${hostGic === 'match' ? 'BOOT\'S' : hostGic} (TCG) boots the L1 KVM host; inside it qemu-system-aarch64 -accel kvm -cpu host runs each boot (docs/kvm.md)\n` : ''));
         return;
       }
@@ -200,15 +201,6 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
     }
   } finally {
     interrupt.dispose();
-  }
-}
-
-/** Whether this host has a usable aarch64 /dev/kvm (chooseAccelerator says why not by throwing). */
-function kvmHere(choose: (a: 'kvm') => 'kvm' | 'tcg'): boolean {
-  try {
-    return choose('kvm') === 'kvm';
-  } catch {
-    return false;
   }
 }
 

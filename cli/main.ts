@@ -13,6 +13,7 @@ import { addReferenceCommands } from './reference.js';
 import { addReportCommands } from './report.js';
 import { addSpecCommands } from './spec.js';
 import { addVerifyCommand } from './verify.js';
+import { writeStdout } from './stdout.js';
 
 // Probes, lint (ajv), the boot layer and the renderers load inside the actions
 // that use them (`await import`), so `--version`, `--help` and `spec list` do not pay for them.
@@ -24,6 +25,8 @@ export function buildProgram(): Command {
     .version(TOOL_VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
+    // Help and version through writeStdout: `vmspec --help | head` ends quietly, like every other output.
+    .configureOutput({ writeOut: writeStdout })
     .addHelpText('after', EXIT_HELP);
   addVerifyCommand(program);
   addSpecCommands(program);
@@ -37,11 +40,6 @@ export function buildProgram(): Command {
 
 /** Entry point: maps every known error to a one-line message and its exit code. */
 export async function main(argv: string[]): Promise<void> {
-  // `vmspec spec list | head`: a closed pipe ends the output, not the process with a stack trace.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -5,6 +5,7 @@ import { finishRun } from '../engine/finish.js';
 import type { SpecSet } from '../requirements/spec-load.js';
 import type { RunWithWaivers } from '../engine/waivers.js';
 import type { PreparedReports, ReportTarget } from './options.js';
+import { writeStdout } from './stdout.js';
 
 /** Output to a file (atomically) or to standard output; says where it went only on a terminal. */
 export function writeOutput(content: string, output: string | undefined): void {
@@ -12,7 +13,7 @@ export function writeOutput(content: string, output: string | undefined): void {
     writeAtomic(output, content);
     if (process.stderr.isTTY) process.stderr.write(`wrote ${output}\n`);
   } else {
-    process.stdout.write(content);
+    writeStdout(content);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { writeStdout } from './stdout.js';
 
 /** `vmspec probe list`: the registered probes. */
 export function addProbeCommands(program: Command): void {
@@ -9,6 +10,6 @@ export function addProbeCommands(program: Command): void {
     .description('list probes with their input and summary')
     .action(async () => {
       const { PROBES } = await import('../probes/registry.js');
-      for (const p of PROBES) process.stdout.write(`${p.name.padEnd(24)} ${p.input.padEnd(9)} ${p.summary}\n`);
+      for (const p of PROBES) writeStdout(`${p.name.padEnd(24)} ${p.input.padEnd(9)} ${p.summary}\n`);
     });
 }

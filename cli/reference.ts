@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { writeStdout } from './stdout.js';
 
 /**
  * `vmspec reference build`: build (or find cached) the built-in reference
@@ -22,7 +23,7 @@ export function addReferenceCommands(program: Command): void {
           onProgress: progress.update,
         });
         progress.done(ref.cached ? 'reference image (cached)' : 'reference image built');
-        process.stdout.write(o.json ? `${JSON.stringify({ image: ref.image, ...ref.info }, null, 2)}\n` : `${ref.image}\n`);
+        writeStdout(o.json ? `${JSON.stringify({ image: ref.image, ...ref.info }, null, 2)}\n` : `${ref.image}\n`);
       } catch (e) {
         progress.fail();
         throw e;

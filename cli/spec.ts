@@ -9,6 +9,7 @@ import { displayPath } from '../package/display-path.js';
 import { loadSpecOrThrow, resolveSpecDir } from '../requirements/spec-load.js';
 import { addSelectionOptions, formatOption, outputOption, SPEC_HELP, specOption, type SpecSelectionFlags } from './options.js';
 import { renderOutput } from './output.js';
+import { writeStdout } from './stdout.js';
 
 /** `vmspec spec …`: the spec as data (render, diff, lint, list, show). */
 export function addSpecCommands(program: Command): void {
@@ -28,8 +29,8 @@ export function addSpecCommands(program: Command): void {
         const { spec: s, issues } = lintSpec(d);
         for (const i of issues) process.stderr.write(`${i.file}:${i.line}:${i.column}: ${i.message}\n`);
         problems += issues.length;
-        if (s) process.stdout.write(`${displayPath(d)}: ${s.id} ${s.version}, ${s.requirements.length} requirements, ${issues.length ? `${issues.length} problem(s)` : 'clean'}\n`);
-        else process.stdout.write(`${displayPath(d)}: ${issues.length} problem(s)\n`);
+        if (s) writeStdout(`${displayPath(d)}: ${s.id} ${s.version}, ${s.requirements.length} requirements, ${issues.length ? `${issues.length} problem(s)` : 'clean'}\n`);
+        else writeStdout(`${displayPath(d)}: ${issues.length} problem(s)\n`);
       }
       process.exitCode = problems ? EXIT.failed : EXIT.ok;
     });
@@ -40,7 +41,7 @@ export function addSpecCommands(program: Command): void {
       const s = loadSpecOrThrow(o.spec);
       const reqs = select(s.requirements, selectionFrom(o));
       if (o.format === 'json') {
-        process.stdout.write(`${JSON.stringify(reqs.map(publicRequirement), null, 2)}\n`);
+        writeStdout(`${JSON.stringify(reqs.map(publicRequirement), null, 2)}\n`);
         return;
       }
       const paint = painter(useColour());
@@ -49,12 +50,12 @@ export function addSpecCommands(program: Command): void {
       for (const r of reqs) {
         if (r.ref.section !== section) {
           section = r.ref.section;
-          process.stdout.write(`${paint('bold', `${section} (p${r.ref.page})`)}\n`);
+          writeStdout(`${paint('bold', `${section} (p${r.ref.page})`)}\n`);
         }
         const how = r.probe ? r.probe : 'manual';
-        process.stdout.write(`  ${r.id.padEnd(w)}  ${r.ref.label.padEnd(8)} ${r.level.padEnd(11)} ${r.target.padEnd(10)} ${how.padEnd(22)} ${r.title}\n`);
+        writeStdout(`  ${r.id.padEnd(w)}  ${r.ref.label.padEnd(8)} ${r.level.padEnd(11)} ${r.target.padEnd(10)} ${how.padEnd(22)} ${r.title}\n`);
       }
-      process.stdout.write(`${reqs.length} requirement(s) in ${s.id} ${s.version}\n`);
+      writeStdout(`${reqs.length} requirement(s) in ${s.id} ${s.version}\n`);
     });
 
   spec
@@ -68,10 +69,10 @@ export function addSpecCommands(program: Command): void {
       const r = s.requirements.find((x) => x.id.toUpperCase() === id.toUpperCase());
       if (!r) throw new SelectionError(`no requirement "${id}" in ${s.id} (see \`vmspec spec list --spec ${o.spec}\`)`);
       if (o.format === 'json') {
-        process.stdout.write(`${JSON.stringify(publicRequirement(r), null, 2)}\n`);
+        writeStdout(`${JSON.stringify(publicRequirement(r), null, 2)}\n`);
         return;
       }
-      process.stdout.write(showText(r));
+      writeStdout(showText(r));
     });
 }
 

@@ -11,6 +11,7 @@ import { explainErrors, validator } from '../../requirements/schemas.js';
 import { SelectionError } from '../../engine/select.js';
 import { SpecError } from '../../requirements/spec-load.js';
 import { buildRun, HOSTILE } from '../fixtures/results-builder.js';
+import { redirectStdout } from '../../cli/stdout.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmspec-report-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,11 +24,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   const program = new Command('vmspec').exitOverride().configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
   addReportCommands(program);
   addSpecRenderCommands(program.command('spec'));
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    return true;
-  }) as typeof process.stdout.write;
+  redirectStdout((text) => (stdout += text));
   process.exitCode = undefined;
   let code = 0;
   try {
@@ -40,7 +37,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
       code = 2;
     } else throw e;
   } finally {
-    process.stdout.write = write;
+    redirectStdout(undefined);
     process.exitCode = undefined;
   }
   return { code, stdout, stderr };
