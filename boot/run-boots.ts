@@ -51,7 +51,7 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
       if ((fw.varsFormat ?? 'raw') === 'raw') padToFlash(vars);
     }
     const evidence = work.file(`${tag}-evidence.img`);
-    createEvidenceDisk(evidence, { phase: b.phase, nonce });
+    createEvidenceDisk(evidence, { phase: b.phase, nonce, ...(b.end ? { end: b.end } : {}) });
     const serialLog = work.file(`${tag}-serial.log`);
     const seed = o.agent.kind === 'cloud-init' ? await o.agent.seed(work.path, b) : undefined;
     const label = describeBoot(b);
@@ -72,8 +72,9 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
       serialLog,
       qemu: o.env.qemu.path,
       extraArgs: o.qemuArgs,
+      ...(b.end ? { guestEnd: b.end } : {}),
       ...(o.signal ? { cancelSignal: o.signal } : {}),
-    }), (r) => (r.timedOut ? 'timed out' : `QEMU exit ${r.exitCode ?? r.signal}`));
+    }), (r) => (r.timedOut ? 'timed out' : r.stoppedAfterReset ? 'reset, VM restarted: stopped' : `QEMU exit ${r.exitCode ?? r.signal}`));
     throwIfCanceled(o.signal);
     const bundle = holdsBundle(evidence);
     const { record } = recordBoot(b, label, qemu, { serialLog, vars, bundleOnDisk: bundle, timeoutMs: o.timeoutMs }, nonce, o.varsFileFacts);
