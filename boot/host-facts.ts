@@ -91,7 +91,7 @@ export function hostBootFacts(
     // A reset boot is judged by `reset`: the host stops it once the VM has restarted.
     everyBootCleanExit: osStarted.some((r) => r.end === 'poweroff') && osStarted.every((r) => r.end === 'reset' || r.cleanExit),
     reset: {
-      notExercised: resetBoot ? null : resetNotExercised ?? 'no boot of this run was told to reset the VM',
+      notExercised: resetBoot ? null : resetNotExercised ?? 'no boot ended with a reset: boot 1 gave no evidence, so boot 2 wrote the test variable and powered off instead',
       boot: resetBoot?.name ?? null,
       requested: resetBoot ? resetBoot.reset?.requested ?? false : null,
       vmRestarted: resetBoot ? resetBoot.reset?.restarted ?? false : null,
