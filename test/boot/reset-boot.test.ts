@@ -18,6 +18,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostBootFacts } from '../../boot/host-facts.js';
+import { planBoots } from '../../boot/plan.js';
+import { evidenceDiskHeader } from '../../boot/reference/evidence-disk.js';
 import { resetNotExercised } from '../../boot/run.js';
 import { evaluate } from '../../engine/evaluate.js';
 import { loadSpecOrThrow } from '../../requirements/spec-load.js';
@@ -75,4 +77,13 @@ t.test('where no boot exercises a reset, the clause is undecided with the reason
   }
   t.match(nested, /nested KVM or Xen/);
   t.match(cloudInit, /cloud-init/);
+});
+
+t.test('the plan asks boot 2\'s guest for the reset through the evidence-disk header', async (t) => {
+  const plan = planBoots({ gic: 'both', acpi: true, persistentVars: true, exerciseReset: true });
+  t.same(plan.map((b) => [b.name, b.phase, b.end ?? 'poweroff']), [['boot 1', 'write', 'poweroff'], ['boot 2', 'check', 'reset']]);
+  t.same(planBoots({ gic: 'both', acpi: true, persistentVars: true }).map((b) => b.end ?? 'poweroff'), ['poweroff', 'poweroff'], 'not asked: every boot powers off');
+  const text = (h: Uint8Array) => new TextDecoder().decode(h).replace(/\0+$/, '');
+  t.equal(text(evidenceDiskHeader({ phase: 'check', nonce: 'N1', end: 'reset' })), 'VMSPEC-EVIDENCE-DISK 1\nphase=check\nnonce=N1\nend=reset\n');
+  t.notMatch(text(evidenceDiskHeader({ phase: 'check', nonce: 'N1' })), /end=/, 'a power-off boot\'s header is as before');
 });
