@@ -148,6 +148,13 @@ if [ -n "$disk" ]; then
     set +f
     source="evidence disk"
   fi
+elif [ -b /dev/vdb ] && [ "$(dd if=/dev/vdb bs=1 skip=257 count=5 2>/dev/null)" = ustar ]; then
+  # The header is gone and a tar is there: this boot follows a reset the host let run on. Keep that boot's evidence.
+  out "vmspec-init: /dev/vdb already holds an evidence bundle (this boot follows a reset): powering off without collecting"
+  sync
+  echo o > /proc/sysrq-trigger
+  sleep 10
+  poweroff -f
 elif [ -b /dev/vdb ] && [ "$(dd if=/dev/vdb bs=8 skip=64 count=1 2>/dev/null)" != "EFI PART" ]; then
   disk=/dev/vdb
 fi
