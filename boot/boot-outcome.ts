@@ -10,7 +10,7 @@ import type { QemuRunResult } from './qemu-run.js';
  */
 export function bootFailure(
   label: string,
-  qemu: Pick<QemuRunResult, 'exitCode' | 'signal' | 'timedOut' | 'output' | 'vmStarted'>,
+  qemu: Pick<QemuRunResult, 'exitCode' | 'signal' | 'timedOut' | 'output' | 'vmStarted' | 'stoppedAfterReset'>,
   serial: Pick<SerialFacts, 'bytes' | 'guestConsoleOnUart' | 'collectorExit'>,
   serialTail: string,
   bundleOnDisk: boolean,
@@ -19,13 +19,14 @@ export function bootFailure(
   const hypervisorMessage = lastLines(qemu.output);
   const failure = (kind: BootFailure['kind'], reason: string): BootFailure => ({ kind, reason: `${label}: ${reason}`, hypervisorMessage, serialTail });
   const osStarted = serial.guestConsoleOnUart || bundleOnDisk;
-  if (!qemu.timedOut && qemu.exitCode !== 0) {
+  // Stopped by the host after the guest's reset had restarted the VM (boot/reset-watch.ts): not the hypervisor failing.
+  if (!qemu.timedOut && qemu.exitCode !== 0 && qemu.stoppedAfterReset !== true) {
     const exit = `QEMU exited with ${qemu.exitCode ?? qemu.signal}`;
     return serial.bytes === 0 && qemu.vmStarted !== true
       ? failure('hypervisor-refused', `the hypervisor refused this configuration (${exit} before any output on the UART)`)
       : failure('hypervisor-failed', `the hypervisor stopped the VM (${exit}) before it powered off`);
   }
-  const ended = qemu.timedOut ? `no power-off within ${Math.round(timeoutMs / 1000)} s (QEMU was stopped)` : 'the VM powered off (or reset)';
+  const ended = qemu.timedOut ? `no power-off within ${Math.round(timeoutMs / 1000)} s (QEMU was stopped)` : qemu.stoppedAfterReset ? 'the VM reset and started again (QEMU was stopped then)' : 'the VM powered off (or reset)';
   if (!osStarted) {
     return failure('no-os', `${ended} without any operating system starting: no kernel or collector line on the UART${serial.bytes === 0 ? ' (nothing at all was printed there)' : ''} and no bundle on the evidence disk; the firmware never handed over to an OS loader`);
   }

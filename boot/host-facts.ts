@@ -2,6 +2,7 @@ import type { DiscoveryRecord, HostBootFacts, HostBootRecord, VarsFileFacts } fr
 import { bootFailure } from './boot-outcome.js';
 import type { PlannedBoot } from './plan.js';
 import type { QemuRunResult } from './qemu-run.js';
+import { resetOnSerial } from './reset-watch.js';
 import { readSerialLog, serialFacts, serialTail } from './serial-log.js';
 import type { BootEnvironment, BootRecordOut } from './types.js';
 
@@ -47,17 +48,26 @@ export function recordBoot(
     serial,
     varsFileAfter: seen.vars === undefined ? NO_STORE : varsFileFacts(seen.vars, nonce),
     failure: bootFailure(label, run, serial, consoleTail, seen.bundleOnDisk, seen.timeoutMs),
-    cleanExit: run.exitCode === 0 && !run.timedOut && run.signal === null,
+    cleanExit: run.exitCode === 0 && !run.timedOut && run.signal === null && run.stoppedAfterReset !== true,
+    end: b.end ?? 'poweroff',
+    reset: b.end === 'reset' ? { ...resetOnSerial(log.text), stoppedByHost: run.stoppedAfterReset === true } : null,
   };
   return { record, consoleTail };
 }
 
 /** Every boot's record plus what they show together: whether the nonce written by one boot survived to the next. */
-export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<BootEnvironment, 'hypervisor' | 'accelerator'>, discovery: DiscoveryRecord[] = []): HostBootFacts {
+export function hostBootFacts(
+  boots: BootRecordOut[],
+  nonce: string,
+  env: Pick<BootEnvironment, 'hypervisor' | 'accelerator'>,
+  discovery: DiscoveryRecord[] = [],
+  resetNotExercised: string | null = 'no boot of this run was told to reset the VM',
+): HostBootFacts {
   // Persistence is judged only between boots whose collector ran; a failed boot is judged by boot/failed-boots.ts.
   const write = boots.find((r) => r.phase === 'write' && r.failure === null);
   const check = boots.find((r) => r.phase === 'check' && r.failure === null);
   const osStarted = boots.filter((r) => r.failure === null || r.failure.kind === 'no-evidence');
+  const resetBoot = boots.find((r) => r.end === 'reset');
   return {
     hypervisor: env.hypervisor,
     accelerator: env.accelerator,
@@ -78,7 +88,14 @@ export function hostBootFacts(boots: BootRecordOut[], nonce: string, env: Pick<B
       osBoots: osStarted.length,
     },
     failedBoots: boots.filter((r) => r.failure !== null).map((r) => r.name),
-    everyBootCleanExit: osStarted.length > 0 && osStarted.every((r) => r.cleanExit),
+    // A reset boot is judged by `reset`: the host stops it once the VM has restarted.
+    everyBootCleanExit: osStarted.some((r) => r.end === 'poweroff') && osStarted.every((r) => r.end === 'reset' || r.cleanExit),
+    reset: {
+      notExercised: resetBoot ? null : resetNotExercised ?? 'no boot ended with a reset: boot 1 gave no evidence, so boot 2 wrote the test variable and powered off instead',
+      boot: resetBoot?.name ?? null,
+      requested: resetBoot ? resetBoot.reset?.requested ?? false : null,
+      vmRestarted: resetBoot ? resetBoot.reset?.restarted ?? false : null,
+    },
     discovery: { boots: discovery, judged: discovery.length > 0 && discovery.every((d) => d.problems.length === 0) },
   };
 }

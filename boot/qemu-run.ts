@@ -3,6 +3,8 @@ import { delimiter, join } from 'node:path';
 import { UnsupportedError } from '../bytes/errors.js';
 import type { DiskFormat } from '../probes/image/disk-format.js';
 import { runHypervisorProcess } from './hypervisor-process.js';
+import type { GuestEnd } from './reference/evidence-disk.js';
+import { watchForRestart } from './reset-watch.js';
 
 /**
  * Minimal QEMU aarch64 runner: one boot of an image under UEFI (AAVMF
@@ -84,6 +86,13 @@ export interface QemuRunOptions {
   memoryMiB?: number;
   smp?: number;
   extraArgs?: string[];
+  /**
+   * How the guest was told to end the boot (evidence-disk header). reset:
+   * QEMU runs without -no-reboot, so an honoured PSCI SYSTEM_RESET starts the
+   * VM again; the host stops QEMU as soon as the serial log shows that
+   * (boot/reset-watch.ts), before the OS boots a second time.
+   */
+  guestEnd?: GuestEnd;
   /** Abort (Ctrl-C): QEMU is killed. */
   cancelSignal?: AbortSignal;
 }
@@ -105,6 +114,8 @@ export interface QemuRunResult {
    * refused configuration. Unset (QEMU): judged from the UART.
    */
   vmStarted?: boolean;
+  /** The host stopped the VM because it had started again after the guest's reset (`guestEnd: 'reset'`); unset otherwise. */
+  stoppedAfterReset?: boolean;
 }
 
 /** QEMU option values: a comma is written as ",,". */
@@ -148,7 +159,8 @@ export function qemuArgv(opts: QemuRunOptions, fw: Firmware): string[] {
     '-monitor', 'none',
     '-chardev', `file,id=serial0,path=${qemuEscape(opts.serialLog)}`,
     '-serial', 'chardev:serial0',
-    '-no-reboot',
+    // A reset ends QEMU, except in the boot that exercises it (the host stops that one once the VM has restarted).
+    ...(opts.guestEnd === 'reset' ? [] : ['-no-reboot']),
     ...(opts.extraArgs ?? []),
   );
   return argv;
@@ -165,15 +177,20 @@ export async function runQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
   }
   const argv = qemuArgv(opts, fw);
   const started = performance.now();
-  const r = await runHypervisorProcess(qemu, argv, { timeoutMs: opts.timeoutMs, cancelSignal: opts.cancelSignal });
+  const restarted = new AbortController();
+  const stopWatching = opts.guestEnd === 'reset' ? watchForRestart(opts.serialLog, () => restarted.abort()) : () => {};
+  const cancelSignal = opts.guestEnd === 'reset' ? AbortSignal.any([restarted.signal, ...(opts.cancelSignal ? [opts.cancelSignal] : [])]) : opts.cancelSignal;
+  const r = await runHypervisorProcess(qemu, argv, { timeoutMs: opts.timeoutMs, cancelSignal }).finally(stopWatching);
+  const stoppedAfterReset = restarted.signal.aborted && opts.cancelSignal?.aborted !== true;
   return {
     exitCode: r.exitCode ?? null,
     timedOut: r.timedOut,
-    canceled: r.isCanceled,
+    canceled: r.isCanceled && !stoppedAfterReset,
     signal: r.signal ?? null,
     serialLog: opts.serialLog,
     durationMs: Math.round(performance.now() - started),
     argv: [qemu, ...argv],
     output: typeof r.all === 'string' ? r.all : '',
+    ...(stoppedAfterReset ? { stoppedAfterReset } : {}),
   };
 }

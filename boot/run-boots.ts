@@ -42,8 +42,9 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
   let written = false;
   for (const [i, planned] of plan.entries()) {
     throwIfCanceled(o.signal);
-    // No boot wrote the test variable (the write boot failed): this one writes it, so no boot checks a variable never written.
-    const b: PlannedBoot = planned.phase === 'check' && !written ? { ...planned, phase: 'write', vars: 'new' } : planned;
+    // No boot wrote the test variable (the write boot failed): this one writes it, so no boot checks a variable never written,
+    // and powers off, so the power-off is still shown (the reset is then not exercised).
+    const b: PlannedBoot = planned.phase === 'check' && !written ? { name: planned.name, acpi: planned.acpi, gic: planned.gic, phase: 'write', vars: 'new' } : planned;
     const tag = `boot${i + 1}`;
     if (fw.varsTemplate !== undefined && b.vars !== 'same') {
       vars = work.file(`${tag}-VARS.fd`);
@@ -51,7 +52,7 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
       if ((fw.varsFormat ?? 'raw') === 'raw') padToFlash(vars);
     }
     const evidence = work.file(`${tag}-evidence.img`);
-    createEvidenceDisk(evidence, { phase: b.phase, nonce });
+    createEvidenceDisk(evidence, { phase: b.phase, nonce, ...(b.end ? { end: b.end } : {}) });
     const serialLog = work.file(`${tag}-serial.log`);
     const seed = o.agent.kind === 'cloud-init' ? await o.agent.seed(work.path, b) : undefined;
     const label = describeBoot(b);
@@ -72,13 +73,14 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
       serialLog,
       qemu: o.env.qemu.path,
       extraArgs: o.qemuArgs,
+      ...(b.end ? { guestEnd: b.end } : {}),
       ...(o.signal ? { cancelSignal: o.signal } : {}),
-    }), (r) => (r.timedOut ? 'timed out' : `QEMU exit ${r.exitCode ?? r.signal}`));
+    }), (r) => (r.timedOut ? 'timed out' : r.stoppedAfterReset ? 'reset, VM restarted: stopped' : `QEMU exit ${r.exitCode ?? r.signal}`));
     throwIfCanceled(o.signal);
     const bundle = holdsBundle(evidence);
     const { record } = recordBoot(b, label, qemu, { serialLog, vars, bundleOnDisk: bundle, timeoutMs: o.timeoutMs }, nonce, o.varsFileFacts);
     const finished: FinishedBoot = { plan: b, label, record: { ...record, serialLog, evidence: null }, evidenceDisk: evidence, warnings: [] };
-    if (b !== planned) finished.warnings.push(`${label} wrote the test variable instead of checking it: no earlier boot had written it, so persistence is not judged`);
+    if (b !== planned) finished.warnings.push(`${label} wrote the test variable instead of checking it${planned.end === 'reset' ? ' and powered off instead of resetting' : ''}: no earlier boot had written it, so persistence${planned.end === 'reset' ? ' and the reset are' : ' is'} not judged`);
     if (record.failure === null && b.phase === 'write') written = true;
     if (record.failure === null && record.serial.collectorExit === null) {
       // The guest may keep its console off the UART (console=tty0): the evidence disk still tells.

@@ -43,7 +43,8 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     const bootWarnings: string[] = [];
     const discovery: DiscoveryRecord[] = [];
     const vm = configuredVm({ cpus: o.cpus, memoryMiB: o.memoryMiB, cloudInitSeed: o.agent.kind === 'cloud-init', ...(o.guestDisks ? { disks: o.guestDisks } : {}) });
-    for await (const boot of runBoots(planBoots(o), o, { nonce, work, phase })) {
+    const reset = resetNotExercised(o);
+    for await (const boot of runBoots(planBoots({ ...o, exerciseReset: reset === null }), o, { nonce, work, phase })) {
       bootWarnings.push(...boot.warnings);
       if (boot.record.failure) {
         bootWarnings.push(`${boot.record.failure.reason} (see boot.boots[].failure)`);
@@ -64,7 +65,7 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     const evidenceRuns: LabelledRun[] = ended.map((e, i) => e.run ?? failedBootRun(outcomes[i]!, blamedAspects(outcomes[i]!, outcomes, image.mandatoryFailures.length > 0), unjudged));
 
     // 3. The host's own record of the boots.
-    const host = hostBootFacts(boots, nonce, o.env, discovery);
+    const host = hostBootFacts(boots, nonce, o.env, discovery, reset);
 
     // 4. The host's record judged by the host.boot clauses.
     const hostResults = await phase('evaluate', () =>
@@ -78,4 +79,16 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
   } finally {
     work.cleanup({ keep: o.keep, succeeded });
   }
+}
+
+/**
+ * Why no boot of this run exercises a guest reset, or null when boot 2 does:
+ * it needs a guest told to reset (the reference's init) and a host that
+ * watches the VM start again (QEMU on this host, boot/qemu-run.ts); other
+ * routes end every boot with a power-off, and the reset clause is undecided.
+ */
+export function resetNotExercised(o: Pick<BootRunOptions, 'runner' | 'agent'>): string | null {
+  if (o.runner !== undefined) return 'this hypervisor route (nested KVM or Xen) does not watch the VM start again after a reset, so no boot asks the guest for one';
+  if (o.agent.kind !== 'reference-init') return 'the guest runs the collector through cloud-init, which vmspec does not ask for a reset; the built-in reference image\'s init exercises it';
+  return null;
 }

@@ -32,7 +32,9 @@ What it does:
   2. verify it statically; a failing MUST image clause stops here (--force boots anyway)
   3. find UEFI firmware from QEMU's firmware descriptors (or --firmware)
   4. boot 1: write a test UEFI variable; boot 2 (power cycle, same variable
-     store): check it. --gic both (default) gives boot 1 a GICv2, boot 2 a GICv3
+     store): check it. --gic both (default) gives boot 1 a GICv2, boot 2 a GICv3.
+     The built-in reference under QEMU ends boot 2 with a guest reset (PSCI
+     SYSTEM_RESET), stopped once the VM starts again
   5. read each boot's evidence disk, the serial logs and the variable store,
      and report one verdict per clause (with no selection option: every
      clause, since a boot observes the image, the guest and the host side)
@@ -148,7 +150,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
         env = { hypervisor: `QEMU ${version.split(' ')[0]} (${accelerator.toUpperCase()})`, qemu: { path: qemu, version }, accelerator, firmware };
       }
       if (o.dryRun) {
-        writeStdout(dryRunText(obtained, nested ? { ...env, hypervisor: `KVM nested in a TCG L1 aarch64 host (built or found cached on the first real run)` } : env, agent, o)
+        writeStdout(dryRunText(obtained, nested ? { ...env, hypervisor: `KVM nested in a TCG L1 aarch64 host (built or found cached on the first real run)` } : env, agent, o, !nested && agent.kind === 'reference-init')
           + (nested ? `route:       L0 ${qemu} -M virt,virtualization=on,gic-version=${hostGic === 'match' ? 'BOOT\'S' : hostGic} (TCG) boots the L1 KVM host; inside it qemu-system-aarch64 -accel kvm -cpu host runs each boot (docs/kvm.md)\n` : ''));
         return;
       }
@@ -204,7 +206,7 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
   }
 }
 
-function dryRunText(image: BootImage, env: BootEnvironment, agent: GuestAgent, o: BootFlags): string {
+function dryRunText(image: BootImage, env: BootEnvironment, agent: GuestAgent, o: BootFlags, exerciseReset: boolean): string {
   return [
     `image:       ${image.source} (${image.format}${image.sha256 ? `, sha256 ${image.sha256}` : ''})`,
     `             ${image.path}`,
@@ -212,7 +214,7 @@ function dryRunText(image: BootImage, env: BootEnvironment, agent: GuestAgent, o
     `firmware:    ${env.firmware.code}${env.firmware.descriptor ? ` (from ${env.firmware.descriptor})` : ''}`,
     `vars:        ${env.firmware.varsTemplate !== undefined ? `a copy of ${env.firmware.varsTemplate} per VM instance` : 'none: the firmware is loaded as -bios, its variables are volatile'}`,
     `collector:   ${agent.kind === 'cloud-init' ? 'cloud-init NoCloud seed (CIDATA) runs collect.sh' : 'the reference image\'s /init runs collect.sh'}`,
-    `boots:       ${planBoots({ gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars }).map((b) => `${describeBoot(b)} ${b.phase}s the test variable${b.vars === 'same' ? ' (same variable store)' : b.vars === 'fresh' ? ' (fresh variable store)' : ''}`).join('; ')}`,
+    `boots:       ${planBoots({ gic: o.gic, acpi: o.acpi !== false, persistentVars: o.persistentVars, exerciseReset }).map((b) => `${describeBoot(b)} ${b.phase}s the test variable${b.vars === 'same' ? ' (same variable store)' : b.vars === 'fresh' ? ' (fresh variable store)' : ''}${b.end === 'reset' ? ', then resets the VM (PSCI SYSTEM_RESET)' : ''}`).join('; ')}`,
     '',
   ].join('\n');
 }

@@ -13,10 +13,15 @@ export const DEFAULT_EVIDENCE_DISK_BYTES = 32 * 1024 * 1024;
 
 export type Phase = 'write' | 'check';
 
+/** How the guest ends the boot once its evidence is written: power off (PSCI SYSTEM_OFF) or reset (PSCI SYSTEM_RESET). */
+export type GuestEnd = 'poweroff' | 'reset';
+
 export interface EvidenceDiskOptions {
   sizeBytes?: number;
   phase?: Phase;
   nonce?: string;
+  /** Default poweroff; reset adds `end=reset` to the header (boot/reference/init.sh then reboots instead). */
+  end?: GuestEnd;
 }
 
 export function checkNonce(nonce: string): void {
@@ -24,13 +29,14 @@ export function checkNonce(nonce: string): void {
 }
 
 /** The 512-byte header text (NUL padded). */
-export function evidenceDiskHeader(opts: Pick<EvidenceDiskOptions, 'phase' | 'nonce'> = {}): Uint8Array {
+export function evidenceDiskHeader(opts: Pick<EvidenceDiskOptions, 'phase' | 'nonce' | 'end'> = {}): Uint8Array {
   let text = `${EVIDENCE_DISK_MAGIC}\n`;
   if (opts.phase !== undefined) {
     if (opts.nonce === undefined) throw new UnsupportedError(`phase ${opts.phase} needs a nonce`);
     checkNonce(opts.nonce);
     text += `phase=${opts.phase}\nnonce=${opts.nonce}\n`;
   }
+  if (opts.end === 'reset') text += 'end=reset\n';
   const out = new Uint8Array(512);
   out.set(new TextEncoder().encode(text));
   return out;

@@ -13,6 +13,10 @@
 #        VMSPEC-EVIDENCE-DISK 1
 #        phase=write
 #        nonce=N
+#        end=reset          (optional)
+# With end=reset in that header, init ends the boot with a reset (reboot(2),
+# which Linux carries out with PSCI SYSTEM_RESET) instead of a power-off: the
+# host watches the VM start again (boot/reset-watch.ts).
 # The evidence disk is the virtio (or, under Xen, PV: xvd*) disk whose first
 # sector starts with that magic line (else /dev/vdb if it carries no GPT);
 # the tar overwrites it.
@@ -50,7 +54,17 @@ say() {
 
 finish() {
   say "$1"
-  out "VMSPEC-DONE rc=$2"
+  if [ "$end" = reset ]; then
+    # The host's marker (boot/reset-watch.ts RESET_REQUEST_LINE): printed before VMSPEC-DONE.
+    out "vmspec-init: requesting a reset (PSCI SYSTEM_RESET)"
+    out "VMSPEC-DONE rc=$2"
+    sync
+    reboot -f
+    sleep 10
+    say "the reset did not happen"
+  else
+    out "VMSPEC-DONE rc=$2"
+  fi
   sync
   echo o > /proc/sysrq-trigger
   sleep 10
@@ -111,6 +125,7 @@ done
 usleep 200000
 
 disk=
+end=
 for d in /dev/vd[a-z] /dev/xvd[a-z]; do
   [ -b "$d" ] || continue
   if [ "$(head -c 22 "$d" 2>/dev/null)" = "VMSPEC-EVIDENCE-DISK 1" ]; then
@@ -119,6 +134,9 @@ for d in /dev/vd[a-z] /dev/xvd[a-z]; do
   fi
 done
 if [ -n "$disk" ]; then
+  case $(head -c 512 "$disk" | tr -d '\000') in
+    *end=reset*) end=reset ;;
+  esac
   if [ -z "$phase" ]; then
     set -f
     for line in $(head -c 512 "$disk" | tr -d '\000'); do
@@ -130,6 +148,13 @@ if [ -n "$disk" ]; then
     set +f
     source="evidence disk"
   fi
+elif [ -b /dev/vdb ] && [ "$(dd if=/dev/vdb bs=1 skip=257 count=5 2>/dev/null)" = ustar ]; then
+  # The header is gone and a tar is there: this boot follows a reset the host let run on. Keep that boot's evidence.
+  out "vmspec-init: /dev/vdb already holds an evidence bundle (this boot follows a reset): powering off without collecting"
+  sync
+  echo o > /proc/sysrq-trigger
+  sleep 10
+  poweroff -f
 elif [ -b /dev/vdb ] && [ "$(dd if=/dev/vdb bs=8 skip=64 count=1 2>/dev/null)" != "EFI PART" ]; then
   disk=/dev/vdb
 fi

@@ -47,6 +47,12 @@ const facts = obj({
       serialTail: str('the serial log\'s last lines'),
     }, 'why this boot gave no evidence; null when it did'),
     cleanExit: bool('QEMU exited 0 by itself (not killed, not timed out) after the guest powered off'),
+    end: enumOf(['poweroff', 'reset'], 'how the guest was told to end this boot: PSCI SYSTEM_OFF or SYSTEM_RESET'),
+    reset: nobj({
+      requested: bool('the guest\'s reset request line reached the UART'),
+      restarted: bool('after it, the VM printed as a restarted machine does (firmware output, or a fresh kernel)'),
+      stoppedByHost: bool('the host stopped QEMU once it had seen the restart'),
+    }, 'a reset boot as the serial port showed it; null for a power-off boot'),
   })),
   persistence: obj({
     nonce: str(),
@@ -63,7 +69,13 @@ const facts = obj({
     osBoots: int('boots that started an operating system (kernel or collector output on the UART, or a bundle)'),
   }),
   failedBoots: arr(str(), 'names of the boots that gave no evidence (see boots[].failure)'),
-  everyBootCleanExit: bool('every boot that started an OS ended with QEMU exiting 0 by itself after the guest powered off; false when none did'),
+  everyBootCleanExit: bool('every boot that started an OS and was told to power off ended with QEMU exiting 0 by itself; false when none did'),
+  reset: obj({
+    notExercised: nstr('why no boot exercised a guest reset (another route or guest agent); null when one did'),
+    boot: nstr('the boot whose guest was told to reset the VM'),
+    requested: nbool('its reset request (PSCI SYSTEM_RESET) reached the UART; null when none was exercised'),
+    vmRestarted: nbool('the VM started again after the request: the hypervisor honoured SYSTEM_RESET; null when none was exercised'),
+  }, 'ARCH-4: the guest-initiated reboot'),
   discovery: obj({
     boots: arr(obj({
       name: str(),

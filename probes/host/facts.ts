@@ -25,6 +25,17 @@ export interface HostBootRecord {
   failure: BootFailure | null;
   /** QEMU exited 0 by itself (not killed, not timed out): the guest's power-off (PSCI SYSTEM_OFF) ended the VM. */
   cleanExit: boolean;
+  /** How the guest was told to end this boot: power off (PSCI SYSTEM_OFF) or reset (PSCI SYSTEM_RESET). */
+  end: 'poweroff' | 'reset';
+  /** For a reset boot: what the serial port showed (boot/reset-watch.ts); null for a power-off boot. */
+  reset: {
+    /** The guest's reset request line reached the UART. */
+    requested: boolean;
+    /** After it the VM printed as a restarted machine does (firmware output, or a fresh kernel's first line). */
+    restarted: boolean;
+    /** The host stopped QEMU once it had seen the restart (instead of the VM booting its OS again). */
+    stoppedByHost: boolean;
+  } | null;
 }
 
 /**
@@ -110,8 +121,19 @@ export interface HostBootFacts {
   };
   /** Boots that gave no evidence, by name ("boot 1"): their `failure` says why. */
   failedBoots: string[];
-  /** Every boot that started an OS ended with a clean QEMU exit after the guest powered off (false when none did). */
+  /** Every boot that started an OS and was told to power off ended with a clean QEMU exit (false when none did). */
   everyBootCleanExit: boolean;
+  /** ARCH-4's reboot: the boot whose guest was told to reset the VM (PSCI SYSTEM_RESET), as the host saw it. */
+  reset: {
+    /** Why no boot exercised a reset (another route, another guest agent); null when one did. */
+    notExercised: string | null;
+    /** The boot that did ("boot 2"), null when none. */
+    boot: string | null;
+    /** Its guest's reset request reached the UART; null when no boot exercised a reset. */
+    requested: boolean | null;
+    /** The VM started again after the request (the hypervisor honoured SYSTEM_RESET); null when no boot exercised a reset. */
+    vmRestarted: boolean | null;
+  };
   /** PLAT-2: each boot's configured VM beside what its guest enumerated (probes/host/discovery.ts). */
   discovery: {
     boots: DiscoveryRecord[];

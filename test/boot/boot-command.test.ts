@@ -35,7 +35,7 @@ interface Results {
   summary: Record<string, number>;
   target: { kind: string; hypervisor?: string };
   environment: { hypervisor: string; accelerator: string; firmware: { code: string; descriptor: string | null } };
-  boot: { nonce: string; workDir: string | null; boots: { name: string; acpi: boolean; gic: number; phase: string; exitCode: number; varsStore: string; serial: { firmwareMessages: boolean; kernelMessages: boolean; collectorExit: number }; varsFileAfter: { nonceVariable: string; contentMatchesNonce: boolean | null } }[] };
+  boot: { nonce: string; workDir: string | null; boots: { name: string; acpi: boolean; gic: number; phase: string; exitCode: number; varsStore: string; serial: { firmwareMessages: boolean; kernelMessages: boolean; collectorExit: number }; varsFileAfter: { nonceVariable: string; contentMatchesNonce: boolean | null }; end: string; reset: unknown }[] };
   results: { id: string; status: string; mandatory: boolean; message: string; runs?: { run: string; status: string }[] }[];
 }
 
@@ -97,6 +97,10 @@ t.test('the built-in reference, default matrix', { skip }, async (t) => {
   t.match(res.environment.hypervisor, /^QEMU \d+\.\d+/);
   t.match(res.environment.firmware.code, /AAVMF|edk2/);
   t.same(res.boot.boots.map((b) => [b.gic, b.acpi, b.phase, b.varsStore, b.exitCode]), [[2, true, 'write', 'new', 0], [3, true, 'check', 'same as the previous boot', 0]]);
+  // ARCH-4's reboot: boot 2's guest resets the VM, which starts again; the host stops it there (test/boot/reset-boot.test.ts fails it).
+  t.same(res.boot.boots.map((b) => [b.end, b.reset]), [['poweroff', null], ['reset', { requested: true, restarted: true, stoppedByHost: true }]]);
+  t.equal(status(res, 'V2-ARCH-PSCI-RESET-HOST'), 'pass', 'the guest\'s PSCI reset restarted the VM');
+  t.equal(status(res, 'V2-ARCH-PSCI-HOST'), 'pass', 'boot 1\'s power-off ended QEMU cleanly');
   for (const b of res.boot.boots) {
     t.ok(b.serial.firmwareMessages && b.serial.kernelMessages, `${b.name}: firmware and kernel output on the UART`);
     t.equal(b.serial.collectorExit, 0, `${b.name}: the collector finished`);

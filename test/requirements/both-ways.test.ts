@@ -32,6 +32,7 @@ const PENDING: Record<string, { lacks: Side[]; why: string }> = {
   'V2-FW-VARS-PERSIST-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (nonce changed in the store; no store) in test/boot/capability-boots.test.ts and test/boot/firmware/single-image.test.ts' },
   'V2-PLAT-UART-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (UART without the collector\'s lines) in test/boot/capability-boots.test.ts' },
   'V2-ARCH-PSCI-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (a VM the host had to stop) in test/boot/capability-boots.test.ts' },
+  'V2-ARCH-PSCI-RESET-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass (the default run) in test/boot/boot-command.test.ts, fail (a reset that powers the VM off, -no-reboot) in test/boot/reset-boot.test.ts' },
   'V1-FW-VARS-PERSIST-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (--no-persistent-vars) on real v1 boots in test/probes/host/v1-host-clauses.test.ts' },
   'V1-PLAT-CONSOLE-HOST': { lacks: ['pass', 'fail'], why: 'host.boot, the v2 UART-HOST check (sameCheckAs): passes on real v1 boots in test/probes/host/v1-host-clauses.test.ts; its failing input is V2-PLAT-UART-HOST\'s' },
   'V2-PLAT-DISCOVERABLE': { lacks: ['pass', 'fail'], why: 'compares the VM vmspec boot configured with the evidence: pass and fail (a vCPU, memory or a disk not described) in test/probes/host/discovery.test.ts' },
