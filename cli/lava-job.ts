@@ -68,7 +68,7 @@ export function addLavaJobCommand(program: Command): void {
     .option('--run-id <id>', 'name of this generation under --artifacts (default: UTC time and a random suffix)')
     .option('--evidence-disk <url|path>', 'blank evidence disk to attach (default: written as OUTPUT/evidence-disk.img and referenced as a file:// URL, so OUTPUT must be readable on the worker)')
     .option('-o, --output <dir>', 'write one JOB.yaml per job, index.json and the evidence disk here (default: the single job to standard output)')
-    .option('--verdict-image <image>', 'container image with vmspec on PATH, run by the LAVA docker test shell (docs/scale.md shows how to build it)', 'vmspec:latest')
+    .option('--verdict-image <image>', 'container image with vmspec and vmspec-lava-verdict (lava/verdict-image/) on PATH, run by the LAVA docker test shell (docs/scale.md shows how to build it)', 'vmspec:latest')
     .option('--verdict-image-local', 'the verdict image is already on the worker: do not pull it')
     .option('--lava-url <url>', 'console jobs: the LAVA server as the worker\'s containers reach it (e.g. http://lava.lab/); adds the verdict step that reads the job\'s own log from its REST API and reports one test case per requirement')
     .option('--prompt <regex>', 'shell prompt of the booted image, a regular expression (repeatable; default: "root@[^ ]*:.*# ")', collect)

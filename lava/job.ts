@@ -2,8 +2,7 @@ import { guestScript, GUEST_COLLECTOR, GUEST_SCRIPT } from './guest-script.js';
 import { inlineDefinition, writeFileStep, type InlineDefinition } from './inline-definition.js';
 import type { Artifact, Collection, MatrixCell } from './matrix.js';
 import { slugify } from './names.js';
-import { JOB_LOG_FETCHER, JOB_LOG_FETCHER_SOURCE } from './job-log-fetcher.js';
-import { consoleVerdictScript, verdictScript, VERDICT_SCRIPT } from './verdict-script.js';
+import { bundleVerdictStep, consoleVerdictStep } from './verdict-step.js';
 
 /** What every job of one generation shares. */
 export interface JobSettings {
@@ -43,10 +42,10 @@ export interface GeneratedJob {
   resultsUrl?: string;
   metadata: Record<string, string>;
   definition: LavaJob;
-  /** The shell the two inline definitions run (for shellcheck); none in a console job. */
-  scripts?: { guest: string; verdict: string };
-  /** A console job's verdict step script (with --lava-url only), for shellcheck and tests. */
-  consoleVerdict?: string;
+  /** The guest script the collect definition carries (for shellcheck); none in a console job. */
+  scripts?: { guest: string };
+  /** The verdict definition's one run step (console jobs: with --lava-url only). */
+  verdictStep?: string;
 }
 
 /** The subset of LAVA's job schema these jobs use (lava_common.schemas). */
@@ -172,8 +171,11 @@ function buildConsoleJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
     ],
   };
   if (!s.verdict.lavaUrl) return { slug, fileName: `${slug}.yaml`, collects: 'console', metadata, definition };
-  const consoleVerdict = consoleVerdictScript({ lavaUrl: s.verdict.lavaUrl, spec: s.spec.name, slug, cases: s.cases });
-  return { slug, fileName: `${slug}.yaml`, collects: 'console', metadata, definition, consoleVerdict };
+  return { slug, fileName: `${slug}.yaml`, collects: 'console', metadata, definition, verdictStep: consoleStep(slug, s, s.verdict.lavaUrl) };
+}
+
+function consoleStep(slug: string, s: JobSettings, lavaUrl: string): string {
+  return consoleVerdictStep({ lavaUrl, spec: s.spec.name, slug, cases: s.cases });
 }
 
 /** The namespaces of a console job with a verdict step (docs/scale.md). */
@@ -187,11 +189,8 @@ export const VERDICT_NAMESPACE = 'vmspec-verdicts';
  * overlay disk to it).
  */
 function consoleVerdictAction(slug: string, s: JobSettings, lavaUrl: string): Record<string, unknown> {
-  const script = consoleVerdictScript({ lavaUrl, spec: s.spec.name, slug, cases: s.cases });
   const def = inlineDefinition('vmspec-verdicts', `vmspec: judge the console frame of this job's log with vmspec verify (${s.spec.id}), one test case per requirement`, [
-    writeFileStep(JOB_LOG_FETCHER, JOB_LOG_FETCHER_SOURCE, 'VMSPEC_JOB_LOG_EOF'),
-    writeFileStep(VERDICT_SCRIPT, script, 'VMSPEC_VERDICT_SH_EOF'),
-    `sh ${VERDICT_SCRIPT}`,
+    consoleStep(slug, s, lavaUrl),
   ]);
   return {
     test: {
@@ -211,16 +210,13 @@ function buildShellJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
   const metadata: Record<string, string> = { ...commonMetadata(cell, s, slug), 'vmspec.bundle': bundleUrl, 'vmspec.results': resultsUrl };
 
   const guest = guestScript({ bundleUrl, consoleFrame: s.consoleFrame });
-  const verdict = verdictScript({ bundleUrl, resultsUrl, spec: s.spec.name, slug, cases: s.cases });
+  const verdictStep = bundleVerdictStep({ bundleUrl, resultsUrl, spec: s.spec.name, slug, cases: s.cases });
   const guestDef: InlineDefinition = inlineDefinition('vmspec-collect', 'vmspec: collect the evidence bundle in the guest, keep it on the evidence disk, upload it', [
     writeFileStep(GUEST_COLLECTOR, s.collector, 'VMSPEC_COLLECT_SH_EOF'),
     writeFileStep(GUEST_SCRIPT, guest, 'VMSPEC_GUEST_SH_EOF'),
     `sh ${GUEST_SCRIPT}`,
   ]);
-  const verdictDef: InlineDefinition = inlineDefinition('vmspec-verdicts', `vmspec: judge the bundle with vmspec verify (${s.spec.id}), one test case per requirement`, [
-    writeFileStep(VERDICT_SCRIPT, verdict, 'VMSPEC_VERDICT_SH_EOF'),
-    `sh ${VERDICT_SCRIPT}`,
-  ]);
+  const verdictDef: InlineDefinition = inlineDefinition('vmspec-verdicts', `vmspec: judge the bundle with vmspec verify (${s.spec.id}), one test case per requirement`, [verdictStep]);
 
   const boot: Record<string, unknown> = {
     method: 'qemu',
@@ -280,5 +276,5 @@ function buildShellJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
       },
     ],
   };
-  return { slug, fileName: `${slug}.yaml`, collects: 'shell', bundleUrl, resultsUrl, metadata, definition, scripts: { guest, verdict } };
+  return { slug, fileName: `${slug}.yaml`, collects: 'shell', bundleUrl, resultsUrl, metadata, definition, scripts: { guest }, verdictStep };
 }

@@ -2,7 +2,8 @@
 # Build the verdict image for LAVA's docker test shell without a registry or
 # the internet: FROM scratch, with this host's node, bash and busybox (and the
 # shared libraries ldd names for them) and the built vmspec package (what
-# `npm pack` ships: bin/, dist/bundle/, spec/, schema/...), vmspec on PATH.
+# `npm pack` ships: bin/, dist/bundle/, spec/, schema/...), vmspec on PATH,
+# and the verdict step the jobs call (lava/verdict-image/: vmspec-lava-verdict).
 #
 # usage: scripts/lava-verdict-image.sh [TAG]     (default vmspec:latest)
 # Needs: a running docker daemon, vmspec built (npm run build), busybox.
@@ -50,6 +51,10 @@ tar -xzf "$ctx"/vmspec-*.tgz -C "$ctx"
 mv "$ctx/package" "$root/opt/vmspec"
 chmod 755 "$root"/opt/vmspec/bin/*.js
 ln -s /opt/vmspec/bin/vmspec.js "$root/usr/local/bin/vmspec"
+# The verdict step jobs run (one line in the job: lava/verdict-step.ts) and the log fetcher it calls.
+install -D -m 755 "$HERE/lava/verdict-image/vmspec-lava-verdict.sh" "$root/opt/vmspec-lava/vmspec-lava-verdict.sh"
+install -D -m 644 "$HERE/lava/verdict-image/vmspec-lava-job-log.cjs" "$root/opt/vmspec-lava/vmspec-lava-job-log.cjs"
+ln -s /opt/vmspec-lava/vmspec-lava-verdict.sh "$root/usr/local/bin/vmspec-lava-verdict"
 
 cat >"$ctx/Dockerfile" <<'EOF'
 FROM scratch
@@ -59,4 +64,10 @@ CMD ["/bin/bash"]
 EOF
 DOCKER_BUILDKIT=0 docker build -q -t "$TAG" "$ctx" >/dev/null 2>"$ctx/build.log" || { cat "$ctx/build.log" >&2; die "docker build failed"; }
 docker run --rm --network none "$TAG" vmspec --version >/dev/null || die "the image $TAG was built but vmspec does not run in it"
+# A usage error (exit 2) proves the command is on PATH and its shell runs.
+set +e
+docker run --rm --network none "$TAG" vmspec-lava-verdict >/dev/null 2>&1
+usage=$?
+set -e
+[ "$usage" = 2 ] || die "the image $TAG was built but vmspec-lava-verdict does not run in it (exit $usage)"
 log "$TAG built ($(docker image inspect --format '{{.Size}}' "$TAG") bytes)"

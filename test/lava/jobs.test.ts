@@ -151,9 +151,10 @@ t.test('test case names: one per selected requirement, a-z 0-9 and hyphens, uniq
   t.throws(() => testCaseNames(['---']), /no usable LAVA test case name/);
 
   const j = generate()[0]!;
-  const reported = [...j.scripts!.verdict.matchAll(/^report ([a-z0-9-]+) '([A-Z0-9-]+)'$/gm)].map((m) => [m[2], m[1]]);
-  t.same(reported, requirements.map((r) => [r.id, r.id.toLowerCase()]), 'the verdict step reports exactly the selection, in spec order');
-  const lavaCalls = [...`${j.scripts!.guest}\n${j.scripts!.verdict}`.matchAll(/(?:result|lava-test-reference) (vmspec-[a-z-]+)/g)].map((m) => m[1]);
+  // The step's last argument: the ids the shipped command reports, one case each (test/lava/verdict-step.test.ts).
+  const ids = /'([A-Z0-9,-]+)' \|\| lava-test-case vmspec-verify --result fail$/.exec(j.verdictStep!)?.[1];
+  t.same(ids?.split(','), requirements.map((r) => r.id), 'the verdict step judges exactly the selection, in spec order');
+  const lavaCalls = [...`${j.scripts!.guest}\n${j.verdictStep!}`.matchAll(/(?:result|lava-test-reference) (vmspec-[a-z-]+)/g)].map((m) => m[1]);
   for (const c of new Set(lavaCalls)) t.ok((Object.values(STEP_CASES) as string[]).includes(c!), `${c} is a declared step case`);
 });
 
@@ -163,7 +164,6 @@ t.test('the shell: shellcheck clean, and sh rebuilds the carried files byte for 
   const verdictDef = (j.definition.actions[3] as { test: { definitions: InlineDefinition[] } }).test.definitions[0]!;
   const files: Record<string, string> = {
     'guest.sh': j.scripts!.guest,
-    'verdict.sh': j.scripts!.verdict,
     'guest-run.sh': runScript(guestDef),
     'verdict-run.sh': runScript(verdictDef),
   };
@@ -173,9 +173,11 @@ t.test('the shell: shellcheck clean, and sh rebuilds the carried files byte for 
     const r = spawnSync('shellcheck', ['-s', 'sh', '-S', 'style', p], { encoding: 'utf8' });
     t.equal(r.status, 0, `shellcheck ${name}: ${r.stdout}${r.stderr}`);
   }
-  // The collector and both scripts travel as here-documents in the steps.
+  t.same(verdictDef.repository.run.steps, [j.verdictStep], 'the verdict definition is one line: the command the verdict image ships');
+  t.match(j.verdictStep!, /^vmspec-lava-verdict bundle 'https:\/\/store\.lab\.example\/vmspec\/run-1\/debian12-aavmf-gicv2-acpi-worker\.tar' 'https:\/\/store\.lab\.example\/vmspec\/run-1\/debian12-aavmf-gicv2-acpi-worker\.json' 'vmspec-v2' 'debian12-aavmf-gicv2-acpi-worker' /);
+  // The collector and the guest script travel as here-documents in the guest's steps.
   const collector = readFileSync(COLLECTOR_PATH, 'utf8');
-  const carried: [string, string][] = [['collect.sh', collector], ['guest.sh', j.scripts!.guest], ['verdict.sh', j.scripts!.verdict]];
+  const carried: [string, string][] = [['collect.sh', collector], ['guest.sh', j.scripts!.guest]];
   for (const [name, content] of carried) {
     const target = join(work, `rebuilt-${name}`);
     const step = writeFileStep(target, content, 'VMSPEC_TEST_EOF');

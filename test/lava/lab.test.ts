@@ -18,6 +18,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const VMSPEC = join(ROOT, 'bin/vmspec.js');
 const LAB = join(ROOT, 'scripts/lava-lab.sh');
 const RESULTS = join(ROOT, 'scripts/lava-results.sh');
+const IDENTITY = process.env.VMSPEC_LAB_IDENTITY ?? 'vmspec-lab';
 const skip = !process.env.VMSPEC_SLOW_TESTS
   ? 'set VMSPEC_SLOW_TESTS=1 to bring up a LAVA lab (with dockerd and the verdict image) and run a 4-cell matrix through it (about 15 min for the lab and jobs, plus 4 vmspec boots to compare; needs root)'
   : process.getuid?.() !== 0
@@ -95,6 +96,20 @@ acpi: [true, false]
     const expected = lava.map((r) => [r.id.toLowerCase(), lavaStatus[r.status] ?? 'unknown']).sort();
     t.same(perRequirement, expected, `${slug}: LAVA test cases per requirement = vmspec verify --evidence on the same frame`);
     t.ok(perRequirement.some(([, r]) => r === 'pass') && perRequirement.some(([, r]) => r === 'fail'), `${slug}: both pass and fail reached LAVA`);
+
+    // LAVA kept the verdict definition's result whole: its metadata (the inline definition, lava/verdict-step.ts)
+    // is under the 4096 bytes lava_results_app/dbutils.py keeps, so no "Result metadata is too long" anywhere.
+    const job = parse(readFileSync(join(work, 'jobs', `${slug}.yaml`), 'utf8')) as { actions: { test?: { definitions?: { name: string; repository: { run: { steps: string[] } } }[] } }[] };
+    const verdictSteps = job.actions.flatMap((a) => a.test?.definitions ?? []).find((d) => d.name === 'vmspec-verdicts')!.repository.run.steps;
+    const defResult = cases.find((c) => c.suite === 'lava' && /^\d+_vmspec-verdicts$/.test(c.name)) as { result: string; metadata?: { repository?: { run?: { steps?: string[] } } } } | undefined;
+    t.equal(defResult?.result, 'pass', `${slug}: LAVA's result for the verdict definition`);
+    t.same(defResult?.metadata?.repository?.run?.steps, verdictSteps, `${slug}: its metadata keeps the whole inline definition (not stripped)`);
+    const id = readFileSync(join(work, 'out', `${slug}.job`), 'utf8').trim();
+    const shown = spawnSync('lavacli', ['-i', IDENTITY, 'jobs', 'show', '--yaml', id], { env, encoding: 'utf8' });
+    t.equal(shown.status, 0, `lavacli jobs show ${id}: ${shown.stderr}`);
+    const failure = (parse(shown.stdout) as { failure_comment?: string | null }).failure_comment ?? '';
+    t.notMatch(failure, /Result metadata is too long/, `${slug}: job ${id} has no "Result metadata is too long" comment`);
+    t.notMatch(readFileSync(join(work, 'out', `${slug}.lava.yaml`), 'utf8'), /too long/, `${slug}: no test result mentions metadata too long`);
   }
 
   const merged = JSON.parse(execFileSync('node', [VMSPEC, 'report', 'merge', '--format', 'json', ...index.jobs.map((j) => join(work, 'out', `${j.slug}.json`))], { encoding: 'utf8' })) as Record<string, unknown>;

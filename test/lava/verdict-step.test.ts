@@ -1,25 +1,29 @@
 import t, { type Test } from 'tap';
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { verdictScript } from '../../lava/verdict-script.js';
-import { testCaseNames } from '../../lava/names.js';
+import { createHash } from 'node:crypto';
+import { bundleVerdictStep, consoleVerdictStep, VERDICT_COMMAND, VERDICT_IMAGE_FILES } from '../../lava/verdict-step.js';
+import { STEP_CASES, testCaseNames } from '../../lava/names.js';
 import type { RunResults } from '../../engine/results.js';
 import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { vmspec } from '../cli/cli-runner.js';
 import { repoRoot } from '../fixtures/cache.js';
 import { evidenceBundle, RECIPES, type BundleRecipe } from '../fixtures/evidence-bundles.js';
+import { lavaCommonMissing, SYSTEM_PYTHON } from './lava-validator.js';
 
 /**
- * The verdict step run for real, as LAVA's docker test shell would run it:
- * sh, curl against an HTTP store (GET the bundle, PUT the results), the
- * built vmspec CLI on a bundle made by the real collector. Only LAVA's two
- * reporting helpers are stand-ins, recording what they were asked to
- * report. Needs `npm run build`.
+ * The verdict step run for real, as LAVA's docker test shell runs it: the
+ * job's one run step, through sh, calling the vmspec-lava-verdict the
+ * verdict image ships (lava/verdict-image/); curl against an HTTP store
+ * (GET the bundle, PUT the results) or the job log fetcher against a server
+ * serving a LAVA log; the built vmspec CLI on a bundle made by the real
+ * collector. Only LAVA's two reporting helpers are stand-ins, recording
+ * what they were asked to report. Needs `npm run build`.
  */
 
 const exec = promisify(execFile);
@@ -55,16 +59,21 @@ for (const helper of ['lava-test-case', 'lava-test-reference']) {
 }
 writeFileSync(join(bin, 'vmspec'), `#!/bin/sh\nexec '${process.execPath}' '${join(repoRoot, 'bin', 'vmspec.js')}' "$@"\n`);
 chmodSync(join(bin, 'vmspec'), 0o755);
+// As the image installs it: a symlink on PATH to the shipped script (which finds the fetcher beside itself).
+symlinkSync(join(VERDICT_IMAGE_FILES, 'vmspec-lava-verdict.sh'), join(bin, VERDICT_COMMAND));
 
 const spec = loadSpecOrThrow('vmspec-v2');
 const ids = spec.requirements.filter((r) => r.probe?.startsWith('evidence.') || r.id === 'V2-IMG-GPT' || r.id === 'V2-PLAT-AARCH32').map((r) => r.id);
 const cases = testCaseNames(ids);
 
 async function runStep(t: Test, name: string, bundleUrl: string, resultsUrl: string): Promise<Map<string, string[]>> {
+  return runLine(t, bundleVerdictStep({ bundleUrl, resultsUrl, spec: 'vmspec-v2', slug: name, cases }));
+}
+
+/** The job's run step through sh, as LAVA's run script holds it. */
+async function runLine(t: Test, line: string, env: Record<string, string> = {}): Promise<Map<string, string[]>> {
   writeFileSync(calls, '');
-  const script = join(work, `${name}.sh`);
-  writeFileSync(script, verdictScript({ bundleUrl, resultsUrl, spec: 'vmspec-v2', slug: name, cases }));
-  const r = await exec('sh', [script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
+  const r = await exec('sh', ['-c', line], { env: { ...process.env, ...env, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
   t.equal(r.stderr.includes('lava-test-case') && r.stderr.includes('not found'), false, 'helpers found on PATH');
   const out = new Map<string, string[]>();
   for (const line of readFileSync(calls, 'utf8').split('\n').filter(Boolean)) {
@@ -128,4 +137,86 @@ t.test('a bundle that is not one: vmspec refuses it, requirements unknown', asyn
   t.same(got.get('lava-test-case vmspec-fetch-bundle'), ['--result', 'pass']);
   t.same(got.get('lava-test-case vmspec-verify'), ['--result', 'fail']);
   for (const id of ids) t.same(got.get(`lava-test-case ${cases.get(id)}`), ['--result', 'unknown'], id);
+});
+
+// The LAVA server's log API for the console step: GET /api/v0.2/jobs/ID/logs/ serves a log LAVA's own dump() wrote.
+const logs = new Map<string, string>();
+const lavaServer: Server = createServer((req, res) => {
+  const body = logs.get(req.url ?? '');
+  if (body === undefined) res.writeHead(404).end();
+  else res.end(body);
+});
+await new Promise<void>((r) => lavaServer.listen(0, '127.0.0.1', r));
+t.teardown(() => new Promise<void>((r) => lavaServer.close(() => r())));
+const lavaUrl = `http://127.0.0.1:${(lavaServer.address() as AddressInfo).port}/`;
+
+/** A job log as LAVA serves it: one dump() record per line (lava_common/log.py), the console lines at level target. */
+function lavaLog(consoleLines: string[]): string {
+  const r = spawnSync(SYSTEM_PYTHON, ['-c', `
+import json, sys
+from lava_common.log import dump
+print("- " + dump({"dt": "2023-01-01T00:00:00", "lvl": "info", "msg": "start: 1 tmpfs-deploy"}))
+for m in json.load(sys.stdin):
+    print("- " + dump({"dt": "2023-01-01T00:00:00", "lvl": "target", "msg": m}))
+`], { input: JSON.stringify(consoleLines), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`lava_common.log dump: ${r.error?.message ?? r.stderr}`);
+  return r.stdout;
+}
+
+t.test('a console job: the frame in the job\'s own log, one LAVA result per requirement', { skip: lavaCommonMissing() }, async (t) => {
+  const bundle = evidenceBundle('acpiGicv3', RECIPES.acpiGicv3 as BundleRecipe);
+  const tar = readFileSync(bundle.tar);
+  const sha = createHash('sha256').update(tar).digest('hex');
+  // As collect.sh --console prints it, amid other console output.
+  const frame = ['vmspec-init: kernel 6.1.0', `-----BEGIN VMSPEC EVIDENCE size=${tar.length} sha256=${sha}-----`, ...tar.toString('base64').match(/.{1,76}/g)!, '-----END VMSPEC EVIDENCE-----', 'reboot: Power down'];
+  logs.set('/api/v0.2/jobs/42/logs/', lavaLog(frame));
+  const run = JSON.parse(vmspec(['verify', '--evidence', bundle.tar, '--only', ids.join(','), '--format', 'json']).stdout) as RunResults;
+
+  const line = consoleVerdictStep({ lavaUrl, spec: 'vmspec-v2', slug: 'reference-aavmf-gicv3-acpi-worker', cases });
+  const got = await runLine(t, line, { LAVA_JOB_ID: '42' });
+  t.same(got.get(`lava-test-case ${STEP_CASES.fetchLog}`), ['--result', 'pass'], 'the frame came from the log API');
+  t.same(got.get('lava-test-case vmspec-verify'), ['--result', 'pass', '--measurement', String(run.exitCode), '--units', 'exit-code']);
+  for (const r of run.results) t.same(got.get(`lava-test-case ${cases.get(r.id)}`), ['--result', LAVA_RESULT[r.status]], `${r.id} (${r.status})`);
+  t.equal([...got.keys()].filter((k) => k.startsWith('lava-test-case v2-')).length, ids.length, 'exactly one case per requirement');
+  t.notOk(got.has('lava-test-case vmspec-upload-results'), 'a console job uploads nothing');
+});
+
+t.test('a console job whose frame is corrupt: vmspec refuses it, every requirement unknown', { skip: lavaCommonMissing() }, async (t) => {
+  logs.set('/api/v0.2/jobs/43/logs/', lavaLog([`-----BEGIN VMSPEC EVIDENCE size=3 sha256=${'0'.repeat(64)}-----`, 'QUJD', '-----END VMSPEC EVIDENCE-----']));
+  const got = await runLine(t, consoleVerdictStep({ lavaUrl, spec: 'vmspec-v2', slug: 'cell', cases }), { LAVA_JOB_ID: '43' });
+  t.same(got.get(`lava-test-case ${STEP_CASES.fetchLog}`), ['--result', 'pass'], 'the log had a complete frame');
+  t.same(got.get('lava-test-case vmspec-verify'), ['--result', 'fail']);
+  for (const id of ids) t.same(got.get(`lava-test-case ${cases.get(id)}`), ['--result', 'unknown'], id);
+});
+
+t.test('an image without the command: the step still tells LAVA vmspec-verify failed', async (t) => {
+  const line = consoleVerdictStep({ lavaUrl, spec: 'vmspec-v2', slug: 'cell', cases });
+  const helpersOnly = join(work, 'helpers-only');
+  mkdirSync(helpersOnly, { recursive: true });
+  writeFileSync(join(helpersOnly, 'lava-test-case'), readFileSync(join(bin, 'lava-test-case')));
+  chmodSync(join(helpersOnly, 'lava-test-case'), 0o755);
+  writeFileSync(calls, '');
+  const r = spawnSync('sh', ['-c', line], { env: { PATH: `${helpersOnly}:/usr/bin:/bin` }, encoding: 'utf8' });
+  t.equal(r.status, 0, 'the fallback reported');
+  t.match(r.stderr, /vmspec-lava-verdict: (not found|command not found)/, 'the shell names the missing command');
+  t.same(readFileSync(calls, 'utf8').trim().split('\n'), ['lava-test-case vmspec-verify --result fail']);
+});
+
+t.test('the shipped script: case names as lava/names.ts makes them, usage errors exit 2, shellcheck clean', async (t) => {
+  const script = join(VERDICT_IMAGE_FILES, 'vmspec-lava-verdict.sh');
+  for (const specName of ['vmspec-v2', 'vmspec-v1']) {
+    const all = loadSpecOrThrow(specName).requirements.map((r) => r.id);
+    const names = testCaseNames(all);
+    // The script's case_name(), called on every id of the spec.
+    const r = spawnSync('sh', ['-c', `eval "$(sed -n '/^case_name() {/,/^}/p' "$0")"; for id in "$@"; do case_name "$id"; done`, script, ...all], { encoding: 'utf8' });
+    t.same(r.stdout.trim().split('\n'), [...names.values()], `${specName}: every id's case name equals testCaseName()`);
+  }
+  for (const args of [[], ['console'], ['bundle', 'a', 'b', 'c', 'd'], ['other', 'a', 'b', 'c', 'd'], ['console', 'u', 'vmspec-v2', 'BAD SLUG', 'V2-X'], ['console', 'u', 'vmspec-v2', 'cell', "V2-X;rm"]]) {
+    t.equal(spawnSync('sh', [script, ...args]).status, 2, `usage error: ${JSON.stringify(args)}`);
+  }
+  const text = readFileSync(script, 'utf8');
+  for (const m of text.matchAll(/(?:result|lava-test-reference) (vmspec-[a-z-]+)/g)) t.ok((Object.values(STEP_CASES) as string[]).includes(m[1]!), `${m[1]} is a declared step case`);
+  const sc = spawnSync('shellcheck', ['-s', 'sh', '-S', 'style', script], { encoding: 'utf8' });
+  if (sc.error) t.comment(`shellcheck not run: ${sc.error.message}`);
+  else t.equal(sc.status, 0, `shellcheck: ${sc.stdout}`);
 });

@@ -1,21 +1,20 @@
-/** Where the console verdict step writes the fetcher before running it with node. */
-export const JOB_LOG_FETCHER = '/tmp/vmspec-lava-job-log.cjs';
-
-/**
- * A Node script, carried in console jobs, that fetches a job's log from a
- * LAVA server (GET URL/api/v0.2/jobs/ID/logs/, public jobs need no token)
- * and writes its console lines ("lvl": "target") as the guest printed them,
- * one per line: the input `vmspec verify --evidence` reads the frame from.
- *
- * LAVA writes each log record as one line of YAML flow style with every
- * scalar double-quoted and keys sorted (lava_common/log.py dump()), e.g.
- *   - {"dt": "2023-01-01T00:00:00.000000", "lvl": "target", "msg": "text"}
- * so a record is read with one regular expression and YAML's double-quoted
- * escapes (YAML 1.1 §5.7 / 1.2 §5.7). The dispatcher sends records to the
- * server in batches while the job runs: the script polls until the frame's
- * end line has arrived (or gives up after ~5 minutes, exit 1).
- */
-export const JOB_LOG_FETCHER_SOURCE = String.raw`'use strict';
+// vmspec-lava-job-log.cjs LAVA_URL JOB_ID OUT: shipped in the verdict image
+// beside vmspec-lava-verdict (scripts/lava-verdict-image.sh), which runs it in
+// the verdict step of a console job.
+//
+// Fetches a job's log from a LAVA server (GET URL/api/v0.2/jobs/ID/logs/,
+// public jobs need no token) and writes its console lines ("lvl": "target")
+// as the guest printed them, one per line: the input `vmspec verify
+// --evidence` reads the frame from.
+//
+// LAVA writes each log record as one line of YAML flow style with every
+// scalar double-quoted and keys sorted (lava_common/log.py dump()), e.g.
+//   - {"dt": "2023-01-01T00:00:00.000000", "lvl": "target", "msg": "text"}
+// so a record is read with one regular expression and YAML's double-quoted
+// escapes (YAML 1.1 §5.7 / 1.2 §5.7). The dispatcher sends records to the
+// server in batches while the job runs: the script polls until the frame's
+// end line has arrived (or gives up after ~5 minutes, exit 1).
+'use strict';
 const { writeFileSync } = require('node:fs');
 const [base, job, out] = process.argv.slice(2);
 if (!base || !/^[0-9]+(\.[0-9]+)?$/.test(job || '') || !out) {
@@ -68,4 +67,3 @@ function consoleLines(text) {
   console.log('vmspec: ' + lines.length + ' console lines of job ' + job + (complete(lines) ? ', the frame complete' : ', no complete frame'));
   process.exit(complete(lines) ? 0 : 1);
 })();
-`;
