@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jobYaml } from '../../lava/emit.js';
@@ -11,6 +11,7 @@ import { parseMatrix } from '../../lava/matrix.js';
 import { VERDICT_IMAGE_FILES } from '../../lava/verdict-step.js';
 import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { lavaCommonMissing, SYSTEM_PYTHON } from './lava-validator.js';
+import { cachedDir } from '../fixtures/cache.js';
 
 /**
  * The verdict step's inline definition fits in what LAVA keeps of a result.
@@ -113,8 +114,27 @@ function generate(specName: string, all: boolean): GeneratedJob[] {
   });
 }
 
-t.test('the cap is the one the installed LAVA server applies', { skip: existsSync(DBUTILS) ? false : `lava-server is not installed (${DBUTILS})` }, async (t) => {
-  const source = readFileSync(DBUTILS, 'utf8');
+/**
+ * lava_results_app/dbutils.py as Debian ships it: the installed file, or
+ * the same file read from lava-server's .deb (`apt-get download`, cached),
+ * so the check runs where the server is not installed, as on CI.
+ */
+function dbutilsSource(): string {
+  if (existsSync(DBUTILS)) return readFileSync(DBUTILS, 'utf8');
+  const dir = cachedDir('lava-server-dbutils', { v: 1 }, (d) => {
+    const dl = spawnSync('apt-get', ['download', 'lava-server'], { cwd: d, encoding: 'utf8' });
+    const deb = readdirSync(d).find((f) => f.endsWith('.deb'));
+    if (dl.status !== 0 || !deb) throw new Error(`apt-get download lava-server failed: ${dl.stderr}`);
+    const tar = spawnSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xO ".$2"', 'sh', join(d, deb), DBUTILS], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    if (tar.status !== 0 || !tar.stdout) throw new Error(`${DBUTILS} not found in ${deb}: ${tar.stderr}`);
+    writeFileSync(join(d, 'dbutils.py'), tar.stdout);
+    rmSync(join(d, deb));
+  });
+  return readFileSync(join(dir, 'dbutils.py'), 'utf8');
+}
+
+t.test('the cap is the one Debian\'s LAVA server applies', async (t) => {
+  const source = dbutilsSource();
   t.match(source, /metadata = yaml_dump\(results\)\n\s+if len\(metadata\) > 4096:/, 'map_scanned_results measures yaml_dump(results) against 4096');
   t.match(source, /Result metadata is too long/);
 });
