@@ -58,7 +58,7 @@ const variants: XfsLogSnapshotSpec[] = [
   { name: 'xl-v5-copy', sizeMiB: 64, rounds: rounds('syncfs'), snapshot: 'copy' },
   { name: 'xl-v5-shutdown', sizeMiB: 64, rounds: rounds('fsync'), snapshot: 'shutdown' },
   // Enough log traffic to go round the 1368-block log several times: cycle > 1, records across the physical end.
-  { name: 'xl-v5-wrap', sizeMiB: 64, rounds: [{ tree: base, churn: 6000, commit: 'syncfs' }, { churn: 3000, tree: { 'after/wrap.txt': { file: 'wrapped\n' } }, rename: [['etc/hostname', 'etc/hostname.old']], commit: 'syncfs' }], snapshot: 'copy' },
+  { name: 'xl-v5-wrap', sizeMiB: 64, rounds: [{ tree: base, churn: 15000, commit: 'syncfs' }, { churn: 6000, tree: { 'after/wrap.txt': { file: 'wrapped\n' } }, rename: [['etc/hostname', 'etc/hostname.old']], commit: 'syncfs' }], snapshot: 'copy' },
 ];
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
