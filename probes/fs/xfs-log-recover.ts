@@ -365,8 +365,8 @@ class Recovery {
     const rhash = new Map<number, Trans>();
     let held = 0;
     forEachRecord(this.reader, head, tail, (rec) => {
-      // xlog_recover_process: on v5 a CRC mismatch is fatal (the CRC pass already trimmed torn writes).
-      if (recordCrc(this.reader.g, rec) === 'bad' && this.reader.g.crc) {
+      // xlog_recover_process: on v5 any mismatch is fatal, h_crc 0 included (the CRC pass let that through, the replay does not).
+      if (recordCrc(this.reader.g, rec) !== 'ok' && this.reader.g.crc) {
         throw new LogRefused(`log record at block ${rec.blk} (LSN ${lsnString(rec.head.h_lsn)}) fails its CRC ("log record CRC mismatch")`);
       }
       this.#checkRecover(rec);
