@@ -454,11 +454,10 @@ class Recovery {
   #addToTrans(trans: Trans, data: Uint8Array): void {
     const host = this.host!;
     if (data.length === 0) return;
-    if (trans.items.length === 0 && trans.headerBytes < 16) {
-      if (trans.headerBytes === 0) {
-        if (data.length < 4 || host.u32(data, 0) !== XFS_TRANS_HEADER_MAGIC) throw new LogRefused(`transaction 0x${trans.tid.toString(16)}: bad transaction header magic`);
-        if (data.length > 16) throw new LogRefused(`transaction 0x${trans.tid.toString(16)}: transaction header of ${data.length} bytes`);
-      }
+    if (trans.items.length === 0) {
+      // The transaction header (struct xfs_trans_header), possibly split: the rest comes as a continuation.
+      if (data.length < 4 || host.u32(data, 0) !== XFS_TRANS_HEADER_MAGIC) throw new LogRefused(`transaction 0x${trans.tid.toString(16)}: bad transaction header magic`);
+      if (data.length > 16) throw new LogRefused(`transaction 0x${trans.tid.toString(16)}: transaction header of ${data.length} bytes`);
       trans.headerBytes = data.length;
       if (data.length === 16) trans.items.push({ total: 0, regions: [] });
       return;
@@ -481,7 +480,7 @@ class Recovery {
   /** xlog_recover_add_to_cont_trans: the rest of a region split across records. */
   #addToContTrans(trans: Trans, data: Uint8Array): void {
     if (trans.items.length === 0) {
-      if (trans.headerBytes + data.length > 16 || data.length > 16) throw new LogRefused(`transaction 0x${trans.tid.toString(16)}: bad continued header length`);
+      if (data.length > 16) throw new LogRefused(`transaction 0x${trans.tid.toString(16)}: bad continued header length`);
       trans.headerBytes += data.length;
       trans.items.push({ total: 0, regions: [] });
       return;
