@@ -21,8 +21,8 @@ export interface XfsLogState {
   location: 'internal' | 'external';
   /**
    * clean: the last record is an unmount record; dirty: it is not, so the
-   * kernel would replay the log on mount (this reader reads what is on disk,
-   * without replaying); unknown: an external log, or no record header found.
+   * kernel would replay the log on mount (and so does this reader, in memory:
+   * xfs-log-recover.ts); unknown: an external log, or no record header found.
    */
   state: 'clean' | 'dirty' | 'unknown';
   /** Basic block of the log's head (where the next record goes), when found. */

@@ -44,7 +44,9 @@ import {
   XFS_DINODE_FMT_LOCAL,
   type XfsInode,
 } from './xfs-inode.js';
+import { JournalOverlayByteSource } from './ext4-journal.js';
 import { logState, type XfsLogState } from './xfs-log.js';
+import { recoverXfsLog, type XfsLogRecovery } from './xfs-log-recover.js';
 import {
   checkReadable,
   FEAT_INCOMPAT,
@@ -70,6 +72,16 @@ const READ_CHUNK = 8 * 1024 * 1024;
 /** How a directory is stored ("XFS Algorithms & Data Structures", "Directories"), for reports and tests. */
 export type XfsDirFormat = 'shortform' | 'block' | 'leaf' | 'node';
 
+/** What log recovery did, as facts: XfsLogRecovery without its overlay. */
+export type XfsLogFacts = Omit<XfsLogRecovery, 'sectors'>;
+
+export interface XfsOpenOptions {
+  /** Like `mount -o norecovery`: read what is on disk, leaving a dirty log unreplayed. */
+  norecovery?: boolean;
+}
+
+const NOT_REPLAYED: XfsLogFacts = { replayed: false, transactions: 0, blocksReplayed: 0, revoked: 0, skippedNewer: 0, checksumFailures: 0, features: [], tail: null, head: null };
+
 /** Plain facts about the filesystem, for probes and reports. */
 export interface XfsInfo {
   type: 'xfs';
@@ -84,9 +96,14 @@ export interface XfsInfo {
   uuid: string;
   label: string;
   features: { versionBits: string[]; features2: string[]; roCompat: string[]; incompat: string[]; logIncompat: string[] };
-  /** The log holds changes not replayed (a dirty log): what is read is the on-disk state, as with `mount -o norecovery`. */
+  /** The log is dirty: it holds changes the kernel replays at mount (see journal: replayed in memory or not). */
   needsRecovery: boolean;
   log: XfsLogState;
+  /**
+   * Only when needsRecovery: what log recovery did (xfs-log-recover.ts). Replayed: files read as after the
+   * kernel's recovery (the image untouched); not replayed: as `mount -o norecovery` shows them, with the reason.
+   */
+  journal?: XfsLogFacts;
   /** v5 metadata CRCs checked so far (superblock, inodes, bmbt, directory and symlink blocks) and the ones that did not match: updated as the reader goes. */
   crc: { checked: number; failed: number; failures: string[] };
   /** The filesystem claims more blocks than the image holds. */
@@ -130,8 +147,9 @@ function firstRunEndingAfter(runs: Run[], lblk: number): number {
  * Ext4Filesystem: the superblock at open, then only the inodes, bmap btree
  * blocks, directory and file blocks a call needs. Every structure is
  * bounds-checked; damage is a ParseError with its offset; v5 CRCs are
- * verified and counted in `info.crc`. The log is not replayed: whether it
- * is dirty is a fact (`info.log`, `info.needsRecovery`).
+ * verified and counted in `info.crc`. A dirty log is replayed in memory
+ * first, as the kernel does at mount (`info.journal` says what happened);
+ * the image is never written.
  */
 export class XfsFilesystem extends NodeFilesystem<XfsInode> {
   readonly type = 'xfs';
@@ -147,11 +165,12 @@ export class XfsFilesystem extends NodeFilesystem<XfsInode> {
     readonly src: ByteSource,
     readonly sb: XfsSuperblock,
     crc: CrcTally,
+    log: XfsLogState,
+    journal?: XfsLogFacts,
   ) {
     super();
     this.#crc = crc;
     this.#io = new CachedBlockReader(src, sb.sb_blocksize, sb.sb_dblocks);
-    const log = logState(src, sb);
     this.info = {
       type: 'xfs',
       version: sb.version,
@@ -172,6 +191,7 @@ export class XfsFilesystem extends NodeFilesystem<XfsInode> {
       },
       needsRecovery: log.state === 'dirty',
       log,
+      ...(journal ? { journal } : {}),
       crc: crc as XfsInfo['crc'],
       truncated: sb.sb_dblocks * sb.sb_blocksize > src.size,
     };
@@ -186,17 +206,45 @@ export class XfsFilesystem extends NodeFilesystem<XfsInode> {
     };
   }
 
-  /** Opens the filesystem on `src`: reads and checks the superblock and the root inode. */
-  static open(src: ByteSource): XfsFilesystem {
+  /**
+   * Opens the filesystem on `src`: reads and checks the superblock and the root inode. A dirty log is
+   * replayed in memory first, as the kernel does at mount; when it cannot be, the filesystem is read
+   * unreplayed and info.journal says why.
+   */
+  static open(src: ByteSource, options: XfsOpenOptions = {}): XfsFilesystem {
     const crc = new CrcTally();
     const sb = readSuperblock(src, crc);
     checkReadable(sb);
-    const fs = new XfsFilesystem(src, sb, crc);
-    const root = fs.inode(sb.sb_rootino);
-    if ((root.di_mode & S_IFMT) !== S_IFDIR) {
-      throw new ParseError(`xfs inode ${sb.sb_rootino}`, root.offset, `the root inode is not a directory (di_mode 0o${root.di_mode.toString(8)})`);
+    const log = logState(src, sb);
+    if (log.state !== 'dirty') return new XfsFilesystem(src, sb, crc, log).#checkRoot();
+    if (options.norecovery) return new XfsFilesystem(src, sb, crc, log, { ...NOT_REPLAYED, reason: 'not replayed: opened with norecovery' }).#checkRoot();
+    const { sectors, ...facts } = recoverXfsLog(src, sb);
+    if (facts.replayed && sectors.size > 0) {
+      try {
+        const overlay = new JournalOverlayByteSource(src, 512, sectors);
+        // The superblock may have been logged: read it again, as xlog_do_recover does after replay.
+        const replayedCrc = new CrcTally();
+        const replayedSb = readSuperblock(overlay, replayedCrc);
+        checkReadable(replayedSb);
+        if (replayedSb.sb_blocksize !== sb.sb_blocksize || replayedSb.sb_inodesize !== sb.sb_inodesize) {
+          throw new ParseError('xfs superblock', 0, 'the replayed superblock changes the block or inode size');
+        }
+        return new XfsFilesystem(overlay, replayedSb, replayedCrc, log, facts).#checkRoot();
+      } catch (e) {
+        if (!(e instanceof ParseError || e instanceof UnsupportedError)) throw e;
+        const unreplayed = { ...facts, replayed: false, blocksReplayed: 0, reason: `after replaying the log the filesystem is unreadable (${e.message}): read unreplayed` };
+        return new XfsFilesystem(src, sb, crc, log, unreplayed).#checkRoot();
+      }
     }
-    return fs;
+    return new XfsFilesystem(src, sb, crc, log, facts).#checkRoot();
+  }
+
+  #checkRoot(): this {
+    const root = this.inode(this.sb.sb_rootino);
+    if ((root.di_mode & S_IFMT) !== S_IFDIR) {
+      throw new ParseError(`xfs inode ${this.sb.sb_rootino}`, root.offset, `the root inode is not a directory (di_mode 0o${root.di_mode.toString(8)})`);
+    }
+    return this;
   }
 
   // ---- inodes and their data ------------------------------------------------
@@ -401,8 +449,8 @@ export class XfsFilesystem extends NodeFilesystem<XfsInode> {
   }
 }
 
-/** Opens an xfs filesystem read-only. */
-export function openXfs(src: ByteSource): XfsFilesystem {
-  return XfsFilesystem.open(src);
+/** Opens an xfs filesystem read-only (a dirty log replayed in memory unless `norecovery`). */
+export function openXfs(src: ByteSource, options: XfsOpenOptions = {}): XfsFilesystem {
+  return XfsFilesystem.open(src, options);
 }
 

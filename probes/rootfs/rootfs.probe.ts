@@ -1,5 +1,6 @@
 import { UnsupportedError } from '../../bytes/errors.js';
 import type { Ext4JournalFacts } from '../fs/ext4-journal.js';
+import type { XfsLogFacts } from '../fs/xfs.js';
 import { FsError, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import { arr, bool, enumOf, type FactsOf, int, narr, nbool, nint, nobj, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
@@ -28,16 +29,17 @@ const facts = obj({
     filesystem: enumOf(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', null]),
     uuid: nstr(),
     label: nstr(),
-    needsRecovery: nbool('the ext4 journal holds transactions not yet written home (see journal: replayed in memory or not), or the xfs log is dirty (xfs: never replayed, read as mount -o norecovery shows it)'),
+    needsRecovery: nbool('the ext4 journal holds transactions not yet written home, or the xfs log is dirty (see journal: replayed in memory or not)'),
     journal: nobj({
       replayed: bool('the journal was replayed in memory (the image is never written): files are read as after the kernel\'s recovery; false: read as mount -o norecovery shows them'),
       transactions: int('committed transactions found'),
       blocksReplayed: int('logged block copies applied'),
-      revoked: int('logged blocks skipped: revoked by the same or a later transaction'),
-      checksumFailures: int('logged blocks not replayed because their tag checksum (journal csum v2/v3) fails'),
-      features: arr(str(), 'journal features, e2fsprogs names'),
+      revoked: int('logged blocks skipped: revoked by the same or a later transaction (xfs: buffers cancelled by XFS_BLF_CANCEL)'),
+      skippedNewer: nint('xfs: logged items not replayed because the metadata on disk is already newer (LSN ordering); null for ext4'),
+      checksumFailures: int('logged blocks not replayed because their tag checksum (journal csum v2/v3) fails; xfs: log records failing their CRC (torn writes dropped from the head)'),
+      features: arr(str(), 'journal features, e2fsprogs names; xfs: logv2, crc, the writer\'s byte order'),
       reason: nstr('why the journal was not replayed, or what was irregular about the replay'),
-    }, 'ext4 with needs_recovery only: what became of its journal; null otherwise'),
+    }, 'ext4 with needs_recovery or xfs with a dirty log only: what became of its journal (xfs: its log); null otherwise'),
     btrfs: nobj({
       subvolume: obj({ id: str(), path: str() }),
       defaultSubvolume: str(),
@@ -162,8 +164,11 @@ export const rootfsProbe = defineProbe({
 });
 
 /** console= values of a kernel command line, in order. */
-function rootJournal(j: Ext4JournalFacts): NonNullable<FactsOf<typeof facts>['rootfs']['journal']> {
-  return { replayed: j.replayed, transactions: j.transactions, blocksReplayed: j.blocksReplayed, revoked: j.revoked, checksumFailures: j.checksumFailures, features: [...j.features], reason: j.reason ?? null };
+function rootJournal(j: Ext4JournalFacts | XfsLogFacts): NonNullable<FactsOf<typeof facts>['rootfs']['journal']> {
+  return {
+    replayed: j.replayed, transactions: j.transactions, blocksReplayed: j.blocksReplayed, revoked: j.revoked,
+    skippedNewer: 'skippedNewer' in j ? j.skippedNewer : null, checksumFailures: j.checksumFailures, features: [...j.features], reason: j.reason ?? null,
+  };
 }
 
 export function consoles(args: string[]): string[] {

@@ -67,7 +67,8 @@ export interface ReadableVolume {
   /**
    * The filesystem as GRUB reads it, where that differs from `fs`: an ext4
    * whose journal vmspec replayed for Linux's view is read unreplayed by
-   * GRUB (grub-core/fs/ext2.c ignores needs_recovery); null when GRUB could
+   * GRUB (grub-core/fs/ext2.c ignores needs_recovery), and so is an xfs
+   * whose log was replayed (grub-core/fs/xfs.c reads no log); null when GRUB could
    * not read that unreplayed state at all.
    */
   grubFs?: VolumeFilesystem | null;
@@ -165,7 +166,12 @@ function findRoot(image: DiskImage, memo: Memo): RootfsHandle {
     let grubFs: VolumeFilesystem | null | undefined;
     try {
       if (kind === 'btrfs') ({ fs, grubView } = openBtrfsVolume(src));
-      else if (kind === 'xfs') grubView = fs = openXfs(src);
+      else if (kind === 'xfs') {
+        const xfs = openXfs(src);
+        grubView = fs = xfs;
+        // GRUB's xfs driver (grub-core/fs/xfs.c) never reads the log either.
+        if (xfs.info.journal?.replayed && xfs.src !== src) grubFs = unreplayedXfs(src);
+      }
       else {
         const ext = openExt4(src);
         grubView = fs = ext;
@@ -303,6 +309,16 @@ function scanLogicalVolumes(entry: ScannedPartition, pv: PvCandidates, scanned: 
       continue;
     }
     open(e, lv);
+  }
+}
+
+/** An xfs as GRUB reads it, its log not replayed; null when that state does not even open. */
+function unreplayedXfs(src: ByteSource): XfsFilesystem | null {
+  try {
+    return openXfs(src, { norecovery: true });
+  } catch (e) {
+    if (e instanceof ParseError || e instanceof UnsupportedError) return null;
+    throw e;
   }
 }
 

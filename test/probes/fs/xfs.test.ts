@@ -217,7 +217,7 @@ for (const { label, fx, version, incompat } of fixtures) {
 }
 
 
-t.test('a dirty log is detected and reported, as xfs_logprint sees it; the on-disk state is read', async (t) => {
+t.test('a dirty log is detected as xfs_logprint sees it and replayed; norecovery reads the on-disk state', async (t) => {
   const fx = buildXfs({ name: 'dirty-log', sizeMiB: 320, tree: { 'etc/hostname': { file: 'dirty\n' } }, dirtyLog: true });
   const before = sha256File(fx.image);
   const src = new FileByteSource(fx.image);
@@ -227,8 +227,14 @@ t.test('a dirty log is detected and reported, as xfs_logprint sees it; the on-di
   t.equal(lp?.state, 'dirty', 'xfs_logprint: dirty');
   t.match(fs.info.log, { location: 'internal', state: 'dirty', headBlock: lp?.head });
   t.equal(fs.info.needsRecovery, true);
+  t.match(fs.info.journal, { replayed: true, tail: lp?.tail, head: lp?.head });
+  // Its data never reached the disk (delayed allocation, then shutdown): the log holds the create, not the size.
+  t.equal(fs.stat('/after-shutdown-not-on-disk').type, 'file', 'a file created only in the log is there after replay');
+  t.equal(fs.stat('/logged-dir').type, 'directory');
   const db = xfsDbLs(fx.image, '/').map((e) => e.name).filter((n) => n !== '.' && n !== '..').sort();
-  t.same(fs.readdir('/').map((e) => e.name).sort(), db, 'the unreplayed state, as xfs_db reads it');
+  const raw = openXfs(src, { norecovery: true });
+  t.same(raw.readdir('/').map((e) => e.name).sort(), db, 'norecovery: the unreplayed state, as xfs_db reads it');
+  t.notOk(db.includes('logged-dir'), 'the on-disk state lacks what only the log holds');
   t.equal(sha256File(fx.image), before, 'the image is unchanged');
 });
 
