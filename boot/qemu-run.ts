@@ -118,6 +118,9 @@ export interface QemuRunResult {
   stoppedAfterReset?: boolean;
 }
 
+/** Every QEMU vmspec starts (the VM, a nested host, a Xen host) has no network, display or monitor: its channels are its disks and serial files. */
+export const QEMU_HEADLESS = ['-nic', 'none', '-display', 'none', '-monitor', 'none'] as const;
+
 /** QEMU option values: a comma is written as ",,". */
 export function qemuEscape(value: string): string {
   return value.replace(/,/g, ',,');
@@ -154,9 +157,7 @@ export function qemuArgv(opts: QemuRunOptions, fw: Firmware): string[] {
     argv.push('-fw_cfg', `name=${name},string=${qemuEscape(value)}`);
   }
   argv.push(
-    '-nic', 'none',
-    '-display', 'none',
-    '-monitor', 'none',
+    ...QEMU_HEADLESS,
     '-chardev', `file,id=serial0,path=${qemuEscape(opts.serialLog)}`,
     '-serial', 'chardev:serial0',
     // A reset ends QEMU, except in the boot that exercises it (the host stops that one once the VM has restarted).

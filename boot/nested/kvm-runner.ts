@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync, openSync, fstatSync, readSync, closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { UnsupportedError } from '../../bytes/errors.js';
-import { qemuArgv, qemuEscape, type Firmware, type QemuRunOptions, type QemuRunResult } from '../qemu-run.js';
+import { QEMU_HEADLESS, qemuArgv, qemuEscape, type Firmware, type QemuRunOptions, type QemuRunResult } from '../qemu-run.js';
 import type { BootRunner } from '../types.js';
 import { KVM_HOST_CMDLINE, type KvmHost } from './kvm-host.js';
 import { runHypervisorProcess } from '../hypervisor-process.js';
@@ -110,9 +110,7 @@ export function l0Argv(o: { host: Pick<KvmHost, 'kernel' | 'initrd'>; gic: 2 | 3
     '-device', 'virtserialport,bus=vser.0,chardev=l2serial,name=vmspec.serial',
     '-chardev', `file,id=l1console,path=${qemuEscape(o.l1Console)}`,
     '-serial', 'chardev:l1console',
-    '-nic', 'none',
-    '-display', 'none',
-    '-monitor', 'none',
+    ...QEMU_HEADLESS,
     '-no-reboot',
   );
   return argv;

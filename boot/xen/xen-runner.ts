@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { UnsupportedError } from '../../bytes/errors.js';
-import { qemuEscape, type QemuRunOptions, type QemuRunResult } from '../qemu-run.js';
+import { QEMU_HEADLESS, qemuEscape, type QemuRunOptions, type QemuRunResult } from '../qemu-run.js';
 import type { BootRunner } from '../types.js';
 import { encodeDom0Job, JOB_DIR } from './dom0-job.js';
 import type { DomuBoot } from './domu-boot.js';
@@ -107,9 +107,7 @@ export function xenHostArgv(opts: QemuRunOptions, host: Pick<XenHost, 'xen' | 'd
     '-device', 'virtserialport,chardev=pv,name=vmspec.pv',
     '-chardev', `file,id=xencons,path=${qemuEscape(files.xenConsole)}`,
     '-serial', 'chardev:xencons',
-    '-nic', 'none',
-    '-display', 'none',
-    '-monitor', 'none',
+    ...QEMU_HEADLESS,
     '-no-reboot',
     ...(opts.extraArgs ?? []),
   );
