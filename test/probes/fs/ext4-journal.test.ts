@@ -15,6 +15,7 @@ import { openExt4, type Ext4Filesystem } from '../../../probes/fs/ext4.js';
 import { FsError, walk } from '../../../probes/fs/filesystem.js';
 import { compareWithOracles, debugfs, patch, pseudoRandom, SLOW_LINK_TARGET, type Tree } from '../../fixtures/ext4-builder.js';
 import { buildJournalSnapshot, canMount, type JournalFixture, type JournalSnapshotSpec } from '../../fixtures/ext4-journal-builder.js';
+import { ReplayFuzzTally } from '../../fixtures/replay-fuzz.js';
 
 type TestT = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -209,14 +210,12 @@ t.test('fast commit journals are refused by name and read unreplayed', async (t)
 });
 
 t.test('fuzzing the journal never crashes, hangs or replays a block failing its checksum', async (t) => {
-  const typed = (e: unknown): boolean => e instanceof ParseError || e instanceof UnsupportedError || e instanceof FsError;
   for (const fx of [csum3, plain]) {
     const bs = fx.spec.blockSize;
     const pristine = new Uint8Array(readFileSync(fx.snapshot));
     const log = logBlocks(fx);
     const spots = [0, ...log.map((b) => b.block), ...log.filter((b) => b.type === 1).map((b) => b.block + 1)].map((jblk) => journalBlockOffset(fx.snapshot, jblk, bs));
-    const untyped: string[] = [];
-    const outcomes = { replayed: 0, refused: 0, threw: 0 };
+    const tally = new ReplayFuzzTally();
     for (let round = 0; round < 150; round++) {
       const img = pristine.slice();
       const rnd = pseudoRandom(64, 1000 + round);
@@ -227,23 +226,9 @@ t.test('fuzzing the journal never crashes, hangs or replays a block failing its 
         const at = base + (rnd[10 + k]! % 4 === 0 ? (rnd[20 + k]! * 256 + rnd[30 + k]!) % bs : rnd[20 + k]!);
         img[at] = rnd[40 + k]! % 3 === 0 ? 0xff : rnd[40 + k]! % 3 === 1 ? 0 : img[at]! ^ (1 << rnd[50 + k]! % 8);
       }
-      try {
-        const fs = openExt4(new BufferByteSource(img, `fuzz-${round}`));
-        if (fs.info.journal?.replayed) outcomes.replayed++;
-        else outcomes.refused++;
-        for (const e of walk(fs, '/', { maxEntries: 5000 })) {
-          try {
-            if (e.type === 'file') fs.readFile(e.path, { maxBytes: 1 << 20, truncate: true });
-          } catch (err) {
-            if (!typed(err)) throw err;
-          }
-        }
-      } catch (err) {
-        if (typed(err)) outcomes.threw++;
-        else untyped.push(`round ${round}: ${(err as Error).stack}`);
-      }
+      tally.open(round, () => openExt4(new BufferByteSource(img, `fuzz-${round}`)));
     }
-    t.same(untyped, [], `${fx.spec.name}: only typed errors escape (${JSON.stringify(outcomes)})`);
-    t.ok(outcomes.refused > 0 && outcomes.replayed > 0, `${fx.spec.name}: both outcomes seen ${JSON.stringify(outcomes)}`);
+    t.same(tally.untyped, [], `${fx.spec.name}: only typed errors escape (${JSON.stringify(tally.outcomes)})`);
+    t.ok(tally.outcomes.refused > 0 && tally.outcomes.replayed > 0, `${fx.spec.name}: both outcomes seen ${JSON.stringify(tally.outcomes)}`);
   }
 });

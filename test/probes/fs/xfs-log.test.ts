@@ -18,6 +18,7 @@ import { openXfs, type XfsFilesystem } from '../../../probes/fs/xfs.js';
 import { pseudoRandom, SLOW_LINK_TARGET, type Tree } from '../../fixtures/ext4-builder.js';
 import { patchBytes } from '../../fixtures/xfs-builder.js';
 import { buildXfsLogSnapshot, canMount, kernelRecoveredTree, type TreeEntry, type XfsLogFixture, type XfsLogSnapshotSpec } from '../../fixtures/xfs-log-builder.js';
+import { ReplayFuzzTally } from '../../fixtures/replay-fuzz.js';
 
 type TestT = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -202,7 +203,6 @@ t.test('a log written in another format (h_fmt) is refused with the reason and r
 });
 
 t.test('fuzzing the log never crashes or hangs, and only typed errors escape', async (t) => {
-  const typed = (e: unknown): boolean => e instanceof ParseError || e instanceof UnsupportedError || e instanceof FsError;
   for (const fx of [built[0]!.fx, built[4]!.fx]) {
     const fs0 = open(t, fx.snapshot);
     const pristine = new Uint8Array(readFileSync(fx.snapshot));
@@ -213,8 +213,7 @@ t.test('fuzzing the log never crashes or hangs, and only typed errors escape', a
       spots.push(logOffset(fs0, b));
       if (b === j0.head) break;
     }
-    const untyped: string[] = [];
-    const outcomes = { replayed: 0, refused: 0, threw: 0 };
+    const tally = new ReplayFuzzTally();
     for (let round = 0; round < 60; round++) {
       const img = pristine.slice();
       const rnd = pseudoRandom(64, 2000 + round);
@@ -223,24 +222,10 @@ t.test('fuzzing the log never crashes or hangs, and only typed errors escape', a
         const at = spots[(rnd[1 + k]! * 256 + rnd[5 + k]!) % spots.length]! + (rnd[10 + k]! % 4 === 0 ? rnd[20 + k]! * 2 : rnd[20 + k]! % 64);
         img[at] = rnd[40 + k]! % 3 === 0 ? 0xff : rnd[40 + k]! % 3 === 1 ? 0 : img[at]! ^ (1 << rnd[50 + k]! % 8);
       }
-      try {
-        const fs = openXfs(new BufferByteSource(img, `fuzz-${round}`));
-        if (fs.info.journal?.replayed) outcomes.replayed++;
-        else outcomes.refused++;
-        for (const e of walk(fs, '/', { maxEntries: 5000 })) {
-          try {
-            if (e.type === 'file') fs.readFile(e.path, { maxBytes: 1 << 20, truncate: true });
-          } catch (err) {
-            if (!typed(err)) throw err;
-          }
-        }
-      } catch (err) {
-        if (typed(err)) outcomes.threw++;
-        else untyped.push(`round ${round}: ${(err as Error).stack}`);
-      }
+      tally.open(round, () => openXfs(new BufferByteSource(img, `fuzz-${round}`)));
     }
-    t.same(untyped, [], `${fx.spec.name}: only typed errors escape (${JSON.stringify(outcomes)})`);
-    t.ok(outcomes.replayed > 0, `${fx.spec.name}: outcomes ${JSON.stringify(outcomes)}`);
+    t.same(tally.untyped, [], `${fx.spec.name}: only typed errors escape (${JSON.stringify(tally.outcomes)})`);
+    t.ok(tally.outcomes.replayed > 0, `${fx.spec.name}: outcomes ${JSON.stringify(tally.outcomes)}`);
   }
 });
 
@@ -256,14 +241,11 @@ function reseal(img: Uint8Array, hdrOff: number): void {
 }
 
 t.test('fuzzing log records whose CRC is made to match: the parser never crashes or hangs', async (t) => {
-  const typed = (e: unknown): boolean => e instanceof ParseError || e instanceof UnsupportedError || e instanceof FsError;
   const fx = built[0]!.fx;
   const fs0 = open(t, fx.snapshot);
   const recs = recordBlocks(fx.snapshot, fs0);
   const pristine = new Uint8Array(readFileSync(fx.snapshot));
-  const untyped: string[] = [];
-  const outcomes = { replayed: 0, refused: 0, threw: 0 };
-  const reasons = new Set<string>();
+  const tally = new ReplayFuzzTally();
   for (let round = 0; round < 60; round++) {
     const img = pristine.slice();
     const rnd = pseudoRandom(64, 5000 + round);
@@ -277,25 +259,8 @@ t.test('fuzzing log records whose CRC is made to match: the parser never crashes
       img[at] = rnd[40 + k]! % 3 === 0 ? 0xff : rnd[40 + k]! % 3 === 1 ? 0 : img[at]! ^ (1 << rnd[50 + k]! % 8);
     }
     reseal(img, hdrOff);
-    try {
-      const fs = openXfs(new BufferByteSource(img, `fuzz-${round}`));
-      if (fs.info.journal?.replayed) outcomes.replayed++;
-      else {
-        outcomes.refused++;
-        reasons.add((fs.info.journal?.reason ?? '').replace(/\d+/g, 'N').slice(0, 120));
-      }
-      for (const e of walk(fs, '/', { maxEntries: 5000 })) {
-        try {
-          if (e.type === 'file') fs.readFile(e.path, { maxBytes: 1 << 20, truncate: true });
-        } catch (err) {
-          if (!typed(err)) throw err;
-        }
-      }
-    } catch (err) {
-      if (typed(err)) outcomes.threw++;
-      else untyped.push(`round ${round}: ${(err as Error).stack}`);
-    }
+    tally.open(round, () => openXfs(new BufferByteSource(img, `fuzz-${round}`)));
   }
-  t.same(untyped, [], `only typed errors escape (${JSON.stringify(outcomes)})`);
-  t.ok(outcomes.refused > 0 && outcomes.replayed > 0, `both outcomes: ${JSON.stringify(outcomes)}; reasons: ${[...reasons].slice(0, 8).join(' | ')}`);
+  t.same(tally.untyped, [], `only typed errors escape (${JSON.stringify(tally.outcomes)})`);
+  t.ok(tally.outcomes.refused > 0 && tally.outcomes.replayed > 0, `both outcomes: ${JSON.stringify(tally.outcomes)}; reasons: ${[...tally.reasons].slice(0, 8).join(' | ')}`);
 });
