@@ -28,7 +28,9 @@ export async function renderOutput<S, F extends string>(
   o: { output?: string | undefined; spec?: SpecSet | undefined; verbose?: boolean | undefined },
 ): Promise<void> {
   const render = await formats.renderer(format);
-  writeOutput(render(subject, { colour: !o.output && useColour(), verbose: o.verbose ?? false, ...(o.spec ? { spec: o.spec } : {}) }), o.output);
+  // Only text formats paint (RenderOptions.colour); asking the terminal costs a start node:tty when stdout is a device.
+  const colour = !o.output && format === 'text' && useColour();
+  writeOutput(render(subject, { colour, verbose: o.verbose ?? false, ...(o.spec ? { spec: o.spec } : {}) }), o.output);
 }
 
 /** Render and write (atomically) every requested report; returns the files written. */
