@@ -18,14 +18,23 @@ export interface Route {
   capture?: (stdout: string) => void;
   /** Extra environment for every step. */
   env?: Record<string, string>;
+  /** Variables removed from the environment for every step (e.g. NODE_EXTRA_CA_CERTS, which makes every Node start load certificates). */
+  envUnset?: string[];
   /** Set when the route cannot run here at all: measured as unavailable with this reason. */
   unavailable?: string;
 }
 
-function runStep(argv: string[], env: Record<string, string> | undefined, keepStdout = false): { status: number | null; stdout: string; stderr: string } {
+/** The environment a route's steps run in. */
+export function routeEnv(route: Pick<Route, 'env' | 'envUnset'>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...route.env };
+  for (const name of route.envUnset ?? []) delete env[name];
+  return env;
+}
+
+function runStep(argv: string[], route: Route, keepStdout = false): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), {
     stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
-    ...(env ? { env: { ...process.env, ...env } } : {}),
+    env: routeEnv(route),
   });
   if (r.error) return { status: null, stdout: '', stderr: r.error.message };
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr };
@@ -34,7 +43,7 @@ function runStep(argv: string[], env: Record<string, string> | undefined, keepSt
 /** Run every step once; the first failure, in one line, or undefined. */
 function failureOf(route: Route): string | undefined {
   for (const step of route.steps) {
-    const r = runStep(step, route.env);
+    const r = runStep(step, route);
     if (r.status === null || !(route.okExit ?? [0]).includes(r.status)) {
       const why = r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status}`;
       return `${step[0]} failed: ${why}`;
@@ -62,7 +71,7 @@ export function compareRoutes(routes: Route[], rounds: number): Map<string, Meas
       const t0 = performance.now();
       let last = '';
       r.steps.forEach((step, n) => {
-        last = runStep(step, r.env, r.capture !== undefined && n === r.steps.length - 1).stdout;
+        last = runStep(step, r, r.capture !== undefined && n === r.steps.length - 1).stdout;
       });
       samples.get(r.name)!.push(performance.now() - t0);
       r.capture?.(last);
@@ -100,7 +109,7 @@ export function bytesReadFrom(route: Route, file: string): number | Unavailable 
     let total = 0;
     route.steps.forEach((step, i) => {
       const prefix = join(dir, `step${i}`);
-      const r = spawnSync('strace', ['-ff', '-qq', '-y', '-s', '0', '-e', 'trace=read,pread64,readv,preadv,preadv2', '-o', prefix, '--', ...step], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...(route.env ? { env: { ...process.env, ...route.env } } : {}) });
+      const r = spawnSync('strace', ['-ff', '-qq', '-y', '-s', '0', '-e', 'trace=read,pread64,readv,preadv,preadv2', '-o', prefix, '--', ...step], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: routeEnv(route) });
       if (r.error || r.status === null || !(route.okExit ?? [0]).includes(r.status)) throw new Error(`strace ${step.join(' ')}: ${r.stderr.trim().split('\n').pop()}`);
       for (const f of readdirSync(dir).filter((n) => n.startsWith(`step${i}.`))) {
         for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {

@@ -96,7 +96,12 @@ function measure(ctx: BenchContext, images: BenchImage[], mnt: string): Row[] {
       { label: 'qemu-nbd + parted + mount + file', route: nbdRoute(img, mnt) },
     ],
   }));
-  const routes = [NODE, ...perImage.flatMap((p) => [p.vmspec, ...p.peers.map((x) => x.route)])];
+  // NODE_EXTRA_CA_CERTS (set on some machines, this one among them) makes every Node start parse a
+  // certificate bundle, ~20 ms that both sides of a ratio pay: the reference image again without it.
+  const bare = process.env.NODE_EXTRA_CA_CERTS ? { envUnset: ['NODE_EXTRA_CA_CERTS'] } : undefined;
+  const bareNode: Route | undefined = bare && { ...NODE, name: `${NODE.name} (NODE_EXTRA_CA_CERTS unset)`, ...bare };
+  const bareVmspec: Route | undefined = bare && { ...perImage[0]!.vmspec, name: `${perImage[0]!.vmspec.name} (NODE_EXTRA_CA_CERTS unset)`, ...bare };
+  const routes = [NODE, ...perImage.flatMap((p) => [p.vmspec, ...p.peers.map((x) => x.route)]), ...(bareNode && bareVmspec ? [bareNode, bareVmspec] : [])];
   ctx.log(`verify: ${routes.length} routes × ${ctx.rounds} rounds, interleaved…`);
   const times = compareRoutes(routes, ctx.rounds);
   const t = (r: Route): Measurement => times.get(r.name)!;
@@ -110,6 +115,9 @@ function measure(ctx: BenchContext, images: BenchImage[], mnt: string): Row[] {
     for (const { label, route } of peers) {
       rows.push({ what: `verify: ${img.label}`, vmspec: t(vmspec), peer: { name: label, result: t(route) }, target: { kind: 'none' }, bytesRead: { vmspec: own, ...(route.unavailable ? {} : { peer: bytesOf(route, img) }) } });
     }
+  }
+  if (bareNode && bareVmspec) {
+    rows.push({ what: `verify: ${perImage[0]!.img.label}, NODE_EXTRA_CA_CERTS unset on both sides`, vmspec: t(bareVmspec), peer: { name: bareNode.name, result: t(bareNode) }, target: { kind: 'none' } });
   }
   const smallVmspec = perImage[1]!.vmspec;
   const hugeVmspec = perImage[2]!.vmspec;
