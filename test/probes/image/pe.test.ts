@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import t from 'tap';
-import { PE_HEADER_READ, peReadingSchema, readPe, type PeReading } from '../../../probes/image/pe.js';
+import { PE_HEADER_READ, peReadingSchema, readPe, resolvedSectionNames, type PeReading } from '../../../probes/image/pe.js';
 import { efiBinaries } from '../../fixtures/efi-binaries.js';
+import { debianShim } from '../../fixtures/shim-builder.js';
 
 /**
  * PE/COFF headers of real EFI binaries from Debian, checked against
@@ -187,4 +188,27 @@ t.test('random damage to real headers: never throws, always schema-valid', async
     if (r.valid) valid++;
   }
   t.pass(`3000 damaged headers read without a throw (${valid} still valid)`);
+});
+
+t.test('long section names from the COFF string table, as objdump -h names them (Debian\'s signed shim)', async (t) => {
+  const s = debianShim();
+  for (const [what, path] of [['shimaa64.efi', s.shim], ['fbaa64.efi', s.fallback], ['mmaa64.efi', s.mokManager], ['grubaa64.efi', s.grub]] as const) {
+    const b = readFileSync(path);
+    const pe = readPe(b.subarray(0, PE_HEADER_READ), b.length);
+    const dump = objdump(path, '-h');
+    if (!dump) {
+      t.pass(`${what}: no objdump here reads pei-aarch64, not cross-checked`);
+      continue;
+    }
+    const oracle = [...dump.matchAll(/^\s+\d+\s+(\S+)\s+[0-9a-f]{8}/gm)].map((m) => m[1]!);
+    t.same(resolvedSectionNames(b, pe), oracle, `${what}: ${oracle.join(' ')}`);
+  }
+  const shim = readFileSync(s.shim);
+  const pe = readPe(shim.subarray(0, PE_HEADER_READ), shim.length);
+  t.ok(pe.sections.some((x) => /^\/\d+$/.test(x.name)), 'readPe alone leaves "/N" names (the table is past the headers)');
+  t.same(resolvedSectionNames(shim.subarray(0, PE_HEADER_READ), pe), pe.sections.map((x) => x.name), 'a string table past the bytes given leaves the names as they are');
+  const cut = Buffer.from(shim);
+  const lfanew = cut.readUInt32LE(0x3c);
+  cut.writeUInt32LE(0xfffffff0, lfanew + 4 + 8);
+  t.same(resolvedSectionNames(cut, pe), pe.sections.map((x) => x.name), 'a PointerToSymbolTable past the end leaves them too');
 });
