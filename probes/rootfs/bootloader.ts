@@ -1,4 +1,4 @@
-import { isReadError } from '../../bytes/errors.js';
+import { isReadError, ParseError, UnsupportedError } from '../../bytes/errors.js';
 import type { DiskImage } from '../image/disk.js';
 import { openEsp } from '../image/esp.js';
 import { openFat } from '../image/fat.js';
@@ -41,6 +41,8 @@ export interface DefaultBoot {
   initrds: BootFile[];
   /** A unified kernel image's .uname: the release of the kernel inside it. */
   uname?: string | null;
+  /** A unified kernel image's .initrd: where it lies in the UKI file on the ESP (null: the UKI has none). */
+  ukiInitrd?: { espPath: string; offset: number; size: number } | null;
 }
 
 export interface BootChain {
@@ -445,7 +447,24 @@ function ukiBoot(bytes: Uint8Array, pe: PeReading, path: string, espName: string
     linux: { ...file('.linux'), args: (uki.cmdline ?? '').split(/\s+/).filter(Boolean) },
     initrds: uki.initrd ? [file('.initrd')] : [],
     uname: uki.uname,
+    ukiInitrd: uki.initrd ? { espPath: path, ...uki.initrd } : null,
   };
+}
+
+/** Biggest UKI .initrd read (the whole UKI was read within MAX_LOADER_BYTES to find it). */
+const MAX_UKI_INITRD = MAX_LOADER_BYTES;
+
+/** The bytes of a UKI's .initrd, read from the ESP within its section's bounds. Throws a read error when the ESP's FAT is damaged. */
+export function readUkiInitrd(image: DiskImage, memo: Memo, at: NonNullable<DefaultBoot['ukiInitrd']>): Uint8Array {
+  const esp = openEsp(image, memo);
+  if (!esp.volume) throw new UnsupportedError(`${at.espPath}: the ESP is not readable (${esp.error ?? 'no ESP'})`);
+  const end = at.offset + at.size;
+  if (at.size > MAX_UKI_INITRD || end > MAX_UKI_INITRD) throw new UnsupportedError(`${at.espPath}: a .initrd ending at byte ${end} lies beyond what vmspec reads of a UKI (${MAX_UKI_INITRD} bytes)`);
+  const node = esp.volume.lookup(at.espPath);
+  if (!node?.entry || node.kind !== 'file') throw new UnsupportedError(`${at.espPath}: the UKI is no longer found on the ESP`);
+  const bytes = esp.volume.readFile(node.entry, end);
+  if (bytes.length < end) throw new ParseError(`${at.espPath}: section .initrd`, at.offset, `${at.size} bytes at ${at.offset} run past the end of the ${bytes.length}-byte file`);
+  return bytes.subarray(at.offset, end);
 }
 
 function decodeCsv(b: Uint8Array): string {
