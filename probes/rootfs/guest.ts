@@ -101,7 +101,12 @@ export function guestView(image: DiskImage, memo: Memo): GuestView {
         bootSource = 'root-grub-cfg';
       }
     }
-    return { rootfs, root: os.root, os, kernels, chain, bootSource, boot, defaultKernel: pickKernel(os.fs, kernels, boot, bootSource, bootPath) };
+    const defaultKernel = pickKernel(os.fs, kernels, boot, bootSource, bootPath);
+    if (defaultKernel?.boot) {
+      const initrd = entryInitrd(os, defaultKernel.kernel, defaultKernel.boot);
+      if (initrd !== undefined) defaultKernel.initrd = initrd;
+    }
+    return { rootfs, root: os.root, os, kernels, chain, bootSource, boot, defaultKernel };
   });
 }
 
@@ -119,7 +124,9 @@ function pickKernel(fs: ReadOnlyFilesystem, kernels: KernelInstall[], boot: Defa
   if (boot?.linux && bootPath !== null) {
     const target = realpathOrNull(fs, bootPath);
     const k = kernels.find((x) => x.image !== null && realpathOrNull(fs, x.image) === target)
-      ?? kernels.find((x) => boot.linux!.path.endsWith(`-${x.version}`));
+      ?? kernels.find((x) => boot.linux!.path.endsWith(`-${x.version}`))
+      // kernel-install's "bls" layout (Boot Loader Specification type #1): $BOOT/<entry-token>/<version>/linux.
+      ?? kernels.find((x) => new RegExp(`/${escapeRegExp(x.version)}/[^/]+$`).test(boot.linux!.path));
     if (k) {
       const from = bootSource === 'removable-path' ? 'the removable-path boot loader' : "the root's GRUB configuration";
       return { kernel: k, selectedBy: 'bootloader', why: `default entry "${boot.title}" of ${from} (${boot.source}, ${boot.chosenBy}) loads ${boot.linux.path}`, boot };
@@ -135,6 +142,48 @@ function pickKernel(fs: ReadOnlyFilesystem, kernels: KernelInstall[], boot: Defa
   const pool = withImage.length ? withImage : kernels;
   if (kernels.length === 1) return { kernel: kernels[0]!, selectedBy: 'only', why: 'the only kernel installed', boot: null };
   return { kernel: pool[0]!, selectedBy: 'newest', why: `the newest of ${kernels.length} kernels by version`, boot: null };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The initrd the boot entry loads, when it is not the kernel's own file
+ * found by name (/boot/initrd.img-V): the entry's `initrd` files as the
+ * view has them, concatenated in order as the kernel unpacks them (a
+ * microcode cpio first, then the initramfs). Undefined: the kernel's own
+ * (the entry loads that file, or a file the view does not have, which
+ * the loader would not find either).
+ */
+function entryInitrd(os: OsView, k: KernelInstall, boot: DefaultBoot): InitrdSource | null | undefined {
+  if (boot.uname !== undefined) return undefined;
+  const paths: string[] = [];
+  for (const f of boot.initrds) {
+    const p = f.exists ? os.pathOf(f) : null;
+    if (p === null) return undefined;
+    paths.push(p);
+  }
+  const own = k.initrd === null ? null : realpathOrNull(os.fs, k.initrd);
+  const real = paths.map((p) => realpathOrNull(os.fs, p));
+  if (real.some((r) => r === null)) return undefined;
+  if (real.length === 0) return k.initrd === null ? undefined : null;
+  if (real.length === 1 && real[0] === own) return undefined;
+  const sizes = real.map((r) => os.fs.stat(r!).size);
+  return {
+    path: paths.join(' + '),
+    size: sizes.reduce((a, b) => a + b, 0),
+    read: () => {
+      const parts = real.map((r) => os.fs.readFile(r!, { maxBytes: MAX_INITRD_BYTES }));
+      const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        out.set(part, at);
+        at += part.length;
+      }
+      return out;
+    },
+  };
 }
 
 // ---- per-kernel details, loaded lazily -------------------------------------------

@@ -7,7 +7,11 @@
  * decided on the kernel systemd-boot's entry loads, as on the all-ext4
  * twin. The other way: the same disk whose fstab does not mount the ESP
  * has an empty /boot, and the guest clauses are undecided for want of a
- * kernel config, never failed.
+ * kernel config, never failed. kernel-install's "bls" layout (the ESP at
+ * /efi, $BOOT/<entry-token>/V/{linux,initrd}, the config on the root):
+ * the entry's kernel is V by its directory, and the initrd judged is the
+ * one the entry loads, not the root's /boot/initrd.img-V; both ways on
+ * V2-GUEST-VIRTIO-PCI.
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
@@ -18,7 +22,8 @@ import { guestView } from '../../../probes/rootfs/guest.js';
 import { rootfsProbe } from '../../../probes/rootfs/rootfs.probe.js';
 import { Memo } from '../../../probes/types.js';
 import { sha256File } from '../../fixtures/disk-builder.js';
-import { ESP_LABEL, ESP_PARTUUID, espBootDisk, kernelOnEsp, rootWithoutBoot } from '../../fixtures/esp-boot-builder.js';
+import { ENTRY_TOKEN, ESP_LABEL, ESP_PARTUUID, espBootDisk, kernelOnEsp, rootWithoutBoot } from '../../fixtures/esp-boot-builder.js';
+import { kernelDriversProbe } from '../../../probes/rootfs/kernel-drivers.probe.js';
 import { mdirList } from '../../fixtures/fat-builder.js';
 import { blkidUuid } from '../../fixtures/os-layout-builder.js';
 import { buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, ROOT_UUID } from '../../fixtures/rootfs-builder.js';
@@ -105,5 +110,38 @@ t.test('the ESP mounted at /boot joins the view', { skip: fastFixturesUnavailabl
   t.test('an fstab line naming a vfat UUID that is not the ESP is not joined, with the reason', async (t) => {
     const facts = await rootfsFacts(disk('other-serial', 'UUID=ABCD-0000'));
     t.match(facts.mounts[1], { mountPoint: '/boot', joined: false, note: 'line 2: no filesystem vmspec reads has UUID ABCD-0000' });
+  });
+
+  t.test('kernel-install\'s bls layout on the ESP at /efi: the entry\'s kernel and its initrd are the ones judged', async (t) => {
+    const NO_BLK = ALL_INITRD.filter((m) => m !== 'virtio_blk');
+    const fstabEfi = [`UUID=${ROOT_UUID} / ext4 errors=remount-ro 0 1`, `UUID=${serial} /efi vfat umask=0077 0 1`, ''].join('\n');
+    const keep = [`config-${v}`, `initrd.img-${v}`];
+    const drivers = async (image: string): Promise<Record<string, any>> => {
+      const d = openDisk(image);
+      try {
+        return await kernelDriversProbe.run({ image: d, memo: new Memo() }, { options: [{ config: 'CONFIG_VIRTIO_BLK', module: 'virtio_blk' }] }) as Record<string, any>;
+      } finally {
+        d.close();
+      }
+    };
+    const entryInitrd = `/efi/${ENTRY_TOKEN}/${v}/initrd`;
+
+    // The entry's initrd has virtio_blk; the root's own /boot/initrd.img-V does not.
+    const rootNoBlk = buildSyntheticRoot({ name: 'esp-bls-root-no-blk', kernels: [{ kernel: k, initrd: { modules: NO_BLK, compression: 'zstd', early: true } }] }).image;
+    const passImage = espBootDisk('bls-pass', kernelOnEsp('bls-all', k, initrd, `root=UUID=${ROOT_UUID} ro console=ttyAMA0`, 'bls'), rootWithoutBoot('bls-pass', rootNoBlk, fstabEfi, keep));
+    const f = await drivers(passImage);
+    t.match(f.kernel, { version: v, selectedBy: 'bootloader', config: `/boot/config-${v}`, initrd: entryInitrd, why: new RegExp(`loads /${ENTRY_TOKEN}/${v}/linux`) });
+    t.match(f.initrd, { path: entryInitrd, size: readFileSync(initrd).length });
+    t.match(f.options.CONFIG_VIRTIO_BLK, { inInitrd: true, available: 'initrd' });
+    t.same(Buffer.from(inView(passImage, (fs) => fs.readFile(entryInitrd, { maxBytes: 1 << 30 }))), readFileSync(initrd), 'the initrd in the view is the one put on the ESP');
+    t.equal(status(verifyImage(t, passImage, ['--profile', 'image']), 'V2-GUEST-VIRTIO-PCI'), 'pass');
+
+    // The other way: the entry's initrd lacks virtio_blk, the root's own has it.
+    const noBlkInitrd = buildInitrd({ kernel: k, modules: NO_BLK, compression: 'zstd', early: true });
+    const failImage = espBootDisk('bls-fail', kernelOnEsp('bls-no-blk', k, noBlkInitrd, `root=UUID=${ROOT_UUID} ro console=ttyAMA0`, 'bls'), rootWithoutBoot('bls-fail', synthetic, fstabEfi, keep));
+    const g = await drivers(failImage);
+    t.match(g.kernel, { initrd: entryInitrd });
+    t.match(g.options.CONFIG_VIRTIO_BLK, { inInitrd: false, available: 'module' });
+    t.equal(status(verifyImage(t, failImage, ['--profile', 'image']), 'V2-GUEST-VIRTIO-PCI'), 'fail', 'the root\'s /boot/initrd.img-V (with virtio_blk) is not what the entry loads');
   });
 });
