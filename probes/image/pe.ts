@@ -250,3 +250,38 @@ export function readPe(bytes: Uint8Array, fileSize: number = bytes.length): PeRe
   }
   return r;
 }
+
+/** Longest section name read from the COFF string table: binutils writes ".vendor_cert", ".sbatlevel", ".debug_*". */
+const MAX_LONG_NAME = 64;
+
+/**
+ * Section names as the linker meant them. PE Format "Section Table":
+ * a name "/N" is offset N into the COFF string table, which follows the
+ * symbol table (PointerToSymbolTable + NumberOfSymbols × 18, its first
+ * 4 bytes its size). Images are not supposed to use it, but GNU ld
+ * writes one anyway (shim's .vendor_cert and .sbatlevel are found only
+ * there). `file` is the whole file; a name that cannot be resolved stays
+ * "/N".
+ */
+export function resolvedSectionNames(file: Uint8Array, pe: PeReading): string[] {
+  const names = pe.sections.map((s) => s.name);
+  if (!pe.valid || pe.e_lfanew === null || !names.some((n) => /^\/\d+$/.test(n))) return names;
+  const coff = pe.e_lfanew + 4;
+  if (coff + 20 > file.length) return names;
+  const v = new LeReader(file, 'PE image');
+  const pointerToSymbolTable = v.u32(coff + 8);
+  const numberOfSymbols = v.u32(coff + 12);
+  const table = pointerToSymbolTable + numberOfSymbols * 18;
+  if (pointerToSymbolTable === 0 || table + 4 > file.length) return names;
+  const tableSize = Math.min(v.u32(table), file.length - table);
+  return names.map((n) => {
+    const m = /^\/(\d{1,8})$/.exec(n);
+    if (!m) return n;
+    const at = Number(m[1]);
+    if (at < 4 || at >= tableSize) return n;
+    const bytes = file.subarray(table + at, table + Math.min(tableSize, at + MAX_LONG_NAME));
+    const end = bytes.indexOf(0);
+    if (end <= 0) return n;
+    return Array.from(bytes.subarray(0, end), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '\uFFFD')).join('');
+  });
+}

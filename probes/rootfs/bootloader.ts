@@ -1,11 +1,11 @@
-import { isReadError } from '../../bytes/errors.js';
+import { isReadError, ParseError, UnsupportedError } from '../../bytes/errors.js';
 import type { DiskImage } from '../image/disk.js';
 import { openEsp } from '../image/esp.js';
 import { openFat } from '../image/fat.js';
 import { MAX_READ } from '../../bytes/byte-source.js';
 import { globToRegExp } from '../glob.js';
 import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
-import { readPe, type PeReading } from '../image/pe.js';
+import { readPe, resolvedSectionNames, type PeReading } from '../image/pe.js';
 import { readUki, type UkiReading } from '../efi/uki.js';
 import type { Memo } from '../types.js';
 import { parseBlsEntry, parseLoaderConf } from './bls.js';
@@ -41,6 +41,8 @@ export interface DefaultBoot {
   initrds: BootFile[];
   /** A unified kernel image's .uname: the release of the kernel inside it. */
   uname?: string | null;
+  /** A unified kernel image's .initrd: where it lies in the UKI file on the ESP (null: the UKI has none). */
+  ukiInitrd?: { espPath: string; offset: number; size: number } | null;
 }
 
 export interface BootChain {
@@ -90,11 +92,27 @@ function systemdLoaderInfo(bytes: Uint8Array): 'systemd-boot' | 'systemd-stub' |
   return what.startsWith('systemd-boot ') ? 'systemd-boot' : what.startsWith('systemd-stub ') ? 'systemd-stub' : null;
 }
 
-/** What kind of EFI binary a loader is. */
+/**
+ * shim's helpers (fbaa64.efi, mmaa64.efi) carry shim's SBAT too; only shim
+ * itself carries the vendor certificate (.vendor_cert, always linked in by
+ * shim's Makefile) and the SBAT level (.sbatlevel). Both names are longer
+ * than 8 bytes, so they are read from the COFF string table.
+ */
+function isShim(names: Set<string>): boolean {
+  return names.has('.vendor_cert') || names.has('.sbatlevel');
+}
+
+/** shim's SBAT without shim's sections: its fallback or MokManager, which boot no kernel themselves. */
+function isShimHelper(names: Set<string>, sbat: string[]): boolean {
+  return sbat.includes('shim') && !isShim(names);
+}
+
+/** What kind of EFI binary a loader is; `bytes` is the whole file. */
 export function loaderKindOf(bytes: Uint8Array, pe: PeReading, sbat: string[]): LoaderKind {
-  const names = new Set(pe.sections.map((s) => s.name));
+  const names = new Set(resolvedSectionNames(bytes, pe));
   if (names.has('.linux')) return 'uki';
-  if (sbat.includes('shim') || names.has('.vendor_cert')) return 'shim';
+  if (isShim(names)) return 'shim';
+  if (isShimHelper(names, sbat)) return 'unknown';
   if (names.has('mods') || sbat.includes('grub')) return 'grub';
   const info = systemdLoaderInfo(bytes);
   // A systemd-stub without an embedded kernel (.linux) boots nothing: not a loader to follow.
@@ -233,8 +251,16 @@ function readWhole(vol: GrubVolume, path: string): Uint8Array | null {
   return vol.read(path, Math.min(size, MAX_LOADER_BYTES));
 }
 
+/** Loaders started by loaders (shim → fallback → shim → GRUB is four): more is a loop. */
+const MAX_CHAIN = 6;
+
 function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubWorld, loaderPath: string, depth: number): void {
   const fwd = loaderPath.replace(/\\/g, '/');
+  if (depth >= MAX_CHAIN) {
+    chain.steps.push(`${loaderPath}: not followed, ${MAX_CHAIN} loaders already chained`);
+    chain.unfollowable = `the loaders on the ESP start each other in a loop (${MAX_CHAIN} deep at ${loaderPath})`;
+    return;
+  }
   const bytes = readWhole(esp, fwd);
   if (depth === 0) {
     chain.loaderFound = bytes !== null;
@@ -288,29 +314,7 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
     }
     case 'shim': {
       chain.steps.push(`${loaderPath}: shim`);
-      // shim's DEFAULT_LOADER is \grubaa64.efi next to itself; without it, fbaa64.efi (fallback) registers BOOTAA64.CSV entries.
-      const second = `${dir}/grubaa64.efi`;
-      if (esp.kind(second) === 'file') {
-        follow(chain, esp, espName, world, second.replace(/\//g, '\\'), depth + 1);
-        return;
-      }
-      const fallback = `${dir}/fbaa64.efi`;
-      if (esp.kind(fallback) === 'file') {
-        chain.steps.push(`${dir}/grubaa64.efi absent: shim starts ${fallback}, which boots the loader a \\EFI\\*\\BOOTAA64.CSV names`);
-        for (const vendor of esp.list('/EFI') ?? []) {
-          const csvBytes = esp.read(`/EFI/${vendor}/BOOTAA64.CSV`, 4096);
-          if (!csvBytes) continue;
-          const csv = decodeCsv(csvBytes);
-          const target = csv.split(',')[0]?.trim();
-          if (!target) continue;
-          chain.steps.push(`/EFI/${vendor}/BOOTAA64.CSV names ${target}`);
-          follow(chain, esp, espName, world, `\\EFI\\${vendor}\\${target}`, depth + 1);
-          return;
-        }
-        chain.steps.push('no BOOTAA64.CSV names a loader');
-        return;
-      }
-      chain.steps.push(`neither ${second} nor ${fallback} exists: shim has nothing to start`);
+      followShim(chain, esp, espName, world, fwd, dir, depth);
       return;
     }
     case 'systemd-boot': {
@@ -358,9 +362,70 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
       chain.kernelReached = true;
       return;
     default:
+      if (pe.valid && isShimHelper(new Set(resolvedSectionNames(bytes, pe)), sbat)) {
+        chain.steps.push(`${loaderPath}: one of shim's helpers (shim's SBAT without its .vendor_cert): its fallback or MokManager, not shim`);
+        chain.unfollowable = `${loaderPath} is shim's fallback or MokManager, not a boot loader: what it starts depends on boot variables it writes`;
+        return;
+      }
       chain.steps.push(`${loaderPath}: ${pe.valid ? `a ${pe.machineName ?? 'PE'} EFI binary vmspec does not recognise` : 'not a PE/COFF image'}`);
       chain.unfollowable = `${loaderPath} is not GRUB, shim, systemd-boot or a Linux kernel: what it loads cannot be followed statically`;
   }
+}
+
+/** shim's fallback (FALLBACK in shim's Makefile) and second stage (DEFAULT_LOADER) on arm64. */
+const SHIM_FALLBACK = 'fbaa64.efi';
+const SHIM_SECOND_STAGE = 'grubaa64.efi';
+/** What fallback.c looks for in each \EFI\<vendor>\ directory, the architecture's name first. */
+const FALLBACK_CSVS = ['BOOTAA64.CSV', 'BOOT.CSV'];
+
+/**
+ * What shim starts (rhboot/shim shim.c): when it was itself started as
+ * \EFI\BOOT\BOOT*.EFI and \EFI\BOOT\fbaa64.efi exists
+ * (should_use_fallback), the fallback, which (fallback.c) reads the first
+ * \EFI\<vendor>\BOOTAA64.CSV (else BOOT.CSV) of every directory but
+ * BOOT, registers its lines as boot entries and starts the first; else
+ * DEFAULT_LOADER, grubaa64.efi in shim's own directory. Signatures are not
+ * checked here: a static reading cannot know the machine's db and MOK list.
+ */
+function followShim(chain: BootChain, esp: GrubVolume, espName: string, world: GrubWorld, fwd: string, dir: string, depth: number): void {
+  const fallback = `/EFI/BOOT/${SHIM_FALLBACK}`;
+  const second = `${dir === '/' ? '' : dir}/${SHIM_SECOND_STAGE}`;
+  const startedAsRemovable = /^\/EFI\/BOOT\/BOOT[^/]*\.EFI$/i.test(fwd);
+  if (startedAsRemovable && esp.kind(fallback) === 'file') {
+    chain.steps.push(`shim was started as ${fwd} and ${fallback} exists: shim starts its fallback, which boots what a \\EFI\\<vendor>\\BOOTAA64.CSV names`);
+    for (const vendor of esp.list('/EFI') ?? []) {
+      if (vendor.toUpperCase() === 'BOOT' || esp.kind(`/EFI/${vendor}`) !== 'dir') continue;
+      const csvName = FALLBACK_CSVS.find((c) => esp.kind(`/EFI/${vendor}/${c}`) === 'file');
+      if (!csvName) continue;
+      const csvBytes = esp.read(`/EFI/${vendor}/${csvName}`, 4096);
+      const target = csvBytes ? firstCsvLoader(csvBytes) : null;
+      if (!target) {
+        chain.steps.push(`/EFI/${vendor}/${csvName} names no loader`);
+        continue;
+      }
+      chain.steps.push(`/EFI/${vendor}/${csvName} names ${target}`);
+      follow(chain, esp, espName, world, `\\EFI\\${vendor}\\${target.replace(/\//g, '\\')}`, depth + 1);
+      return;
+    }
+    chain.steps.push(`no \\EFI\\<vendor>\\${FALLBACK_CSVS.join(' or ')} names a loader: the fallback has nothing to start`);
+    return;
+  }
+  if (esp.kind(second) === 'file') {
+    follow(chain, esp, espName, world, second.replace(/\//g, '\\'), depth + 1);
+    return;
+  }
+  chain.steps.push(`${second} not found${startedAsRemovable ? ` and no ${fallback}` : ''}: shim has nothing to start`);
+}
+
+/** The loader file of BOOTAA64.CSV's first line ("file,label,options,description"), without path separators that climb. */
+function firstCsvLoader(b: Uint8Array): string | null {
+  for (const line of decodeCsv(b).split(/\r?\n/)) {
+    const file = line.split(',')[0]?.trim();
+    if (!file) continue;
+    if (file.split(/[\\/]/).includes('..')) return null;
+    return file.replace(/^[\\/]+/, '');
+  }
+  return null;
 }
 
 /** A UKI as the default boot: its .cmdline, its kernel (.linux) and initrd (.initrd) inside the file, .uname and .osrel. */
@@ -382,7 +447,24 @@ function ukiBoot(bytes: Uint8Array, pe: PeReading, path: string, espName: string
     linux: { ...file('.linux'), args: (uki.cmdline ?? '').split(/\s+/).filter(Boolean) },
     initrds: uki.initrd ? [file('.initrd')] : [],
     uname: uki.uname,
+    ukiInitrd: uki.initrd ? { espPath: path, ...uki.initrd } : null,
   };
+}
+
+/** Biggest UKI .initrd read (the whole UKI was read within MAX_LOADER_BYTES to find it). */
+const MAX_UKI_INITRD = MAX_LOADER_BYTES;
+
+/** The bytes of a UKI's .initrd, read from the ESP within its section's bounds. Throws a read error when the ESP's FAT is damaged. */
+export function readUkiInitrd(image: DiskImage, memo: Memo, at: NonNullable<DefaultBoot['ukiInitrd']>): Uint8Array {
+  const esp = openEsp(image, memo);
+  if (!esp.volume) throw new UnsupportedError(`${at.espPath}: the ESP is not readable (${esp.error ?? 'no ESP'})`);
+  const end = at.offset + at.size;
+  if (at.size > MAX_UKI_INITRD || end > MAX_UKI_INITRD) throw new UnsupportedError(`${at.espPath}: a .initrd ending at byte ${end} lies beyond what vmspec reads of a UKI (${MAX_UKI_INITRD} bytes)`);
+  const node = esp.volume.lookup(at.espPath);
+  if (!node?.entry || node.kind !== 'file') throw new UnsupportedError(`${at.espPath}: the UKI is no longer found on the ESP`);
+  const bytes = esp.volume.readFile(node.entry, end);
+  if (bytes.length < end) throw new ParseError(`${at.espPath}: section .initrd`, at.offset, `${at.size} bytes at ${at.offset} run past the end of the ${bytes.length}-byte file`);
+  return bytes.subarray(at.offset, end);
 }
 
 function decodeCsv(b: Uint8Array): string {

@@ -2,7 +2,7 @@ import { isReadError, UnsupportedError } from '../../bytes/errors.js';
 import { FsError, joinPath, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import type { DiskImage } from '../image/disk.js';
 import type { Memo } from '../types.js';
-import { followRemovablePath, grubDefault, rootGrubConfig, type BootChain, type DefaultBoot } from './bootloader.js';
+import { followRemovablePath, grubDefault, readUkiInitrd, rootGrubConfig, type BootChain, type DefaultBoot } from './bootloader.js';
 import { initrdModules, listInitrd, type InitrdListing } from './initrd.js';
 import { looksLikeKernelConfig, parseKernelConfig, type KernelConfig } from './kernel-config.js';
 import { KERNEL_HEADER_BYTES, kernelImageInfo, listKernels, type KernelImageInfo, type KernelInstall } from './kernels.js';
@@ -12,7 +12,7 @@ import { openRootfs, requireRoot, type RootfsHandle, type RootHandle } from './r
 import { openEsp } from '../image/esp.js';
 import { readPartitionTable } from '../image/partition-table.js';
 import { assembleOsView, type OsView } from './os-view.js';
-import { fatSerial } from './volumes.js';
+import { fatLabel, fatSerial } from './volumes.js';
 
 /**
  * The guest OS as the image's files show it, assembled once per run: the
@@ -29,6 +29,19 @@ export interface DefaultKernel {
   why: string;
   /** The bootloader entry that boots it, when one does. */
   boot: DefaultBoot | null;
+  /**
+   * The initrd that boots with it when it is not the kernel's own
+   * (/boot/initrd.img-V): a unified kernel image's .initrd (null: the UKI
+   * has none, so none is loaded). Absent: the kernel's own.
+   */
+  initrd?: InitrdSource | null;
+}
+
+/** An initrd that is not a file in the view: where it is (for the facts), its size, and how to read it. */
+export interface InitrdSource {
+  path: string;
+  size: number;
+  read(): Uint8Array;
 }
 
 export interface GuestView {
@@ -51,7 +64,9 @@ export function guestView(image: DiskImage, memo: Memo): GuestView {
     requireRoot(rootfs);
     const chain = followRemovablePath(image, memo);
     const espReading = openEsp(image, memo);
-    const esp = espReading.partition ? { partition: espReading.partition.number, serial: fatSerial(espReading.volume?.bpb.BS_VolID ?? null) } : null;
+    const esp = espReading.partition
+      ? { partition: espReading.partition.number, serial: fatSerial(espReading.volume?.bpb.BS_VolID ?? null), label: espReading.volume ? fatLabel(espReading.volume) : null, volume: espReading.volume }
+      : null;
     const chainLinux = chain.defaultBoot?.linux;
     const os = assembleOsView({
       rootfs, table: readPartitionTable(image, memo), esp,
@@ -59,7 +74,8 @@ export function guestView(image: DiskImage, memo: Memo): GuestView {
     });
     if (!os) return { rootfs, root: null, os: null, kernels: [], chain, bootSource: null, boot: null, defaultKernel: null };
     const kernels = listKernels(os.fs);
-    const inView = (b: DefaultBoot | null): string | null => (b?.linux?.exists ? os.pathOf(b.linux) : null);
+    // A UKI's kernel is a section of the UKI (".../x.efi:.linux"), not a file in the view, even with the ESP mounted.
+    const inView = (b: DefaultBoot | null): string | null => (b?.linux?.exists && b.uname === undefined ? os.pathOf(b.linux) : null);
     let boot: DefaultBoot | null = null;
     let bootSource: GuestView['bootSource'] = null;
     let bootPath: string | null = inView(chain.defaultBoot);
@@ -68,7 +84,9 @@ export function guestView(image: DiskImage, memo: Memo): GuestView {
     const ukiKernel = bootPath === null && uname ? kernels.find((x) => x.version === uname) : undefined;
     if (ukiKernel && chain.defaultBoot) {
       const b = chain.defaultBoot;
-      const defaultKernel: DefaultKernel = { kernel: ukiKernel, selectedBy: 'bootloader', why: `the unified kernel image ${b.source} (${b.chosenBy}) holds kernel ${uname} (.uname)`, boot: b };
+      const at = b.ukiInitrd ?? null;
+      const initrd: InitrdSource | null = at ? { path: `${b.source}:.initrd`, size: at.size, read: () => readUkiInitrd(image, memo, at) } : null;
+      const defaultKernel: DefaultKernel = { kernel: ukiKernel, selectedBy: 'bootloader', why: `the unified kernel image ${b.source} (${b.chosenBy}) holds kernel ${uname} (.uname)`, boot: b, initrd };
       return { rootfs, root: os.root, os, kernels, chain, bootSource: 'removable-path', boot: b, defaultKernel };
     }
     if (bootPath !== null) {
@@ -83,7 +101,12 @@ export function guestView(image: DiskImage, memo: Memo): GuestView {
         bootSource = 'root-grub-cfg';
       }
     }
-    return { rootfs, root: os.root, os, kernels, chain, bootSource, boot, defaultKernel: pickKernel(os.fs, kernels, boot, bootSource, bootPath) };
+    const defaultKernel = pickKernel(os.fs, kernels, boot, bootSource, bootPath);
+    if (defaultKernel?.boot) {
+      const initrd = entryInitrd(os, defaultKernel.kernel, defaultKernel.boot);
+      if (initrd !== undefined) defaultKernel.initrd = initrd;
+    }
+    return { rootfs, root: os.root, os, kernels, chain, bootSource, boot, defaultKernel };
   });
 }
 
@@ -101,7 +124,9 @@ function pickKernel(fs: ReadOnlyFilesystem, kernels: KernelInstall[], boot: Defa
   if (boot?.linux && bootPath !== null) {
     const target = realpathOrNull(fs, bootPath);
     const k = kernels.find((x) => x.image !== null && realpathOrNull(fs, x.image) === target)
-      ?? kernels.find((x) => boot.linux!.path.endsWith(`-${x.version}`));
+      ?? kernels.find((x) => boot.linux!.path.endsWith(`-${x.version}`))
+      // kernel-install's "bls" layout (Boot Loader Specification type #1): $BOOT/<entry-token>/<version>/linux.
+      ?? kernels.find((x) => new RegExp(`/${escapeRegExp(x.version)}/[^/]+$`).test(boot.linux!.path));
     if (k) {
       const from = bootSource === 'removable-path' ? 'the removable-path boot loader' : "the root's GRUB configuration";
       return { kernel: k, selectedBy: 'bootloader', why: `default entry "${boot.title}" of ${from} (${boot.source}, ${boot.chosenBy}) loads ${boot.linux.path}`, boot };
@@ -117,6 +142,48 @@ function pickKernel(fs: ReadOnlyFilesystem, kernels: KernelInstall[], boot: Defa
   const pool = withImage.length ? withImage : kernels;
   if (kernels.length === 1) return { kernel: kernels[0]!, selectedBy: 'only', why: 'the only kernel installed', boot: null };
   return { kernel: pool[0]!, selectedBy: 'newest', why: `the newest of ${kernels.length} kernels by version`, boot: null };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The initrd the boot entry loads, when it is not the kernel's own file
+ * found by name (/boot/initrd.img-V): the entry's `initrd` files as the
+ * view has them, concatenated in order as the kernel unpacks them (a
+ * microcode cpio first, then the initramfs). Undefined: the kernel's own
+ * (the entry loads that file, or a file the view does not have, which
+ * the loader would not find either).
+ */
+function entryInitrd(os: OsView, k: KernelInstall, boot: DefaultBoot): InitrdSource | null | undefined {
+  if (boot.uname !== undefined) return undefined;
+  const paths: string[] = [];
+  for (const f of boot.initrds) {
+    const p = f.exists ? os.pathOf(f) : null;
+    if (p === null) return undefined;
+    paths.push(p);
+  }
+  const own = k.initrd === null ? null : realpathOrNull(os.fs, k.initrd);
+  const real = paths.map((p) => realpathOrNull(os.fs, p));
+  if (real.some((r) => r === null)) return undefined;
+  if (real.length === 0) return k.initrd === null ? undefined : null;
+  if (real.length === 1 && real[0] === own) return undefined;
+  const sizes = real.map((r) => os.fs.stat(r!).size);
+  return {
+    path: paths.join(' + '),
+    size: sizes.reduce((a, b) => a + b, 0),
+    read: () => {
+      const parts = real.map((r) => os.fs.readFile(r!, { maxBytes: MAX_INITRD_BYTES }));
+      const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        out.set(part, at);
+        at += part.length;
+      }
+      return out;
+    },
+  };
 }
 
 // ---- per-kernel details, loaded lazily -------------------------------------------
@@ -197,6 +264,23 @@ export interface InitrdFacts {
 
 /** Biggest initrd read into memory (compressed). */
 export const MAX_INITRD_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The initrd that boots with the default kernel, listed (memoised as a
+ * promise): a UKI's .initrd when the kernel is a UKI's (`dk.initrd`), else
+ * the kernel's own file; null when there is none. Throws for damage or a
+ * missing decompressor.
+ */
+export function defaultInitrdFacts(fs: ReadOnlyFilesystem, dk: DefaultKernel, memo: Memo): Promise<InitrdFacts | null> {
+  const src = dk.initrd;
+  if (src === undefined) return initrdFacts(fs, dk.kernel, memo);
+  return memo.get(`rootfs.initrd:${dk.kernel.version}:${src?.path ?? 'none'}`, async () => {
+    if (!src) return null;
+    if (src.size > MAX_INITRD_BYTES) throw new UnsupportedError(`${src.path}: an initrd of ${src.size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
+    const listing = await listInitrd(src.read(), src.path);
+    return { path: src.path, size: src.size, listing, modules: initrdModules(listing, dk.kernel.version) };
+  });
+}
 
 /** The kernel's initrd, listed (memoised as a promise); null when the kernel has none. Throws for damage or a missing decompressor. */
 export function initrdFacts(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Memo): Promise<InitrdFacts | null> {

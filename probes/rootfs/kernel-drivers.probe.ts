@@ -1,7 +1,7 @@
 import { UnsupportedError } from '../../bytes/errors.js';
 import { arr, bool, dict, enumOf, type FactsOf, int, nbool, nint, nobj, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
-import { guestView, initrdFacts, kernelDetails, type InitrdFacts } from './guest.js';
+import { defaultInitrdFacts, guestView, kernelDetails, type InitrdFacts } from './guest.js';
 import { lookupModule, normaliseModuleName } from './modules.js';
 import { bootedModules, guestKernel } from '../evidence/kernel.js';
 import { tracker } from '../evidence/read.js';
@@ -38,7 +38,7 @@ const kernel = obj({
   image: nstr(),
   config: nstr('the config file read (for an embedded one: the kernel image)'),
   configFrom: enumOf(['file', 'ikconfig', null], 'the config file, or the configuration built into the kernel image (CONFIG_IKCONFIG)'),
-  initrd: nstr(),
+  initrd: nstr('the initrd that boots with the kernel: its file in the view, or "(hd0,gpt1)/EFI/Linux/x.efi:.initrd" for a unified kernel image\'s'),
   modulesDir: nstr(),
   selectedBy: enumOf(['bootloader', 'symlink', 'newest', 'only', 'booted', null], 'how the default kernel was chosen; booted: the image has no readable root and the kernel the guest booted (in-guest evidence) is judged'),
   why: nstr('the choice in words (bootloader entry, symlink, version order)'),
@@ -128,7 +128,9 @@ export const kernelDriversProbe = defineProbe({
     }
     const k = dk.kernel;
     out.otherKernels = view.kernels.filter((x) => x !== k).map((x) => ({ version: x.version, image: x.image, config: x.config, initrd: x.initrd }));
-    Object.assign(kernelFacts, { version: k.version, image: k.image, config: k.config, initrd: k.initrd, modulesDir: k.modulesDir, selectedBy: dk.selectedBy, why: dk.why });
+    // A UKI's kernel boots with the UKI's .initrd, not the root's /boot/initrd.img-V.
+    const initrdPath = dk.initrd === undefined ? k.initrd : dk.initrd?.path ?? null;
+    Object.assign(kernelFacts, { version: k.version, image: k.image, config: k.config, initrd: initrdPath, modulesDir: k.modulesDir, selectedBy: dk.selectedBy, why: dk.why });
     const details = kernelDetails(view.os.fs, k, inputs.memo);
     kernelFacts.configMissing = details.configMissing;
     kernelFacts.configFrom = details.configFrom;
@@ -164,7 +166,7 @@ export const kernelDriversProbe = defineProbe({
       }
       if (!look?.file) continue; // =m but the module file is not installed: missing.
       entry.available = 'module';
-      if (initrd === undefined) initrd = await initrdFacts(view.os.fs, k, inputs.memo);
+      if (initrd === undefined) initrd = await defaultInitrdFacts(view.os.fs, dk, inputs.memo);
       if (!initrd) {
         entry.inInitrd = false;
         continue;

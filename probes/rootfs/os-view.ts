@@ -9,6 +9,8 @@ import { rootArgs } from './kernel-cmdline.js';
 import { MountedFilesystem, normaliseMountPoint, type Mount } from './mounted-view.js';
 import { looksLikeRoot, type ReadableVolume, type RootfsHandle, type RootHandle, type VolumeFilesystem } from './rootfs.js';
 import { grubLvmName } from './lvm-volumes.js';
+import type { FatVolume } from '../image/fat.js';
+import { FatFilesystem } from './fat-filesystem.js';
 import { dashedUuid } from './volumes.js';
 
 /**
@@ -17,8 +19,9 @@ import { dashedUuid } from './volumes.js';
  * `subvolid=` choosing the btrfs subvolume), else the one the search
  * found (rootfs.ts), whose /etc/fstab "/" line may still name the btrfs
  * subvolume to read. Every other fstab line on a filesystem vmspec reads
- * (ext2/3/4, xfs, btrfs) is mounted over its directory, so a separate
- * /boot or /usr joins the tree kernels and modules are looked for in.
+ * (ext2/3/4, xfs, btrfs, and the ESP's FAT) is mounted over its
+ * directory, so a separate /boot or /usr, or the ESP at /boot or /efi,
+ * joins the tree kernels and modules are looked for in.
  */
 
 export type RootDecidedBy = 'cmdline' | 'fstab' | 'search';
@@ -83,16 +86,26 @@ export function mapperToVgLv(name: string): string | null {
   return lv === '' ? null : `${vg}/${lv}`;
 }
 
-type Resolved = { volume: ReadableVolume } | { why: string };
+/** The image's EFI System Partition as fstab can name it: its FAT volume serial ("ABCD-1234", blkid's UUID) and label. */
+export interface EspRef {
+  partition: number;
+  serial: string | null;
+  label?: string | null;
+  /** The FAT volume, mounted into the view; null when it cannot be read. */
+  volume?: FatVolume | null;
+}
 
-/** The readable volume a device name points to, or why none. */
-export function resolveDevice(ref: DeviceRef, rootfs: RootfsHandle, table: PartitionTableReading, espSerial: { partition: number; serial: string | null } | null): Resolved {
+type Resolved = { volume: ReadableVolume } | { esp: EspRef & { volume: FatVolume } } | { why: string };
+
+/** The readable volume (or the readable ESP) a device name points to, or why none. */
+export function resolveDevice(ref: DeviceRef, rootfs: RootfsHandle, table: PartitionTableReading, espSerial: EspRef | null): Resolved {
   const vols = rootfs.readableVolumes;
+  const ofEsp = (e: EspRef): Resolved => (e.volume ? { esp: { ...e, volume: e.volume } } : { why: `partition ${e.partition} is the EFI System Partition, whose FAT cannot be read` });
   const ofPartition = (n: number): Resolved => {
     const v = vols.find((x) => x.partition?.number === n && !x.logicalVolume);
     if (v) return { volume: v };
     if (!table.partitions.some((p) => p.number === n)) return { why: `the disk has no partition ${n}` };
-    if (espSerial?.partition === n) return { why: `partition ${n} is the EFI System Partition (FAT), which vmspec does not join to the view` };
+    if (espSerial?.partition === n) return ofEsp(espSerial);
     const s = rootfs.scanned.find((x) => x.number === n && !x.logicalVolume);
     return { why: `partition ${n} ${s?.note ?? 'holds no filesystem vmspec reads'}` };
   };
@@ -107,12 +120,14 @@ export function resolveDevice(ref: DeviceRef, rootfs: RootfsHandle, table: Parti
       const want = ref.value.toLowerCase();
       const v = vols.find((x) => dashedUuid(x.fs.info.uuid) === want);
       if (v) return { volume: v };
-      if (espSerial?.serial && espSerial.serial.toLowerCase() === want) return { why: `UUID=${ref.value} is the EFI System Partition (FAT, partition ${espSerial.partition}), which vmspec does not join to the view` };
+      if (espSerial?.serial && espSerial.serial.toLowerCase() === want) return ofEsp(espSerial);
       return { why: `no filesystem vmspec reads has UUID ${ref.value}` };
     }
     case 'label': {
       const v = vols.find((x) => x.fs.info.label === ref.value);
-      return v ? { volume: v } : { why: `no filesystem vmspec reads has label "${ref.value}"` };
+      if (v) return { volume: v };
+      if (espSerial?.label && espSerial.label === ref.value) return ofEsp(espSerial);
+      return { why: `no filesystem vmspec reads has label "${ref.value}"` };
     }
     case 'partuuid': {
       const want = ref.value.toUpperCase();
@@ -204,7 +219,7 @@ function describeVolume(v: { partition: { number: number } | null; logicalVolume
 export interface OsViewInputs {
   rootfs: RootfsHandle;
   table: PartitionTableReading;
-  esp: { partition: number; serial: string | null } | null;
+  esp: EspRef | null;
   /** The default boot entry's kernel command line, when the boot path reaches a kernel. */
   cmdline: { args: string[]; from: string } | null;
 }
@@ -218,7 +233,7 @@ export function assembleOsView(inp: OsViewInputs): OsView | null {
   const cmdRoot = cmdline ? rootArgs(cmdline.args) : null;
   if (cmdline && cmdRoot?.root) {
     const ref = parseDeviceSpec(cmdRoot.root);
-    const r = resolveDevice(ref, rootfs, table, esp);
+    const r = notRoot(resolveDevice(ref, rootfs, table, esp));
     const flags = cmdRoot.rootflags.length ? ` rootflags=${cmdRoot.rootflags.join(',')}` : '';
     if ('volume' in r) {
       const t = tryRoot(r.volume, cmdRoot.rootflags);
@@ -237,6 +252,9 @@ export function assembleOsView(inp: OsViewInputs): OsView | null {
   const fstabText = readFstab(root.fs);
   const fstab = fstabText === null ? null : parseFstab(fstabText);
   const mounts: ViewMount[] = [];
+  const fatMounts: FatMount[] = [];
+  /** Every joined mount but the root, in fstab order (a later one over the same point hides an earlier one). */
+  const order: Mount[] = [];
   const facts: MountFact[] = [];
   for (const e of fstab?.entries ?? []) {
     if (NOT_ON_DISK.test(e.vfstype) || !e.file.startsWith('/')) continue;
@@ -251,7 +269,18 @@ export function assembleOsView(inp: OsViewInputs): OsView | null {
       fact.note = `line ${e.line}: a bind mount of ${e.spec}, not a volume`;
       continue;
     }
-    const r = resolveDevice(parseDeviceSpec(e.spec), rootfs, table, esp);
+    const resolved = resolveDevice(parseDeviceSpec(e.spec), rootfs, table, esp);
+    if ('esp' in resolved && at !== '/') {
+      // The ESP mounted at /boot, /boot/efi or /efi: kernels, initrds and loader entries kept there join the view.
+      const fs = new FatFilesystem(resolved.esp.volume);
+      fact.partition = resolved.esp.partition;
+      fact.filesystem = 'vfat';
+      fact.joined = true;
+      fatMounts.push({ at, partition: resolved.esp.partition, fs });
+      order.push({ at, fs });
+      continue;
+    }
+    const r = notRoot(resolved);
     if (!('volume' in r)) {
       fact.note = `line ${e.line}: ${r.why}`;
       continue;
@@ -287,9 +316,10 @@ export function assembleOsView(inp: OsViewInputs): OsView | null {
     fact.joined = true;
     fact.subvolume = subvolumeOf(opened.fs);
     mounts.push({ at, volume: r.volume, fs: opened.fs });
+    order.push({ at, fs: opened.fs });
   }
-  const all: Mount[] = [{ at: '/', fs: root.fs }, ...mounts.map((m) => ({ at: m.at, fs: m.fs }))];
-  const viewFs = mounts.length ? new MountedFilesystem(all) : root.fs;
+  const all: Mount[] = [{ at: '/', fs: root.fs }, ...order];
+  const viewFs = order.length ? new MountedFilesystem(all) : root.fs;
   const rootVolume: ReadableVolume = rootfs.readableVolumes.find((v) => sameVolume(v, root!)) ?? { ...root, fs: root.fs };
   const placed: ViewMount[] = [{ at: '/', volume: rootVolume, fs: root.fs }, ...mounts];
   return {
@@ -299,8 +329,28 @@ export function assembleOsView(inp: OsViewInputs): OsView | null {
     why,
     mounts: fstab ? facts : null,
     fstabProblems: fstab?.problems ?? [],
-    pathOf: (file) => pathInView(placed, file),
+    pathOf: (file) => pathInView(placed, file) ?? pathOnFat(fatMounts, file),
   };
+}
+
+/** The ESP mounted into the view. */
+interface FatMount {
+  at: string;
+  partition: number;
+  fs: FatFilesystem;
+}
+
+/** The ESP is never a root: a root=, or fstab's "/" line, naming it is said so. */
+function notRoot(r: Resolved): { volume: ReadableVolume } | { why: string } {
+  return 'esp' in r ? { why: `partition ${r.esp.partition} is the EFI System Partition (FAT), not a root filesystem` } : r;
+}
+
+/** A file a loader reads from the ESP (GRUB's "(hd0,gpt1)/…", systemd-boot's entries), where fstab mounted the ESP; the last mount wins, as in mount(8). */
+function pathOnFat(fatMounts: FatMount[], file: Pick<BootFile, 'device' | 'partition' | 'path'>): string | null {
+  if (file.device?.startsWith('lvm/')) return null;
+  const m = fatMounts.filter((x) => x.partition === file.partition).at(-1);
+  if (!m) return null;
+  return m.at === '/' ? file.path : joinPath(m.at, file.path.replace(/^\/+/, ''));
 }
 
 /**

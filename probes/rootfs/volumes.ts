@@ -46,6 +46,17 @@ export function fsVolume(name: string, partition: number | null, fs: VolumeFiles
   };
 }
 
+/**
+ * A FAT volume's label as blkid reports it (LABEL=): the root directory's
+ * ATTR_VOLUME_ID entry, else BS_VolLab; "NO NAME" (fatgen103's default)
+ * is no label.
+ */
+export function fatLabel(vol: FatVolume): string | null {
+  const inRoot = guard(() => vol.readDir('root').volumeLabel, null);
+  const label = (inRoot ?? vol.bpb.BS_VolLab ?? '').trimEnd();
+  return label && label !== 'NO NAME' ? label : null;
+}
+
 export function fatVolume(name: string, partition: number | null, vol: FatVolume): GrubVolume {
   const label = vol.bpb.BS_VolLab?.trimEnd();
   return {

@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import t from 'tap';
-import { PE_HEADER_READ, peReadingSchema, readPe, type PeReading } from '../../../probes/image/pe.js';
+import { PE_HEADER_READ, peReadingSchema, readPe, resolvedSectionNames, type PeReading } from '../../../probes/image/pe.js';
 import { efiBinaries } from '../../fixtures/efi-binaries.js';
+import { debianShim } from '../../fixtures/shim-builder.js';
 
 /**
  * PE/COFF headers of real EFI binaries from Debian, checked against
@@ -184,7 +185,67 @@ t.test('random damage to real headers: never throws, always schema-valid', async
       continue;
     }
     if (!validate(JSON.parse(JSON.stringify(r)))) t.fail(`iteration ${i}: ${ajv.errorsText(validate.errors)}`);
+    try {
+      const names = resolvedSectionNames(b.subarray(0, len), r);
+      if (names.length !== r.sections.length) t.fail(`iteration ${i}: ${names.length} names for ${r.sections.length} sections`);
+    } catch (e) {
+      t.fail(`iteration ${i}: resolvedSectionNames threw ${(e as Error).message}`);
+    }
     if (r.valid) valid++;
   }
   t.pass(`3000 damaged headers read without a throw (${valid} still valid)`);
+});
+
+t.test('long section names from the COFF string table, as objdump -h names them (Debian\'s signed shim)', async (t) => {
+  const s = debianShim();
+  for (const [what, path] of [['shimaa64.efi', s.shim], ['fbaa64.efi', s.fallback], ['mmaa64.efi', s.mokManager], ['grubaa64.efi', s.grub]] as const) {
+    const b = readFileSync(path);
+    const pe = readPe(b.subarray(0, PE_HEADER_READ), b.length);
+    const dump = objdump(path, '-h');
+    if (!dump) {
+      t.pass(`${what}: no objdump here reads pei-aarch64, not cross-checked`);
+      continue;
+    }
+    const oracle = [...dump.matchAll(/^\s+\d+\s+(\S+)\s+[0-9a-f]{8}/gm)].map((m) => m[1]!);
+    t.same(resolvedSectionNames(b, pe), oracle, `${what}: ${oracle.join(' ')}`);
+  }
+  const shim = readFileSync(s.shim);
+  const pe = readPe(shim.subarray(0, PE_HEADER_READ), shim.length);
+  t.ok(pe.sections.some((x) => /^\/\d+$/.test(x.name)), 'readPe alone leaves "/N" names (the table is past the headers)');
+  t.same(resolvedSectionNames(shim.subarray(0, PE_HEADER_READ), pe), pe.sections.map((x) => x.name), 'a string table past the bytes given leaves the names as they are');
+  const cut = Buffer.from(shim);
+  const lfanew = cut.readUInt32LE(0x3c);
+  cut.writeUInt32LE(0xfffffff0, lfanew + 4 + 8);
+  t.same(resolvedSectionNames(cut, pe), pe.sections.map((x) => x.name), 'a PointerToSymbolTable past the end leaves them too');
+});
+
+t.test('random damage to shim\'s symbol table pointer and string table: names resolve or stay "/N", never a throw', async (t) => {
+  const shim = readFileSync(debianShim().shim);
+  const lfanew = shim.readUInt32LE(0x3c);
+  const pe = readPe(shim.subarray(0, PE_HEADER_READ), shim.length);
+  const table = shim.readUInt32LE(lfanew + 4 + 8) + shim.readUInt32LE(lfanew + 4 + 12) * 18;
+  let seed = 777;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  let resolved = 0;
+  for (let i = 0; i < 500; i++) {
+    const b = Buffer.from(shim);
+    const flips = 1 + rnd(4);
+    for (let k = 0; k < flips; k++) {
+      const where = rnd(3);
+      if (where === 0) b[lfanew + 4 + 8 + rnd(8)] = rnd(256);
+      else b[table + rnd(64)] = rnd(256);
+    }
+    const len = rnd(4) === 0 ? table + rnd(80) : b.length;
+    try {
+      const names = resolvedSectionNames(b.subarray(0, len), pe);
+      t.equal(names.length, pe.sections.length);
+      if (names.includes('.vendor_cert')) resolved++;
+    } catch (e) {
+      t.fail(`iteration ${i}: threw ${(e as Error).message}`);
+    }
+  }
+  t.pass(`500 damaged tables read without a throw (${resolved} still named .vendor_cert)`);
 });

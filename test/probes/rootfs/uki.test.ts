@@ -3,7 +3,12 @@
  * kernel, initrd, command line, os-release and release inside, built with
  * objcopy onto Debian's real linuxaa64.efi.stub): its sections are read as
  * objcopy extracts them, its .cmdline's root= decides the root, its .uname
- * names the default kernel. A UKI cut short is a clear error, not a boot.
+ * names the default kernel, its .initrd is the initrd the guest clauses
+ * judge (not the root's /boot/initrd.img-V, which the UKI does not load):
+ * both ways, a UKI whose .initrd carries the virtio drivers passes
+ * V2-GUEST-VIRTIO-PCI over a root whose own initrd lacks them, and one
+ * whose .initrd lacks virtio_blk fails it over a root whose own initrd has
+ * it. A UKI cut short is a clear error, not a boot.
  */
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,11 +18,15 @@ import { ParseError } from '../../../bytes/errors.js';
 import { readUki } from '../../../probes/efi/uki.js';
 import { openDisk } from '../../../probes/image/open-disk.js';
 import { readPe } from '../../../probes/image/pe.js';
+import { readUkiInitrd } from '../../../probes/rootfs/bootloader.js';
+import { guestView } from '../../../probes/rootfs/guest.js';
+import { kernelDriversProbe } from '../../../probes/rootfs/kernel-drivers.probe.js';
 import { rootfsProbe } from '../../../probes/rootfs/rootfs.probe.js';
 import { Memo } from '../../../probes/types.js';
 import { sha256File } from '../../fixtures/disk-builder.js';
 import { buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, ROOT_UUID } from '../../fixtures/rootfs-builder.js';
 import { buildUki, ukiSection, ukiUnavailable } from '../../fixtures/uki-builder.js';
+import { verifyImage } from './verify-cli.js';
 
 const unavailable = fastFixturesUnavailable() || ukiUnavailable();
 
@@ -65,5 +74,51 @@ t.test('unified kernel images', { skip: unavailable }, async (t) => {
       d.close();
     }
     t.equal(sha256File(image), before, 'the image is not modified');
+  });
+
+  t.test('the UKI\'s .initrd is the initrd judged, not the root\'s own', async (t) => {
+    const ALL = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_mmio', 'virtio_console', 'virtio_balloon', 'xen-blkfront', 'xen-netfront', 'ext4'];
+    const NO_BLK = ALL.filter((m) => m !== 'virtio_blk');
+    const ukiWith = (name: string, modules: string[]): { uki: string; initrd: string } => {
+      const initrd = buildInitrd({ kernel: k, modules, compression: 'zstd', early: true });
+      return { initrd, uki: buildUki({ name, cmdline, uname: k.version, osRelease: 'ID=debian\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n', kernelImage: join(k.root, 'boot', `vmlinuz-${k.version}`), initrd }) };
+    };
+    const rootWith = (name: string, modules: string[]): string => buildSyntheticRoot({ name, kernels: [{ kernel: k, initrd: { modules, compression: 'zstd', early: true } }], grubCfg: debianGrubCfg([k.version]) }).image;
+    const drivers = async (image: string): Promise<Record<string, any>> => {
+      const d = openDisk(image);
+      try {
+        return await kernelDriversProbe.run({ image: d, memo: new Memo() }, { options: [{ config: 'CONFIG_VIRTIO_BLK', module: 'virtio_blk' }] }) as Record<string, any>;
+      } finally {
+        d.close();
+      }
+    };
+    const status = (image: string, id: string): string | undefined => verifyImage(t, image, ['--profile', 'image']).results.find((r) => r.id === id)?.status;
+
+    const good = ukiWith('initrd-all', ALL);
+    const passImage = guestDisk({ name: 'uki-initrd-all', rootContent: rootWith('uki-root-no-blk', NO_BLK), loader: good.uki, stub: 'none' });
+    const before = sha256File(passImage);
+    const f = await drivers(passImage);
+    t.match(f.kernel, { version: k.version, selectedBy: 'bootloader', initrd: '(hd0,gpt1)/EFI/BOOT/BOOTAA64.EFI:.initrd' });
+    t.match(f.initrd, { path: '(hd0,gpt1)/EFI/BOOT/BOOTAA64.EFI:.initrd', size: readFileSync(good.initrd).length });
+    t.match(f.options.CONFIG_VIRTIO_BLK, { state: 'm', inInitrd: true, available: 'initrd' });
+    // Oracle: the bytes judged are the .initrd section objcopy extracts.
+    const tmp = mkdtempSync(join(tmpdir(), 'vmspec-uki-'));
+    t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+    const d = openDisk(passImage);
+    try {
+      const memo = new Memo();
+      const at = guestView(d, memo).defaultKernel!.boot!.ukiInitrd!;
+      t.ok(Buffer.from(readUkiInitrd(d, memo, at)).equals(readFileSync(ukiSection(good.uki, '.initrd', join(tmp, 'i')))), 'the .initrd read from the ESP is the section objcopy extracts');
+    } finally {
+      d.close();
+    }
+    t.equal(status(passImage, 'V2-GUEST-VIRTIO-PCI'), 'pass', 'the UKI\'s initrd has virtio_blk, though the root\'s own initrd lacks it');
+    t.equal(sha256File(passImage), before, 'the image is not modified');
+
+    const bad = ukiWith('initrd-no-blk', NO_BLK);
+    const failImage = guestDisk({ name: 'uki-initrd-no-blk', rootContent: rootWith('uki-root-all', ALL), loader: bad.uki, stub: 'none' });
+    const g = await drivers(failImage);
+    t.match(g.options.CONFIG_VIRTIO_BLK, { state: 'm', inInitrd: false, available: 'module' }, 'virtio_blk is only in the root, as far as the UKI boots');
+    t.equal(status(failImage, 'V2-GUEST-VIRTIO-PCI'), 'fail', 'the root\'s own initrd (with virtio_blk) is not what the UKI boots');
   });
 });

@@ -142,9 +142,10 @@ function main(): void {
     t.same(facts.mounts, [
       { mountPoint: '/', spec: `UUID=${FEDORA_ROOT_UUID}`, vfstype: 'btrfs', options: ['subvol=root', 'compress=zstd:1'], joined: true, partition: 3, logicalVolume: null, filesystem: 'btrfs', subvolume: 'root', note: null },
       { mountPoint: '/boot', spec: `UUID=${FEDORA_BOOT_UUID}`, vfstype: 'ext4', options: ['defaults'], joined: true, partition: 2, logicalVolume: null, filesystem: 'ext4', subvolume: null, note: null },
-      { mountPoint: '/boot/efi', spec: `UUID=${espUuid}`, vfstype: 'vfat', options: ['umask=0077', 'shortname=winnt'], joined: false, partition: null, logicalVolume: null, filesystem: null, subvolume: null, note: `line 4: UUID=${espUuid} is the EFI System Partition (FAT, partition 1), which vmspec does not join to the view` },
+      { mountPoint: '/boot/efi', spec: `UUID=${espUuid}`, vfstype: 'vfat', options: ['umask=0077', 'shortname=winnt'], joined: true, partition: 1, logicalVolume: null, filesystem: 'vfat', subvolume: null, note: null },
       { mountPoint: '/home', spec: `UUID=${FEDORA_ROOT_UUID}`, vfstype: 'btrfs', options: ['subvol=home', 'compress=zstd:1'], joined: true, partition: 3, logicalVolume: null, filesystem: 'btrfs', subvolume: 'home', note: null },
     ], 'every on-disk fstab line, joined or with the reason (tmpfs is not on the disk)');
+    t.same(viewNames(image, '/boot/efi/EFI'), ['BOOT', 'debian'], 'the ESP is mounted at /boot/efi, over the /boot filesystem');
     t.same(facts.fstabProblems, ['line 7: "not-a-mount" has 1 field; a mount needs at least fs_spec and fs_file']);
     t.match(facts.kernels, [{ version: v, image: `/boot/vmlinuz-${v}`, config: `/boot/config-${v}`, initrd: `/boot/initramfs-${v}.img`, modulesDir: `/usr/lib/modules/${v}` }]);
     // Oracles: debugfs lists the /boot filesystem as the view shows /boot; btrfs-progs names the subvolume read.
