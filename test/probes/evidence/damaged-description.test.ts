@@ -1,5 +1,6 @@
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acpiEvidenceProbe } from '../../../probes/evidence/acpi.probe.js';
@@ -55,12 +56,50 @@ function deepDtb(): Uint8Array {
   return readFileSync(compileDts('deep-70', `/dts-v1/;\n/ { compatible = "linux,dummy-virt"; ${body} };\n`).dtb);
 }
 
+/**
+ * The real blob with a second top-level node after the root ends: FDT_BEGIN_NODE "" and FDT_END_NODE
+ * put before the structure block's FDT_END (Devicetree Specification v0.4 §5.4: one root node), and
+ * the header's sizes and the strings block's offset moved to match, so only the second root is wrong.
+ */
+function twoRootsDtb(): Uint8Array {
+  const off = { struct: be32(realFdt, 8), strings: be32(realFdt, 12), structSize: be32(realFdt, 36), stringsSize: be32(realFdt, 32) };
+  if (off.strings < off.struct + off.structSize) throw new Error('this blob does not keep its strings block after the structure block');
+  const struct = realFdt.subarray(off.struct, off.struct + off.structSize);
+  if (be32(struct, struct.length - 4) !== 0x9) throw new Error('the structure block does not end with FDT_END');
+  const extra = new Uint8Array(12);
+  const dv = new DataView(extra.buffer);
+  dv.setUint32(0, 0x1); // FDT_BEGIN_NODE, name "" (one NUL, padded to 4 bytes)
+  dv.setUint32(8, 0x2); // FDT_END_NODE
+  const strings = realFdt.subarray(off.strings, off.strings + off.stringsSize);
+  const out = new Uint8Array(off.struct + struct.length + extra.length + strings.length);
+  out.set(realFdt.subarray(0, off.struct));
+  out.set(struct.subarray(0, struct.length - 4), off.struct);
+  out.set(extra, off.struct + struct.length - 4);
+  out.set(struct.subarray(struct.length - 4), off.struct + struct.length - 4 + extra.length);
+  out.set(strings, off.struct + struct.length + extra.length);
+  const h = new DataView(out.buffer);
+  h.setUint32(4, out.length); // totalsize
+  h.setUint32(12, off.struct + struct.length + extra.length); // off_dt_strings
+  h.setUint32(36, struct.length + extra.length); // size_dt_struct
+  return out;
+}
+
 const DAMAGE: [string, () => Uint8Array, RegExp][] = [
+  ['two root nodes', twoRootsDtb, /a second top-level node after the root node ended/],
   ['nodes nested deeper than the limit', deepDtb, /nested deeper than 64/],
   // size_dt_strings (header offset 32) cut to 8 bytes: property names now point past the strings block.
   ['truncated strings block', () => withBe32(realFdt, 32, 8), /strings block at offset \d+: property name at nameoff \d+ is not NUL-terminated within its block/],
   ['blob cut short (totalsize beyond the file)', () => realFdt.subarray(0, be32(realFdt, 4) >> 1), /totalsize|past the end|larger than/],
 ];
+
+t.test('dtc, the oracle, refuses the two-root blob as well', async (t) => {
+  const file = join(work, 'two-roots.dtb');
+  writeFileSync(file, twoRootsDtb());
+  const r = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', '-o', '/dev/null', file], { encoding: 'utf8' });
+  t.not(r.status, 0, 'dtc fails on it');
+  t.match(r.stderr, /FATAL ERROR/);
+  t.equal(spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', '-o', '/dev/null', join(dtBase, FDT)]).status, 0, 'and reads the undamaged blob');
+});
 
 for (const [what, make, reason] of DAMAGE) {
   t.test(`a device tree with ${what}: V2-HW-DT-COMPLETE fails with the parser's reason`, async (t) => {
