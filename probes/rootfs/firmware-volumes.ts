@@ -5,6 +5,8 @@ import { openEsp } from '../image/esp.js';
 import { findFirmwareVolume } from '../efi/firmware-volume.js';
 import type { Memo } from '../types.js';
 import { openRootfs } from './rootfs.js';
+import { guestView } from './guest.js';
+import type { OsView } from './os-view.js';
 
 /**
  * Finding UEFI firmware images shipped inside the image (FW-7). A platform
@@ -77,16 +79,21 @@ export function scanFirmwareVolumes(image: DiskImage, memo: Memo): FirmwareScan 
         unscanned.push(`the ESP could not be walked completely: ${e.message}`);
       }
     }
-    // The root filesystem: the usual firmware directories.
+    // The usual firmware directories of the root as the OS mounts it (fstab's /boot, /usr… joined), so
+    // firmware on a separate /boot or /usr is seen; the root alone when no view can be assembled. The ESP
+    // was scanned above: where the view mounts it, it is left out.
     const roots = openRootfs(image, memo);
+    const view = osView(image, memo);
+    const espAt = (view?.mounts ?? []).filter((m) => m.joined && esp.partition && m.partition === esp.partition.number).map((m) => m.mountPoint);
+    const onEsp = (path: string): boolean => espAt.some((at) => path === at || path.startsWith(`${at}/`));
     if (roots.root) {
-      const fs = roots.root.fs;
+      const fs = view?.fs ?? roots.root.fs;
       for (const dir of FIRMWARE_DIRS) {
-        if (!isDir(fs, dir)) continue;
+        if (!isDir(fs, dir) || onEsp(dir)) continue;
         scan.rootfsDirs.push(dir);
         try {
           for (const e of walk(fs, dir, { maxEntries: 20_000, maxDepth: 12 })) {
-            if (e.type !== 'file') continue;
+            if (e.type !== 'file' || onEsp(e.path)) continue;
             if (++scan.rootfsFiles > MAX_FILES) break;
             const size = fs.lstat(e.path).size;
             if (size < 72) continue;
@@ -105,6 +112,16 @@ export function scanFirmwareVolumes(image: DiskImage, memo: Memo): FirmwareScan 
     if (scan.volumes.length === 0 && unscanned.length) scan.incomplete = unscanned.join('; ');
     return scan;
   });
+}
+
+/** The OS view, or null when the root cannot be assembled (a damaged root is reported by the root clauses). */
+function osView(image: DiskImage, memo: Memo): OsView | null {
+  try {
+    return guestView(image, memo).os;
+  } catch (e) {
+    if (isReadError(e) || e instanceof FsError) return null;
+    throw e;
+  }
 }
 
 function isDir(fs: ReadOnlyFilesystem, path: string): boolean {

@@ -158,6 +158,23 @@ function main(): void {
     t.equal(sha256File(image), before, 'the image is not modified');
   });
 
+  t.test('firmware left on the separate /boot is found (FW-7 scans the root as the OS mounts it), the ESP mounted in it is not scanned twice', async (t) => {
+    const options = `root=UUID=${FEDORA_ROOT_UUID} ro rootflags=subvol=root console=ttyAMA0 quiet`;
+    const boot = bootVolume({
+      name: 'fedora-firmware-on-boot', filesystem: 'ext4', uuid: FEDORA_BOOT_UUID, label: 'boot', kernel: k, initramfs,
+      entries: [{ id: `0123456789abcdef0123456789abcdef-${v}`, title: `Fedora Linux (${v}) 40 (Cloud Edition)`, version: v, options }],
+      extraFiles: { 'qemu/AAVMF_CODE.fd': '/usr/share/AAVMF/AAVMF_CODE.fd' },
+    });
+    const image = fedoraDisk('firmware-on-boot', boot);
+    const res = cli(t, image);
+    t.match(result(res, 'V2-FW-NOT-IN-IMAGE'), { status: 'fail' }, 'the firmware on /boot fails FW-7');
+    const volumes = (result(res, 'V2-FW-NOT-IN-IMAGE').observed as { volumes: { where: string; path: string }[] }).volumes;
+    t.same([...new Set(volumes.map((x) => `${x.where}:${x.path}`))], ['rootfs:/boot/qemu/AAVMF_CODE.fd'], 'found in the view\'s /boot (the root alone has an empty /boot), nothing from the ESP under /boot/efi');
+    const good = cli(t, fedoraDisk('good', fedoraBoot('good', options)));
+    t.equal(result(good, 'V2-FW-NOT-IN-IMAGE').status, 'pass', 'the same layout without it passes');
+    t.match(result(good, 'V2-FW-NOT-IN-IMAGE').observed, { rootfsDirs: ['/boot'] }, '/boot is scanned, /boot/efi (the ESP, scanned as such) is left out');
+  });
+
   t.test('rootflags=subvol= naming a snapshot: the snapshot is the root, not the conventional `root`', async (t) => {
     const image = fedoraDisk('snapshot', fedoraBoot('snapshot', `root=UUID=${FEDORA_ROOT_UUID} ro rootflags=subvol=snapshot-1 console=ttyAMA0`));
     const facts = await rootfsFacts(image);
