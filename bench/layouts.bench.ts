@@ -25,7 +25,8 @@ import { bytesReadFrom, compareRoutes, type Route } from './routes.js';
  * timed against a bare Node start (informational) and judged by the bytes
  * it reads from the image file (strace) against the ext4 baseline's: the
  * readers should touch metadata and the files the clauses need, not scan.
- * Each row also says whether GUEST-1..4, FW-6 and FW-7 were decided.
+ * Each row also says whether GUEST-1..4, FW-6 and FW-7 were decided, and
+ * on which kernel (selected by the boot chain, or the newest found).
  */
 
 const NODE: Route = { name: 'node -e 0', steps: [[process.execPath, '-e', '0']] };
@@ -168,7 +169,10 @@ function decidedNote(image: string): string {
   if (!wanted.length) return 'no GUEST-1..4 / FW-6 / FW-7 clause in the results';
   if (!open.length) {
     const failed = wanted.filter((x) => x.status === 'fail').map((x) => x.id);
-    return `${labels.join(', ')} decided (${wanted.length} clauses${failed.length ? `; failing: ${failed.join(', ')}` : ', all pass'})`;
+    // The kernel judged, as GICv3's observation names it: the one the boot chain reaches, else the newest found.
+    const kernel = (res.results.find((x) => x.id === 'V2-GUEST-GICV3')?.observed as { kernel?: { version?: string; selectedBy?: string } } | undefined)?.kernel;
+    const on = kernel?.version ? `, kernel ${kernel.version} selected by ${kernel.selectedBy ?? '?'}` : '';
+    return `${labels.join(', ')} decided (${wanted.length} clauses${failed.length ? `; failing: ${failed.join(', ')}` : ', all pass'}${on})`;
   }
   return `NOT decided: ${open.map((x) => `${x.id} (${x.ref!.label}) ${x.status}: ${x.message ?? ''}`.trim()).join('; ')}`;
 }
