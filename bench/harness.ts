@@ -20,9 +20,15 @@ export type Measurement = Timing | Unavailable;
 
 /**
  * What a row is judged against: a multiple of the peer's median (ratio),
- * a fixed budget for vmspec's median (absolute), or nothing (informational).
+ * a fixed budget for vmspec's median (absolute), a multiple of the bytes a
+ * baseline run read from its image (bytes-ratio: bytesRead.vmspec over
+ * bytesRead.peer, the baseline's count), or nothing (informational).
  */
-export type Target = { kind: 'ratio'; max: number } | { kind: 'absolute'; maxMs: number } | { kind: 'none' };
+export type Target =
+  | { kind: 'ratio'; max: number }
+  | { kind: 'absolute'; maxMs: number }
+  | { kind: 'bytes-ratio'; max: number; baseline: string }
+  | { kind: 'none' };
 
 export interface Row {
   what: string;
@@ -66,10 +72,21 @@ export function ratioOf(row: Row): number | undefined {
   return row.vmspec.medianMs / p.medianMs;
 }
 
+/** Bytes vmspec read over the peer's (the baseline's), when both were counted. */
+export function bytesRatioOf(row: Row): number | undefined {
+  const b = row.bytesRead;
+  if (!b || typeof b.vmspec !== 'number' || typeof b.peer !== 'number' || b.peer === 0) return undefined;
+  return b.vmspec / b.peer;
+}
+
 export type Verdict = 'met' | 'missed' | '—';
 
 export function verdictOf(row: Row): Verdict {
   const t = row.target;
+  if (t.kind === 'bytes-ratio') {
+    const r = bytesRatioOf(row);
+    return r === undefined ? '—' : r <= t.max ? 'met' : 'missed';
+  }
   if (t.kind === 'none' || !isTiming(row.vmspec)) return '—';
   if (t.kind === 'absolute') return row.vmspec.medianMs <= t.maxMs ? 'met' : 'missed';
   const r = ratioOf(row);

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isTiming, ratioOf, verdictOf, type Bench, type Measurement, type Row, type Target, type Unavailable } from './harness.js';
+import { bytesRatioOf, isTiming, ratioOf, verdictOf, type Bench, type Measurement, type Row, type Target, type Unavailable } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -41,6 +41,7 @@ function bytes(b: number | Unavailable | undefined): string {
 function targetText(t: Target): string {
   if (t.kind === 'ratio') return `≤ ${t.max}×`;
   if (t.kind === 'absolute') return t.maxMs >= 1000 ? `< ${t.maxMs / 1000} s` : `< ${t.maxMs} ms`;
+  if (t.kind === 'bytes-ratio') return `bytes read ≤ ${t.max}× ${t.baseline}`;
   return '—';
 }
 
@@ -51,7 +52,9 @@ function table(rows: Row[]): string {
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const ratio = ratioOf(r);
-    const b = r.bytesRead ? [bytes(r.bytesRead.vmspec), bytes(r.bytesRead.peer)].filter(Boolean).join(' / ') : '';
+    const br = bytesRatioOf(r);
+    const b = (r.bytesRead ? [bytes(r.bytesRead.vmspec), bytes(r.bytesRead.peer)].filter(Boolean).join(' / ') : '')
+      + (r.target.kind === 'bytes-ratio' && br !== undefined ? ` (${br.toFixed(2)}×)` : '');
     lines.push(`| ${[
       r.what + (r.note ? ` (${r.note})` : ''),
       ms(r.vmspec),
