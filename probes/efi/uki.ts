@@ -32,14 +32,29 @@ function extent(s: PeSection, fileSize: number, what: string): { offset: number;
   return { offset: s.pointerToRawData, size };
 }
 
-/** Reads a UKI's sections from the whole file. Throws ParseError for a section outside the file or a missing `.linux`. */
-export function readUki(bytes: Uint8Array, pe: PeReading, what: string): UkiReading {
+/**
+ * What readUki reads a UKI through: its size and ranges of it, so the small
+ * sections are read without the kernel (a UKI is mostly `.linux`, tens of MiB).
+ */
+export interface UkiFile {
+  size: number;
+  /** `length` bytes at `offset`, both within the file. */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** A UKI held whole in memory, as a UkiFile. */
+export function ukiBytes(bytes: Uint8Array): UkiFile {
+  return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
+}
+
+/** Reads a UKI's text sections and locates `.linux` and `.initrd`. Throws ParseError for a section outside the file or a missing `.linux`. */
+export function readUki(file: UkiFile, pe: PeReading, what: string): UkiReading {
   const find = (name: string): PeSection | undefined => pe.sections.find((s) => s.name === name);
   const text = (name: string): string | null => {
     const s = find(name);
     if (!s) return null;
-    const e = extent(s, bytes.length, what);
-    const raw = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(e.offset, e.offset + Math.min(e.size, MAX_TEXT_SECTION)));
+    const e = extent(s, file.size, what);
+    const raw = new TextDecoder('utf-8', { fatal: false }).decode(file.read(e.offset, Math.min(e.size, MAX_TEXT_SECTION)));
     return raw.replace(/\0[\s\S]*$/, '');
   };
   const linux = find('.linux');
@@ -50,8 +65,8 @@ export function readUki(bytes: Uint8Array, pe: PeReading, what: string): UkiRead
     cmdline: text('.cmdline')?.trim() ?? null,
     osRelease: osrel === null ? null : parseOsRelease(osrel),
     uname: text('.uname')?.trim() || null,
-    linux: extent(linux, bytes.length, what),
-    initrd: initrd ? extent(initrd, bytes.length, what) : null,
+    linux: extent(linux, file.size, what),
+    initrd: initrd ? extent(initrd, file.size, what) : null,
   };
 }
 

@@ -182,34 +182,57 @@ export class FatVolume {
   readFile(entry: FatDirEntry, maxBytes = DEFAULT_MAX_FILE_READ): Uint8Array {
     if (entry.isDirectory) throw new ParseError('FAT directory entry', entry.offset, `"${entry.name}" is a directory`);
     const cap = Math.max(0, Math.min(maxBytes, MAX_READ));
-    const length = Math.min(entry.size, cap);
+    return this.#readSpan(entry, 0, Math.min(entry.size, cap));
+  }
+
+  /**
+   * `length` bytes of a file from byte `offset` (both within DIR_FileSize and
+   * MAX_READ), reading only the clusters that hold them: a section of a big
+   * file (a UKI's .initrd) without the rest of it.
+   */
+  readFileRange(entry: FatDirEntry, offset: number, length: number): Uint8Array {
+    if (entry.isDirectory) throw new ParseError('FAT directory entry', entry.offset, `"${entry.name}" is a directory`);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > entry.size || length > MAX_READ) {
+      throw new ParseError('FAT directory entry', entry.offset, `"${entry.name}" (${entry.size} bytes): ${length} bytes at ${offset} are outside the file`);
+    }
+    return this.#readSpan(entry, offset, length);
+  }
+
+  #readSpan(entry: FatDirEntry, start: number, length: number): Uint8Array {
     if (length === 0) return new Uint8Array(0);
     const bpc = this.geometry.bytesPerCluster;
-    const needed = Math.ceil(length / bpc);
+    const first = Math.floor(start / bpc);
+    const needed = Math.ceil((start + length) / bpc);
     const max = this.geometry.countOfClusters + 1;
     if (entry.firstCluster < 2 || entry.firstCluster > max) {
       throw new ParseError('FAT directory entry', entry.offset, `"${entry.name}" (${entry.size} bytes) starts at cluster ${entry.firstCluster}, outside 2..${max}`);
     }
     const out = new Uint8Array(length);
     // Clusters that follow each other on disk are read as one run: files are mostly contiguous, and a
-    // 1 MiB file in 512-byte clusters would otherwise be 2048 reads.
+    // 1 MiB file in 512-byte clusters would otherwise be 2048 reads. Clusters before `start` are only
+    // followed in the FAT, not read.
     let got = 0;
     let runFirst = 0;
     let runCount = 0;
+    let runFrom = 0; // index in the file of the run's first cluster
     const flush = (): void => {
       if (runCount === 0) return;
-      const at = (got - runCount) * bpc;
-      const n = Math.min(runCount * bpc, length - at);
-      if (this.clusterOffset(runFirst) + runCount * bpc <= this.source.size) out.set(this.source.read(this.clusterOffset(runFirst), n), at);
+      const from = runFrom * bpc; // file offset of the run
+      const lo = Math.max(from, start);
+      const hi = Math.min(from + runCount * bpc, start + length);
+      if (this.clusterOffset(runFirst) + runCount * bpc <= this.source.size) out.set(this.source.read(this.clusterOffset(runFirst) + (lo - from), hi - lo), lo - start);
       else for (let i = 0; i < runCount; i++) this.readCluster(runFirst + i); // names the first cluster past the end
       runCount = 0;
     };
     for (const c of this.table.chain(entry.firstCluster, needed, `file "${entry.name}"`)) {
-      if (runCount > 0 && c === runFirst + runCount) runCount++;
-      else {
-        flush();
-        runFirst = c;
-        runCount = 1;
+      if (got >= first) {
+        if (runCount > 0 && c === runFirst + runCount) runCount++;
+        else {
+          flush();
+          runFirst = c;
+          runCount = 1;
+          runFrom = got;
+        }
       }
       got++;
     }

@@ -6,7 +6,7 @@ import { MAX_READ } from '../../bytes/byte-source.js';
 import { globToRegExp } from '../glob.js';
 import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
 import { readPe, resolvedSectionNames, type PeReading } from '../image/pe.js';
-import { readUki, type UkiReading } from '../efi/uki.js';
+import { readUki, ukiBytes, type UkiFile, type UkiReading } from '../efi/uki.js';
 import type { Memo } from '../types.js';
 import { parseBlsEntry, parseLoaderConf } from './bls.js';
 import { readGrubCore, type GrubCore } from './grub-core.js';
@@ -344,10 +344,16 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
         // Type #2 entries: without a loader.conf default, systemd-boot boots the newest by version.
         const newest = ukis.slice().sort((a, b) => compareVersions(b, a))[0]!;
         const path = `/EFI/Linux/${newest}`;
-        const uki = readWhole(esp, path);
-        if (uki) {
-          const upe = readPe(uki.subarray(0, 64 * 1024), uki.length);
-          if (upe.valid && upe.sections.some((x) => x.name === '.linux')) chain.defaultBoot = ukiBoot(uki, upe, path, espName, esp.partition, chain, 'the newest unified kernel image in /EFI/Linux');
+        // Headers and the small sections only: a UKI is mostly its kernel, which nothing here needs.
+        const size = esp.size(path);
+        const head = size === null ? null : esp.read(path, 64 * 1024);
+        if (size !== null && head) {
+          const upe = readPe(head, size);
+          const file: UkiFile = {
+            size,
+            read: (offset, length) => esp.readAt(path, offset, length) ?? (() => { throw new ParseError(path, offset, `${length} bytes at ${offset} cannot be read`); })(),
+          };
+          if (upe.valid && upe.sections.some((x) => x.name === '.linux')) chain.defaultBoot = ukiBoot(file, upe, path, espName, esp.partition, chain, 'the newest unified kernel image in /EFI/Linux');
         }
       } else chain.steps.push('no /loader/entries/*.conf and no /EFI/Linux/*.efi: nothing to boot');
       return;
@@ -355,7 +361,7 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
     case 'uki':
       chain.steps.push(`${loaderPath}: a unified kernel image (kernel, initrd and command line in one EFI binary)`);
       chain.kernelReached = true;
-      chain.defaultBoot = ukiBoot(bytes, pe, fwd, espName, esp.partition, chain, 'the removable path starts it');
+      chain.defaultBoot = ukiBoot(ukiBytes(bytes), pe, fwd, espName, esp.partition, chain, 'the removable path starts it');
       return;
     case 'linux':
       chain.steps.push(`${loaderPath}: a Linux kernel with its EFI stub, started directly`);
@@ -429,10 +435,10 @@ function firstCsvLoader(b: Uint8Array): string | null {
 }
 
 /** A UKI as the default boot: its .cmdline, its kernel (.linux) and initrd (.initrd) inside the file, .uname and .osrel. */
-function ukiBoot(bytes: Uint8Array, pe: PeReading, path: string, espName: string, espPartition: number | null, chain: BootChain, chosenBy: string): DefaultBoot | null {
+function ukiBoot(ukiFile: UkiFile, pe: PeReading, path: string, espName: string, espPartition: number | null, chain: BootChain, chosenBy: string): DefaultBoot | null {
   let uki: UkiReading;
   try {
-    uki = readUki(bytes, pe, path);
+    uki = readUki(ukiFile, pe, path);
   } catch (e) {
     if (!isReadError(e)) throw e;
     chain.problems.push(e.message);
@@ -451,20 +457,19 @@ function ukiBoot(bytes: Uint8Array, pe: PeReading, path: string, espName: string
   };
 }
 
-/** Biggest UKI .initrd read (the whole UKI was read within MAX_LOADER_BYTES to find it). */
+/** Biggest UKI .initrd read. */
 const MAX_UKI_INITRD = MAX_LOADER_BYTES;
 
 /** The bytes of a UKI's .initrd, read from the ESP within its section's bounds. Throws a read error when the ESP's FAT is damaged. */
 export function readUkiInitrd(image: DiskImage, memo: Memo, at: NonNullable<DefaultBoot['ukiInitrd']>): Uint8Array {
   const esp = openEsp(image, memo);
   if (!esp.volume) throw new UnsupportedError(`${at.espPath}: the ESP is not readable (${esp.error ?? 'no ESP'})`);
-  const end = at.offset + at.size;
-  if (at.size > MAX_UKI_INITRD || end > MAX_UKI_INITRD) throw new UnsupportedError(`${at.espPath}: a .initrd ending at byte ${end} lies beyond what vmspec reads of a UKI (${MAX_UKI_INITRD} bytes)`);
+  if (at.size > MAX_UKI_INITRD) throw new UnsupportedError(`${at.espPath}: a .initrd of ${at.size} bytes is more than vmspec reads of an initrd (${MAX_UKI_INITRD} bytes)`);
   const node = esp.volume.lookup(at.espPath);
   if (!node?.entry || node.kind !== 'file') throw new UnsupportedError(`${at.espPath}: the UKI is no longer found on the ESP`);
-  const bytes = esp.volume.readFile(node.entry, end);
-  if (bytes.length < end) throw new ParseError(`${at.espPath}: section .initrd`, at.offset, `${at.size} bytes at ${at.offset} run past the end of the ${bytes.length}-byte file`);
-  return bytes.subarray(at.offset, end);
+  if (at.offset + at.size > node.entry.size) throw new ParseError(`${at.espPath}: section .initrd`, at.offset, `${at.size} bytes at ${at.offset} run past the end of the ${node.entry.size}-byte file`);
+  // The section alone, not the kernel before it.
+  return esp.volume.readFileRange(node.entry, at.offset, at.size);
 }
 
 function decodeCsv(b: Uint8Array): string {

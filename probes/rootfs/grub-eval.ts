@@ -25,6 +25,8 @@ export interface GrubVolume {
   size(path: string): number | null;
   /** A file's bytes (at most max), or null when absent. */
   read(path: string, max: number): Uint8Array | null;
+  /** `length` bytes of a file from `offset` (a section of a big file), or null when absent or out of its bounds. */
+  readAt(path: string, offset: number, length: number): Uint8Array | null;
   /** Names in a directory, or null. */
   list(path: string): string[] | null;
 }

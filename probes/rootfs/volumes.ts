@@ -42,6 +42,10 @@ export function fsVolume(name: string, partition: number | null, fs: VolumeFiles
     }, null),
     size: (p) => guard(() => fs.stat(p).size, null),
     read: (p, max) => guard(() => fs.readFile(p, { maxBytes: max, truncate: true }), null),
+    readAt: (p, offset, length) => guard(() => {
+      const got = fs.read(p, offset, length);
+      return got.length === length ? got : null;
+    }, null),
     list: (p) => guard(() => fs.readdir(p).map((e) => e.name), null),
   };
 }
@@ -75,6 +79,10 @@ export function fatVolume(name: string, partition: number | null, vol: FatVolume
     read: (p, max) => guard(() => {
       const n = vol.lookup(p);
       return n?.kind === 'file' && n.entry ? vol.readFile(n.entry, max) : null;
+    }, null),
+    readAt: (p, offset, length) => guard(() => {
+      const n = vol.lookup(p);
+      return n?.kind === 'file' && n.entry ? vol.readFileRange(n.entry, offset, length) : null;
     }, null),
     list: (p) => guard(() => {
       const n = vol.lookup(p);
@@ -120,6 +128,10 @@ export function tarVolume(name: string, bytes: Uint8Array): GrubVolume | null {
     kind: (p) => (files.has(norm(p)) ? 'file' : dirs.has(norm(p)) ? 'dir' : null),
     size: (p) => files.get(norm(p))?.length ?? null,
     read: (p, max) => files.get(norm(p))?.subarray(0, max) ?? null,
+    readAt: (p, offset, length) => {
+      const f = files.get(norm(p));
+      return f && offset >= 0 && length >= 0 && offset + length <= f.length ? f.subarray(offset, offset + length) : null;
+    },
     list: (p) => {
       const d = norm(p);
       if (!dirs.has(d)) return null;

@@ -96,6 +96,24 @@ for (const { name, recipe, expect } of IMAGES) {
       }
     });
 
+    t.test('readFileRange gives exactly the slice of the whole file (which mcopy agrees with), within bounds', async (t) => {
+      const bpc = g.bytesPerCluster;
+      for (const f of (recipe.files ?? []).slice(0, 12)) {
+        const node = vol.lookup(f.path);
+        if (!node?.entry) continue;
+        const whole = vol.readFile(node.entry);
+        const size = whole.length;
+        // Offsets on and off cluster boundaries, spans inside one cluster and across several.
+        const spans: [number, number][] = [[0, size], [0, Math.min(1, size)], [Math.min(bpc, size), Math.max(0, size - Math.min(bpc, size))], [size >> 1, size - (size >> 1)], [Math.max(0, bpc - 3), Math.min(7, Math.max(0, size - Math.max(0, bpc - 3)))], [size, 0]];
+        for (const [o, n] of spans) {
+          if (o + n > size) continue;
+          t.same(Buffer.from(vol.readFileRange(node.entry, o, n)), Buffer.from(whole.subarray(o, o + n)), `${f.path}: ${n} bytes at ${o}`);
+        }
+        t.throws(() => vol.readFileRange(node.entry!, size, 1), /outside the file/, `${f.path}: a byte past the end is refused`);
+        t.throws(() => vol.readFileRange(node.entry!, -1, 1), /outside the file/);
+      }
+    });
+
     t.test('case-insensitive lookup, both separators, stored names', async (t) => {
       const want = '\\EFI\\Boot\\bootaa64.efi';
       for (const p of ['\\EFI\\BOOT\\BOOTAA64.EFI', '/efi/boot/bootaa64.efi', 'EFI/Boot/BootAA64.efi', '\\\\EFI\\\\BOOT\\\\.\\BOOTAA64.EFI', '\\EFI\\debian\\..\\BOOT\\BOOTAA64.EFI']) {

@@ -32,6 +32,7 @@ function mem(name: string, partition: number | null, files: Record<string, strin
     kind: (p) => (norm(p) in Object.fromEntries(Object.keys(files).map((f) => [norm(f), 1])) ? 'file' : dirs.has(norm(p)) ? 'dir' : null),
     size: (p) => { const e = Object.entries(files).find(([f]) => norm(f) === norm(p)); return e ? enc.encode(e[1]).length : null; },
     read: (p, max) => { const e = Object.entries(files).find(([f]) => norm(f) === norm(p)); return e ? enc.encode(e[1]).subarray(0, max) : null; },
+    readAt: (p, offset, length) => { const e = Object.entries(files).find(([f]) => norm(f) === norm(p)); const b = e ? enc.encode(e[1]) : null; return b && offset + length <= b.length ? b.subarray(offset, offset + length) : null; },
     list: (p) => {
       const d = norm(p);
       if (!dirs.has(d)) return null;

@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ParseError } from '../../../bytes/errors.js';
-import { readUki } from '../../../probes/efi/uki.js';
+import { readUki, ukiBytes } from '../../../probes/efi/uki.js';
 import { openDisk } from '../../../probes/image/open-disk.js';
 import { readPe } from '../../../probes/image/pe.js';
 import { readUkiInitrd } from '../../../probes/rootfs/bootloader.js';
@@ -42,7 +42,7 @@ t.test('unified kernel images', { skip: unavailable }, async (t) => {
 
   t.test('sections read as objcopy extracts them', async (t) => {
     const pe = readPe(bytes.subarray(0, 64 * 1024), bytes.length);
-    const r = readUki(bytes, pe, 'uki.efi');
+    const r = readUki(ukiBytes(bytes), pe, 'uki.efi');
     const tmp = mkdtempSync(join(tmpdir(), 'vmspec-uki-'));
     t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
     t.equal(r.cmdline, readFileSync(ukiSection(uki, '.cmdline', join(tmp, 'c')), 'utf8'));
@@ -56,8 +56,8 @@ t.test('unified kernel images', { skip: unavailable }, async (t) => {
   t.test('a UKI cut short: the section past the end is named', async (t) => {
     const cut = bytes.subarray(0, bytes.length >> 1);
     const pe = readPe(cut.subarray(0, 64 * 1024), cut.length);
-    t.throws(() => readUki(cut, pe, 'BOOTAA64.EFI'), ParseError);
-    t.throws(() => readUki(cut, pe, 'BOOTAA64.EFI'), { message: /BOOTAA64\.EFI: section \.(linux|initrd) at offset \d+: \d+ bytes at \d+ run past the end of the \d+-byte file/ });
+    t.throws(() => readUki(ukiBytes(cut), pe, 'BOOTAA64.EFI'), ParseError);
+    t.throws(() => readUki(ukiBytes(cut), pe, 'BOOTAA64.EFI'), { message: /BOOTAA64\.EFI: section \.(linux|initrd) at offset \d+: \d+ bytes at \d+ run past the end of the \d+-byte file/ });
   });
 
   t.test('the UKI at the removable path: its root= decides the root, its .uname the default kernel', async (t) => {
