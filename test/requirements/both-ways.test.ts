@@ -35,6 +35,8 @@ const PENDING: Record<string, { lacks: Side[]; why: string }> = {
   'V2-ARCH-PSCI-RESET-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass (the default run) in test/boot/boot-command.test.ts, fail (a reset that powers the VM off, -no-reboot) in test/boot/reset-boot.test.ts' },
   'V1-FW-VARS-PERSIST-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (--no-persistent-vars) on real v1 boots in test/probes/host/v1-host-clauses.test.ts' },
   'V1-PLAT-CONSOLE-HOST': { lacks: ['pass', 'fail'], why: 'host.boot, the v2 UART-HOST check (sameCheckAs): pass and fail (a --qemu wrapper whose UART stops carrying the guest once its init writes) on real v1 boots in test/probes/host/v1-host-clauses.test.ts' },
+  'V2-FW-NO-PRESET-BOOTVARS-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass (the default run from a fresh store) in test/boot/boot-command.test.ts, fail (the loader moved off the removable path) in test/boot/removable-boot-host.test.ts' },
+  'V1-FW-NO-PRESET-BOOTVARS-HOST': { lacks: ['pass', 'fail'], why: 'as V2-FW-NO-PRESET-BOOTVARS-HOST (sameCheckAs): pass on real v1 boots in test/probes/host/v1-host-clauses.test.ts, fail in test/boot/removable-boot-host.test.ts' },
   'V2-PLAT-DISCOVERABLE': { lacks: ['pass', 'fail'], why: 'compares the VM vmspec boot configured with the evidence: pass and fail (a vCPU, memory or a disk not described) in test/probes/host/discovery.test.ts' },
   'V1-PLAT-DISCOVERABLE': { lacks: ['pass', 'fail'], why: 'as V2-PLAT-DISCOVERABLE (sameCheckAs), in test/probes/host/discovery.test.ts' },
   'V2-FW-RTC-ACCURACY': { lacks: ['pass', 'fail'], why: 'informative: pass and fail (a clock a day off) in test/requirements/spec-wording.test.ts' },

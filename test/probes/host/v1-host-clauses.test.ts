@@ -10,8 +10,9 @@ import { qemuUnder } from '../../boot/qemu-processes.js';
 /**
  * v1's host-side clauses (FW-4's variable in the instance's store, PLAT-4's
  * console on the host's serial log, PLAT-2's configured VM against what the
- * guest found), judged by `vmspec boot --spec vmspec-v1` on the built-in
- * reference under real QEMU and AAVMF: a persistent store passes them all;
+ * guest found, FW-6's boot from a store with no boot options), judged by
+ * `vmspec boot --spec vmspec-v1` on the built-in reference under real QEMU
+ * and AAVMF: a persistent store passes them all;
  * a store that is not kept (--no-persistent-vars) fails the variable one;
  * a UART that stops carrying the guest's output once its init writes (the
  * fault V2-PLAT-UART-HOST fails on, test/boot/capability-boots.test.ts, here
@@ -20,7 +21,7 @@ import { qemuUnder } from '../../boot/qemu-processes.js';
  */
 
 const { skip } = realBootSkip();
-const HOST = ['V1-FW-VARS-PERSIST-HOST', 'V1-PLAT-CONSOLE-HOST', 'V1-PLAT-DISCOVERABLE'];
+const HOST = ['V1-FW-VARS-PERSIST-HOST', 'V1-PLAT-CONSOLE-HOST', 'V1-PLAT-DISCOVERABLE', 'V1-FW-NO-PRESET-BOOTVARS-HOST'];
 
 interface Results {
   exitCode: number;
@@ -53,6 +54,7 @@ t.test('a store that is not kept: exactly the variable clause fails', { skip }, 
   t.match(status(r, 'V1-FW-VARS-PERSIST-HOST'), { status: 'fail', message: /stillInStoreAfterCheck|writtenToStore/ });
   t.equal(status(r, 'V1-PLAT-CONSOLE-HOST')?.status, 'pass');
   t.equal(status(r, 'V1-PLAT-DISCOVERABLE')?.status, 'pass');
+  t.equal(status(r, 'V1-FW-NO-PRESET-BOOTVARS-HOST')?.status, 'pass', 'boot 1 reached the OS from the blank template');
   t.equal(r.exitCode, 0, 'FW-4 is STRONGLY RECOMMENDED: not a MUST');
 });
 
@@ -83,7 +85,7 @@ t.test('a UART that stops carrying the guest once its init writes: exactly the c
   t.same(failing, ['V1-HW-DT-TABLE-GUID', 'V1-PLAT-CONSOLE-HOST'], 'the console clause fails, beside the ACPI boot\'s DT-table failure, nothing else');
   t.match(status(r, 'V1-PLAT-CONSOLE-HOST'), { message: /everyBootFirmwareOrKernelAndCollector/ });
   t.same(r.results.filter((x) => x.status === 'undecided').map((x) => x.id), [], 'nothing undecided: the bundles came back on the evidence disks');
-  for (const id of ['V1-FW-VARS-PERSIST-HOST', 'V1-PLAT-DISCOVERABLE', 'V1-PLAT-CONSOLE']) t.equal(status(r, id)?.status, 'pass', `${id} passes`);
+  for (const id of ['V1-FW-VARS-PERSIST-HOST', 'V1-PLAT-DISCOVERABLE', 'V1-PLAT-CONSOLE', 'V1-FW-NO-PRESET-BOOTVARS-HOST']) t.equal(status(r, id)?.status, 'pass', `${id} passes`);
   for (const b of r.boot.boots) t.match(b.serial, { firmwareMessages: true, collectorMessages: false }, `${b.name}: the firmware reached the host, the collector did not`);
   t.equal(r.exitCode, 1, 'PLAT-4 is a MUST');
   t.same(qemuUnder(dir), [], 'no QEMU left running');
