@@ -1,4 +1,4 @@
-import type { DiscoveryRecord, HostBootFacts, HostBootRecord, VarsFileFacts } from '../probes/host/facts.js';
+import type { DiscoveryRecord, HostBootFacts, HostBootRecord, RemovableBootFacts, VarsFileFacts } from '../probes/host/facts.js';
 import { bootFailure } from './boot-outcome.js';
 import type { PlannedBoot } from './plan.js';
 import type { QemuRunResult } from './qemu-run.js';
@@ -22,7 +22,15 @@ const NO_STORE: VarsFileFacts = {
   storeFormat: null,
   problem: 'the firmware ran without a variable-store file (a single firmware image, loaded as QEMU loads -bios): its variables are volatile and lost at power-off',
   layoutKnown: true,
+  bootVariables: null,
 };
+
+/**
+ * What each boot's store starts from: the template as read before any boot;
+ * no store (a single firmware image: volatile variables, empty at power-on);
+ * no UEFI firmware at all (a Xen domain booting its kernel directly), where FW-6 cannot be observed.
+ */
+export type StoreTemplate = VarsFileFacts | 'no store' | 'no UEFI firmware';
 
 /** One boot as the host saw it after QEMU exited; `consoleTail` is the serial log's last lines. */
 export function recordBoot(
@@ -55,13 +63,19 @@ export function recordBoot(
   return { record, consoleTail };
 }
 
-/** Every boot's record plus what they show together: whether the nonce written by one boot survived to the next. */
+/**
+ * Every boot's record plus what they show together: whether the nonce written
+ * by one boot survived to the next; whether the image booted from a store with
+ * no boot option set up for it (`template`: the variable-store template each
+ * new store is copied from, as read before any boot).
+ */
 export function hostBootFacts(
   boots: BootRecordOut[],
   nonce: string,
   env: Pick<BootEnvironment, 'hypervisor' | 'accelerator'>,
   discovery: DiscoveryRecord[] = [],
   resetNotExercised: string | null = 'no boot of this run was told to reset the VM',
+  template: StoreTemplate = 'no store',
 ): HostBootFacts {
   // Persistence is judged only between boots whose collector ran; a failed boot is judged by boot/failed-boots.ts.
   const write = boots.find((r) => r.phase === 'write' && r.failure === null);
@@ -88,6 +102,7 @@ export function hostBootFacts(
       osBoots: osStarted.length,
     },
     failedBoots: boots.filter((r) => r.failure !== null).map((r) => r.name),
+    removableBoot: removableBoot(boots, template),
     // A reset boot is judged by `reset`: the host stops it once the VM has restarted.
     everyBootCleanExit: osStarted.some((r) => r.end === 'poweroff') && osStarted.every((r) => r.end === 'reset' || r.cleanExit),
     reset: {
@@ -98,4 +113,22 @@ export function hostBootFacts(
     },
     discovery: { boots: discovery, judged: discovery.length > 0 && discovery.every((d) => d.problems.length === 0) },
   };
+}
+
+/**
+ * FW-6 from the host: the first boot the hypervisor ran whose store was a
+ * fresh copy of the template (no store at all: volatile variables start
+ * empty). With no OS started it is the image's doing only when the store
+ * shows the firmware's boot manager ran (UEFI 2.6 §3.1: boot options it
+ * created), which the host reads from edk2's layout only.
+ */
+function removableBoot(boots: HostBootRecord[], template: StoreTemplate): RemovableBootFacts {
+  const preset = template === 'no store' ? [] : template === 'no UEFI firmware' ? null : template.bootVariables;
+  if (template === 'no UEFI firmware') return { boot: null, presetBootVariables: preset, reachedOs: null, bootVariablesAfter: null };
+  const fresh = boots.find((r) => r.varsStore !== 'same as the previous boot' && r.failure?.kind !== 'hypervisor-refused' && r.failure?.kind !== 'hypervisor-failed');
+  if (!fresh) return { boot: null, presetBootVariables: preset, reachedOs: null, bootVariablesAfter: null };
+  const after = fresh.varsFileAfter.bootVariables;
+  const created = after !== null && after.some((v) => !(preset ?? []).includes(v));
+  const reachedOs = fresh.failure === null || fresh.failure.kind === 'no-evidence' ? true : created ? false : null;
+  return { boot: fresh.name, presetBootVariables: preset, reachedOs, bootVariablesAfter: after };
 }

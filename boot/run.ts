@@ -14,6 +14,7 @@ import type { DiscoveryRecord } from '../probes/host/facts.js';
 import { runBoots, type FinishedBoot } from './run-boots.js';
 import type { BootRecordOut, BootRunOptions, BootRunResults } from './types.js';
 import { WorkDir } from './work-dir.js';
+import { NO_GUEST_FIRMWARE } from './xen/domu-boot.js';
 import { monotonicMs } from '../engine/clock.js';
 
 /**
@@ -65,7 +66,9 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
     const evidenceRuns: LabelledRun[] = ended.map((e, i) => e.run ?? failedBootRun(outcomes[i]!, blamedAspects(outcomes[i]!, outcomes, image.mandatoryFailures.length > 0), unjudged));
 
     // 3. The host's own record of the boots.
-    const host = hostBootFacts(boots, nonce, o.env, discovery, reset);
+    const fw = o.env.firmware;
+    const template = fw.description === NO_GUEST_FIRMWARE ? 'no UEFI firmware' : fw.varsTemplate === undefined ? 'no store' : o.varsFileFacts(fw.varsTemplate, nonce);
+    const host = hostBootFacts(boots, nonce, o.env, discovery, reset, template);
 
     // 4. The host's record judged by the host.boot clauses.
     const hostResults = await phase('evaluate', () =>

@@ -1,10 +1,19 @@
 import { ParseError } from '../bytes/errors.js';
 import type { VarsFileFacts } from '../probes/host/facts.js';
-import { findLiveVariable, readVarStoreFile } from '../probes/efi/varstore.js';
+import { findLiveVariable, liveVariables, readVarStoreFile, type VarStore } from '../probes/efi/varstore.js';
 // collect.sh's test variable: VmspecNonce<N> under this vendor GUID.
 import { VMSPEC_GUID } from '../probes/evidence/efivars.probe.js';
 
 const NON_VOLATILE = 0x1;
+// UEFI 2.6 §3.3 Globally Defined Variables: EFI_GLOBAL_VARIABLE.
+const EFI_GLOBAL_VARIABLE = '8be4df61-93ca-11d2-aa0d-00e098032b8c';
+// UEFI 2.6 §3.1.1 Boot Manager Programming: the boot options and the variables that order them.
+const BOOT_VARIABLE = /^(Boot[0-9A-F]{4}|BootOrder|BootNext)$/;
+
+/** The boot-manager variables (Boot####, BootOrder, BootNext) GetVariable would return from a store, in store order. */
+function bootVariables(store: VarStore): string[] {
+  return liveVariables(store).filter((v) => v.guid === EFI_GLOBAL_VARIABLE && BOOT_VARIABLE.test(v.name)).map((v) => v.name);
+}
 
 /**
  * The persistence nonce as the host finds it in an instance's variable-store
@@ -12,7 +21,7 @@ const NON_VOLATILE = 0x1;
  * live copy (what GetVariable would return), never trusting the guest.
  */
 export function varsFileFacts(varsPath: string, nonce: string): VarsFileFacts {
-  const unreadable = (problem: string, layoutKnown = true): VarsFileFacts => ({ nonceVariable: 'unreadable', contentMatchesNonce: null, nonVolatile: null, storeFormat: null, problem, layoutKnown });
+  const unreadable = (problem: string, layoutKnown = true): VarsFileFacts => ({ nonceVariable: 'unreadable', contentMatchesNonce: null, nonVolatile: null, storeFormat: null, problem, layoutKnown, bootVariables: null });
   let reading;
   try {
     reading = readVarStoreFile(varsPath);
@@ -24,11 +33,12 @@ export function varsFileFacts(varsPath: string, nonce: string): VarsFileFacts {
   }
   if (reading.kind === 'blank') {
     // edk2 formats the store on first boot: a blank store afterwards means the firmware never wrote it.
-    return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat: 'blank (never formatted by the firmware)', problem: null, layoutKnown: true };
+    return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat: 'blank (never formatted by the firmware)', problem: null, layoutKnown: true, bootVariables: [] };
   }
   const storeFormat = reading.store.authenticated ? 'authenticated variable headers' : 'plain variable headers';
+  const boot = bootVariables(reading);
   const v = findLiveVariable(reading, `VmspecNonce${nonce}`, VMSPEC_GUID);
-  if (!v) return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat, problem: null, layoutKnown: true };
+  if (!v) return { nonceVariable: 'absent', contentMatchesNonce: null, nonVolatile: null, storeFormat, problem: null, layoutKnown: true, bootVariables: boot };
   return {
     nonceVariable: 'present',
     contentMatchesNonce: Buffer.from(v.data).toString('utf8') === nonce,
@@ -36,5 +46,6 @@ export function varsFileFacts(varsPath: string, nonce: string): VarsFileFacts {
     storeFormat,
     problem: null,
     layoutKnown: true,
+    bootVariables: boot,
   };
 }

@@ -1,6 +1,6 @@
 import { defineProbe } from '../types.js';
 import type { HostBootFacts } from './facts.js';
-import { arr, bool, enumOf, type Exactly, type FactsOf, int, nbool, nint, nobj, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
+import { arr, bool, enumOf, type Exactly, type FactsOf, int, narr, nbool, nint, nobj, NO_PARAMS, nstr, obj, str } from '../facts-schema.js';
 
 /**
  * `host.boot`: the host's own record of a `vmspec boot` run (probes/host/
@@ -16,6 +16,7 @@ const varsFile = obj({
   storeFormat: nstr('edk2 variable store: authenticated or plain variable headers'),
   problem: nstr('why the store could not be read'),
   layoutKnown: bool('edk2\'s store layout (or blank, or no store): false for another firmware\'s layout, which the host cannot read'),
+  bootVariables: narr(str(), 'Boot####, BootOrder, BootNext (EFI_GLOBAL_VARIABLE) in the store; [] when blank; null when unreadable or no store'),
 });
 const inStore = (d: string) => enumOf(IN_STORE, d);
 
@@ -69,6 +70,12 @@ const facts = obj({
     osBoots: int('boots that started an operating system (kernel or collector output on the UART, or a bundle)'),
   }),
   failedBoots: arr(str(), 'names of the boots that gave no evidence (see boots[].failure)'),
+  removableBoot: obj({
+    boot: nstr('the first boot the hypervisor ran from a fresh copy of the variable-store template (or no store); null when none'),
+    presetBootVariables: narr(str(), 'Boot####, BootOrder, BootNext in the store that boot was given; [] for a blank template or no store; null when unreadable'),
+    reachedOs: nbool('an OS started; false: none did although the firmware\'s boot manager ran (it created boot options in the store); null: nothing shows the firmware got that far'),
+    bootVariablesAfter: narr(str(), 'the boot options in the store after that boot; null when unreadable'),
+  }, 'FW-6: the image booted with no boot option set up for it'),
   everyBootCleanExit: bool('every boot that started an OS and was told to power off ended with QEMU exiting 0 by itself; false when none did'),
   reset: obj({
     notExercised: nstr('why no boot exercised a guest reset (another route or guest agent); null when one did'),

@@ -90,6 +90,28 @@ export interface VarsFileFacts {
   problem: string | null;
   /** The store is laid out as edk2 lays it out (an FV with "_FVH"), or blank, or there is none: the host can judge it. false: another firmware's layout (edk2-specific reader). */
   layoutKnown: boolean;
+  /** The boot manager's variables (EFI_GLOBAL_VARIABLE Boot####, BootOrder, BootNext) in the store, in store order; [] for a blank store; null when it cannot be read or there is none. */
+  bootVariables: string[] | null;
+}
+
+/**
+ * FW-6 seen from the host: the first boot the hypervisor ran from a fresh copy
+ * of the firmware's variable-store template (or with no store: volatile
+ * variables start empty), so no boot option was set up for the image.
+ */
+export interface RemovableBootFacts {
+  /** That boot ("boot 1"); null when no boot started from a fresh store, or the hypervisor refused or stopped every such boot. */
+  boot: string | null;
+  /** Boot####, BootOrder, BootNext in the store it was given (the template); [] for a blank template or no store; null when the template cannot be read. */
+  presetBootVariables: string[] | null;
+  /**
+   * true: an operating system started (kernel or collector on the UART, or a bundle). false: none did, although the
+   * firmware's boot manager ran (boot options it created are in the store afterwards: it looked for a loader and found
+   * none it could start). null: none did and nothing shows the firmware got that far (a firmware fault, V2-FW-UEFI), or no such boot.
+   */
+  reachedOs: boolean | null;
+  /** The boot options in the store after that boot powered off or was stopped; null when it cannot be read. */
+  bootVariablesAfter: string[] | null;
 }
 
 export interface HostBootFacts {
@@ -121,6 +143,8 @@ export interface HostBootFacts {
   };
   /** Boots that gave no evidence, by name ("boot 1"): their `failure` says why. */
   failedBoots: string[];
+  /** FW-6: the image booted from a store with no boot options set up for it. */
+  removableBoot: RemovableBootFacts;
   /** Every boot that started an OS and was told to power off ended with a clean QEMU exit (false when none did). */
   everyBootCleanExit: boolean;
   /** ARCH-4's reboot: the boot whose guest was told to reset the VM (PSCI SYSTEM_RESET), as the host saw it. */

@@ -32,6 +32,7 @@ function host(discovery: DiscoveryRecord[]): HostBootFacts {
     persistence: { nonce: 'N1', checked: false, writtenToStore: 'unreadable', stillInStoreAfterCheck: null, storeLayoutKnown: true, contentAfterWrite: null, contentAfterCheck: null },
     serial: { everyBootOnUart: true, osBoots: 1, everyBootFirmwareOrKernelAndCollector: true },
     failedBoots: [], everyBootCleanExit: true,
+    removableBoot: { boot: 'boot 1', presetBootVariables: [], reachedOs: true, bootVariablesAfter: ['BootOrder', 'Boot0001'] },
     reset: { notExercised: null, boot: 'boot 2', requested: true, vmRestarted: true },
     discovery: { boots: discovery, judged: discovery.length > 0 && discovery.every((d) => d.problems.length === 0) },
   };
