@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { RunResults } from '../engine/results.js';
 import { btrfsUnavailable, buildBtrfs } from '../test/fixtures/btrfs-builder.js';
 import { efiBinaries } from '../test/fixtures/efi-binaries.js';
-import { buildLvm, lvmFixturesUnavailable } from '../test/fixtures/lvm-builder.js';
-import { blkidUuid, blsEsp, bootVolume, btrfsSplitRoot, splitDisk, xfsSplitRoot } from '../test/fixtures/os-layout-builder.js';
+import { lvmFixturesUnavailable } from '../test/fixtures/lvm-builder.js';
+import { blkidUuid, blsEsp, bootVolume, btrfsSplitRoot, FEDORA_BOOT_UUID, FEDORA_ROOT_UUID, fedoraFstab, rhelDisk, splitDisk } from '../test/fixtures/os-layout-builder.js';
 import {
-  buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, otherFilesystem, ROOT_UUID,
+  buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, ROOT_UUID,
   type DebianKernel, type InstalledKernel,
 } from '../test/fixtures/rootfs-builder.js';
 import { shimEspFiles } from '../test/fixtures/shim-builder.js';
@@ -38,10 +38,6 @@ const MUST_DECIDE = /^(GUEST-[1-4]|FW-6|FW-7)$/;
 const ALL_INITRD = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_mmio', 'virtio_console', 'virtio_balloon', 'xen-blkfront', 'xen-netfront', 'ext4'];
 
 // The tests' recipes (test/probes/rootfs/verify-split-root.test.ts): the same values, so the same cache entries.
-const FEDORA_ROOT_UUID = '3c8e1f52-7a4b-4d2e-9f61-0b5a7c2d8e41';
-const FEDORA_BOOT_UUID = '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d';
-const RHEL_BOOT_UUID = '2b7c4e91-0d3a-4f5b-8e6c-1a9d7f3b5c20';
-const RHEL_ROOT_UUID = '7f4a2c10-6b8d-4e3f-9a51-c2e0d8b6f134';
 
 interface Layout {
   label: string;
@@ -69,16 +65,7 @@ function layouts(k: DebianKernel): Layout[] {
       build: () => {
         const esp = blsEsp('fedora', FEDORA_BOOT_UUID);
         const espUuid = blkidUuid(esp);
-        const fstab = [
-          '# /etc/fstab, as anaconda writes it on Fedora Cloud',
-          `UUID=${FEDORA_ROOT_UUID} / btrfs subvol=root,compress=zstd:1 0 0`,
-          `UUID=${FEDORA_BOOT_UUID} /boot ext4 defaults 1 2`,
-          `UUID=${espUuid} /boot/efi vfat umask=0077,shortname=winnt 0 2`,
-          `UUID=${FEDORA_ROOT_UUID} /home btrfs subvol=home,compress=zstd:1 0 0`,
-          'tmpfs /tmp tmpfs defaults 0 0',
-          'not-a-mount',
-          '',
-        ].join('\n');
+        const fstab = fedoraFstab(espUuid);
         const root = btrfsSplitRoot({
           name: 'fedora', from: synthetic(), uuid: FEDORA_ROOT_UUID, label: 'fedora', fstab, snapshot: { name: 'snapshot-1', versionId: 'snapshot-1' },
         });
@@ -93,15 +80,7 @@ function layouts(k: DebianKernel): Layout[] {
       label: 'RHEL/CentOS Stream (ESP, xfs /boot with BLS entries, xfs root on LVM rhel/root)',
       unavailable: xfsFixturesUnavailable() || lvmFixturesUnavailable(),
       build: () => {
-        const fstab = [`/dev/mapper/rhel-root / xfs defaults 0 0`, `UUID=${RHEL_BOOT_UUID} /boot xfs defaults 0 0`, '/dev/mapper/rhel-swap none swap defaults 0 0', ''].join('\n');
-        const root = xfsSplitRoot({ name: 'rhel', from: synthetic(), uuid: RHEL_ROOT_UUID, label: 'root', fstab });
-        const swap = otherFilesystem('swap-8m', 8, 'mkswap -q -U 0c0ffee0-5a5a-4a4a-8b8b-0123456789ab "$1"');
-        const pv = buildLvm({ vg: 'rhel', pvSizesMiB: [360], lvs: [{ name: 'root', sizeMiB: 320, content: root }, { name: 'swap', sizeMiB: 8, content: swap }] }).pvs[0]!;
-        const boot = bootVolume({
-          name: 'rhel', filesystem: 'xfs', uuid: RHEL_BOOT_UUID, label: 'boot', kernel: k, initramfs: initramfs(),
-          entries: [{ id: `fedcba9876543210fedcba9876543210-${v}`, title: `Red Hat Enterprise Linux (${v}) 9.4 (Plow)`, version: v, options: 'root=/dev/mapper/rhel-root ro rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap console=ttyAMA0' }],
-        });
-        return splitDisk('rhel', blsEsp('rhel', RHEL_BOOT_UUID), boot, pv, '8E00');
+        return rhelDisk({ synthetic: synthetic(), kernel: k, initramfs: initramfs() }).image;
       },
     },
     {

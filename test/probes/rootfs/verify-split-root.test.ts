@@ -27,10 +27,12 @@ import { btrfsUnavailable } from '../../fixtures/btrfs-builder.js';
 import { run } from '../../fixtures/cache.js';
 import { sha256File } from '../../fixtures/disk-builder.js';
 import { debugfsLs } from '../../fixtures/ext4-builder.js';
-import { buildLvm, lvmFixturesUnavailable } from '../../fixtures/lvm-builder.js';
-import { blkidUuid, blsEsp, bootVolume, btrfsSplitRoot, splitDisk, xfsSplitRoot } from '../../fixtures/os-layout-builder.js';
+import { lvmFixturesUnavailable } from '../../fixtures/lvm-builder.js';
 import {
-  buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, otherFilesystem, type InstalledKernel,
+  blkidUuid, blsEsp, bootVolume, btrfsSplitRoot, FEDORA_BOOT_UUID, FEDORA_ROOT_UUID, fedoraFstab, RHEL_BOOT_UUID, RHEL_ROOT_UUID, rhelDisk, splitDisk,
+} from '../../fixtures/os-layout-builder.js';
+import {
+  buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, type InstalledKernel,
 } from '../../fixtures/rootfs-builder.js';
 import { xfsDbLs, xfsFixturesUnavailable } from '../../fixtures/xfs-builder.js';
 import { verifyImage } from './verify-cli.js';
@@ -50,11 +52,7 @@ const DECIDED = [
 ];
 const ALL_INITRD = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_mmio', 'virtio_console', 'virtio_balloon', 'xen-blkfront', 'xen-netfront', 'ext4'];
 
-const FEDORA_ROOT_UUID = '3c8e1f52-7a4b-4d2e-9f61-0b5a7c2d8e41';
-const FEDORA_BOOT_UUID = '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d';
 const OTHER_BOOT_UUID = '5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9';
-const RHEL_BOOT_UUID = '2b7c4e91-0d3a-4f5b-8e6c-1a9d7f3b5c20';
-const RHEL_ROOT_UUID = '7f4a2c10-6b8d-4e3f-9a51-c2e0d8b6f134';
 
 async function rootfsFacts(image: string): Promise<Record<string, any>> {
   const d = openDisk(image);
@@ -97,16 +95,6 @@ function main(): void {
   const synthetic = buildSyntheticRoot({ name: 'btrfs-src-good-set-default', kernels: [goodKernel], grubCfg: debianGrubCfg([v]) }).image;
   const twin = verdicts(cli(t, guestDisk({ name: 'btrfs-ext4-equivalent', rootContent: synthetic })));
 
-  const fedoraFstab = (espUuid: string, bootUuid: string): string => [
-    '# /etc/fstab, as anaconda writes it on Fedora Cloud',
-    `UUID=${FEDORA_ROOT_UUID} / btrfs subvol=root,compress=zstd:1 0 0`,
-    `UUID=${bootUuid} /boot ext4 defaults 1 2`,
-    `UUID=${espUuid} /boot/efi vfat umask=0077,shortname=winnt 0 2`,
-    `UUID=${FEDORA_ROOT_UUID} /home btrfs subvol=home,compress=zstd:1 0 0`,
-    'tmpfs /tmp tmpfs defaults 0 0',
-    'not-a-mount',
-    '',
-  ].join('\n');
   const esp = blsEsp('fedora', FEDORA_BOOT_UUID);
   const espUuid = blkidUuid(esp);
   const fedoraRoot = btrfsSplitRoot({
@@ -219,20 +207,7 @@ function rhel(): void {
   const synthetic = buildSyntheticRoot({ name: 'btrfs-src-good-set-default', kernels: [goodKernel], grubCfg: debianGrubCfg([v]) }).image;
 
   t.test('RHEL layout: xfs /boot, xfs root on LVM rhel/root named by root=/dev/mapper/rhel-root', async (t) => {
-    const fstab = [
-      `/dev/mapper/rhel-root / xfs defaults 0 0`,
-      `UUID=${RHEL_BOOT_UUID} /boot xfs defaults 0 0`,
-      '/dev/mapper/rhel-swap none swap defaults 0 0',
-      '',
-    ].join('\n');
-    const root = xfsSplitRoot({ name: 'rhel', from: synthetic, uuid: RHEL_ROOT_UUID, label: 'root', fstab });
-    const swap = otherFilesystem('swap-8m', 8, 'mkswap -q -U 0c0ffee0-5a5a-4a4a-8b8b-0123456789ab "$1"');
-    const pv = buildLvm({ vg: 'rhel', pvSizesMiB: [360], lvs: [{ name: 'root', sizeMiB: 320, content: root }, { name: 'swap', sizeMiB: 8, content: swap }] }).pvs[0]!;
-    const boot = bootVolume({
-      name: 'rhel', filesystem: 'xfs', uuid: RHEL_BOOT_UUID, label: 'boot', kernel: k, initramfs,
-      entries: [{ id: `fedcba9876543210fedcba9876543210-${v}`, title: `Red Hat Enterprise Linux (${v}) 9.4 (Plow)`, version: v, options: 'root=/dev/mapper/rhel-root ro rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap console=ttyAMA0' }],
-    });
-    const image = splitDisk('rhel', blsEsp('rhel', RHEL_BOOT_UUID), boot, pv, '8E00');
+    const { image, boot } = rhelDisk({ synthetic, kernel: k, initramfs });
     const before = sha256File(image);
     const res = cli(t, image);
     t.same(byStatus(res, 'error'), []);
