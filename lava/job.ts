@@ -1,5 +1,5 @@
-import { guestScript, GUEST_COLLECTOR, GUEST_SCRIPT } from './guest-script.js';
-import { inlineDefinition, writeFileStep, type InlineDefinition } from './inline-definition.js';
+import { guestRunStep, guestScript } from './guest-script.js';
+import { inlineDefinition, type InlineDefinition } from './inline-definition.js';
 import type { Artifact, Collection, MatrixCell } from './matrix.js';
 import { slugify } from './names.js';
 import { bundleVerdictStep, consoleVerdictStep } from './verdict-step.js';
@@ -15,7 +15,7 @@ export interface JobSettings {
   runId: string;
   /** The blank evidence disk (with its header) every job copies. */
   evidenceDisk: string;
-  /** probes/guest/collect.sh, carried in the job so the guest runs exactly this version. */
+  /** probes/guest/collect.sh, carried on the evidence disk (in the guest script) so the guest runs exactly this version. */
   collector: string;
   /**
    * Container image with vmspec on PATH, for the verdict step. Console jobs
@@ -42,8 +42,10 @@ export interface GeneratedJob {
   resultsUrl?: string;
   metadata: Record<string, string>;
   definition: LavaJob;
-  /** The guest script the collect definition carries (for shellcheck); none in a console job. */
+  /** The guest script the evidence disk carries for the collect definition (lava/evidence-disk.ts); none in a console job. */
   scripts?: { guest: string };
+  /** The guest definition's one run step (shell jobs). */
+  guestStep?: string;
   /** The verdict definition's one run step (console jobs: with --lava-url only). */
   verdictStep?: string;
 }
@@ -209,13 +211,11 @@ function buildShellJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
   const resultsUrl = `${base}${slug}.json`;
   const metadata: Record<string, string> = { ...commonMetadata(cell, s, slug), 'vmspec.bundle': bundleUrl, 'vmspec.results': resultsUrl };
 
-  const guest = guestScript({ bundleUrl, consoleFrame: s.consoleFrame });
+  const guest = guestScript(s.collector);
+  const guestStep = guestRunStep(Buffer.byteLength(guest), bundleUrl, s.consoleFrame);
   const verdictStep = bundleVerdictStep({ bundleUrl, resultsUrl, spec: s.spec.name, slug, cases: s.cases });
-  const guestDef: InlineDefinition = inlineDefinition('vmspec-collect', 'vmspec: collect the evidence bundle in the guest, keep it on the evidence disk, upload it', [
-    writeFileStep(GUEST_COLLECTOR, s.collector, 'VMSPEC_COLLECT_SH_EOF'),
-    writeFileStep(GUEST_SCRIPT, guest, 'VMSPEC_GUEST_SH_EOF'),
-    `sh ${GUEST_SCRIPT}`,
-  ]);
+  // One line: the collector and the guest script travel on the evidence disk (LAVA's result metadata cap, docs/scale.md).
+  const guestDef: InlineDefinition = inlineDefinition('vmspec-collect', 'vmspec: collect the evidence bundle in the guest, keep it on the evidence disk, upload it', [guestStep]);
   const verdictDef: InlineDefinition = inlineDefinition('vmspec-verdicts', `vmspec: judge the bundle with vmspec verify (${s.spec.id}), one test case per requirement`, [verdictStep]);
 
   const boot: Record<string, unknown> = {
@@ -276,5 +276,5 @@ function buildShellJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
       },
     ],
   };
-  return { slug, fileName: `${slug}.yaml`, collects: 'shell', bundleUrl, resultsUrl, metadata, definition, scripts: { guest }, verdictStep };
+  return { slug, fileName: `${slug}.yaml`, collects: 'shell', bundleUrl, resultsUrl, metadata, definition, scripts: { guest }, guestStep, verdictStep };
 }

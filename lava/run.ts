@@ -2,7 +2,6 @@ import type { DiskFormat } from '../probes/image/disk-format.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createEvidenceDisk } from '../boot/reference/evidence-disk.js';
 import { PROBE_TABLE } from '../probes/table.js';
 import { writeAtomic } from '../reports/write.js';
 import { select, selects } from '../engine/select.js';
@@ -10,6 +9,7 @@ import { loadSpecOrThrow } from '../requirements/spec-load.js';
 import { TOOL_VERSION } from '../package/version.js';
 import type { Selection } from '../engine/results.js';
 import { jobYaml } from './emit.js';
+import { createShellJobEvidenceDisk } from './evidence-disk.js';
 import { LavaJobError } from './errors.js';
 import { builtInSpecName, checkRunId, generateJobs, newRunId } from './generate.js';
 import type { GeneratedJob } from './job.js';
@@ -121,7 +121,9 @@ export async function runLavaJob(o: LavaJobRequest): Promise<void> {
     return;
   }
   mkdirSync(outDir, { recursive: true });
-  if (shellJobs && !o.evidenceDisk) createEvidenceDisk(join(outDir, 'evidence-disk.img'));
+  // The shell jobs' guest script (the same for all of them) rides on the evidence disk.
+  const guest = jobs.find((j) => j.scripts)?.scripts?.guest;
+  if (guest && !o.evidenceDisk) createShellJobEvidenceDisk(join(outDir, 'evidence-disk.img'), guest);
   for (const j of jobs) writeAtomic(join(outDir, j.fileName), jobYaml(j.definition, header(j)));
   writeAtomic(join(outDir, 'index.json'), `${JSON.stringify({
     tool: { name: 'vmspec', version: TOOL_VERSION },
