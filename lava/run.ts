@@ -81,7 +81,8 @@ export async function runLavaJob(o: LavaJobRequest): Promise<void> {
   const runId = o.runId !== undefined ? checkRunId(o.runId) : newRunId();
   const matrix = matrixOf(o);
   const shellJobs = matrix.images.some((i) => i.collects !== 'console');
-  if (shellJobs && !o.artifacts) throw new LavaJobError('give --artifacts URL: images that LAVA logs into upload their bundle and results there (only images with collects: console need none)');
+  if (shellJobs && !o.artifacts && o.lavaUrl === undefined) throw new LavaJobError('give --lava-url URL (the verdict step reads the bundle from the job log) or --artifacts URL (the guest uploads the bundle there): images that LAVA logs into need one (only images with collects: console need neither)');
+  if (shellJobs && o.lavaUrl !== undefined && !o.consoleFrame) throw new LavaJobError('--no-console-frame with --lava-url: shell jobs then carry the bundle in the job log only, as the console frame; drop --no-console-frame');
   // Console jobs upload nothing: the base only names where shell jobs would put theirs.
   const artifacts = o.artifacts ? artifactsBase(o.artifacts) : '';
   if (shellJobs && !o.output && !o.evidenceDisk) throw new LavaJobError('give --output DIR (the evidence disk is written there) or --evidence-disk URL');

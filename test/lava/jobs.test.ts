@@ -230,6 +230,19 @@ t.test('the run step copies the guest script off the evidence disk, or fails vms
   t.match(run(join(work, 'no-such-disk.img')), /lava-test-case vmspec-collect --result fail/, 'no evidence disk: vmspec-collect fails');
 });
 
+t.test('a shell job with a LAVA URL: the bundle comes back in the job log, no store', { skip: lavaMissing }, async (t) => {
+  const jobs = generate({ artifacts: '', verdict: { image: 'vmspec:0.1.0', local: true, lavaUrl: 'http://127.0.0.1:8000/' } });
+  const j = jobs.find((x) => x.collects === 'shell')!;
+  t.notOk(j.bundleUrl, 'no upload URL');
+  t.notOk(j.resultsUrl, 'no results URL');
+  t.equal(j.metadata['vmspec.bundle'], 'job log (console frame)');
+  t.match(j.verdictStep!, /^vmspec-lava-verdict console 'http:\/\/127\.0\.0\.1:8000\/' 'vmspec-v2' 'debian12-aavmf-gicv2-acpi-worker' '/, 'the verdict step reads the console frame from the job log');
+  t.match(j.guestStep!, / then sh \/tmp\/vmspec-lava-guest\.sh '' 1;/, 'the guest uploads nothing and frames the bundle on the console');
+  const verdicts = lavaValidate(jobs.map((x) => writeJob(`lava-url-${x.fileName}`, x.definition)));
+  for (const v of verdicts) t.ok(v.ok, `${v.path}: ${v.error ?? 'valid'}`);
+  t.throws(() => generate({ consoleFrame: false, verdict: { image: 'vmspec:0.1.0', local: true, lavaUrl: 'http://127.0.0.1:8000/' } }), /do not turn the frame off/);
+});
+
 t.test('the YAML is read back identically by LAVA\'s reader (PyYAML, YAML 1.1)', { skip: lavaMissing }, async (t) => {
   const j = generate()[0]!;
   const p = writeJob('roundtrip.yaml', j.definition);
