@@ -12,10 +12,11 @@ interface LavaJobFlags extends SpecSelectionFlags, Omit<LavaJobRequest, 'selecti
 const HELP = `
 What a job does (docs/scale.md has the whole data flow):
   1. deploy (to: tmpfs): the disk image, the firmware CODE (pflash unit 0,
-     read-only) and VARS (pflash unit 1, a fresh copy per job), and a blank
-     evidence disk;
+     read-only) and VARS (pflash unit 1, a fresh copy per job), and the
+     evidence disk (blank but for its header and the guest script);
   2. boot (method: qemu, machine virt,gic-version=N[,acpi=off]) and log in;
-  3. in the guest: run collect.sh (carried in the job), copy the bundle to
+  3. in the guest: one run step copies the guest script (with collect.sh)
+     off the evidence disk and runs it: collect, copy the bundle to
      the evidence disk, PUT it to --artifacts; test cases vmspec-collect,
      vmspec-evidence-disk, vmspec-upload-bundle;
   4. on the worker, in the --verdict-image container (LAVA docker test
@@ -34,6 +35,9 @@ judges it with vmspec verify --evidence; --artifacts is not needed. With
 test shell (--verdict-image, namespace vmspec-verdicts) fetches the job's
 own log from that server, judges the frame with vmspec verify --evidence
 and reports one test case per requirement (same mapping as above).
+Shell jobs with --lava-url need no --artifacts store either: the guest
+frames the bundle on the console instead of uploading it, and step 4
+reads that frame from the job's log in the same way.
 
 Without selection options the requirements judged from in-guest evidence
 are selected. Exit: 0 jobs written, 2 usage or input error.
@@ -64,13 +68,13 @@ export function addLavaJobCommand(program: Command): void {
     .option('--acpi', 'boot with ACPI tables (the default)')
     .option('--no-acpi', 'boot with a device tree only (-machine virt,acpi=off)')
     .option('--matrix <file>', 'YAML matrix (schema/lava-matrix.schema.json): images x firmware x gic x acpi x hypervisors; replaces --image/--firmware/--vars/--gic/--acpi')
-    .option('--artifacts <url>', 'http(s) base URL that accepts PUT from the guest and GET from the worker: bundles and results go to URL/RUN-ID/JOB.tar and .json (required unless every image has collects: console)')
+    .option('--artifacts <url>', 'http(s) base URL that accepts PUT from the guest and GET from the worker: bundles and results go to URL/RUN-ID/JOB.tar and .json (shell jobs: with --lava-url, unused: the bundle travels in the job log)')
     .option('--run-id <id>', 'name of this generation under --artifacts (default: UTC time and a random suffix)')
-    .option('--evidence-disk <url|path>', 'blank evidence disk to attach (default: written as OUTPUT/evidence-disk.img and referenced as a file:// URL, so OUTPUT must be readable on the worker)')
+    .option('--evidence-disk <url|path>', 'evidence disk to attach, one vmspec lava-job --output wrote (it carries the guest script; default: written as OUTPUT/evidence-disk.img and referenced as a file:// URL, so OUTPUT must be readable on the worker)')
     .option('-o, --output <dir>', 'write one JOB.yaml per job, index.json and the evidence disk here (default: the single job to standard output)')
     .option('--verdict-image <image>', 'container image with vmspec and vmspec-lava-verdict (lava/verdict-image/) on PATH, run by the LAVA docker test shell (docs/scale.md shows how to build it)', 'vmspec:latest')
     .option('--verdict-image-local', 'the verdict image is already on the worker: do not pull it')
-    .option('--lava-url <url>', 'console jobs: the LAVA server as the worker\'s containers reach it (e.g. http://lava.lab/); adds the verdict step that reads the job\'s own log from its REST API and reports one test case per requirement')
+    .option('--lava-url <url>', 'the LAVA server as the worker\'s containers reach it (e.g. http://lava.lab/); console jobs get a verdict step that reads the job\'s own log from its REST API and reports one test case per requirement; shell jobs\' verdict step reads the bundle from the console frame in their log too (no --artifacts store)')
     .option('--prompt <regex>', 'shell prompt of the booted image, a regular expression (repeatable; default: "root@[^ ]*:.*# ")', collect)
     .option('--login <user>', 'user LAVA logs in as on the serial console (the collector needs root for efivars)', 'root')
     .option('--password <password>', 'password for --login, if the image asks for one (stored in the job definition in clear)')

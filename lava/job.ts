@@ -1,5 +1,5 @@
-import { guestScript, GUEST_COLLECTOR, GUEST_SCRIPT } from './guest-script.js';
-import { inlineDefinition, writeFileStep, type InlineDefinition } from './inline-definition.js';
+import { guestRunStep, guestScript } from './guest-script.js';
+import { inlineDefinition, type InlineDefinition } from './inline-definition.js';
 import type { Artifact, Collection, MatrixCell } from './matrix.js';
 import { slugify } from './names.js';
 import { bundleVerdictStep, consoleVerdictStep } from './verdict-step.js';
@@ -15,12 +15,13 @@ export interface JobSettings {
   runId: string;
   /** The blank evidence disk (with its header) every job copies. */
   evidenceDisk: string;
-  /** probes/guest/collect.sh, carried in the job so the guest runs exactly this version. */
+  /** probes/guest/collect.sh, carried on the evidence disk (in the guest script) so the guest runs exactly this version. */
   collector: string;
   /**
    * Container image with vmspec on PATH, for the verdict step. Console jobs
    * get one only with lavaUrl: the LAVA server as the worker's containers
-   * reach it, where the step fetches the job's own log.
+   * reach it, where the step fetches the job's own log. Shell jobs with
+   * lavaUrl judge the console frame of their log too (no artefact store).
    */
   verdict: { image: string; local: boolean; lavaUrl?: string };
   login: { prompts: string[]; username: string; password?: string; passwordPrompt: string; loginPrompt: string };
@@ -37,13 +38,15 @@ export interface GeneratedJob {
   fileName: string;
   /** How the evidence leaves the guest; console jobs carry the bundle in the LAVA job log only. */
   collects: Collection;
-  /** Where the guest uploads the bundle and the verdict step the results (shell jobs only). */
+  /** Where the guest uploads the bundle and the verdict step the results (shell jobs without a LAVA URL only). */
   bundleUrl?: string;
   resultsUrl?: string;
   metadata: Record<string, string>;
   definition: LavaJob;
-  /** The guest script the collect definition carries (for shellcheck); none in a console job. */
+  /** The guest script the evidence disk carries for the collect definition (lava/evidence-disk.ts); none in a console job. */
   scripts?: { guest: string };
+  /** The guest definition's one run step (shell jobs). */
+  guestStep?: string;
   /** The verdict definition's one run step (console jobs: with --lava-url only). */
   verdictStep?: string;
 }
@@ -204,19 +207,22 @@ function consoleVerdictAction(slug: string, s: JobSettings, lavaUrl: string): Re
 
 function buildShellJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
   const slug = cellSlug(cell);
+  const guest = guestScript(s.collector);
+  // With --lava-url the bundle travels in the job log (the console frame) and
+  // the verdict step reads it there, as a console job's does: no store.
+  const lavaUrl = s.verdict.lavaUrl;
+  if (lavaUrl && !s.consoleFrame) throw new Error('shell jobs with a LAVA URL read the bundle from the console frame: do not turn the frame off');
   const base = `${s.artifacts}${encodeURIComponent(s.runId)}/`;
-  const bundleUrl = `${base}${slug}.tar`;
-  const resultsUrl = `${base}${slug}.json`;
-  const metadata: Record<string, string> = { ...commonMetadata(cell, s, slug), 'vmspec.bundle': bundleUrl, 'vmspec.results': resultsUrl };
-
-  const guest = guestScript({ bundleUrl, consoleFrame: s.consoleFrame });
-  const verdictStep = bundleVerdictStep({ bundleUrl, resultsUrl, spec: s.spec.name, slug, cases: s.cases });
-  const guestDef: InlineDefinition = inlineDefinition('vmspec-collect', 'vmspec: collect the evidence bundle in the guest, keep it on the evidence disk, upload it', [
-    writeFileStep(GUEST_COLLECTOR, s.collector, 'VMSPEC_COLLECT_SH_EOF'),
-    writeFileStep(GUEST_SCRIPT, guest, 'VMSPEC_GUEST_SH_EOF'),
-    `sh ${GUEST_SCRIPT}`,
-  ]);
-  const verdictDef: InlineDefinition = inlineDefinition('vmspec-verdicts', `vmspec: judge the bundle with vmspec verify (${s.spec.id}), one test case per requirement`, [verdictStep]);
+  const urls = lavaUrl ? undefined : { bundleUrl: `${base}${slug}.tar`, resultsUrl: `${base}${slug}.json` };
+  const metadata: Record<string, string> = {
+    ...commonMetadata(cell, s, slug),
+    ...(urls ? { 'vmspec.bundle': urls.bundleUrl, 'vmspec.results': urls.resultsUrl } : { 'vmspec.bundle': 'job log (console frame)' }),
+  };
+  const guestStep = guestRunStep(Buffer.byteLength(guest), urls?.bundleUrl ?? '', s.consoleFrame);
+  const verdictStep = urls ? bundleVerdictStep({ ...urls, spec: s.spec.name, slug, cases: s.cases }) : consoleStep(slug, s, lavaUrl!);
+  // One line: the collector and the guest script travel on the evidence disk (LAVA's result metadata cap, docs/scale.md).
+  const guestDef: InlineDefinition = inlineDefinition('vmspec-collect', 'vmspec: collect the evidence bundle in the guest, keep it on the evidence disk, upload it', [guestStep]);
+  const verdictDef: InlineDefinition = inlineDefinition('vmspec-verdicts', `vmspec: judge the ${urls ? 'bundle' : 'console frame of this job\'s log'} with vmspec verify (${s.spec.id}), one test case per requirement`, [verdictStep]);
 
   const boot: Record<string, unknown> = {
     method: 'qemu',
@@ -276,5 +282,5 @@ function buildShellJob(cell: MatrixCell, s: JobSettings): GeneratedJob {
       },
     ],
   };
-  return { slug, fileName: `${slug}.yaml`, collects: 'shell', bundleUrl, resultsUrl, metadata, definition, scripts: { guest }, verdictStep };
+  return { slug, fileName: `${slug}.yaml`, collects: 'shell', ...urls, metadata, definition, scripts: { guest }, guestStep, verdictStep };
 }

@@ -2,7 +2,6 @@ import type { DiskFormat } from '../probes/image/disk-format.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createEvidenceDisk } from '../boot/reference/evidence-disk.js';
 import { PROBE_TABLE } from '../probes/table.js';
 import { writeAtomic } from '../reports/write.js';
 import { select, selects } from '../engine/select.js';
@@ -10,6 +9,7 @@ import { loadSpecOrThrow } from '../requirements/spec-load.js';
 import { TOOL_VERSION } from '../package/version.js';
 import type { Selection } from '../engine/results.js';
 import { jobYaml } from './emit.js';
+import { createShellJobEvidenceDisk } from './evidence-disk.js';
 import { LavaJobError } from './errors.js';
 import { builtInSpecName, checkRunId, generateJobs, newRunId } from './generate.js';
 import type { GeneratedJob } from './job.js';
@@ -81,7 +81,8 @@ export async function runLavaJob(o: LavaJobRequest): Promise<void> {
   const runId = o.runId !== undefined ? checkRunId(o.runId) : newRunId();
   const matrix = matrixOf(o);
   const shellJobs = matrix.images.some((i) => i.collects !== 'console');
-  if (shellJobs && !o.artifacts) throw new LavaJobError('give --artifacts URL: images that LAVA logs into upload their bundle and results there (only images with collects: console need none)');
+  if (shellJobs && !o.artifacts && o.lavaUrl === undefined) throw new LavaJobError('give --lava-url URL (the verdict step reads the bundle from the job log) or --artifacts URL (the guest uploads the bundle there): images that LAVA logs into need one (only images with collects: console need neither)');
+  if (shellJobs && o.lavaUrl !== undefined && !o.consoleFrame) throw new LavaJobError('--no-console-frame with --lava-url: shell jobs then carry the bundle in the job log only, as the console frame; drop --no-console-frame');
   // Console jobs upload nothing: the base only names where shell jobs would put theirs.
   const artifacts = o.artifacts ? artifactsBase(o.artifacts) : '';
   if (shellJobs && !o.output && !o.evidenceDisk) throw new LavaJobError('give --output DIR (the evidence disk is written there) or --evidence-disk URL');
@@ -121,7 +122,9 @@ export async function runLavaJob(o: LavaJobRequest): Promise<void> {
     return;
   }
   mkdirSync(outDir, { recursive: true });
-  if (shellJobs && !o.evidenceDisk) createEvidenceDisk(join(outDir, 'evidence-disk.img'));
+  // The shell jobs' guest script (the same for all of them) rides on the evidence disk.
+  const guest = jobs.find((j) => j.scripts)?.scripts?.guest;
+  if (guest && !o.evidenceDisk) createShellJobEvidenceDisk(join(outDir, 'evidence-disk.img'), guest);
   for (const j of jobs) writeAtomic(join(outDir, j.fileName), jobYaml(j.definition, header(j)));
   writeAtomic(join(outDir, 'index.json'), `${JSON.stringify({
     tool: { name: 'vmspec', version: TOOL_VERSION },

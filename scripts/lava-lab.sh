@@ -15,6 +15,8 @@
 #   VMSPEC_LAB_USER   lavacli user (superuser) name        (default vmspec)
 #   VMSPEC_LAB_IDENTITY lavacli identity name              (default vmspec-lab)
 #   VMSPEC_LAB_IMAGE  verdict image tag for LAVA's docker test shell (default vmspec:latest)
+#   VMSPEC_LAB_GUESTFS_BACKEND_SETTINGS  libguestfs backend settings for the worker (default force_tcg:
+#                     KVM here kills the appliance's QEMU, "failed to set MSR 0x10a"; empty uses KVM)
 # docs/scale.md describes every step.
 set -euo pipefail
 
@@ -30,7 +32,10 @@ PG_VERSION=15
 VERDICT_IMAGE=${VMSPEC_LAB_IMAGE:-vmspec:latest}
 # dockerd serves the socket the docker client (and so LAVA's docker test shell) uses by default.
 DOCKER_SOCKET=/run/docker.sock
-PKGS=(lava-server lava-dispatcher lavacli postgresql docker.io busybox)
+GUESTFS_SETTINGS=${VMSPEC_LAB_GUESTFS_BACKEND_SETTINGS-force_tcg}
+# LAVA builds the test overlay disk of a shell job with libguestfs, whose supermin appliance
+# boots this host's kernel from /boot: a container without one needs Debian's kernel package.
+PKGS=(lava-server lava-dispatcher lavacli postgresql docker.io busybox "linux-image-$(dpkg --print-architecture)")
 DAEMONS=(dockerd gunicorn scheduler publisher worker) # started in this order, stopped in reverse
 
 log() { printf 'lava-lab: %s\n' "$*" >&2; }
@@ -111,6 +116,26 @@ start_docker() {
     || die "the verdict image did not build: see $LAB_DIR/logs/verdict-image.log"
 }
 
+# LAVA's overlay step (lava_dispatcher apply_overlay, prepare_guestfs) as a launch of the appliance:
+# make a filesystem on a scratch disk, write a file, read it back. Fails with libguestfs's own words.
+check_guestfs() {
+  log "checking that libguestfs can build LAVA's overlay disks (appliance boot, ~20 s)"
+  LIBGUESTFS_BACKEND_SETTINGS=$GUESTFS_SETTINGS $PY - >"$LAB_DIR/logs/guestfs-check.log" 2>&1 <<'EOF' \
+    || die "libguestfs cannot start its appliance, so LAVA cannot build overlays: see $LAB_DIR/logs/guestfs-check.log"
+import guestfs
+g = guestfs.GuestFS(python_return_dict=True)
+g.add_drive_scratch(64 * 1024 * 1024)
+g.launch()
+g.mkfs("ext4", "/dev/sda")
+g.mount("/dev/sda", "/")
+g.write("/lava-overlay-check", "ok")
+assert g.cat("/lava-overlay-check") == "ok"
+g.shutdown()
+g.close()
+print("libguestfs: appliance up, ext4 written and read back")
+EOF
+}
+
 wait_http() {
   local i
   for i in $(seq 1 120); do
@@ -155,6 +180,17 @@ register() {
         - --network=host
 {% endblock body %}
 EOF
+  # lava-run's environment is the server's env.yaml for this worker (lava_server/files.py), not the
+  # worker's own (lava_dispatcher/worker.py create_environ): Debian's default, plus libguestfs's backend.
+  mkdir -p "/etc/lava-server/dispatcher.d/$WORKER"
+  cat >"/etc/lava-server/dispatcher.d/$WORKER/env.yaml" <<EOF
+purge: true
+overrides:
+  LC_ALL: C.UTF-8
+  LANG: C
+  PATH: /usr/local/bin:/usr/local/sbin:/bin:/usr/bin:/usr/sbin:/sbin
+  LIBGUESTFS_BACKEND_SETTINGS: '$GUESTFS_SETTINGS'
+EOF
   if ! $m devices list 2>/dev/null | grep -qw "$DEVICE"; then
     $m devices add --device-type qemu --worker "$WORKER" "$DEVICE"
   fi
@@ -164,6 +200,7 @@ EOF
 up() {
   mkdir -p "$LAB_DIR/pids" "$LAB_DIR/logs" "$LAB_DIR/worker"
   install_packages
+  check_guestfs
   start_docker
   start_postgres
   setup_database

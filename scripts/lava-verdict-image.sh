@@ -3,7 +3,8 @@
 # the internet: FROM scratch, with this host's node, bash and busybox (and the
 # shared libraries ldd names for them) and the built vmspec package (what
 # `npm pack` ships: bin/, dist/bundle/, spec/, schema/...), vmspec on PATH,
-# and the verdict step the jobs call (lava/verdict-image/: vmspec-lava-verdict).
+# and the verdict step the jobs call (lava/verdict-image/: vmspec-lava-verdict,
+# with its job log fetcher and HTTP client: no curl in the image).
 #
 # usage: scripts/lava-verdict-image.sh [TAG]     (default vmspec:latest)
 # Needs: a running docker daemon, vmspec built (npm run build), busybox.
@@ -54,6 +55,7 @@ ln -s /opt/vmspec/bin/vmspec.js "$root/usr/local/bin/vmspec"
 # The verdict step jobs run (one line in the job: lava/verdict-step.ts) and the log fetcher it calls.
 install -D -m 755 "$HERE/lava/verdict-image/vmspec-lava-verdict.sh" "$root/opt/vmspec-lava/vmspec-lava-verdict.sh"
 install -D -m 644 "$HERE/lava/verdict-image/vmspec-lava-job-log.cjs" "$root/opt/vmspec-lava/vmspec-lava-job-log.cjs"
+install -D -m 644 "$HERE/lava/verdict-image/vmspec-lava-http.cjs" "$root/opt/vmspec-lava/vmspec-lava-http.cjs"
 ln -s /opt/vmspec-lava/vmspec-lava-verdict.sh "$root/usr/local/bin/vmspec-lava-verdict"
 
 cat >"$ctx/Dockerfile" <<'EOF'

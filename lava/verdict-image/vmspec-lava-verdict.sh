@@ -9,6 +9,8 @@
 #          judge the evidence frame in this job's own log (LAVA_JOB_ID)
 #        vmspec-lava-verdict bundle BUNDLE_URL RESULTS_URL SPEC SLUG IDS
 #          judge the bundle the guest uploaded; PUT the results beside it
+#          (GET and PUT with vmspec-lava-http.cjs beside this script: the
+#          image needs node, not curl)
 # SPEC: built-in spec name. SLUG: the job's cell (names the evidence file,
 # so merged reports label the column by it). IDS: the selected requirement
 # ids, comma-separated, in spec order.
@@ -62,7 +64,7 @@ if [ "$mode" = console ]; then
   fi
 else
   evidence=$work/$slug.tar
-  if curl -fsS --retry 5 --connect-timeout 20 --max-time 600 -o "$evidence" "$bundle_url"; then
+  if node "$here/vmspec-lava-http.cjs" get "$bundle_url" "$evidence"; then
     result vmspec-fetch-bundle --result pass
   else
     echo "vmspec: could not fetch the bundle from $bundle_url (did the guest upload it?)"
@@ -102,7 +104,7 @@ for id in $ids; do
 done
 
 if [ "$mode" = bundle ] && [ -s "$results" ]; then
-  if curl -fsS --retry 3 --connect-timeout 20 --max-time 300 -T "$results" "$results_url"; then
+  if node "$here/vmspec-lava-http.cjs" put "$results" "$results_url"; then
     result vmspec-upload-results --result pass
     lava-test-reference vmspec-results --result pass --reference "$results_url" || echo "vmspec: lava-test-reference failed"
   else

@@ -68,7 +68,8 @@ t.test('one job to standard output, with a selection', async (t) => {
 
 t.test('usage errors: exit 2, what is wrong and how to fix it', async (t) => {
   const cases: [string[], RegExp][] = [
-    [['lava-job', ...SINGLE, '--output', join(work, 'x')], /give --artifacts URL: images that LAVA logs into upload their bundle/],
+    [['lava-job', ...SINGLE, '--output', join(work, 'x')], /give --lava-url URL \(the verdict step reads the bundle from the job log\) or --artifacts URL/],
+    [['lava-job', ...SINGLE, '--lava-url', 'http://lava.lab/', '--no-console-frame', '--output', join(work, 'x')], /--no-console-frame with --lava-url: .* drop --no-console-frame/],
     [['lava-job', '--image', 'https://lab.example/a.img', ...STORE, '--output', join(work, 'x')], /missing --firmware, --vars/],
     [['lava-job', ...SINGLE, '--artifacts', 'ftp://store/x', '--output', join(work, 'x')], /--artifacts: LAVA cannot download ftp: URLs|--artifacts must be an http/],
     [['lava-job', ...SINGLE, ...STORE], /give --output DIR .* or --evidence-disk URL/],

@@ -1,10 +1,12 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { createEvidenceDisk } from '../../boot/reference/evidence-disk.js';
 import { jobYaml } from '../../lava/emit.js';
+import { createShellJobEvidenceDisk } from '../../lava/evidence-disk.js';
 import { COLLECTOR_PATH, generateJobs } from '../../lava/generate.js';
 import { runScript, writeFileStep, type InlineDefinition } from '../../lava/inline-definition.js';
 import type { GeneratedJob, LavaJob } from '../../lava/job.js';
@@ -158,7 +160,7 @@ t.test('test case names: one per selected requirement, a-z 0-9 and hyphens, uniq
   for (const c of new Set(lavaCalls)) t.ok((Object.values(STEP_CASES) as string[]).includes(c!), `${c} is a declared step case`);
 });
 
-t.test('the shell: shellcheck clean, and sh rebuilds the carried files byte for byte', async (t) => {
+t.test('the shell: shellcheck clean, and the guest definition is one line that runs the script the evidence disk carries', async (t) => {
   const j = generate()[0]!;
   const guestDef = (j.definition.actions[2] as { test: { definitions: InlineDefinition[] } }).test.definitions[0]!;
   const verdictDef = (j.definition.actions[3] as { test: { definitions: InlineDefinition[] } }).test.definitions[0]!;
@@ -175,23 +177,70 @@ t.test('the shell: shellcheck clean, and sh rebuilds the carried files byte for 
   }
   t.same(verdictDef.repository.run.steps, [j.verdictStep], 'the verdict definition is one line: the command the verdict image ships');
   t.match(j.verdictStep!, /^vmspec-lava-verdict bundle 'https:\/\/store\.lab\.example\/vmspec\/run-1\/debian12-aavmf-gicv2-acpi-worker\.tar' 'https:\/\/store\.lab\.example\/vmspec\/run-1\/debian12-aavmf-gicv2-acpi-worker\.json' 'vmspec-v2' 'debian12-aavmf-gicv2-acpi-worker' /);
-  // The collector and the guest script travel as here-documents in the guest's steps.
+  t.same(guestDef.repository.run.steps, [j.guestStep], 'the guest definition is one line');
+  t.notOk(j.guestStep!.includes('\n'), 'one line');
+  t.ok(j.guestStep!.length < 1024, `the step is ${j.guestStep!.length} characters`);
+  // Every job of the generation runs the same script (so one evidence disk serves them all).
+  for (const other of generate()) if (other.scripts) t.equal(other.scripts.guest, j.scripts!.guest);
+
+  // The script writes the collector it carries byte for byte (run up to the collector's here-document only).
   const collector = readFileSync(COLLECTOR_PATH, 'utf8');
-  const carried: [string, string][] = [['collect.sh', collector], ['guest.sh', j.scripts!.guest]];
-  for (const [name, content] of carried) {
-    const target = join(work, `rebuilt-${name}`);
-    const step = writeFileStep(target, content, 'VMSPEC_TEST_EOF');
-    const r = spawnSync('sh', ['-c', step], { encoding: 'utf8' });
-    t.equal(r.status, 0, `sh ran the step for ${name}`);
-    t.equal(readFileSync(target, 'utf8'), content, `${name} arrives unchanged`);
-  }
-  t.ok(guestDef.repository.run.steps[0]!.includes(collector.slice(0, 200)), 'the guest definition carries collect.sh');
+  const head = j.scripts!.guest.split('\nrm -rf "$out" "$tar"\n')[0]!.replace('collector=/tmp/vmspec-collect.sh', `collector=${join(work, 'rebuilt-collect.sh')}`);
+  t.equal(spawnSync('sh', ['-c', head], { encoding: 'utf8' }).status, 0);
+  t.equal(readFileSync(join(work, 'rebuilt-collect.sh'), 'utf8'), collector, 'collect.sh arrives unchanged');
+  t.match(j.scripts!.guest, new RegExp(`\n# vmspec-lava-guest end ${Buffer.byteLength(j.scripts!.guest)}\n$`), 'the end line names the script\'s own size');
   t.throws(() => writeFileStep('/tmp/x', 'a\nVMSPEC_X\nb', 'VMSPEC_X'), /would end the here-document early/);
+
   // The URL reaches the guest through shellQuote: a quote in it stays data.
   const quoted = generate({ artifacts: "https://store.lab.example/it's/" })[0]!;
-  const p = join(work, 'quoted.sh');
-  writeFileSync(p, `${quoted.scripts!.guest.split('\nconsole_frame=')[0]}\nprintf '%s' "$bundle_url"\n`);
-  t.equal(spawnSync('sh', [p], { encoding: 'utf8' }).stdout, "https://store.lab.example/it's/run-1/debian12-aavmf-gicv2-acpi-worker.tar");
+  const echoArgs = quoted.guestStep!.replace(/then sh \/tmp\/vmspec-lava-guest\.sh /, 'then printf "%s|" ').replace(/^.*?(then printf)/, 'if true; $1');
+  t.equal(spawnSync('sh', ['-c', echoArgs], { encoding: 'utf8' }).stdout, "https://store.lab.example/it's/run-1/debian12-aavmf-gicv2-acpi-worker.tar|1|");
+});
+
+t.test('the run step copies the guest script off the evidence disk, or fails vmspec-collect visibly', async (t) => {
+  const j = generate()[0]!;
+  const bin = join(work, 'step-bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'lava-test-case'), `#!/bin/sh\necho "lava-test-case $*"\n`);
+  chmodSync(join(bin, 'lava-test-case'), 0o755);
+  // The step as the guest runs it, with two stand-ins: a disk image file for the /dev/vd? block devices,
+  // and a report of what it would run instead of running collect.sh on this host.
+  const copied = join(work, 'copied-guest.sh');
+  const run = (disk: string) => {
+    const step = j.guestStep!
+      .replace('for d in /dev/vd[a-z] /dev/sd[a-z]', `for d in ${disk}`)
+      .replace('[ -b "$d" ]', '[ -f "$d" ]')
+      .replaceAll('/tmp/vmspec-lava-guest.sh', copied)
+      .replace(`then sh ${copied}`, 'then echo RUN');
+    rmSync(copied, { force: true });
+    return spawnSync('sh', ['-c', step], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } }).stdout;
+  };
+  const good = join(work, 'evidence-good.img');
+  createShellJobEvidenceDisk(good, j.scripts!.guest);
+  t.equal(run(good), 'RUN https://store.lab.example/vmspec/run-1/debian12-aavmf-gicv2-acpi-worker.tar 1\n', 'the script is found and run with the bundle URL and console frame');
+  t.equal(readFileSync(copied, 'utf8'), j.scripts!.guest, 'the copy is the guest script byte for byte');
+  t.equal(readFileSync(good).subarray(0, 22).toString(), 'VMSPEC-EVIDENCE-DISK 1', 'the header is kept in sector 0');
+
+  const blank = join(work, 'evidence-blank.img');
+  createEvidenceDisk(blank);
+  t.match(run(blank), /no evidence disk carrying this job's guest script[\s\S]*lava-test-case vmspec-collect --result fail/, 'a blank evidence disk: vmspec-collect fails');
+  const other = join(work, 'evidence-other.img');
+  createShellJobEvidenceDisk(other, j.scripts!.guest.replace('#!/bin/sh\n', '#!/bin/sh\n# another version\n'));
+  t.match(run(other), /lava-test-case vmspec-collect --result fail/, 'another vmspec\'s script: vmspec-collect fails');
+  t.match(run(join(work, 'no-such-disk.img')), /lava-test-case vmspec-collect --result fail/, 'no evidence disk: vmspec-collect fails');
+});
+
+t.test('a shell job with a LAVA URL: the bundle comes back in the job log, no store', { skip: lavaMissing }, async (t) => {
+  const jobs = generate({ artifacts: '', verdict: { image: 'vmspec:0.1.0', local: true, lavaUrl: 'http://127.0.0.1:8000/' } });
+  const j = jobs.find((x) => x.collects === 'shell')!;
+  t.notOk(j.bundleUrl, 'no upload URL');
+  t.notOk(j.resultsUrl, 'no results URL');
+  t.equal(j.metadata['vmspec.bundle'], 'job log (console frame)');
+  t.match(j.verdictStep!, /^vmspec-lava-verdict console 'http:\/\/127\.0\.0\.1:8000\/' 'vmspec-v2' 'debian12-aavmf-gicv2-acpi-worker' '/, 'the verdict step reads the console frame from the job log');
+  t.match(j.guestStep!, / then sh \/tmp\/vmspec-lava-guest\.sh '' 1;/, 'the guest uploads nothing and frames the bundle on the console');
+  const verdicts = lavaValidate(jobs.map((x) => writeJob(`lava-url-${x.fileName}`, x.definition)));
+  for (const v of verdicts) t.ok(v.ok, `${v.path}: ${v.error ?? 'valid'}`);
+  t.throws(() => generate({ consoleFrame: false, verdict: { image: 'vmspec:0.1.0', local: true, lavaUrl: 'http://127.0.0.1:8000/' } }), /do not turn the frame off/);
 });
 
 t.test('the YAML is read back identically by LAVA\'s reader (PyYAML, YAML 1.1)', { skip: lavaMissing }, async (t) => {

@@ -59,6 +59,9 @@ t.test('a LAVA lab on this machine runs the reference matrix end to end', { skip
   const up = spawnSync(LAB, ['up'], { env, encoding: 'utf8' });
   t.equal(up.status, 0, `lava-lab.sh up: ${up.stderr.slice(-2000)}`);
   t.equal(spawnSync(LAB, ['status'], { env }).status, 0, 'status: every daemon runs, the device is registered');
+  // Shell jobs' test overlays: libguestfs's appliance, as LAVA's apply-overlay-guest launches it.
+  t.match(readFileSync(join(LAB_DIR, 'logs/guestfs-check.log'), 'utf8'), /appliance up, ext4 written and read back/, 'libguestfs can build LAVA\'s overlay disks');
+  t.match(readFileSync('/etc/lava-server/dispatcher.d/vmspec-lab-worker/env.yaml', 'utf8'), /LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg'/, 'lava-run gets the backend settings that were checked');
 
   writeFileSync(join(work, 'matrix.yaml'), `images:
   - { name: reference, url: ${image}, collects: console }

@@ -151,6 +151,30 @@ t.test('every verdict definition stays well under the cap, whatever the selectio
   }
 });
 
+t.test('every shell job\'s guest definition stays well under the cap (the collector rides on the evidence disk)', { skip: lavaCommonMissing() }, async (t) => {
+  const jobs = generate('vmspec-v2', true).filter((j) => j.collects === 'shell');
+  t.ok(jobs.length > 0, 'the matrix has shell jobs');
+  const sizes = measure(write('guest', jobs)).filter((m) => m.name === 'vmspec-collect');
+  t.equal(sizes.length, jobs.length, 'one guest definition per shell job');
+  const largest = Math.max(...sizes.map((m) => m.bytes));
+  t.ok(largest <= LAVA_RESULT_METADATA_CAP / 2, `largest guest result ${largest} bytes, at most half of LAVA's ${LAVA_RESULT_METADATA_CAP}`);
+});
+
+t.test('the measure sees the guest definition that carried collect.sh inline as too long', { skip: lavaCommonMissing() }, async (t) => {
+  // How the guest step travelled before the evidence disk carried it: the scripts as here-documents in the steps.
+  const job = generate('vmspec-v2', false).find((j) => j.collects === 'shell')!;
+  const carried = inlineDefinition('vmspec-collect', 'scripts carried inline', [
+    writeFileStep('/tmp/vmspec-lava-guest.sh', job.scripts!.guest, 'VMSPEC_GUEST_SH_EOF'),
+    'sh /tmp/vmspec-lava-guest.sh',
+  ]);
+  const definition = structuredClone(job.definition);
+  (definition.actions[2]!.test as { definitions: unknown[] }).definitions = [carried];
+  const p = join(work, 'carried-guest.yaml');
+  writeFileSync(p, jobYaml(definition, 'test'));
+  const [m] = measure([p]);
+  t.ok(m!.bytes > LAVA_RESULT_METADATA_CAP, `${m!.bytes} bytes: LAVA would strip it ("Result metadata is too long")`);
+});
+
 t.test('the measure sees a definition that carries its scripts inline as too long', { skip: lavaCommonMissing() }, async (t) => {
   // How the verdict step travelled before the image shipped it: the scripts as here-documents in the steps.
   const [job] = generate('vmspec-v2', false);

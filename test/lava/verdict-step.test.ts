@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { lavaCommonMissing, SYSTEM_PYTHON } from './lava-validator.js';
 /**
  * The verdict step run for real, as LAVA's docker test shell runs it: the
  * job's one run step, through sh, calling the vmspec-lava-verdict the
- * verdict image ships (lava/verdict-image/); curl against an HTTP store
+ * verdict image ships (lava/verdict-image/); its HTTP client against a store
  * (GET the bundle, PUT the results) or the job log fetcher against a server
  * serving a LAVA log; the built vmspec CLI on a bundle made by the real
  * collector. Only LAVA's two reporting helpers are stand-ins, recording
@@ -112,6 +112,44 @@ t.test('a collected bundle: one LAVA result per requirement, equal to vmspec\'s 
   t.match(results.target, { path: /cell\.tar$/ }, 'the results name the bundle by the job slug (the merge column)');
   t.same(got.get('lava-test-case vmspec-upload-results'), ['--result', 'pass']);
   t.same(got.get('lava-test-reference vmspec-results'), ['--result', 'pass', '--reference', `${base}/run-1/cell.json`]);
+});
+
+t.test('the verdict image\'s userland (busybox, node, no curl): the bundle step still fetches, judges and uploads', async (t) => {
+  // As scripts/lava-verdict-image.sh builds the image: busybox's applets, node, bash, vmspec; curl is not there.
+  const image = join(work, 'image-bin');
+  mkdirSync(image, { recursive: true });
+  const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+  t.ok(busybox, 'busybox is installed (scripts/install-system-packages.sh)');
+  for (const applet of spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) symlinkSync(busybox, join(image, applet));
+  symlinkSync(process.execPath, join(image, 'node'));
+  for (const f of ['lava-test-case', 'lava-test-reference', 'vmspec', VERDICT_COMMAND]) symlinkSync(join(bin, f), join(image, f));
+  t.notOk(spawnSync('sh', ['-c', 'command -v curl'], { env: { PATH: image } }).status === 0, 'no curl on the image\'s PATH');
+
+  const bundle = evidenceBundle('acpiGicv3', RECIPES.acpiGicv3 as BundleRecipe);
+  stored.set('/run-2/cell.tar', readFileSync(bundle.tar));
+  const run = JSON.parse(vmspec(['verify', '--evidence', bundle.tar, '--only', ids.join(','), '--format', 'json']).stdout) as RunResults;
+  writeFileSync(calls, '');
+  const line = bundleVerdictStep({ bundleUrl: `${base}/run-2/cell.tar`, resultsUrl: `${base}/run-2/cell.json`, spec: 'vmspec-v2', slug: 'cell', cases });
+  const r = await exec(join(image, 'sh'), ['-c', line], { env: { PATH: image, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
+  t.notMatch(r.stderr, /not found/, `every command found: ${r.stderr}`);
+  const got = new Map(readFileSync(calls, 'utf8').split('\n').filter(Boolean).map((l) => { const [h, c, ...rest] = l.split(' '); return [`${h} ${c}`, rest] as const; }));
+  t.same(got.get('lava-test-case vmspec-fetch-bundle'), ['--result', 'pass'], 'GET without curl');
+  for (const x of run.results) t.same(got.get(`lava-test-case ${cases.get(x.id)}`), ['--result', LAVA_RESULT[x.status]], `${x.id} (${x.status})`);
+  t.same(got.get('lava-test-case vmspec-upload-results'), ['--result', 'pass'], 'PUT without curl');
+  const uploaded = JSON.parse(stored.get('/run-2/cell.json')!.toString('utf8')) as RunResults;
+  t.same(uploaded.results.map((x) => [x.id, x.status]), run.results.map((x) => [x.id, x.status]), 'the stored results are vmspec\'s');
+});
+
+t.test('the HTTP client: a 404 is a failure with no file kept, a usage error exits 2', async (t) => {
+  const client = join(VERDICT_IMAGE_FILES, 'vmspec-lava-http.cjs');
+  const out = join(work, 'http-404.tar');
+  // Async: the store runs in this process, so a synchronous spawn would block it.
+  const r = await exec(process.execPath, [client, 'get', `${base}/nowhere.tar`, out]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /GET .*nowhere\.tar: HTTP 404/);
+  t.notOk(existsSync(out), 'no file for a failed GET');
+  t.equal(spawnSync(process.execPath, [client, 'get', 'file:///etc/passwd', out]).status, 2, 'only http(s)');
+  t.equal(spawnSync(process.execPath, [client, 'post', 'a', 'b']).status, 2);
 });
 
 t.test('a failing clause is a LAVA fail', async (t) => {
