@@ -6,13 +6,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jobYaml } from '../../lava/emit.js';
-import { generateJobs } from '../../lava/generate.js';
 import { CONSOLE_MARKS, GUEST_NAMESPACE, VERDICT_NAMESPACE, type LavaJob } from '../../lava/job.js';
 import { VERDICT_IMAGE_FILES } from '../../lava/verdict-step.js';
 import type { InlineDefinition } from '../../lava/inline-definition.js';
-import { parseMatrix } from '../../lava/matrix.js';
 import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { lavaCommonMissing, lavaValidate, SYSTEM_PYTHON } from './lava-validator.js';
+import { labJobs, referenceMatrix } from './reference-matrix.js';
 
 /**
  * Jobs for images without a login shell (collects: console): what a stock
@@ -24,34 +23,8 @@ import { lavaCommonMissing, lavaValidate, SYSTEM_PYTHON } from './lava-validator
 const work = mkdtempSync(join(tmpdir(), 'vmspec-lava-console-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
 
-const MATRIX = `images:
-  - { name: reference, url: /srv/vmspec/reference.img, collects: console }
-firmware:
-  - name: aavmf
-    code: { url: /usr/share/AAVMF/AAVMF_CODE.fd }
-    vars: { url: /usr/share/AAVMF/AAVMF_VARS.fd }
-gic: [2, 3]
-acpi: [true, false]
-`;
 const spec = loadSpecOrThrow('vmspec-v2');
-const jobs = generateJobs({
-  matrix: parseMatrix(MATRIX, 'matrix.yaml'),
-  specName: 'vmspec-v2',
-  spec,
-  requirements: spec.requirements.filter((r) => r.probe?.startsWith('evidence.')),
-  settings: {
-    artifacts: '',
-    runId: 'run-1',
-    evidenceDisk: '',
-    verdict: { image: 'vmspec:0.1.0', local: false },
-    login: { prompts: ['# '], username: 'root', loginPrompt: 'login:', passwordPrompt: 'Password:' },
-    cpu: 'cortex-a57',
-    memoryMiB: 1024,
-    jobTimeoutMinutes: 60,
-    consoleFrame: true,
-    toolVersion: '0.1.0',
-  },
-});
+const jobs = labJobs({ matrix: referenceMatrix(), specName: 'vmspec-v2', spec });
 
 t.test('one console job per cell, with nothing a stock lab lacks', async (t) => {
   t.same(jobs.map((j) => j.slug), ['reference-aavmf-gicv2-acpi-worker', 'reference-aavmf-gicv2-dt-worker', 'reference-aavmf-gicv3-acpi-worker', 'reference-aavmf-gicv3-dt-worker']);
@@ -115,24 +88,7 @@ t.test('the monitor patterns match what the reference guest prints', async (t) =
   t.equal(fix['255'], 'fail');
 });
 
-const withVerdicts = generateJobs({
-  matrix: parseMatrix(MATRIX, 'matrix.yaml'),
-  specName: 'vmspec-v2',
-  spec,
-  requirements: spec.requirements.filter((r) => r.probe?.startsWith('evidence.')),
-  settings: {
-    artifacts: '',
-    runId: 'run-1',
-    evidenceDisk: '',
-    verdict: { image: 'vmspec:latest', local: true, lavaUrl: 'http://lava.lab:8000/' },
-    login: { prompts: ['# '], username: 'root', loginPrompt: 'login:', passwordPrompt: 'Password:' },
-    cpu: 'cortex-a57',
-    memoryMiB: 1024,
-    jobTimeoutMinutes: 60,
-    consoleFrame: true,
-    toolVersion: '0.1.0',
-  },
-});
+const withVerdicts = labJobs({ matrix: referenceMatrix(), specName: 'vmspec-v2', spec, settings: { verdict: { image: 'vmspec:latest', local: true, lavaUrl: 'http://lava.lab:8000/' } } });
 
 t.test('with --lava-url: a docker verdict step in its own namespace, one test case per requirement', async (t) => {
   const requirements = spec.requirements.filter((r) => r.probe?.startsWith('evidence.'));

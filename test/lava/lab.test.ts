@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { referenceMatrix } from './reference-matrix.js';
 
 /**
  * The matrix through a real LAVA lab on this machine (scripts/lava-lab.sh):
@@ -63,15 +64,7 @@ t.test('a LAVA lab on this machine runs the reference matrix end to end', { skip
   t.match(readFileSync(join(LAB_DIR, 'logs/guestfs-check.log'), 'utf8'), /appliance up, ext4 written and read back/, 'libguestfs can build LAVA\'s overlay disks');
   t.match(readFileSync('/etc/lava-server/dispatcher.d/vmspec-lab-worker/env.yaml', 'utf8'), /LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg'/, 'lava-run gets the backend settings that were checked');
 
-  writeFileSync(join(work, 'matrix.yaml'), `images:
-  - { name: reference, url: ${image}, collects: console }
-firmware:
-  - name: aavmf
-    code: { url: /usr/share/AAVMF/AAVMF_CODE.fd }
-    vars: { url: /usr/share/AAVMF/AAVMF_VARS.fd }
-gic: [2, 3]
-acpi: [true, false]
-`);
+  writeFileSync(join(work, 'matrix.yaml'), referenceMatrix(image));
   // The verdict step: LAVA's docker test shell runs the verdict image lava-lab.sh built, which reads the job's log from this server.
   execFileSync('node', [VMSPEC, 'lava-job', '--matrix', join(work, 'matrix.yaml'), '--output', join(work, 'jobs'), '--memory', '1024', '--timeout', '60',
     '--lava-url', 'http://127.0.0.1:8000/', '--verdict-image', 'vmspec:latest', '--verdict-image-local']);

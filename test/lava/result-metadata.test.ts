@@ -4,13 +4,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jobYaml } from '../../lava/emit.js';
-import { generateJobs } from '../../lava/generate.js';
 import { inlineDefinition, writeFileStep } from '../../lava/inline-definition.js';
 import type { GeneratedJob } from '../../lava/job.js';
-import { parseMatrix } from '../../lava/matrix.js';
 import { VERDICT_IMAGE_FILES } from '../../lava/verdict-step.js';
 import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { lavaCommonMissing, SYSTEM_PYTHON } from './lava-validator.js';
+import { labJobs, referenceMatrix } from './reference-matrix.js';
 import { cachedDir } from '../fixtures/cache.js';
 
 /**
@@ -80,36 +79,20 @@ function write(name: string, jobs: GeneratedJob[]): string[] {
   });
 }
 
-const MATRIX = `images:
-  - { name: reference, url: /srv/vmspec/reference.img, collects: console }
-  - { name: debian12, url: https://lab.example/debian-12-genericcloud-arm64.qcow2 }
-firmware:
-  - name: aavmf
-    code: { url: /usr/share/AAVMF/AAVMF_CODE.fd }
-    vars: { url: /usr/share/AAVMF/AAVMF_VARS.fd }
-gic: [2, 3]
-acpi: [true, false]
-`;
-
+/** The lab's matrix and a cloud image (shell jobs), with the longest settings a real lab gives. */
 function generate(specName: string, all: boolean): GeneratedJob[] {
   const spec = loadSpecOrThrow(specName);
-  return generateJobs({
-    matrix: parseMatrix(MATRIX, 'matrix.yaml'),
+  return labJobs({
+    matrix: referenceMatrix(undefined, ['{ name: debian12, url: https://lab.example/debian-12-genericcloud-arm64.qcow2 }']),
     specName,
     spec,
     // The widest selection is every requirement of the spec: the longest id list the step carries.
-    requirements: all ? spec.requirements : spec.requirements.filter((r) => r.probe?.startsWith('evidence.')),
+    ...(all ? { requirements: spec.requirements } : {}),
     settings: {
       artifacts: 'https://artefacts.a-rather-long-lab-domain.example.org/vmspec/results/',
       runId: '20261202T161629Z-0123abcd',
       evidenceDisk: 'file:///srv/vmspec/evidence-disk.img',
       verdict: { image: 'registry.a-rather-long-lab-domain.example.org/vmspec/verdicts:0.1.0', local: false, lavaUrl: 'https://lava.a-rather-long-lab-domain.example.org:8443/' },
-      login: { prompts: ['# '], username: 'root', loginPrompt: 'login:', passwordPrompt: 'Password:' },
-      cpu: 'cortex-a57',
-      memoryMiB: 1024,
-      jobTimeoutMinutes: 60,
-      consoleFrame: true,
-      toolVersion: '0.1.0',
     },
   });
 }
