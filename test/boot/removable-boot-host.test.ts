@@ -17,28 +17,19 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UnsupportedError } from '../../bytes/errors.js';
-import { buildReferenceImage, type ReferenceImage } from '../../boot/reference/build.js';
+import type { ReferenceImage } from '../../boot/reference/build.js';
 import { varsFileFacts } from '../../boot/vars-file.js';
 import { hostBootFacts } from '../../boot/host-facts.js';
 import { evaluate } from '../../engine/evaluate.js';
 import type { HostBootFacts } from '../../probes/host/facts.js';
 import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { vmspec } from '../cli/cli-runner.js';
-import { realBootSkip } from '../fixtures/real-boot-skip.js';
+import { referenceBootSkip } from '../fixtures/real-boot-skip.js';
 import { qemuUnder } from './qemu-processes.js';
 
-const here = realBootSkip();
-let skip = here.skip;
-let ref: ReferenceImage | undefined;
-if (!skip) {
-  try {
-    ref = await buildReferenceImage({ onProgress: (m) => t.comment(`reference image: ${m}`) });
-  } catch (e) {
-    if (!(e instanceof UnsupportedError)) throw e;
-    skip = `cannot build the reference image here: ${e.message}`;
-  }
-}
+const here = await referenceBootSkip({ onProgress: (m) => t.comment(`reference image: ${m}`) });
+const skip = here.skip;
+const ref = here.ref;
 
 interface Results {
   exitCode: number;

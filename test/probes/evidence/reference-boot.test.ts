@@ -19,31 +19,21 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UnsupportedError } from '../../../bytes/errors.js';
-import { buildReferenceImage, type ReferenceImage } from '../../../boot/reference/build.js';
+import type { ReferenceImage } from '../../../boot/reference/build.js';
 import { createEvidenceDisk, type Phase } from '../../../boot/reference/evidence-disk.js';
 import { copyVars, runQemu } from '../../../boot/qemu-run.js';
 import { validator } from '../../../requirements/schemas.js';
 import type { RunResults } from '../../../engine/results.js';
 import { vmspec } from '../../cli/cli-runner.js';
-import { realBootSkip } from '../../fixtures/real-boot-skip.js';
+import { referenceBootSkip } from '../../fixtures/real-boot-skip.js';
 
 const BOOT_TIMEOUT_MS = 240_000;
 type Run = RunResults & { warnings?: string[]; evidence?: { integrity: { ok: boolean; checked: number } } };
 
-const here = realBootSkip();
+const here = await referenceBootSkip({ onProgress: (m) => t.comment(`reference image: ${m}`) });
 const fw = here.fw;
-let skip = here.skip;
-
-let ref: ReferenceImage | undefined;
-if (!skip) {
-  try {
-    ref = await buildReferenceImage({ onProgress: (m) => t.comment(`reference image: ${m}`) });
-  } catch (e) {
-    if (!(e instanceof UnsupportedError)) throw e;
-    skip = `cannot build the reference image here: ${e.message}`;
-  }
-}
+const skip = here.skip;
+const ref = here.ref;
 
 t.test('vmspec verify --evidence on bundles from real QEMU boots', { skip }, async (t) => {
   const image = (ref as ReferenceImage).image;
