@@ -23,11 +23,10 @@ import { rootfsProbe } from '../../../probes/rootfs/rootfs.probe.js';
 import { Memo } from '../../../probes/types.js';
 import { sha256File } from '../../fixtures/disk-builder.js';
 import { ENTRY_TOKEN, ESP_LABEL, ESP_PARTUUID, espBootDisk, kernelOnEsp, rootWithoutBoot } from '../../fixtures/esp-boot-builder.js';
-import { kernelDriversProbe } from '../../../probes/rootfs/kernel-drivers.probe.js';
 import { mdirList } from '../../fixtures/fat-builder.js';
 import { blkidUuid } from '../../fixtures/os-layout-builder.js';
 import { buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, ROOT_UUID } from '../../fixtures/rootfs-builder.js';
-import { verifyImage } from './verify-cli.js';
+import { verifyImage, virtioBlkDrivers } from './verify-cli.js';
 
 const ALL_INITRD = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_mmio', 'virtio_console', 'virtio_balloon', 'xen-blkfront', 'xen-netfront', 'ext4'];
 const DECIDED = ['V2-GUEST-CONSOLE-SBSA-UART', 'V2-GUEST-CONSOLE-PL011', 'V2-GUEST-GICV2', 'V2-GUEST-GICV3', 'V2-GUEST-UEFI-RTC', 'V2-GUEST-VIRTIO-PCI', 'V2-GUEST-VIRTIO-MMIO', 'V2-FW-NO-PRESET-BOOTVARS', 'V2-FW-NOT-IN-IMAGE'];
@@ -116,20 +115,12 @@ t.test('the ESP mounted at /boot joins the view', { skip: fastFixturesUnavailabl
     const NO_BLK = ALL_INITRD.filter((m) => m !== 'virtio_blk');
     const fstabEfi = [`UUID=${ROOT_UUID} / ext4 errors=remount-ro 0 1`, `UUID=${serial} /efi vfat umask=0077 0 1`, ''].join('\n');
     const keep = [`config-${v}`, `initrd.img-${v}`];
-    const drivers = async (image: string): Promise<Record<string, any>> => {
-      const d = openDisk(image);
-      try {
-        return await kernelDriversProbe.run({ image: d, memo: new Memo() }, { options: [{ config: 'CONFIG_VIRTIO_BLK', module: 'virtio_blk' }] }) as Record<string, any>;
-      } finally {
-        d.close();
-      }
-    };
     const entryInitrd = `/efi/${ENTRY_TOKEN}/${v}/initrd`;
 
     // The entry's initrd has virtio_blk; the root's own /boot/initrd.img-V does not.
     const rootNoBlk = buildSyntheticRoot({ name: 'esp-bls-root-no-blk', kernels: [{ kernel: k, initrd: { modules: NO_BLK, compression: 'zstd', early: true } }] }).image;
     const passImage = espBootDisk('bls-pass', kernelOnEsp('bls-all', k, initrd, `root=UUID=${ROOT_UUID} ro console=ttyAMA0`, 'bls'), rootWithoutBoot('bls-pass', rootNoBlk, fstabEfi, keep));
-    const f = await drivers(passImage);
+    const f = await virtioBlkDrivers(passImage);
     t.match(f.kernel, { version: v, selectedBy: 'bootloader', config: `/boot/config-${v}`, initrd: entryInitrd, why: new RegExp(`loads /${ENTRY_TOKEN}/${v}/linux`) });
     t.match(f.initrd, { path: entryInitrd, size: readFileSync(initrd).length });
     t.match(f.options.CONFIG_VIRTIO_BLK, { inInitrd: true, available: 'initrd' });
@@ -139,7 +130,7 @@ t.test('the ESP mounted at /boot joins the view', { skip: fastFixturesUnavailabl
     // The other way: the entry's initrd lacks virtio_blk, the root's own has it.
     const noBlkInitrd = buildInitrd({ kernel: k, modules: NO_BLK, compression: 'zstd', early: true });
     const failImage = espBootDisk('bls-fail', kernelOnEsp('bls-no-blk', k, noBlkInitrd, `root=UUID=${ROOT_UUID} ro console=ttyAMA0`, 'bls'), rootWithoutBoot('bls-fail', synthetic, fstabEfi, keep));
-    const g = await drivers(failImage);
+    const g = await virtioBlkDrivers(failImage);
     t.match(g.kernel, { initrd: entryInitrd });
     t.match(g.options.CONFIG_VIRTIO_BLK, { inInitrd: false, available: 'module' });
     t.equal(status(verifyImage(t, failImage, ['--profile', 'image']), 'V2-GUEST-VIRTIO-PCI'), 'fail', 'the root\'s /boot/initrd.img-V (with virtio_blk) is not what the entry loads');

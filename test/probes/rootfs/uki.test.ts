@@ -20,13 +20,12 @@ import { openDisk } from '../../../probes/image/open-disk.js';
 import { readPe } from '../../../probes/image/pe.js';
 import { readUkiInitrd } from '../../../probes/rootfs/bootloader.js';
 import { guestView } from '../../../probes/rootfs/guest.js';
-import { kernelDriversProbe } from '../../../probes/rootfs/kernel-drivers.probe.js';
 import { rootfsProbe } from '../../../probes/rootfs/rootfs.probe.js';
 import { Memo } from '../../../probes/types.js';
 import { sha256File } from '../../fixtures/disk-builder.js';
 import { buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk, ROOT_UUID } from '../../fixtures/rootfs-builder.js';
 import { buildUki, ukiSection, ukiUnavailable } from '../../fixtures/uki-builder.js';
-import { verifyImage } from './verify-cli.js';
+import { verifyImage, virtioBlkDrivers } from './verify-cli.js';
 
 const unavailable = fastFixturesUnavailable() || ukiUnavailable();
 
@@ -84,20 +83,12 @@ t.test('unified kernel images', { skip: unavailable }, async (t) => {
       return { initrd, uki: buildUki({ name, cmdline, uname: k.version, osRelease: 'ID=debian\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n', kernelImage: join(k.root, 'boot', `vmlinuz-${k.version}`), initrd }) };
     };
     const rootWith = (name: string, modules: string[]): string => buildSyntheticRoot({ name, kernels: [{ kernel: k, initrd: { modules, compression: 'zstd', early: true } }], grubCfg: debianGrubCfg([k.version]) }).image;
-    const drivers = async (image: string): Promise<Record<string, any>> => {
-      const d = openDisk(image);
-      try {
-        return await kernelDriversProbe.run({ image: d, memo: new Memo() }, { options: [{ config: 'CONFIG_VIRTIO_BLK', module: 'virtio_blk' }] }) as Record<string, any>;
-      } finally {
-        d.close();
-      }
-    };
     const status = (image: string, id: string): string | undefined => verifyImage(t, image, ['--profile', 'image']).results.find((r) => r.id === id)?.status;
 
     const good = ukiWith('initrd-all', ALL);
     const passImage = guestDisk({ name: 'uki-initrd-all', rootContent: rootWith('uki-root-no-blk', NO_BLK), loader: good.uki, stub: 'none' });
     const before = sha256File(passImage);
-    const f = await drivers(passImage);
+    const f = await virtioBlkDrivers(passImage);
     t.match(f.kernel, { version: k.version, selectedBy: 'bootloader', initrd: '(hd0,gpt1)/EFI/BOOT/BOOTAA64.EFI:.initrd' });
     t.match(f.initrd, { path: '(hd0,gpt1)/EFI/BOOT/BOOTAA64.EFI:.initrd', size: readFileSync(good.initrd).length });
     t.match(f.options.CONFIG_VIRTIO_BLK, { state: 'm', inInitrd: true, available: 'initrd' });
@@ -117,7 +108,7 @@ t.test('unified kernel images', { skip: unavailable }, async (t) => {
 
     const bad = ukiWith('initrd-no-blk', NO_BLK);
     const failImage = guestDisk({ name: 'uki-initrd-no-blk', rootContent: rootWith('uki-root-all', ALL), loader: bad.uki, stub: 'none' });
-    const g = await drivers(failImage);
+    const g = await virtioBlkDrivers(failImage);
     t.match(g.options.CONFIG_VIRTIO_BLK, { state: 'm', inInitrd: false, available: 'module' }, 'virtio_blk is only in the root, as far as the UKI boots');
     t.equal(status(failImage, 'V2-GUEST-VIRTIO-PCI'), 'fail', 'the root\'s own initrd (with virtio_blk) is not what the UKI boots');
   });

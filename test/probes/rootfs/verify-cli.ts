@@ -1,5 +1,8 @@
 import type t from 'tap';
 import type { RunResults } from '../../../engine/results.js';
+import { openDisk } from '../../../probes/image/open-disk.js';
+import { kernelDriversProbe } from '../../../probes/rootfs/kernel-drivers.probe.js';
+import { Memo } from '../../../probes/types.js';
 import { validator } from '../../../requirements/schemas.js';
 import { vmspec } from '../../cli/cli-runner.js';
 
@@ -18,4 +21,14 @@ export function verifyImage(t: Tap, image: string, extra: string[] = []): RunRes
   t.ok(validate(res), `results are schema-valid ${JSON.stringify(validate.errors ?? [])}`);
   t.equal(r.status, res.exitCode, 'process exit code matches the JSON');
   return res;
+}
+
+/** image.kernel-drivers' facts for virtio_blk (CONFIG_VIRTIO_BLK), in-process: where the kernel and initrd judged came from. */
+export async function virtioBlkDrivers(image: string): Promise<Record<string, any>> {
+  const d = openDisk(image);
+  try {
+    return await kernelDriversProbe.run({ image: d, memo: new Memo() }, { options: [{ config: 'CONFIG_VIRTIO_BLK', module: 'virtio_blk' }] }) as Record<string, any>;
+  } finally {
+    d.close();
+  }
 }
