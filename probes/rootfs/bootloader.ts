@@ -351,7 +351,11 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
           const upe = readPe(head, size);
           const file: UkiFile = {
             size,
-            read: (offset, length) => esp.readAt(path, offset, length) ?? (() => { throw new ParseError(path, offset, `${length} bytes at ${offset} cannot be read`); })(),
+            read: (offset, length) => {
+              const got = esp.readAt(path, offset, length);
+              if (!got) throw new ParseError(path, offset, `${length} bytes at ${offset} cannot be read`);
+              return got;
+            },
           };
           if (upe.valid && upe.sections.some((x) => x.name === '.linux')) chain.defaultBoot = ukiBoot(file, upe, path, espName, esp.partition, chain, 'the newest unified kernel image in /EFI/Linux');
         }
