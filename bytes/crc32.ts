@@ -6,24 +6,29 @@
  *   the same function as zlib's crc32.
  * - crc32c: the Castagnoli polynomial (reflected 0x82F63B78), as btrfs, xfs
  *   (v5 metadata) and ext4 (metadata_csum) use it; RFC 3720 §B.4.
+ *
+ * The table and the running value are signed 32-bit integers, made unsigned
+ * only at the end: a verify runs this mostly in V8's interpreter, where an
+ * unsigned value of 2^31 or more is a heap-allocated number, so a Uint32Array
+ * table allocated on most bytes (GPT's 16 KiB entry array cost 3.5× as much).
  */
-function table(polynomial: number): Uint32Array {
-  const t = new Uint32Array(256);
+function table(polynomial: number): Int32Array {
+  const t = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? polynomial ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
+    t[n] = c;
   }
   return t;
 }
 
-const IEEE = table(0xedb88320);
-const CASTAGNOLI = table(0x82f63b78);
+let ieee: Int32Array | undefined;
+let castagnoli: Int32Array | undefined;
 
-function update(t: Uint32Array, data: Uint8Array, crc: number): number {
-  let c = (crc ^ 0xffffffff) >>> 0;
+function update(t: Int32Array, data: Uint8Array, crc: number): number {
+  let c = ~crc;
   for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return ~c >>> 0;
 }
 
 /**
@@ -31,10 +36,10 @@ function update(t: Uint32Array, data: Uint8Array, crc: number): number {
  * several pieces (crc32(b, crc32(a)) === crc32(a ++ b)).
  */
 export function crc32(data: Uint8Array, crc = 0): number {
-  return update(IEEE, data, crc);
+  return update((ieee ??= table(0xedb88320)), data, crc);
 }
 
 /** CRC-32C (Castagnoli) of `data`; continues over pieces like crc32. */
 export function crc32c(data: Uint8Array, crc = 0): number {
-  return update(CASTAGNOLI, data, crc);
+  return update((castagnoli ??= table(0x82f63b78)), data, crc);
 }

@@ -14,6 +14,19 @@ t.test('CRC-32 (IEEE): the check value and zlib', async (t) => {
   t.equal(crc32(data), zlibCrc32(data));
 });
 
+t.test('CRC-32 equals zlib for every length 0..64 and offset 0..7 (the eight-byte steps and the tail)', async (t) => {
+  const bytes = Uint8Array.from({ length: 80 }, (_, i) => (i * 151 + 7) & 0xff);
+  let wrong = 0;
+  for (let off = 0; off < 8; off++) for (let len = 0; len <= 64; len++) {
+    const piece = bytes.subarray(off, off + len);
+    if (crc32(piece) !== zlibCrc32(piece)) wrong++;
+    if (crc32(piece, 0x1234) !== zlibCrc32(piece, 0x1234)) wrong++;
+  }
+  t.equal(wrong, 0, 'no length, offset or starting value differs');
+  const big = Uint8Array.from({ length: 16384 + 5 }, (_, i) => (i * 31) ^ (i >>> 8));
+  t.equal(crc32(big), zlibCrc32(big), 'a 16 KiB GPT entry array and a tail');
+});
+
 t.test('CRC-32C (Castagnoli): the check value and RFC 3720 §B.4 vectors', async (t) => {
   t.equal(crc32c(ascii('123456789')), 0xe3069283, 'the CRC-32C check value');
   t.equal(crc32c(new Uint8Array(0)), 0);
