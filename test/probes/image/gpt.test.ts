@@ -144,6 +144,22 @@ t.test('broken tables give the right problem and never throw', async (t) => {
     t.match(sgdiskVerify(f.path), /Main header: ERROR/);
   });
 
+  t.test('backup header storing a wrong entry array CRC over an array equal to the primary\'s', async (t) => {
+    // The backup array is a copy of the primary's, so its CRC is taken from the primary's: the stored value is still judged.
+    const e = GptEditor.load(base);
+    const h = e.header(e.lastLba);
+    e.buf.writeUInt32LE((e.buf.readUInt32LE(h + 88) ^ 0x00010000) >>> 0, h + 88);
+    e.sealHeaderOnly(e.lastLba);
+    const r = analyzePartitionTable(e.image().disk);
+    t.equal(r.gpt.primary?.entriesCrc.valid, true);
+    t.equal(r.gpt.backup?.entriesCrc.valid, false);
+    t.equal(r.gpt.backup?.entriesCrc.computed, r.gpt.primary?.entriesCrc.computed, 'the same bytes have the same CRC');
+    t.match(r.gpt.problems.join('\n'), /backup GPT header \(LBA \d+, offset \d+\): PartitionEntryArrayCRC32 stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}/);
+    const f = e.toFile();
+    t.teardown(f.cleanup);
+    t.match(sgdiskVerify(f.path), /Backup partition table: ERROR|backup partition table/i);
+  });
+
   t.test('bad entry array CRC', async (t) => {
     const e = GptEditor.load(base);
     e.buf[e.entryOffset(1, 2) + 56]! ^= 0x01; // entry 2's name, primary array only
