@@ -22,7 +22,8 @@ exports.loadMain = function loadMain(command) {
   } catch {
     // no cache: compile
   }
-  const wrapper = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData }).runInThisContext();
+  // The bundle is ASCII (build/bundle.ts checks): read as latin1 it becomes V8's one-byte string without UTF-8 decoding.
+  const wrapper = new Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData }).runInThisContext();
   const module = { exports: {}, filename: file, id: file, loaded: false };
   wrapper.call(module.exports, module.exports, Module.createRequire(file), module, file, dir);
   return module.exports.main;

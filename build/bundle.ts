@@ -105,6 +105,9 @@ await build({
   sourcemap: 'external',
   plugins: [vendored, commanderLazyChildProcess],
 });
+// bin/bundle-loader.cjs reads the bundle as latin1 (no UTF-8 decoding at start): esbuild escapes non-ASCII by default; keep it so.
+const nonAscii = (await readFile(BUNDLE_FILE)).findIndex((b) => b > 0x7f);
+if (nonAscii >= 0) throw new Error(`${BUNDLE_FILE}: byte ${nonAscii} is not ASCII; bin/bundle-loader.cjs reads the bundle as latin1`);
 for (const [file, contents] of Object.entries(VENDOR_FILES)) {
   await build({ ...common, stdin: { contents, resolveDir: packageRoot, loader: 'js' }, outfile: join(BUNDLE_DIR, 'vendor', file), format: 'cjs', minify: true });
 }
