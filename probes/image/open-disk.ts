@@ -95,19 +95,19 @@ class UnassembledDisk implements ByteSource {
 /** Why a named local backing file cannot be opened, in words, for the errors a lookup or open gives. Other errors stay errors. */
 const BACKING_ERRNO: Record<string, string> = {
   ENOENT: 'does not exist',
-  EACCES: 'cannot be read (permission denied)',
-  EPERM: 'cannot be read (operation not permitted)',
-  ENOTDIR: 'is not reachable (part of its path is not a directory)',
-  ELOOP: 'is not reachable (its path loops through symbolic links)',
+  EACCES: 'cannot be read: permission denied',
+  EPERM: 'cannot be read: operation not permitted',
+  ENOTDIR: 'is not reachable: part of its path is not a directory',
+  ELOOP: 'is not reachable: its path loops through symbolic links',
   EISDIR: 'is a directory',
 };
 
 /** A followed backing file: opened, or missing with the reason (a fact about the image, not an input error). */
 type Backing = { image: DiskImage } | { missing: string };
 
-/** The reason a backing file is missing: the name as written, where it was looked for, why. */
+/** The reason a backing file is missing: the name as written, why, then where it was looked for (so a shortened message keeps the why). */
 function missingBacking(name: string, target: string, why: string): Backing {
-  return { missing: `backing file "${name}"${name === target ? '' : ` (resolved to ${target})`} ${why}` };
+  return { missing: `backing file "${name}" ${why}${name === target ? '' : ` (looked for at ${target})`}` };
 }
 
 /**
