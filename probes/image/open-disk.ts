@@ -133,9 +133,12 @@ function openBacking(path: string, name: string, format: string | null, nameOffs
   }
   const target = resolve(dirname(path), plain);
   const unopenable = (e: unknown): Backing => {
-    const why = BACKING_ERRNO[(e as NodeJS.ErrnoException).code ?? ''];
-    if (!why) throw e;
-    return missingBacking(plain, target, why);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = BACKING_ERRNO[code ?? ''];
+    if (why) return missingBacking(plain, target, why);
+    // Not a fact about the image (an I/O error, too many open files): the run stops, saying where.
+    if (code) throw new UnsupportedError(`${path}: its backing file "${plain}" (looked for at ${target}) cannot be opened (${code})`, FLATTEN);
+    throw e;
   };
   let real: string;
   try {

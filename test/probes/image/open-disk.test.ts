@@ -1,5 +1,5 @@
 import t from 'tap';
-import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../fixtures/cache.js';
 import { convertTo, dataDisk, encryptedImages, gptOnePartition, patternFile, qcow2WithBacking, qemuImgInfo, sha256File, toQcow2, toRaw } from '../../fixtures/disk-builder.js';
@@ -94,7 +94,15 @@ t.test('backing files', async (t) => {
       ['absent, absolute name', join(dir, 'gone.raw'), `backing file "${join(dir, 'gone.raw')}" does not exist`],
       ['part of its path is a file', 'a-file/base.raw', `backing file "a-file/base.raw" is not reachable: part of its path is not a directory (looked for at ${join(dir, 'a-file/base.raw')})`],
       ['a directory', 'base.raw', `backing file "base.raw" is a directory (looked for at ${join(dir, 'base.raw')})`],
+      ['a symbolic link to itself', 'loop.raw', `backing file "loop.raw" is not reachable: its path loops through symbolic links (looked for at ${join(dir, 'loop.raw')})`],
     ];
+    symlinkSync('loop.raw', join(dir, 'loop.raw'));
+    // As root every file is readable, so "permission denied" (EACCES) is only tried as another user.
+    if (process.getuid?.() !== 0) {
+      writeFileSync(join(dir, 'locked.raw'), '');
+      chmodSync(join(dir, 'locked.raw'), 0);
+      cases.push(['unreadable', 'locked.raw', `backing file "locked.raw" cannot be read: permission denied (looked for at ${join(dir, 'locked.raw')})`]);
+    }
     for (const [label, name, reason] of cases) {
       nameIs(missingBase, name);
       const img = openDisk(missingBase, { backing: 'follow' });
@@ -106,7 +114,7 @@ t.test('backing files', async (t) => {
       t.throws(() => img.disk.read(0, 512), { name: 'UnsupportedError', message: `${missingBase}: the disk the VM sees cannot be assembled: ${reason}` }, `${label}: no byte of an incomplete disk is read`);
       img.close();
     }
-    t.throws(() => openDisk(missingBase), { name: 'UnsupportedError', message: /has a backing file "base\.raw" \(format raw\); the image alone is not the whole disk/ }, 'not followed unless asked: still refused by default');
+    t.throws(() => openDisk(missingBase), { name: 'UnsupportedError', message: /has a backing file "[^"]+" \(format raw\); the image alone is not the whole disk/ }, 'not followed unless asked: still refused by default');
     // Deeper in the chain: the middle image opens, its own backing file is gone; the top names where.
     const mid = join(dir, 'mid.qcow2');
     run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'gone.qcow2', '-F', 'qcow2', '-u', mid, '1M']);
