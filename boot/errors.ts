@@ -14,6 +14,20 @@ export class ImageNotCompliantError extends UnsupportedError {
   }
 }
 
+/**
+ * The qcow2 chain's followed backing file cannot be opened: there is no disk
+ * for QEMU to start (it would refuse every boot, and the hypervisor's clauses
+ * would be blamed for it). `vmspec verify IMAGE --backing follow` judges it.
+ */
+export class DiskNotAssembledError extends UnsupportedError {
+  constructor(path: string, reason: string) {
+    super(
+      `${path}: the disk the VM sees cannot be assembled, so no VM can boot from it: ${reason}`,
+      'put the backing file there; `vmspec verify IMAGE --backing follow` reports this as the image\'s V2-IMG-CONTAINER failure',
+    );
+  }
+}
+
 export class BootCanceledError extends Error {
   constructor(readonly signalName: string) {
     super(`interrupted by ${signalName}: QEMU was stopped and temporary files removed`);

@@ -3,7 +3,8 @@ import type { Result, RunResults } from '../engine/results.js';
 import { verify, type EvidenceInfo } from '../engine/verify.js';
 import { isExpired, waiverMatchesId, type Waiver } from '../engine/waivers.js';
 import type { LabelledRun } from './combine.js';
-import { ImageNotCompliantError } from './errors.js';
+import { DiskNotAssembledError, ImageNotCompliantError } from './errors.js';
+import { openDisk } from '../probes/image/open-disk.js';
 import type { TimedPhase } from './phase-timer.js';
 import type { FinishedBoot } from './run-boots.js';
 import type { BootRunOptions } from './types.js';
@@ -22,6 +23,10 @@ export interface ImageCheck {
 
 /** Static verify of the image (and the guest clauses its root filesystem decides). */
 export async function checkImage(o: BootRunOptions, phase: TimedPhase): Promise<ImageCheck> {
+  const disk = openDisk(o.image.path, { backing: o.backing ?? 'refuse' });
+  const assembled = disk.virtualDisk;
+  disk.close();
+  if (!assembled.complete) throw new DiskNotAssembledError(o.image.path, assembled.reason);
   const run = await phase('verify image', () =>
     verify({ spec: o.spec, selection: o.selection, requirements: select(o.spec.requirements, o.selection), image: o.image.path, backing: o.backing ?? 'refuse', ...(o.waivers ? { waivers: o.waivers } : {}) }),
   (r) => `${r.summary.pass} pass, ${r.summary.fail} fail`);

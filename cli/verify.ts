@@ -32,7 +32,7 @@ export function addVerifyCommand(program: Command): void {
     .addOption(outputOption('the report'))
     .addOption(verboseOption())
     .option('--sha256', 'record the sha256 of the whole image (or evidence tar) file (reads every byte)')
-    .addOption(new Option('--backing <mode>', 'qcow2 backing files: follow (read-only) or refuse').choices(['follow', 'refuse']).default('refuse'))
+    .addOption(new Option('--backing <mode>', 'qcow2 backing files: follow (read-only; a backing file that cannot be opened fails IMG-CONTAINER, and the clauses that read the disk are undecided) or refuse').choices(['follow', 'refuse']).default('refuse'))
     .addHelpText('after', `
 Selection:
   With no --profile, --only, --section, --level, --target or --tags, verify

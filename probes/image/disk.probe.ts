@@ -11,7 +11,7 @@ const container = sparseObj({
   virtualSize: int(),
   backingFile: nstr(),
   backingFormat: nstr(),
-  backingChainDepth: int('backing images followed below this one (0: none)'),
+  backingChainDepth: int('backing images opened below this one (0: none, or the first one cannot be opened)'),
   compressionType: str(),
   encrypted: bool(),
   l1Size: int(),
@@ -34,12 +34,16 @@ const facts = obj({
   virtualSize: int({ minimum: 0, description: 'bytes the guest sees' }),
   fileSize: int({ minimum: 0, description: 'bytes of the image file on the host' }),
   container,
+  virtualDisk: obj({
+    complete: bool('the disk the VM sees could be assembled from the files given (false: a followed qcow2 backing file cannot be opened)'),
+    reason: nstr('why it could not (which backing file, where it was looked for, why it cannot be opened); null when complete'),
+  }),
 });
 
 /** image.disk: what container the image is and how big its disk is. */
 export const diskProbe = defineProbe({
   name: 'image.disk',
-  summary: 'Disk image container (raw or qcow2): format, virtual disk size, file size, container header facts',
+  summary: 'Disk image container (raw or qcow2): format, virtual disk size, file size, container header facts, whether the disk the VM sees is complete',
   input: 'image',
   params: NO_PARAMS,
   facts,
@@ -50,6 +54,7 @@ export const diskProbe = defineProbe({
       virtualSize: image.disk.size,
       fileSize: image.fileSize,
       container: { ...image.container },
+      virtualDisk: image.virtualDisk.complete ? { complete: true, reason: null } : { complete: false, reason: image.virtualDisk.reason },
     };
   },
 });

@@ -25,8 +25,6 @@ type Side = 'pass' | 'fail';
 
 /** Clauses without a matrix entry yet, and why (kept short; the report of issue #14 has the detail). */
 const PENDING: Record<string, { lacks: Side[]; why: string }> = {
-  'V2-IMG-CONTAINER': { lacks: ['fail'], why: 'cannot fail: an image in a container vmspec does not read (vmdk, qcow2 with a data file) is refused (exit 2) before any clause runs; the matrix records those refusals (faults vmdk-container, qcow2-external-data)' },
-  'V1-IMG-CONTAINER': { lacks: ['fail'], why: 'as V2-IMG-CONTAINER' },
   // Judged from what `vmspec boot` itself records (probe host.boot) or the configured VM: proven both ways by whole
   // boots outside the matrix (docs/verdicts.md, "Faults proven by whole boots"), not by a matrix entry yet.
   'V2-FW-VARS-PERSIST-HOST': { lacks: ['pass', 'fail'], why: 'host.boot: pass and fail (nonce changed in the store; no store) in test/boot/capability-boots.test.ts and test/boot/firmware/single-image.test.ts' },

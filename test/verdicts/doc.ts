@@ -71,8 +71,11 @@ ${faults.map((f, i) => faultRow(f, i + 1)).join('\n')}
 ## Inputs refused before any clause runs
 
 These are real faults too, but vmspec cannot read the disk the VM would
-see, so the run stops with exit 2 and the reason instead of verdicts (so
-\`V2-IMG-CONTAINER\` / \`V1-IMG-CONTAINER\` have no failing input).
+see, so the run stops with exit 2 and the reason instead of verdicts. A
+container vmspec reads but whose disk cannot be assembled (a followed qcow2
+backing file that is missing) is a verdict instead: \`V2-IMG-CONTAINER\` /
+\`V1-IMG-CONTAINER\` fail, every other clause is undecided (fault
+\`qcow2-backing-missing\`; docs/bad-input.md says where the line is drawn).
 
 | Fault | What | How produced | Outcome |
 |---|---|---|---|

@@ -11,7 +11,7 @@
  */
 import { run } from '../fixtures/cache.js';
 import { efiBinaries } from '../fixtures/efi-binaries.js';
-import { bundle, editedImage, realBootEvidence, efiDriverArm32, fat16EspImage, overlappingPartitionsImage, qcow2ExternalData, vmdkImage, vmImage, type VerdictInput } from './inputs.js';
+import { bundle, editedImage, realBootEvidence, efiDriverArm32, fat16EspImage, overlappingPartitionsImage, qcow2ExternalData, qcow2MissingBacking, vmdkImage, vmImage, type VerdictInput } from './inputs.js';
 
 export const SPECS = ['vmspec-v2', 'vmspec-v1'] as const;
 export type SpecId = (typeof SPECS)[number];
@@ -291,7 +291,12 @@ export const FAULTS: Fault[] = [
     },
     build: kernelWithout('no-xen', { CONFIG_XEN_BLKDEV_FRONTEND: 'n', CONFIG_XEN_NETDEV_FRONTEND: 'n', CONFIG_HVC_XEN: 'n', CONFIG_XEN_BALLOON: 'n' }),
   },
-
+  {
+    id: 'qcow2-backing-missing', title: 'A qcow2 overlay whose backing file is missing', baseline: 'image', cost: 'fast',
+    produced: '`qemu-img convert -O qcow2` of the compliant image as base.qcow2, `qemu-img create -b base.qcow2 -F qcow2` an overlay of it, then base.qcow2 removed; judged with `--backing follow` (every other clause is then undecided: the disk the VM sees cannot be assembled)',
+    fails: { 'vmspec-v2': ['V2-IMG-CONTAINER'], 'vmspec-v1': ['V1-IMG-CONTAINER'] },
+    build: () => qcow2MissingBacking(),
+  },
   // ---- the running VM (evidence from the real collector) -------------------------------------
   {
     id: 'el2-offered', title: 'EL2 offered to the VM (`-machine virtualization=on`)', baseline: 'acpiGicv2', cost: 'fast',

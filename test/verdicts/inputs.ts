@@ -22,6 +22,8 @@ import { buildSyntheticRoot, debianGrubCfg, debianKernel, espStubGrubCfg, guestD
 export interface VerdictInput {
   image?: string;
   evidence?: string;
+  /** qcow2 backing files (`vmspec verify --backing`); refused when absent. */
+  backing?: 'follow' | 'refuse';
 }
 
 const ALL_INITRD = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_mmio', 'virtio_console', 'virtio_balloon', 'xen-blkfront', 'xen-netfront', 'ext4'];
@@ -80,6 +82,21 @@ export function qcow2ExternalData(): string {
     run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', '-o', 'data_file=disk.data,data_file_raw=on', 'disk.raw', 'disk.qcow2'], { cwd: d });
   });
   return join(dir, 'disk.qcow2');
+}
+
+/**
+ * The compliant image as a qcow2 overlay whose backing file is gone, followed
+ * (`--backing follow`): `qemu-img convert` makes base.qcow2, `qemu-img create
+ * -b base.qcow2` the overlay, then the base is removed.
+ */
+export function qcow2MissingBacking(): VerdictInput {
+  const base = vmImage('good');
+  const dir = cachedDir('verdicts-qcow2-missing-backing', { v: 1, base: sha256File(base) }, (d) => {
+    run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', base, join(d, 'base.qcow2')]);
+    run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', 'overlay.qcow2'], { cwd: d });
+    rmSync(join(d, 'base.qcow2'));
+  });
+  return { image: join(dir, 'overlay.qcow2'), backing: 'follow' };
 }
 
 /** A bundle from the real collector for a named fixture recipe, or for a recipe given here. */

@@ -61,7 +61,7 @@ export class GptEditor {
 
   image(name = 'edited'): DiskImage {
     const disk = new BufferByteSource(new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.length), name);
-    return { path: name, format: 'raw', disk, fileSize: this.buf.length, container: {}, close: () => {} };
+    return { path: name, format: 'raw', disk, virtualDisk: { complete: true }, fileSize: this.buf.length, container: {}, close: () => {} };
   }
 
   /** Writes the disk to a temporary file (for sgdisk as oracle); removed by the returned cleanup. */
@@ -76,7 +76,7 @@ export class GptEditor {
 /** A DiskImage over bytes in memory. */
 export function memoryImage(bytes: Uint8Array, name = 'memory'): DiskImage {
   const disk = new BufferByteSource(bytes, name);
-  return { path: name, format: 'raw', disk, fileSize: bytes.length, container: {}, close: () => {} };
+  return { path: name, format: 'raw', disk, virtualDisk: { complete: true }, fileSize: bytes.length, container: {}, close: () => {} };
 }
 
 export { prng } from '../../fixtures/prng.js';

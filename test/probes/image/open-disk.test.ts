@@ -1,5 +1,5 @@
 import t from 'tap';
-import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../fixtures/cache.js';
 import { convertTo, dataDisk, encryptedImages, gptOnePartition, patternFile, qcow2WithBacking, qemuImgInfo, sha256File, toQcow2, toRaw } from '../../fixtures/disk-builder.js';
@@ -84,13 +84,57 @@ t.test('backing files', async (t) => {
     t.same(Buffer.from(img.disk.read(0, 8192)), oracle.subarray(0, 8192));
   });
 
-  t.test('missing backing file', async (t) => {
-    const dir = t.testdir({});
-    copyFileSync(overlay, join(dir, 'o.qcow2'));
-    const e = (() => { try { openDisk(join(dir, 'o.qcow2'), { backing: 'follow' }); } catch (e) { return e as UnsupportedError; } })();
-    t.equal(e?.name, 'UnsupportedError');
-    t.equal(e?.message, `${join(dir, 'o.qcow2')}: its qcow2 backing file "base.raw", looked for in ${dir}, does not exist`, 'what, where, once each; no bare errno');
-    t.match(e?.hint, /put the backing file there, or flatten the chain .*qemu-img convert -O qcow2/, 'how to fix');
+  t.test('a followed backing file that cannot be opened: the virtual disk is incomplete, with the reason; reads are refused', async (t) => {
+    const dir = t.testdir({ 'a-file': 'x', 'base.raw': {} });
+    const missingBase = join(dir, 'missing.qcow2');
+    copyFileSync(overlay, missingBase);
+    const nameIs = (image: string, name: string, format = 'raw'): void => void run('qemu-img', ['rebase', '-u', '-b', name, '-F', format, image]);
+    const cases: [string, string, string][] = [
+      ['absent', 'gone.raw', `backing file "gone.raw" does not exist (looked for at ${join(dir, 'gone.raw')})`],
+      ['absent, absolute name', join(dir, 'gone.raw'), `backing file "${join(dir, 'gone.raw')}" does not exist`],
+      ['part of its path is a file', 'a-file/base.raw', `backing file "a-file/base.raw" is not reachable: part of its path is not a directory (looked for at ${join(dir, 'a-file/base.raw')})`],
+      ['a directory', 'base.raw', `backing file "base.raw" is a directory (looked for at ${join(dir, 'base.raw')})`],
+      ['a symbolic link to itself', 'loop.raw', `backing file "loop.raw" is not reachable: its path loops through symbolic links (looked for at ${join(dir, 'loop.raw')})`],
+    ];
+    symlinkSync('loop.raw', join(dir, 'loop.raw'));
+    // As root every file is readable, so "permission denied" (EACCES) is only tried as another user.
+    if (process.getuid?.() !== 0) {
+      writeFileSync(join(dir, 'locked.raw'), '');
+      chmodSync(join(dir, 'locked.raw'), 0);
+      cases.push(['unreadable', 'locked.raw', `backing file "locked.raw" cannot be read: permission denied (looked for at ${join(dir, 'locked.raw')})`]);
+    }
+    for (const [label, name, reason] of cases) {
+      nameIs(missingBase, name);
+      const img = openDisk(missingBase, { backing: 'follow' });
+      t.same(img.virtualDisk, { complete: false, reason }, `${label}: the reason names the file as written, where it was looked for, and why`);
+      t.equal(img.container.backingFile, name, `${label}: the header's backing file name is still reported`);
+      t.equal(img.container.backingFormat, 'raw');
+      t.equal(img.container.backingChainDepth, 0, 'no backing image was opened');
+      t.equal(img.disk.size, qemuImgInfo(overlay)['virtual-size'], 'the virtual size comes from the header');
+      t.throws(() => img.disk.read(0, 512), { name: 'UnsupportedError', message: `${missingBase}: the disk the VM sees cannot be assembled: ${reason}` }, `${label}: no byte of an incomplete disk is read`);
+      img.close();
+    }
+    t.throws(() => openDisk(missingBase), { name: 'UnsupportedError', message: /has a backing file "[^"]+" \(format raw\); the image alone is not the whole disk/ }, 'not followed unless asked: still refused by default');
+    // Deeper in the chain: the middle image opens, its own backing file is gone; the top names where.
+    const mid = join(dir, 'mid.qcow2');
+    run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'gone.qcow2', '-F', 'qcow2', '-u', mid, '1M']);
+    const top = join(dir, 'top.qcow2');
+    run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'mid.qcow2', '-F', 'qcow2', '-u', top, '1M']);
+    const chained = openDisk(top, { backing: 'follow' });
+    t.same(chained.virtualDisk, { complete: false, reason: `${mid}: backing file "gone.qcow2" does not exist (looked for at ${join(dir, 'gone.qcow2')})` });
+    t.equal(chained.container.backingChainDepth, 1, 'the middle image was opened');
+    chained.close();
+    // An unsupported backing format is an input error even when the file is absent: vmspec could not read it either way.
+    nameIs(missingBase, 'gone.vmdk', 'vmdk');
+    t.throws(() => openDisk(missingBase, { backing: 'follow' }), { name: 'UnsupportedError', message: /backing file format "vmdk" is not supported/ });
+  });
+
+  t.test('a complete chain is complete', async (t) => {
+    const img = openDisk(overlay, { backing: 'follow' });
+    t.same(img.virtualDisk, { complete: true });
+    t.equal(img.container.backingChainDepth, 1);
+    img.close();
+    t.same(openDisk(base).virtualDisk, { complete: true }, 'a raw disk is its own virtual disk');
   });
 
   t.test('loops and depth', async (t) => {
