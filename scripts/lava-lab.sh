@@ -1,7 +1,7 @@
 #!/bin/bash
 # A single-node LAVA lab on this machine, from Debian's own packages, as root,
 # with no systemd as PID 1: the daemons are started directly and their pids
-# recorded; `down` stops exactly those (and their process groups).
+# recorded; `down` stops exactly those (their process groups and descendants: a job's lava-run and QEMU).
 #
 #   scripts/lava-lab.sh up       install (if needed), start, register a qemu device, a user and a token;
 #                                start dockerd and build the verdict image (scripts/lava-verdict-image.sh)
@@ -239,18 +239,41 @@ status() {
   return $rc
 }
 
-# stop NAME: TERM the recorded pid's process group, then KILL whatever of it is left.
+# descendants PID: every process below PID (children, theirs, ...), from ps's pid/ppid table.
+descendants() {
+  ps -e -o pid= -o ppid= | awk -v root="$1" '
+    { parent[$1] = $2 }
+    END {
+      found[root] = 1
+      do {
+        more = 0
+        for (p in parent) if (!(p in found) && (parent[p] in found)) { found[p] = 1; more = 1; print p }
+      } while (more)
+    }'
+}
+
+# stop NAME: TERM the recorded pid's process group and every descendant of it, then KILL whatever
+# of them is left. Descendants are found before anything is stopped: lava-worker starts each
+# lava-run with os.setpgrp (its own process group) and lava-run starts QEMU in a session of its
+# own, so a job still running would outlive the worker's group (and be reparented to init).
 stop() {
-  local name=$1 p i
+  local name=$1 p i kids k left
   p=$(recorded "$name")
   if alive "$p"; then
+    # (ps and awk of the table itself are gone by the time alive checks them)
+    kids=$(for k in $(descendants "$p"); do if alive "$k"; then echo "$k"; fi; done)
     kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
+    for k in $kids; do kill -TERM "$k" 2>/dev/null || true; done
     for i in $(seq 1 30); do
-      kill -0 -- "-$p" 2>/dev/null || break
+      left=
+      kill -0 -- "-$p" 2>/dev/null && left=1
+      for k in $kids; do alive "$k" && left=1; done
+      [ -n "$left" ] || break
       sleep 1
     done
     kill -KILL -- "-$p" 2>/dev/null || true
-    log "$name stopped (pid $p)"
+    for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
+    log "$name stopped (pid $p${kids:+; its descendants: $(tr '\n' ' ' <<<"$kids")})"
   fi
   rm -f "$(pidfile "$name")"
 }

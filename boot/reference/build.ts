@@ -66,6 +66,29 @@ export const REFERENCE_MODULES: readonly { name: string; required: boolean; insm
 
 /** No console= on purpose: the console must come from the firmware (SPCR / DT stdout-path). */
 export const DEFAULT_CMDLINE = 'panic=-1 quiet';
+
+/**
+ * The login variant (`variant: 'login'`): the same kernel, drivers and
+ * collect.sh, but its init (boot/reference/login-init.sh) ends in busybox
+ * init with getty on ttyAMA0 instead of collecting, for LAVA shell jobs
+ * (docs/scale.md). What LAVA's auto-login and test shell need from it:
+ */
+export const LOGIN_VARIANT = {
+  /** Not `quiet`: auto-login first waits for the kernel banner `Linux version [0-9]`. */
+  cmdline: 'panic=-1',
+  hostname: 'vmspec',
+  username: 'root',
+  /** root's password (a test image: the job's credentials, `--password`). */
+  password: 'vmspec',
+  loginPrompt: 'login:',
+  passwordPrompt: 'Password:',
+  /** ash expands PS1 `\u@\h:\w\$ ` to this in root's home. */
+  prompt: 'root@vmspec:~# ',
+  /** LAVA mounts its overlay disk `-t ext2`, which Debian's kernel serves through ext4; insmod in this order. */
+  modules: ['crc16', 'mbcache', 'jbd2', 'crc32c_generic', 'ext4'],
+} as const;
+
+export type ReferenceVariant = 'collect' | 'login';
 export const GRUB_MODULES = ['part_gpt', 'fat', 'search', 'search_fs_file', 'linux', 'echo', 'boot'];
 export const IMAGE_BYTES = 64 * 1024 * 1024;
 const ESP_FIRST_LBA = 2048;
@@ -84,11 +107,15 @@ export interface BuildReferenceOptions {
   force?: boolean;
   /** Timestamp for every file (default SOURCE_DATE_EPOCH, else the kernel's mtime in its .deb). */
   sourceDateEpoch?: number;
+  /** 'collect' (default): init collects and powers off; 'login': a login shell on the console (LOGIN_VARIANT). */
+  variant?: ReferenceVariant;
 }
 
 export interface ReferenceBuildInfo {
   builderVersion: number;
   key: string;
+  /** Absent in a collecting build (the default). */
+  variant?: 'login';
   kernelVersion: string;
   cmdline: string;
   sourceDateEpoch: number;
@@ -115,7 +142,7 @@ export function defaultCacheDir(): string {
   return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'vmspec');
 }
 
-export function templatePath(name: 'init.sh' | 'grub.cfg'): string {
+export function templatePath(name: 'init.sh' | 'login-init.sh' | 'grub.cfg'): string {
   return join(packageRoot, 'boot', 'reference', name);
 }
 
@@ -158,9 +185,11 @@ function guidFrom(key: string, salt: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${v}-${r}-${h.slice(20, 32)}`;
 }
 
-function cacheKey(debs: ReferenceDebs, templates: Record<string, string>, cmdline: string, sde: number | undefined): string {
+function cacheKey(debs: ReferenceDebs, templates: Record<string, string>, cmdline: string, sde: number | undefined, variant: ReferenceVariant): string {
   const recipe = {
     builder: BUILDER_VERSION,
+    // Only the login variant names itself, so the collecting build keeps its key.
+    ...(variant === 'login' ? { variant, login: LOGIN_VARIANT } : {}),
     debs: { kernel: debs.kernel.sha256, busybox: debs.busybox.sha256, grub: debs.grub.sha256 },
     templates: Object.fromEntries(Object.entries(templates).map(([k, v]) => [k, sha256(v)])),
     modules: REFERENCE_MODULES,
@@ -172,13 +201,18 @@ function cacheKey(debs: ReferenceDebs, templates: Record<string, string>, cmdlin
   return sha256(JSON.stringify(recipe)).slice(0, 24);
 }
 
+/** The modules an image of this variant carries, in insmod order. */
+function modulesFor(variant: ReferenceVariant): readonly { name: string; required: boolean; insmod?: false }[] {
+  return variant === 'login' ? [...REFERENCE_MODULES, ...LOGIN_VARIANT.modules.map((name) => ({ name, required: true }))] : REFERENCE_MODULES;
+}
+
 /** Path of each module (relative to /lib/modules/<kver>) from modules.order; undefined when built in. */
-function findModules(modDir: string): { name: string; path?: string; insmod: boolean }[] {
+function findModules(modDir: string, wanted: readonly { name: string; required: boolean; insmod?: false }[]): { name: string; path?: string; insmod: boolean }[] {
   const order = readFileSync(join(modDir, 'modules.order'), 'utf8').split('\n').filter(Boolean);
   const builtin = existsSync(join(modDir, 'modules.builtin')) ? readFileSync(join(modDir, 'modules.builtin'), 'utf8').split('\n') : [];
   const base = (p: string): string => (p.split('/').pop() ?? '').replace(/\.ko(\.(xz|gz|zst))?$/, '').replace(/-/g, '_');
   const out: { name: string; path?: string; insmod: boolean }[] = [];
-  for (const m of REFERENCE_MODULES) {
+  for (const m of wanted) {
     const rel = order.find((p) => base(p) === m.name);
     if (rel !== undefined) {
       // modules.order names .ko; the package may ship it compressed.
@@ -219,13 +253,15 @@ async function copyInto(src: string, dest: string, offset: number): Promise<void
 export async function buildReferenceImage(opts: BuildReferenceOptions = {}): Promise<ReferenceImage> {
   const progress: Progress = opts.onProgress ?? (() => {});
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
-  const cmdline = opts.cmdline ?? DEFAULT_CMDLINE;
+  const variant = opts.variant ?? 'collect';
+  const cmdline = opts.cmdline ?? (variant === 'login' ? LOGIN_VARIANT.cmdline : DEFAULT_CMDLINE);
   if (/[\n"]/.test(cmdline)) throw new UnsupportedError('kernel command line must not contain newlines or double quotes');
   const envSde = process.env.SOURCE_DATE_EPOCH;
   const fixedSde = opts.sourceDateEpoch ?? (envSde !== undefined && /^[0-9]+$/.test(envSde) ? Number(envSde) : undefined);
 
+  const init = variant === 'login' ? 'login-init.sh' : 'init.sh';
   const templates: Record<string, string> = {
-    'init.sh': readFileSync(templatePath('init.sh'), 'utf8'),
+    [init]: readFileSync(templatePath(init), 'utf8'),
     'grub.cfg': readFileSync(templatePath('grub.cfg'), 'utf8'),
     'collect.sh': readFileSync(collectorPath(), 'utf8'),
   };
@@ -235,7 +271,7 @@ export async function buildReferenceImage(opts: BuildReferenceOptions = {}): Pro
     ...(opts.kernelPackage !== undefined ? { kernelPackage: opts.kernelPackage } : {}),
     ...(opts.debs !== undefined ? { local: opts.debs } : {}),
   });
-  const key = cacheKey(debs, templates, cmdline, fixedSde);
+  const key = cacheKey(debs, templates, cmdline, fixedSde, variant);
   const dir = join(cacheDir, 'reference', key);
   const image = join(dir, 'disk.img');
   const infoPath = join(dir, 'build.json');
@@ -249,7 +285,7 @@ export async function buildReferenceImage(opts: BuildReferenceOptions = {}): Pro
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
-    const info = await buildInto(tmp, key, debs, templates, cmdline, fixedSde, progress);
+    const info = await buildInto(tmp, key, debs, templates, cmdline, fixedSde, variant, progress);
     rmSync(join(tmp, 'work'), { recursive: true, force: true });
     if (opts.force) rmSync(dir, { recursive: true, force: true });
     publishCacheEntry(tmp, dir, infoPath);
@@ -268,8 +304,10 @@ async function buildInto(
   templates: Record<string, string>,
   cmdline: string,
   fixedSde: number | undefined,
+  variant: ReferenceVariant,
   progress: Progress,
 ): Promise<ReferenceBuildInfo> {
+  const wantedModules = modulesFor(variant);
   const work = join(out, 'work');
   const x = (d: DebFile): string => join(work, d.name);
   // Only the members needed (the kernel package has thousands of modules).
@@ -281,7 +319,7 @@ async function buildInto(
         './boot/config-*',
         './lib/modules/*/modules.order',
         './lib/modules/*/modules.builtin',
-        ...REFERENCE_MODULES.map((m) => `./lib/modules/*/${m.name.replace(/_/g, '[-_]')}.ko*`),
+        ...wantedModules.map((m) => `./lib/modules/*/${m.name.replace(/_/g, '[-_]')}.ko*`),
       ],
     ],
     [debs.busybox, ['./bin/busybox']],
@@ -302,7 +340,7 @@ async function buildInto(
   if (head[0] !== 0x4d || head[1] !== 0x5a) throw new UnsupportedError(`${vmlinuzName} has no EFI stub (MZ) header; compressed kernels are not supported`);
   const sde = fixedSde ?? Math.floor(statSync(vmlinuz).mtimeMs / 1000);
   const modDir = join(x(debs.kernel), 'lib', 'modules', kver);
-  const modules = findModules(modDir);
+  const modules = findModules(modDir, wantedModules);
   const busybox = join(x(debs.busybox), 'bin', 'busybox');
   if (!existsSync(busybox)) throw new UnsupportedError(`${debs.busybox.name}: no /bin/busybox`);
   const grubDir = join(x(debs.grub), 'usr', 'lib', 'grub', 'arm64-efi');
@@ -315,7 +353,7 @@ async function buildInto(
     ...['bin', 'sbin', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev', 'tmp', 'run', 'root', 'etc/vmspec'].map((p): CpioEntry => ({ type: 'dir', path: p })),
     { type: 'chardev', path: 'dev/console', major: 5, minor: 1 },
     { type: 'chardev', path: 'dev/null', major: 1, minor: 3, mode: 0o666 },
-    { type: 'file', path: 'init', data: Buffer.from(templates['init.sh'] as string), mode: 0o755 },
+    { type: 'file', path: 'init', data: Buffer.from(templates[variant === 'login' ? 'login-init.sh' : 'init.sh'] as string), mode: 0o755 },
     { type: 'file', path: 'bin/busybox', data: readFileSync(busybox), mode: 0o755 },
     { type: 'symlink', path: 'bin/sh', target: 'busybox' },
     { type: 'file', path: 'usr/share/vmspec/collect.sh', data: Buffer.from(templates['collect.sh'] as string), mode: 0o755 },
@@ -323,6 +361,7 @@ async function buildInto(
     { type: 'file', path: 'etc/vmspec/image', data: Buffer.from(`key=${key}\nkernel=${kver}\n`) },
     { type: 'file', path: `boot/config-${kver}`, data: readFileSync(join(bootDir, `config-${kver}`)) },
     ...shipped.map((m): CpioEntry => ({ type: 'file', path: `lib/modules/${kver}/${m.path}`, data: readFileSync(join(modDir, m.path)) })),
+    ...(variant === 'login' ? await loginFiles(key) : []),
   ];
   const initrd = gzipSync(buildCpio(entries, sde), { level: 9 });
   const esp = join(work, 'esp');
@@ -379,6 +418,7 @@ async function buildInto(
   const info: ReferenceBuildInfo = {
     builderVersion: BUILDER_VERSION,
     key,
+    ...(variant === 'login' ? { variant } : {}),
     kernelVersion: kver,
     cmdline,
     sourceDateEpoch: sde,
@@ -389,4 +429,26 @@ async function buildInto(
   };
   writeFileSync(join(out, 'build.json'), JSON.stringify(info, null, 2) + '\n');
   return info;
+}
+
+/**
+ * The login variant's /etc: busybox init runs getty on ttyAMA0 (the first
+ * PL011, where SPCR and the DT's stdout-path put the console); login checks
+ * root's password against a SHA-512 crypt hash (openssl passwd -6, salt
+ * from the cache key: the same bytes every build); ash's prompt.
+ */
+async function loginFiles(key: string): Promise<CpioEntry[]> {
+  const v = LOGIN_VARIANT;
+  const hash = (await run('openssl', ['passwd', '-6', '-salt', sha256(`${key}:salt`).slice(0, 16), v.password])).trim();
+  if (!hash.startsWith('$6$')) throw new UnsupportedError(`openssl passwd -6 gave no SHA-512 crypt hash: ${hash}`);
+  const file = (path: string, text: string, mode?: number): CpioEntry => ({ type: 'file', path, data: Buffer.from(text), ...(mode !== undefined ? { mode } : {}) });
+  return [
+    file('etc/inittab', 'ttyAMA0::respawn:/sbin/getty -L 115200 ttyAMA0 vt100\n::ctrlaltdel:/sbin/reboot\n::shutdown:/bin/umount -a -r\n'),
+    file('etc/passwd', `${v.username}:x:0:0:root:/root:/bin/sh\n`),
+    file('etc/group', 'root:x:0:\n'),
+    file('etc/shadow', `${v.username}:${hash}:19000:0:99999:7:::\n`, 0o600),
+    file('etc/hostname', `${v.hostname}\n`),
+    file('etc/issue', 'vmspec reference image (login variant)\n\n'),
+    file('etc/profile', "export PATH=/bin:/sbin:/usr/bin:/usr/sbin\nexport PS1='\\u@\\h:\\w\\$ '\n"),
+  ];
 }
