@@ -263,18 +263,6 @@ export const FAULTS: Fault[] = [
     build: () => ({ image: vmImage('no-stub', { stub: 'none' }) }),
   },
   {
-    id: 'shim-alone', title: 'shim alone at the removable path', baseline: 'imageShim', cost: 'fast',
-    produced: 'Debian\'s signed shim at \\EFI\\BOOT\\BOOTAA64.EFI with nothing to start: no grubaa64.efi beside it, no fallback (fbaa64.efi), no vendor directory (a shim copied without its second stage)',
-    fails: { 'vmspec-v2': ['V2-FW-NO-PRESET-BOOTVARS'], 'vmspec-v1': ['V1-FW-NO-PRESET-BOOTVARS'] },
-    build: () => ({ image: shimImage('shim-alone', { bootDir: [] }) }),
-  },
-  {
-    id: 'shim-fallback-no-csv', title: 'shim\'s fallback finds no BOOTAA64.CSV', baseline: 'imageShim', cost: 'fast',
-    produced: 'imageShim without \\EFI\\debian\\BOOTAA64.CSV: shim, started at the removable path with fbaa64.efi beside it, starts the fallback, which finds no \\EFI\\<vendor>\\BOOTAA64.CSV to register or boot (the grubaa64.efi copies are never started)',
-    fails: { 'vmspec-v2': ['V2-FW-NO-PRESET-BOOTVARS'], 'vmspec-v1': ['V1-FW-NO-PRESET-BOOTVARS'] },
-    build: () => ({ image: shimImage('shim-no-csv', { bootDir: ['grub', 'fallback', 'mokManager'], vendorDir: { name: 'debian', csv: false, grub: true } }) }),
-  },
-  {
     id: 'firmware-in-image', title: 'The image ships a UEFI firmware', baseline: 'image', cost: 'fast',
     produced: 'Debian\'s QEMU_EFI.fd (qemu-efi-aarch64) copied to \\EFI\\qemu\\QEMU_EFI.fd on the ESP',
     fails: { 'vmspec-v2': ['V2-FW-NOT-IN-IMAGE'], 'vmspec-v1': ['V1-FW-NOT-IN-IMAGE'] },
@@ -318,12 +306,6 @@ export const FAULTS: Fault[] = [
       'vmspec-v1': ['V1-GUEST-XEN-BLOCK', 'V1-GUEST-XEN-NET', 'V1-GUEST-XEN-CONSOLE', 'V1-GUEST-XEN-BALLOON', 'V1-GUEST-CONSOLE-XEN'],
     },
     build: kernelWithout('no-xen', { CONFIG_XEN_BLKDEV_FRONTEND: 'n', CONFIG_XEN_NETDEV_FRONTEND: 'n', CONFIG_HVC_XEN: 'n', CONFIG_XEN_BALLOON: 'n' }),
-  },
-  {
-    id: 'uki-initrd-without-virtio-blk', title: 'A UKI whose initrd lacks virtio_blk', baseline: 'imageUki', cost: 'fast',
-    produced: 'imageUki with virtio_blk left out of the initrd objcopy puts in the UKI\'s .initrd (the kernel has it as a module; the root\'s own /boot/initrd.img, which the UKI does not load, still has it)',
-    fails: { 'vmspec-v2': ['V2-GUEST-VIRTIO-PCI', 'V2-GUEST-VIRTIO-MMIO'], 'vmspec-v1': ['V1-GUEST-VIRTIO-PCI', 'V1-GUEST-VIRTIO-MMIO'] },
-    build: () => ({ image: ukiImage('uki-no-blk', ALL_INITRD.filter((m) => m !== 'virtio_blk')) }),
   },
   {
     id: 'qcow2-backing-missing', title: 'A qcow2 overlay whose backing file is missing', baseline: 'image', cost: 'fast',
@@ -463,6 +445,25 @@ export const FAULTS: Fault[] = [
     produced: 'collector evidence whose GTDT Virtual EL1 Timer GSIV is 0 (recipe noVirtualTimer)',
     fails: { 'vmspec-v2': ['V2-HW-ACPI-COMPLETE', 'V2-PLAT-VIRTUAL-TIMER'], 'vmspec-v1': ['V1-PLAT-VIRTUAL-TIMER'] },
     build: () => ({ evidence: bundle('noVirtualTimer') }),
+  },
+  // ---- the image's boot chain: shim, a UKI ------------------------------------------------
+  {
+    id: 'shim-alone', title: 'shim alone at the removable path', baseline: 'imageShim', cost: 'fast',
+    produced: 'Debian\'s signed shim at \\EFI\\BOOT\\BOOTAA64.EFI with nothing to start: no grubaa64.efi beside it, no fallback (fbaa64.efi), no vendor directory (a shim copied without its second stage)',
+    fails: { 'vmspec-v2': ['V2-FW-NO-PRESET-BOOTVARS'], 'vmspec-v1': ['V1-FW-NO-PRESET-BOOTVARS'] },
+    build: () => ({ image: shimImage('shim-alone', { bootDir: [] }) }),
+  },
+  {
+    id: 'shim-fallback-no-csv', title: 'shim\'s fallback finds no BOOTAA64.CSV', baseline: 'imageShim', cost: 'fast',
+    produced: 'imageShim without \\EFI\\debian\\BOOTAA64.CSV: shim, started at the removable path with fbaa64.efi beside it, starts the fallback, which finds no BOOTAA64.CSV in any \\EFI directory to register or boot (the grubaa64.efi copies are never started)',
+    fails: { 'vmspec-v2': ['V2-FW-NO-PRESET-BOOTVARS'], 'vmspec-v1': ['V1-FW-NO-PRESET-BOOTVARS'] },
+    build: () => ({ image: shimImage('shim-no-csv', { bootDir: ['grub', 'fallback', 'mokManager'], vendorDir: { name: 'debian', csv: false, grub: true } }) }),
+  },
+  {
+    id: 'uki-initrd-without-virtio-blk', title: 'A UKI whose initrd lacks virtio_blk', baseline: 'imageUki', cost: 'fast',
+    produced: 'imageUki with virtio_blk left out of the initrd objcopy puts in the UKI\'s .initrd (the kernel has it as a module; the root\'s own /boot/initrd.img, which the UKI does not load, still has it)',
+    fails: { 'vmspec-v2': ['V2-GUEST-VIRTIO-PCI', 'V2-GUEST-VIRTIO-MMIO'], 'vmspec-v1': ['V1-GUEST-VIRTIO-PCI', 'V1-GUEST-VIRTIO-MMIO'] },
+    build: () => ({ image: ukiImage('uki-no-blk', ALL_INITRD.filter((m) => m !== 'virtio_blk')) }),
   },
 ];
 
