@@ -88,6 +88,11 @@ ${refused.map((f) => `| \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | e
   and modules and Debian's EFI binaries (\`test/fixtures/rootfs-builder.ts\`,
   \`efi-binaries.ts\`), then changes one thing with a real tool (qemu-img,
   sgdisk) or, where no tool writes the fault, with a byte edit that says so.
+  The boot-chain baselines swap the loader: Debian's signed shim, its
+  fallback and signed GRUB from the shim-signed, shim-helpers-arm64-signed
+  and grub-efi-arm64-signed debs (\`apt-get download\`, cached;
+  \`test/fixtures/shim-builder.ts\`), or a UKI objcopy builds onto
+  systemd-boot's stub (\`test/fixtures/uki-builder.ts\`).
 * **Evidence**: bundles made by the real collector
   (\`probes/guest/collect.sh\`) over a guest root filled with real material
   (\`test/fixtures/evidence-bundles.ts\`: QEMU virt's own ACPI tables and

@@ -11,7 +11,7 @@
  */
 import { run } from '../fixtures/cache.js';
 import { efiBinaries } from '../fixtures/efi-binaries.js';
-import { bundle, editedImage, realBootEvidence, efiDriverArm32, fat16EspImage, overlappingPartitionsImage, qcow2ExternalData, qcow2MissingBacking, vmdkImage, vmImage, type VerdictInput } from './inputs.js';
+import { ALL_INITRD, bundle, editedImage, realBootEvidence, efiDriverArm32, fat16EspImage, overlappingPartitionsImage, qcow2ExternalData, qcow2MissingBacking, shimImage, ukiImage, vmdkImage, vmImage, type VerdictInput } from './inputs.js';
 
 export const SPECS = ['vmspec-v2', 'vmspec-v1'] as const;
 export type SpecId = (typeof SPECS)[number];
@@ -71,6 +71,22 @@ export const BASELINES = {
     passes: { 'vmspec-v2': [...IMAGE_V2, ...GUEST_V2], 'vmspec-v1': [...IMAGE_V1, ...GUEST_V1] },
     fails: { 'vmspec-v2': [], 'vmspec-v1': [] },
     build: () => ({ image: vmImage('good') }),
+  },
+  imageShim: {
+    id: 'imageShim',
+    title: 'A compliant VM image booted through Debian\'s signed shim',
+    produced: 'as image, with the ESP Debian\'s cloud images have (grub-install --force-extra-removable with shim): Debian\'s signed shim (shim-signed) at \\EFI\\BOOT\\BOOTAA64.EFI with signed GRUB, fbaa64.efi and mmaa64.efi beside it; \\EFI\\debian\\ holding shimaa64.efi, grubaa64.efi, mmaa64.efi and BOOTAA64.CSV naming shimaa64.efi (test/fixtures/shim-builder.ts)',
+    passes: { 'vmspec-v2': [...IMAGE_V2, ...GUEST_V2], 'vmspec-v1': [...IMAGE_V1, ...GUEST_V1] },
+    fails: { 'vmspec-v2': [], 'vmspec-v1': [] },
+    build: () => ({ image: shimImage('shim-debian', { bootDir: ['grub', 'fallback', 'mokManager'], vendorDir: { name: 'debian', csv: true, grub: true } }) }),
+  },
+  imageUki: {
+    id: 'imageUki',
+    title: 'A compliant VM image booting a unified kernel image',
+    produced: 'as image, with a UKI alone at \\EFI\\BOOT\\BOOTAA64.EFI (no GRUB): Debian\'s systemd-stub (linuxaa64.efi.stub) with Debian\'s arm64 kernel, an initrd with the virtio and Xen drivers, root= and .uname added by objcopy (test/fixtures/uki-builder.ts)',
+    passes: { 'vmspec-v2': [...IMAGE_V2, ...GUEST_V2], 'vmspec-v1': [...IMAGE_V1, ...GUEST_V1] },
+    fails: { 'vmspec-v2': [], 'vmspec-v1': [] },
+    build: () => ({ image: ukiImage('uki-all', ALL_INITRD) }),
   },
   acpiGicv2: {
     id: 'acpiGicv2',
@@ -429,6 +445,25 @@ export const FAULTS: Fault[] = [
     produced: 'collector evidence whose GTDT Virtual EL1 Timer GSIV is 0 (recipe noVirtualTimer)',
     fails: { 'vmspec-v2': ['V2-HW-ACPI-COMPLETE', 'V2-PLAT-VIRTUAL-TIMER'], 'vmspec-v1': ['V1-PLAT-VIRTUAL-TIMER'] },
     build: () => ({ evidence: bundle('noVirtualTimer') }),
+  },
+  // ---- the image's boot chain: shim, a UKI ------------------------------------------------
+  {
+    id: 'shim-alone', title: 'shim alone at the removable path', baseline: 'imageShim', cost: 'fast',
+    produced: 'Debian\'s signed shim at \\EFI\\BOOT\\BOOTAA64.EFI with nothing to start: no grubaa64.efi beside it, no fallback (fbaa64.efi), no vendor directory (a shim copied without its second stage)',
+    fails: { 'vmspec-v2': ['V2-FW-NO-PRESET-BOOTVARS'], 'vmspec-v1': ['V1-FW-NO-PRESET-BOOTVARS'] },
+    build: () => ({ image: shimImage('shim-alone', { bootDir: [] }) }),
+  },
+  {
+    id: 'shim-fallback-no-csv', title: 'shim\'s fallback finds no BOOTAA64.CSV', baseline: 'imageShim', cost: 'fast',
+    produced: 'imageShim without \\EFI\\debian\\BOOTAA64.CSV: shim, started at the removable path with fbaa64.efi beside it, starts the fallback, which finds no BOOTAA64.CSV in any \\EFI directory to register or boot (the grubaa64.efi copies are never started)',
+    fails: { 'vmspec-v2': ['V2-FW-NO-PRESET-BOOTVARS'], 'vmspec-v1': ['V1-FW-NO-PRESET-BOOTVARS'] },
+    build: () => ({ image: shimImage('shim-no-csv', { bootDir: ['grub', 'fallback', 'mokManager'], vendorDir: { name: 'debian', csv: false, grub: true } }) }),
+  },
+  {
+    id: 'uki-initrd-without-virtio-blk', title: 'A UKI whose initrd lacks virtio_blk', baseline: 'imageUki', cost: 'fast',
+    produced: 'imageUki with virtio_blk left out of the initrd objcopy puts in the UKI\'s .initrd (the kernel has it as a module; the root\'s own /boot/initrd.img, which the UKI does not load, still has it)',
+    fails: { 'vmspec-v2': ['V2-GUEST-VIRTIO-PCI', 'V2-GUEST-VIRTIO-MMIO'], 'vmspec-v1': ['V1-GUEST-VIRTIO-PCI', 'V1-GUEST-VIRTIO-MMIO'] },
+    build: () => ({ image: ukiImage('uki-no-blk', ALL_INITRD.filter((m) => m !== 'virtio_blk')) }),
   },
 ];
 

@@ -16,7 +16,9 @@ import { efiBinaries } from '../fixtures/efi-binaries.js';
 import { buildFatImage } from '../fixtures/fat-builder.js';
 import { GptEditor } from '../probes/image/gpt-edit.js';
 import { evidenceBundle, RECIPES, type BundleRecipe } from '../fixtures/evidence-bundles.js';
-import { buildSyntheticRoot, debianGrubCfg, debianKernel, espStubGrubCfg, guestDisk, type InstalledKernel } from '../fixtures/rootfs-builder.js';
+import { buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, espStubGrubCfg, guestDisk, ROOT_UUID, type InstalledKernel } from '../fixtures/rootfs-builder.js';
+import { shimEspFiles, type ShimEspLayout } from '../fixtures/shim-builder.js';
+import { buildUki, ukiUnavailable } from '../fixtures/uki-builder.js';
 
 /** What one verification run reads: a disk image, an evidence bundle, or both. */
 export interface VerdictInput {
@@ -26,7 +28,7 @@ export interface VerdictInput {
   backing?: 'follow' | 'refuse';
 }
 
-const ALL_INITRD = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_mmio', 'virtio_console', 'virtio_balloon', 'xen-blkfront', 'xen-netfront', 'ext4'];
+export const ALL_INITRD = ['virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_mmio', 'virtio_console', 'virtio_balloon', 'xen-blkfront', 'xen-netfront', 'ext4'];
 
 /** A VM image as Debian's cloud images are laid out, with a 32-bit ARM loader at BOOTARM.EFI too (so the BOOTARM rules apply). */
 export function vmImage(name: string, o: { configEdits?: InstalledKernel['configEdits']; loader?: string; bootarm?: string | null; espFiles?: Record<string, string>; stub?: 'prefix' | 'none' } = {}): string {
@@ -37,6 +39,34 @@ export function vmImage(name: string, o: { configEdits?: InstalledKernel['config
     name: `verdicts-${name}`, rootContent: root, ...(o.loader ? { loader: o.loader } : {}), ...(o.stub ? { stub: o.stub } : {}),
     espFiles: { ...(bootarm ? { '/EFI/BOOT/BOOTARM.EFI': bootarm } : {}), ...(o.espFiles ?? {}) },
   });
+}
+
+/**
+ * vmImage with Debian's real signed shim at \EFI\BOOT\BOOTAA64.EFI and the
+ * ESP files `layout` puts beside it and in \EFI\<vendor>\ (signed GRUB,
+ * fallback, MokManager, BOOTAA64.CSV: test/fixtures/shim-builder.ts).
+ */
+export function shimImage(name: string, layout: ShimEspLayout): string {
+  const { loader, espFiles } = shimEspFiles(layout);
+  return vmImage(name, { loader, espFiles });
+}
+
+/**
+ * vmImage with a unified kernel image alone at \EFI\BOOT\BOOTAA64.EFI (no
+ * GRUB, no stub config): systemd-stub with Debian's arm64 kernel and an
+ * initrd of `initrdModules` (test/fixtures/uki-builder.ts), over a root whose
+ * own initrd has every driver (the UKI does not load it).
+ */
+export function ukiImage(name: string, initrdModules: string[]): string {
+  const why = ukiUnavailable();
+  if (why) throw new Error(`cannot build the UKI image ${name}: ${why} (scripts/install-system-packages.sh installs it)`);
+  const k = debianKernel('arm64');
+  const initrd = buildInitrd({ kernel: k, modules: initrdModules, compression: 'zstd', early: true });
+  const uki = buildUki({
+    name: `verdicts-${name}`, cmdline: `root=UUID=${ROOT_UUID} ro console=ttyAMA0`, uname: k.version,
+    osRelease: 'ID=debian\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n', kernelImage: join(k.root, 'boot', `vmlinuz-${k.version}`), initrd,
+  });
+  return vmImage(name, { loader: uki, stub: 'none' });
 }
 
 /** A copy of the compliant image with one change made by a real tool (`edit(copyPath, dir)`), cached. */
