@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadSpec, resolveSpecDir } from '../requirements/spec-load.js';
 import { SPEC_SNAPSHOT_DIR, snapshotOf, snapshotPath } from '../requirements/spec-snapshot.js';
 
@@ -6,6 +6,7 @@ import { SPEC_SNAPSHOT_DIR, snapshotOf, snapshotPath } from '../requirements/spe
  * Build step (`npm run build`): snapshot the built-in specs (requirements/spec-snapshot.ts).
  * A spec with problems gets no snapshot: runs then load (and report) it in full.
  */
+rmSync(SPEC_SNAPSHOT_DIR, { recursive: true, force: true }); // no snapshot of an earlier build's format or spec is left
 mkdirSync(SPEC_SNAPSHOT_DIR, { recursive: true });
 for (const name of ['vmspec-v2', 'vmspec-v1']) {
   const dir = resolveSpecDir(name);

@@ -41,7 +41,7 @@ t.test('the packed tarball installs offline and its vmspec verifies an image', a
   const [{ filename, files }] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
   const paths = files.map((f) => f.path);
   for (const must of ['bin/vmspec.js', 'bin/package.json', 'bin/bundle-loader.cjs', 'dist/bundle/main.cjs', 'dist/bundle/main.cjs.v8cache', 'dist/bundle/vendor/yaml.cjs', 'dist/bundle/vendor/ajv.cjs', 'dist/requirements/validators.generated.cjs',
-    'dist/spec-snapshots/vmspec-v2.json', 'spec/vmspec-v2/spec.yaml', 'spec/profiles/image.yaml', 'schema/results.schema.json',
+    'dist/spec-snapshots/vmspec-v2.snapshot', 'spec/vmspec-v2/spec.yaml', 'spec/profiles/image.yaml', 'schema/results.schema.json',
     'waivers/known-firmware-deviations.yaml', 'probes/guest/collect.sh', 'boot/references.yaml', 'boot/reference/init.sh', 'reports/templates/report.njk', 'lava/verdict-image/vmspec-lava-verdict.sh', 'lava/verdict-image/vmspec-lava-job-log.cjs']) {
     t.ok(paths.includes(must), `the tarball carries ${must}`);
   }

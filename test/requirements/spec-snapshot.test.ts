@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync, appendFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSpec, resolveSpecDir } from '../../requirements/spec-load.js';
-import { readSnapshot, snapshotOf, snapshotPath, yamlTexts } from '../../requirements/spec-snapshot.js';
+import { readSnapshot, snapshotOf, snapshotPath, yamlFiles } from '../../requirements/spec-snapshot.js';
 
 for (const name of ['vmspec-v2', 'vmspec-v1']) {
   t.test(`${name}: the snapshot reads back as the full load`, async (t) => {
@@ -17,7 +17,7 @@ for (const name of ['vmspec-v2', 'vmspec-v1']) {
     t.same(full.issues, []);
     const work = mkdtempSync(join(tmpdir(), 'vmspec-snap-'));
     t.teardown(() => rmSync(work, { recursive: true, force: true }));
-    const file = join(work, `${name}.json`);
+    const file = join(work, `${name}.snapshot`);
     writeFileSync(file, snapshotOf(full.spec!));
     t.same(readSnapshot(dir, file), full.spec, 'identical SpecSet: ids, order, sections, sources, expectations');
     if (existsSync(snapshotPath(dir))) t.same(readSnapshot(dir), full.spec, 'the snapshot the build wrote is current');
@@ -30,13 +30,13 @@ t.test('a stale or foreign snapshot is never used', async (t) => {
   const root = join(work, 'spec');
   const dir = join(root, 'vmspec-v2');
   cpSync(resolveSpecDir('vmspec-v2'), dir, { recursive: true });
-  const file = join(work, 'snap.json');
+  const file = join(work, 'snap.snapshot');
   writeFileSync(file, snapshotOf(loadSpec(dir).spec!));
   t.ok(readSnapshot(dir, file, root), 'used while the YAML is unchanged');
   t.notOk(readSnapshot(dir, file), 'never for a directory outside the built-in spec root');
-  const before = yamlTexts(dir);
+  const before = yamlFiles(dir);
   appendFileSync(join(dir, '02-vm-image-format.yaml'), '\n# edited\n');
-  t.not(yamlTexts(dir)['02-vm-image-format.yaml'], before['02-vm-image-format.yaml'], 'the edit is read');
+  t.notOk(Buffer.from(yamlFiles(dir)['02-vm-image-format.yaml']!).equals(before['02-vm-image-format.yaml']!), 'the edit is read');
   t.equal(readSnapshot(dir, file, root), undefined, 'an edited spec file makes the snapshot stale');
   writeFileSync(join(dir, '02-vm-image-format.yaml'), before['02-vm-image-format.yaml']!);
   t.ok(readSnapshot(dir, file, root), 'used again once the file reads as before');
@@ -48,6 +48,15 @@ t.test('a stale or foreign snapshot is never used', async (t) => {
   writeFileSync(join(dir, '02-vm-image-format.yaml'), before['02-vm-image-format.yaml']!);
   writeFileSync(file, '{not json');
   t.equal(readSnapshot(dir, file, root), undefined, 'a damaged snapshot is ignored');
+  const whole = snapshotOf(loadSpec(dir).spec!);
+  writeFileSync(file, whole.subarray(0, whole.length - 1));
+  t.equal(readSnapshot(dir, file, root), undefined, 'a snapshot cut short in its source bytes is ignored');
+  const flipped = Buffer.from(whole);
+  flipped[flipped.length - 2]! ^= 0x20;
+  writeFileSync(file, flipped);
+  t.equal(readSnapshot(dir, file, root), undefined, 'a snapshot whose recorded bytes differ from the files is not used');
+  writeFileSync(file, whole);
+  t.ok(readSnapshot(dir, file, root), 'the intact snapshot is');
 });
 
 t.test('a snapshot of a spec that takes checks from another goes stale when that spec changes', async (t) => {
@@ -56,7 +65,7 @@ t.test('a snapshot of a spec that takes checks from another goes stale when that
   const root = join(work, 'spec');
   for (const name of ['vmspec-v1', 'vmspec-v2']) cpSync(resolveSpecDir(name), join(root, name), { recursive: true });
   const v1 = join(root, 'vmspec-v1');
-  const file = join(work, 'v1.json');
+  const file = join(work, 'v1.snapshot');
   writeFileSync(file, snapshotOf(loadSpec(v1).spec!));
   t.ok(readSnapshot(v1, file, root), 'used while both specs are unchanged');
   appendFileSync(join(root, 'vmspec-v2', 'spec.yaml'), '\n# edited\n');
