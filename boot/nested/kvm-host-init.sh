@@ -97,7 +97,8 @@ qpid=$!
 wpid=$!
 cpid=
 if [ "$VMSPEC_CONTROL" = 1 ]; then
-  ( read -r word < /run/vmspec/control && [ "$word" = stop ] && : > /tmp/stopped && kill -TERM "$qpid" ) 2>/dev/null &
+  # A read returns at once (EOF) while L0's end of the port is not connected: read again until a line comes.
+  ( until read -r word < /run/vmspec/control; do sleep 0.5; done; [ "$word" = stop ] && : > /tmp/stopped && kill -TERM "$qpid" ) 2>/dev/null &
   cpid=$!
 fi
 wait "$qpid"

@@ -1,5 +1,5 @@
 import { existsSync, writeFileSync, openSync, fstatSync, readSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnsupportedError } from '../../bytes/errors.js';
@@ -28,7 +28,7 @@ import { watchForRestart } from '../reset-watch.js';
  *       L1's console (L0's PL011, a file beside the serial log), one end line
  *   a boot whose guest resets (guestEnd 'reset'): "stop" once L0 has seen
  *   the VM start again on the serial log (boot/reset-watch.ts), as runQemu stops its VM
- *       L0 -chardev socket → L1 virtio-serial port vmspec.control → L1 stops L2 QEMU
+ *       L0 unix socket (vmspec listens, L0 QEMU connects at its start) → L1 virtio-serial port vmspec.control → L1 stops L2 QEMU
  *
  * The L1 host's GIC decides which virtual GICs its KVM offers: a GICv3 L1
  * (no GICv2 legacy interface) offers only vGICv3, so a GICv2 guest is refused
@@ -115,7 +115,7 @@ export function l0Argv(o: { host: Pick<KvmHost, 'kernel' | 'initrd'>; gic: 2 | 3
     '-chardev', `file,id=l2serial,path=${qemuEscape(o.serialLog)}`,
     '-device', 'virtserialport,bus=vser.0,chardev=l2serial,name=vmspec.serial',
     ...(o.controlSocket !== undefined
-      ? ['-chardev', `socket,id=l1control,path=${qemuEscape(o.controlSocket)},server=on,wait=off`, '-device', 'virtserialport,bus=vser.0,chardev=l1control,name=vmspec.control']
+      ? ['-chardev', `socket,id=l1control,path=${qemuEscape(o.controlSocket)}`, '-device', 'virtserialport,bus=vser.0,chardev=l1control,name=vmspec.control']
       : []),
     '-chardev', `file,id=l1console,path=${qemuEscape(o.l1Console)}`,
     '-serial', 'chardev:l1console',
@@ -208,11 +208,33 @@ export function l1Gic(hostGic: KvmHostGic, bootGic: 2 | 3 | undefined): 2 | 3 {
   return hostGic === 'match' ? (bootGic ?? 3) : hostGic;
 }
 
-/** Tells L1 to stop L2 (kvm-host-init.sh's control port); a refused connection is left to L1's own timeout. */
-function sendStop(socket: string): void {
-  const c = createConnection(socket);
-  c.on('error', () => c.destroy());
-  c.end('stop\n');
+/**
+ * The L0 end of L1's control port: a unix socket vmspec listens on, which L0
+ * QEMU connects to at its start and keeps for the whole run (L1 reads EOF
+ * from a port whose host end is not connected). `stop()` sends L1 "stop".
+ */
+async function controlPort(path: string): Promise<{ stop: () => void; close: () => void }> {
+  let l0: Socket | null = null;
+  let stopAsked = false;
+  const server = createServer((c) => {
+    l0 = c;
+    c.on('error', () => c.destroy());
+    if (stopAsked) c.write('stop\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  return {
+    stop: () => {
+      stopAsked = true;
+      l0?.write('stop\n');
+    },
+    close: () => {
+      l0?.destroy();
+      server.close();
+    },
+  };
 }
 
 /** A BootRunner that runs each planned boot under KVM in a fresh L1 host; it stops a reset boot's VM once it has started again, as runQemu does. */
@@ -245,10 +267,12 @@ export function nestedKvmRunner(o: NestedKvmOptions): BootRunner {
       disks,
       ...(controlSocket !== undefined ? { controlSocket } : {}),
     });
+    const control = controlSocket !== undefined ? await controlPort(controlSocket) : undefined;
     const started = performance.now();
-    const stopWatching = controlSocket !== undefined ? watchForRestart(opts.serialLog, () => sendStop(controlSocket)) : () => {};
+    const stopWatching = control !== undefined ? watchForRestart(opts.serialLog, () => control.stop()) : () => {};
     const r = await runHypervisorProcess(o.l0Qemu, argv, { timeoutMs: opts.timeoutMs + L1_BUDGET_MS, cancelSignal: opts.cancelSignal }).finally(() => {
       stopWatching();
+      control?.close();
       if (controlDir !== undefined) rmSync(controlDir, { recursive: true, force: true });
     });
     const l0Ms = Math.round(performance.now() - started);
