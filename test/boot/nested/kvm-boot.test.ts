@@ -1,8 +1,8 @@
 /**
  * `vmspec boot --accel kvm` for real on a machine without an aarch64
  * /dev/kvm: each boot runs under KVM inside the nested L1 host
- * (boot/nested, docs/kvm.md). Opt-in (VMSPEC_SLOW_TESTS=1): 4–7 min for
- * the two boots, 1–3 min for the refused ones, on 2 shared cores.
+ * (boot/nested, docs/kvm.md). Opt-in (VMSPEC_SLOW_TESTS=1): 2–7 min for
+ * the two boots, 0.5–3 min for the refused ones, on 2 shared cores.
  *
  *   A  --kvm-host-gic match: boot 1 under a GICv2 L1 (vGICv2), boot 2 under
  *      a GICv3 L1 (vGICv3), the same variable-store file through L1's
@@ -25,7 +25,7 @@ import { qemuUnder } from '../qemu-processes.js';
 
 const here = realBootSkip();
 const skip = !process.env.VMSPEC_SLOW_TESTS
-  ? 'set VMSPEC_SLOW_TESTS=1 to run vmspec boot --accel kvm through the nested KVM host (5–9 min, plus the L1 host build when not cached)'
+  ? 'set VMSPEC_SLOW_TESTS=1 to run vmspec boot --accel kvm through the nested KVM host (3–10 min, plus the L1 host build when not cached)'
   : process.arch === 'arm64' ? 'this host is aarch64: --accel kvm uses its own KVM, not the nested host' : here.skip;
 
 interface Res {
