@@ -267,7 +267,10 @@ export function nestedKvmRunner(o: NestedKvmOptions): BootRunner {
       disks,
       ...(controlSocket !== undefined ? { controlSocket } : {}),
     });
-    const control = controlSocket !== undefined ? await controlPort(controlSocket) : undefined;
+    const control = controlSocket !== undefined ? await controlPort(controlSocket).catch((e: unknown) => {
+      if (controlDir !== undefined) rmSync(controlDir, { recursive: true, force: true });
+      throw e;
+    }) : undefined;
     const started = performance.now();
     const stopWatching = control !== undefined ? watchForRestart(opts.serialLog, () => control.stop()) : () => {};
     const r = await runHypervisorProcess(o.l0Qemu, argv, { timeoutMs: opts.timeoutMs + L1_BUDGET_MS, cancelSignal: opts.cancelSignal }).finally(() => {
