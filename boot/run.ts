@@ -87,11 +87,12 @@ export async function runBoot(o: BootRunOptions): Promise<BootRunResults> {
 /**
  * Why no boot of this run exercises a guest reset, or null when boot 2 does:
  * it needs a guest told to reset (the reference's init) and a host that
- * watches the VM start again (QEMU on this host, boot/qemu-run.ts); other
- * routes end every boot with a power-off, and the reset clause is undecided.
+ * watches the VM start again (QEMU on this host, boot/qemu-run.ts; the nested
+ * KVM route); other routes (Xen) end every boot with a power-off, and the
+ * reset clause is undecided.
  */
 export function resetNotExercised(o: Pick<BootRunOptions, 'runner' | 'agent'>): string | null {
-  if (o.runner !== undefined) return 'this hypervisor route (nested KVM or Xen) does not watch the VM start again after a reset, so no boot asks the guest for one';
+  if (o.runner !== undefined && o.runner.watchesReset !== true) return 'this hypervisor route (Xen) does not watch the VM start again after a reset, so no boot asks the guest for one';
   if (o.agent.kind !== 'reference-init') return 'the guest runs the collector through cloud-init, which vmspec does not ask for a reset; the built-in reference image\'s init exercises it';
   return null;
 }

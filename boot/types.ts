@@ -32,9 +32,11 @@ export interface BootEnvironment {
  * How one planned boot runs: QEMU on this host (boot/qemu-run.ts runQemu,
  * the default), or another hypervisor route that takes the same request and
  * reports its end the same way (exit, timeout, its own messages), so the
- * host clauses judge every route alike.
+ * host clauses judge every route alike. `watchesReset`: the route lets a
+ * guest's reset restart the VM and stops it once it has started again
+ * (`guestEnd: 'reset'`, `stoppedAfterReset`), as runQemu does.
  */
-export type BootRunner = (opts: QemuRunOptions) => Promise<QemuRunResult>;
+export type BootRunner = ((opts: QemuRunOptions) => Promise<QemuRunResult>) & { watchesReset?: true };
 
 export interface BootRunOptions extends BootPlanOptions {
   spec: SpecSet;

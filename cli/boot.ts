@@ -150,7 +150,8 @@ export async function bootAction(image: string | undefined, o: BootFlags, parts:
         env = { hypervisor: `QEMU ${version.split(' ')[0]} (${accelerator.toUpperCase()})`, qemu: { path: qemu, version }, accelerator, firmware };
       }
       if (o.dryRun) {
-        writeStdout(dryRunText(obtained, nested ? { ...env, hypervisor: `KVM nested in a TCG L1 aarch64 host (built or found cached on the first real run)` } : env, agent, o, !nested && agent.kind === 'reference-init')
+        // QEMU here and the nested KVM route both watch boot 2's reset (boot/run.ts resetNotExercised).
+        writeStdout(dryRunText(obtained, nested ? { ...env, hypervisor: `KVM nested in a TCG L1 aarch64 host (built or found cached on the first real run)` } : env, agent, o, agent.kind === 'reference-init')
           + (nested ? `route:       L0 ${qemu} -M virt,virtualization=on,gic-version=${hostGic === 'match' ? 'BOOT\'S' : hostGic} (TCG) boots the L1 KVM host; inside it qemu-system-aarch64 -accel kvm -cpu host runs each boot (docs/kvm.md)\n` : ''));
         return;
       }

@@ -1,10 +1,13 @@
-import { existsSync, writeFileSync, openSync, fstatSync, readSync, closeSync } from 'node:fs';
-import { constants } from 'node:os';
+import { existsSync, writeFileSync, openSync, fstatSync, readSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UnsupportedError } from '../../bytes/errors.js';
 import { QEMU_HEADLESS, qemuArgv, qemuEscape, type Firmware, type QemuRunOptions, type QemuRunResult } from '../qemu-run.js';
 import type { BootRunner } from '../types.js';
 import { KVM_HOST_CMDLINE, type KvmHost } from './kvm-host.js';
 import { runHypervisorProcess } from '../hypervisor-process.js';
+import { watchForRestart } from '../reset-watch.js';
 
 /**
  * A planned boot run under KVM in the nested host (boot/nested/kvm-host.ts):
@@ -23,6 +26,9 @@ import { runHypervisorProcess } from '../hypervisor-process.js';
  *       L0 -fw_cfg name=opt/vmspec/job,file=… → L1 /sys/firmware/qemu_fw_cfg
  *   how L2 ended (exit, timeout, duration, L2 QEMU's messages)
  *       L1's console (L0's PL011, a file beside the serial log), one end line
+ *   a boot whose guest resets (guestEnd 'reset'): "stop" once L0 has seen
+ *   the VM start again on the serial log (boot/reset-watch.ts), as runQemu stops its VM
+ *       L0 unix socket (vmspec listens, L0 QEMU connects at its start) → L1 virtio-serial port vmspec.control → L1 stops L2 QEMU
  *
  * The L1 host's GIC decides which virtual GICs its KVM offers: a GICv3 L1
  * (no GICv2 legacy interface) offers only vGICv3, so a GICv2 guest is refused
@@ -80,14 +86,14 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The job file L1 sources (kvm-host-init.sh): the timeout and the arguments, each quoted; nothing else. */
-export function encodeJob(argv: readonly string[], timeoutS: number): string {
+/** The job file L1 sources (kvm-host-init.sh): the timeout, whether L0 may stop L2 through the control port, and the arguments, each quoted; nothing else. */
+export function encodeJob(argv: readonly string[], timeoutS: number, control = false): string {
   if (!Number.isInteger(timeoutS) || timeoutS <= 0) throw new UnsupportedError(`L2 timeout ${timeoutS} s is not a positive whole number`);
-  return `VMSPEC_TIMEOUT_S=${timeoutS}\nset -- ${argv.map(shellQuote).join(' ')}\n`;
+  return `VMSPEC_TIMEOUT_S=${timeoutS}\nVMSPEC_CONTROL=${control ? 1 : 0}\nset -- ${argv.map(shellQuote).join(' ')}\n`;
 }
 
 /** L0's QEMU command line for one L1 run. */
-export function l0Argv(o: { host: Pick<KvmHost, 'kernel' | 'initrd'>; gic: 2 | 3; memoryMiB: number; smp: number; jobFile: string; serialLog: string; l1Console: string; disks: L0Disk[] }): string[] {
+export function l0Argv(o: { host: Pick<KvmHost, 'kernel' | 'initrd'>; gic: 2 | 3; memoryMiB: number; smp: number; jobFile: string; serialLog: string; l1Console: string; disks: L0Disk[]; controlSocket?: string }): string[] {
   const argv = [
     '-M', `virt,virtualization=on,gic-version=${o.gic}`,
     // pauth-impdef: QEMU's cheap pointer-authentication algorithm (architected QARMA is slow under TCG).
@@ -108,6 +114,9 @@ export function l0Argv(o: { host: Pick<KvmHost, 'kernel' | 'initrd'>; gic: 2 | 3
     '-device', 'virtio-serial-pci,id=vser',
     '-chardev', `file,id=l2serial,path=${qemuEscape(o.serialLog)}`,
     '-device', 'virtserialport,bus=vser.0,chardev=l2serial,name=vmspec.serial',
+    ...(o.controlSocket !== undefined
+      ? ['-chardev', `socket,id=l1control,path=${qemuEscape(o.controlSocket)}`, '-device', 'virtserialport,bus=vser.0,chardev=l1control,name=vmspec.control']
+      : []),
     '-chardev', `file,id=l1console,path=${qemuEscape(o.l1Console)}`,
     '-serial', 'chardev:l1console',
     ...QEMU_HEADLESS,
@@ -118,8 +127,8 @@ export function l0Argv(o: { host: Pick<KvmHost, 'kernel' | 'initrd'>; gic: 2 | 3
 
 /** What the L1 console says about the L2 run. */
 export interface L1Report {
-  /** The end line, when L1 got that far. */
-  end: { exit: number; timedOut: boolean; ms: number } | null;
+  /** The end line, when L1 got that far; `stopped`: L1 stopped L2 on L0's word (the control port). */
+  end: { exit: number; timedOut: boolean; ms: number; stopped: boolean } | null;
   /** L2 QEMU's output (decoded; at most OUTPUT_CAP bytes), '' without an end line. */
   output: string;
   /** VMSPEC-L1-FAIL's reason. */
@@ -142,12 +151,12 @@ export function parseL1Console(text: string): L1Report {
       block = lines.slice(begin + 1, i);
       begin = -1;
     } else {
-      const m = /^VMSPEC-L1-END exit=(\d{1,3}) timedout=([01]) ms=(\d{1,10})$/.exec(line);
+      const m = /^VMSPEC-L1-END exit=(\d{1,3}) timedout=([01]) ms=(\d{1,10}) stopped=([01])$/.exec(line);
       if (m && block !== null) {
         const exit = Number(m[1]);
         const b64 = block.join('');
         if (exit <= 255 && /^[A-Za-z0-9+/]*={0,2}$/.test(b64) && b64.length <= Math.ceil(OUTPUT_CAP / 3) * 4) {
-          report.end = { exit, timedOut: m[2] === '1', ms: Number(m[3]) };
+          report.end = { exit, timedOut: m[2] === '1', ms: Number(m[3]), stopped: m[4] === '1' };
           report.output = Buffer.from(b64, 'base64').toString('utf8');
         }
         block = null;
@@ -199,9 +208,38 @@ export function l1Gic(hostGic: KvmHostGic, bootGic: 2 | 3 | undefined): 2 | 3 {
   return hostGic === 'match' ? (bootGic ?? 3) : hostGic;
 }
 
-/** A BootRunner that runs each planned boot under KVM in a fresh L1 host. */
+/**
+ * The L0 end of L1's control port: a unix socket vmspec listens on, which L0
+ * QEMU connects to at its start and keeps for the whole run (L1 reads EOF
+ * from a port whose host end is not connected). `stop()` sends L1 "stop".
+ */
+async function controlPort(path: string): Promise<{ stop: () => void; close: () => void }> {
+  let l0: Socket | null = null;
+  let stopAsked = false;
+  const server = createServer((c) => {
+    l0 = c;
+    c.on('error', () => c.destroy());
+    if (stopAsked) c.write('stop\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  return {
+    stop: () => {
+      stopAsked = true;
+      l0?.write('stop\n');
+    },
+    close: () => {
+      l0?.destroy();
+      server.close();
+    },
+  };
+}
+
+/** A BootRunner that runs each planned boot under KVM in a fresh L1 host; it stops a reset boot's VM once it has started again, as runQemu does. */
 export function nestedKvmRunner(o: NestedKvmOptions): BootRunner {
-  return async (opts: QemuRunOptions): Promise<QemuRunResult> => {
+  const run = async (opts: QemuRunOptions): Promise<QemuRunResult> => {
     const fw = opts.firmware;
     if (fw === undefined) throw new UnsupportedError('the nested KVM route needs the firmware vmspec chose (opts.firmware)');
     for (const [what, p] of [['image', opts.image], ['vars', opts.vars], ['evidence disk', opts.evidenceDisk], ['firmware', fw.code], ...(opts.readOnlyDisks ?? []).map((d) => ['disk', d] as const)] as const) {
@@ -212,8 +250,12 @@ export function nestedKvmRunner(o: NestedKvmOptions): BootRunner {
     const base = opts.serialLog.replace(/\.log$/, '');
     const jobFile = `${base}-l1-job.sh`;
     const l1Console = `${base}-l1-console.log`;
-    writeFileSync(jobFile, encodeJob(l2argv, Math.max(1, Math.ceil(opts.timeoutMs / 1000))));
+    const reset = opts.guestEnd === 'reset';
+    writeFileSync(jobFile, encodeJob(l2argv, Math.max(1, Math.ceil(opts.timeoutMs / 1000)), reset));
     writeFileSync(opts.serialLog, '');
+    // A short directory of its own: a unix socket's path is limited to 107 bytes, a --work-dir is not.
+    const controlDir = reset ? mkdtempSync(join(tmpdir(), 'vmspec-l1-')) : undefined;
+    const controlSocket = controlDir !== undefined ? join(controlDir, 'control') : undefined;
     const argv = l0Argv({
       host: o.host,
       gic: l1Gic(o.hostGic, opts.gic),
@@ -223,9 +265,19 @@ export function nestedKvmRunner(o: NestedKvmOptions): BootRunner {
       serialLog: opts.serialLog,
       l1Console,
       disks,
+      ...(controlSocket !== undefined ? { controlSocket } : {}),
     });
+    const control = controlSocket !== undefined ? await controlPort(controlSocket).catch((e: unknown) => {
+      if (controlDir !== undefined) rmSync(controlDir, { recursive: true, force: true });
+      throw e;
+    }) : undefined;
     const started = performance.now();
-    const r = await runHypervisorProcess(o.l0Qemu, argv, { timeoutMs: opts.timeoutMs + L1_BUDGET_MS, cancelSignal: opts.cancelSignal });
+    const stopWatching = control !== undefined ? watchForRestart(opts.serialLog, () => control.stop()) : () => {};
+    const r = await runHypervisorProcess(o.l0Qemu, argv, { timeoutMs: opts.timeoutMs + L1_BUDGET_MS, cancelSignal: opts.cancelSignal }).finally(() => {
+      stopWatching();
+      control?.close();
+      if (controlDir !== undefined) rmSync(controlDir, { recursive: true, force: true });
+    });
     const l0Ms = Math.round(performance.now() - started);
     const consoleText = readTail(l1Console);
     const report = parseL1Console(consoleText);
@@ -242,6 +294,7 @@ export function nestedKvmRunner(o: NestedKvmOptions): BootRunner {
         durationMs: report.end.ms,
         argv: recorded,
         output: hypervisorOutput(report),
+        ...(report.end.stopped ? { stoppedAfterReset: true } : {}),
       };
     }
     // L1 itself failed (or was stopped): a failure of the hypervisor, told in L1's words.
@@ -259,4 +312,5 @@ export function nestedKvmRunner(o: NestedKvmOptions): BootRunner {
       output: [why, ...(l0Output ? [`L0 QEMU: ${l0Output}`] : []), 'L1 console tail:', tail].join('\n'),
     };
   };
+  return Object.assign(run, { watchesReset: true as const });
 }

@@ -2,7 +2,7 @@
  * The cloud-init route for real: `vmspec boot` on a real Debian 12 arm64
  * cloud image (mmdebstrap + cloud-init + GRUB, test/fixtures/rootfs-builder.ts),
  * which it recognises as a cloud-init image and gives a NoCloud seed
- * carrying the collector. Two full Debian boots under TCG take 8–12 minutes
+ * carrying the collector. Two full Debian boots under TCG take 5–12 minutes
  * on 2 cores (and building the image 15–25 more), so this runs only with
  * VMSPEC_SLOW_TESTS=1.
  */
@@ -16,7 +16,7 @@ import { cachedRealImage, debianArm64Image, realImageUnavailable } from '../fixt
 import { findAavmf, findQemu } from '../../boot/qemu-run.js';
 
 const skip = !process.env.VMSPEC_SLOW_TESTS
-  ? 'set VMSPEC_SLOW_TESTS=1 to boot a real Debian cloud image through cloud-init (8–12 min, plus the image build when not cached)'
+  ? 'set VMSPEC_SLOW_TESTS=1 to boot a real Debian cloud image through cloud-init (5–12 min, plus the image build when not cached)'
   : findQemu() === undefined || findAavmf() === undefined ? 'QEMU or AAVMF missing' : cachedRealImage() ? false : realImageUnavailable();
 
 t.test('a real Debian cloud image through cloud-init NoCloud', { skip, timeout: 90 * 60 * 1000 }, async (t) => {

@@ -24,9 +24,10 @@ t.test('the job survives a real shell: every argument one word, nothing run', as
   const job = encodeJob(hostile, 300);
   const file = join(work, 'job');
   writeFileSync(file, job);
-  const sh = spawnSync('/bin/sh', ['-c', `. "$1"; printf '%s\\0' "$VMSPEC_TIMEOUT_S" "$@"`, 'sh', file], { cwd: work, encoding: 'utf8' });
+  const sh = spawnSync('/bin/sh', ['-c', `. "$1"; printf '%s\\0' "$VMSPEC_TIMEOUT_S" "$VMSPEC_CONTROL" "$@"`, 'sh', file], { cwd: work, encoding: 'utf8' });
   t.equal(sh.status, 0, sh.stderr);
-  t.same(sh.stdout.split('\0').slice(0, -1), ['300', ...hostile]);
+  t.same(sh.stdout.split('\0').slice(0, -1), ['300', '0', ...hostile]);
+  t.match(encodeJob(['x'], 1, true), /^VMSPEC_CONTROL=1$/m, 'a reset boot asks L1 for the control port');
   t.notOk(spawnSync('test', ['-e', join(work, 'pwned')]).status === 0, 'no command substitution ran');
   t.equal(shellQuote("a'b"), `'a'\\''b'`);
   t.throws(() => shellQuote('a\0b'), /NUL/);
@@ -47,8 +48,8 @@ const consoleOf = (body: string[]) => ['[    2.1] kvm [1]: VHE mode initialized 
 
 t.test('the L1 console: the end line and L2 QEMU\'s output', async (t) => {
   const msg = 'qemu-system-aarch64: vgic: No such device\n';
-  const ok = parseL1Console(consoleOf(['VMSPEC-L1: dmesg: [    4.106723] kvm [1]: disabling GICv2 emulation', 'VMSPEC-L1-QEMU-OUTPUT-BEGIN', b64(msg), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=1 timedout=0 ms=1630']));
-  t.same(ok.end, { exit: 1, timedOut: false, ms: 1630 });
+  const ok = parseL1Console(consoleOf(['VMSPEC-L1: dmesg: [    4.106723] kvm [1]: disabling GICv2 emulation', 'VMSPEC-L1-QEMU-OUTPUT-BEGIN', b64(msg), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=1 timedout=0 ms=1630 stopped=0']));
+  t.same(ok.end, { exit: 1, timedOut: false, ms: 1630, stopped: false });
   t.equal(ok.output, msg);
   t.same(ok.hostLines, ['dmesg: [    4.106723] kvm [1]: disabling GICv2 emulation']);
   t.equal(ok.failure, null);
@@ -56,9 +57,12 @@ t.test('the L1 console: the end line and L2 QEMU\'s output', async (t) => {
   t.equal(hypervisorOutput(ok), 'L1 kvm [1]: disabling GICv2 emulation\n' + msg, 'L1\'s KVM lines, then L2 QEMU\'s');
   t.equal(hypervisorOutput({ hostLines: ['running L2: x', 'dmesg: [    0.0] GICv3: CPU0'], output: '' }), '', 'only KVM lines');
 
-  const split = parseL1Console(consoleOf(['VMSPEC-L1-QEMU-OUTPUT-BEGIN', ...(b64('x'.repeat(200)).match(/.{1,76}/g) ?? []), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=1 ms=5']));
+  const split = parseL1Console(consoleOf(['VMSPEC-L1-QEMU-OUTPUT-BEGIN', ...(b64('x'.repeat(200)).match(/.{1,76}/g) ?? []), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=1 ms=5 stopped=0']));
   t.equal(split.output, 'x'.repeat(200), 'base64 across lines (busybox wraps at 76)');
   t.equal(split.end?.timedOut, true);
+
+  const stopped = parseL1Console(consoleOf(['VMSPEC-L1-QEMU-OUTPUT-BEGIN', b64('qemu-system-aarch64: terminating on signal 15 from pid 212 (sh)\n'), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=0 ms=61220 stopped=1']));
+  t.same(stopped.end, { exit: 0, timedOut: false, ms: 61220, stopped: true }, 'L1 stopped L2 on L0\'s word after the reset');
 
   const fail = parseL1Console(consoleOf(['VMSPEC-L1-FAIL no /dev/kvm: this L1 kernel did not start KVM']));
   t.equal(fail.end, null);
@@ -67,14 +71,16 @@ t.test('the L1 console: the end line and L2 QEMU\'s output', async (t) => {
 
 t.test('the L1 console: forged or malformed ends count as no end', async (t) => {
   const bad = [
-    ['VMSPEC-L1-END exit=0 timedout=0 ms=1'], // no output block
-    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'not base64 !!', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=0 ms=1'],
-    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=999 timedout=0 ms=1'],
-    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=2 ms=1'],
-    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=0 ms=1 extra'],
-    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-END exit=0 timedout=0 ms=1'], // block never closed
-    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'A'.repeat(100_000), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=0 ms=1'], // beyond L1's cap
-    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', ' VMSPEC-L1-END exit=0 timedout=0 ms=1'],
+    ['VMSPEC-L1-END exit=0 timedout=0 ms=1 stopped=0'], // no output block
+    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=0 ms=1'], // no stopped=
+    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=0 ms=1 stopped=2'],
+    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'not base64 !!', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=0 ms=1 stopped=0'],
+    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=999 timedout=0 ms=1 stopped=0'],
+    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=2 ms=1 stopped=0'],
+    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=0 ms=1 stopped=0 extra'],
+    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-END exit=0 timedout=0 ms=1 stopped=0'], // block never closed
+    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'A'.repeat(100_000), 'VMSPEC-L1-QEMU-OUTPUT-END', 'VMSPEC-L1-END exit=0 timedout=0 ms=1 stopped=0'], // beyond L1's cap
+    ['VMSPEC-L1-QEMU-OUTPUT-BEGIN', 'VMSPEC-L1-QEMU-OUTPUT-END', ' VMSPEC-L1-END exit=0 timedout=0 ms=1 stopped=0'],
   ];
   for (const lines of bad) t.equal(parseL1Console(consoleOf(lines)).end, null, lines.join(' | ').slice(0, 80));
   t.same(parseL1Console('').hostLines, []);
@@ -123,6 +129,9 @@ t.test('L0\'s command line boots L1 with EL2 and passes every disk by serial', a
   t.match(joined, /-chardev file,id=l2serial,path=\/w\/boot1-serial.log -device virtserialport,bus=vser.0,chardev=l2serial,name=vmspec.serial/);
   t.match(joined, /-chardev file,id=l1console,path=\/w\/boot1-l1-console.log -serial chardev:l1console/);
   t.throws(() => l0Argv({ host: { kernel: 'k', initrd: 'i' }, gic: 2, memoryMiB: 1, smp: 1, jobFile: 'j', serialLog: 's', l1Console: 'c', disks: [{ serial: 'Bad,serial', path: '/x', readOnly: true }] }), /serial/);
+  t.notMatch(joined, /vmspec\.control/, 'no control port for a boot that powers off');
+  const reset = l0Argv({ host: { kernel: '/k/vmlinuz', initrd: '/k/initrd.img' }, gic: 3, memoryMiB: 1536, smp: 2, jobFile: '/w/job.sh', serialLog: '/w/boot2-serial.log', l1Console: '/w/boot2-l1-console.log', disks, controlSocket: '/tmp/vmspec-l1-x,y/control' }).join(' ');
+  t.match(reset, /-chardev socket,id=l1control,path=\/tmp\/vmspec-l1-x,,y\/control -device virtserialport,bus=vser.0,chardev=l1control,name=vmspec.control/, 'a reset boot\'s control port: L0 QEMU connects to vmspec\'s socket, which tells L1 to stop L2');
 });
 
 t.test('the L1 host\'s GIC and the hypervisor\'s name', async (t) => {

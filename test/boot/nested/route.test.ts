@@ -16,6 +16,7 @@ t.test('--accel kvm --dry-run shows the nested route', { skip }, async (t) => {
   t.match(r.stderr, new RegExp(`this ${process.arch} host has no aarch64 /dev/kvm; each boot runs under KVM inside a nested L1 aarch64 host \\(QEMU TCG with EL2, L1 GICv3\\)`));
   t.match(r.stdout, /^hypervisor:\s+KVM nested in a TCG L1 aarch64 host/m);
   t.match(r.stdout, /^route:\s+L0 \S+ -M virt,virtualization=on,gic-version=3 \(TCG\) boots the L1 KVM host; inside it qemu-system-aarch64 -accel kvm -cpu host runs each boot/m);
+  t.match(r.stdout, /^boots:.*boot 2.*then resets the VM \(PSCI SYSTEM_RESET\)$/m, 'boot 2 resets under KVM too: the route watches the VM start again');
   const m = vmspec(['boot', '--accel', 'kvm', '--kvm-host-gic', 'match', '--dry-run']);
   t.match(m.stderr, /L1 GIC = each boot's/);
   const tcg = vmspec(['boot', '--accel', 'tcg', '--dry-run']);

@@ -58,4 +58,11 @@ t.test('the reference as a Xen domU, judged clause by clause', { skip, timeout: 
   t.not(status.get('V2-FW-VARS-PERSIST-HOST'), 'pass', 'no variable store: persistence is not shown');
   // PLAT-2 counts the domain's disks on xenbus (vbd-*), where xl put them.
   t.equal(status.get('V2-PLAT-DISCOVERABLE'), 'pass', 'V2-PLAT-DISCOVERABLE: the CPUs, memory and both PV disks were found');
+  // Exactly the fault matrix's row (xen-as-packaged in test/verdicts/faults.ts), nothing more.
+  const ids = (s: string) => res.results.filter((x) => x.status === s).map((x) => x.id).sort();
+  t.same(ids('fail'), ['V2-FW-RTC', 'V2-FW-UEFI', 'V2-FW-VARS-PERSIST', 'V2-FW-VARS-PERSIST-HOST', 'V2-HW-ACPI-TABLE-GUID', 'V2-HW-DT-COMPLETE', 'V2-HW-UEFI-CONFIG-TABLE', 'V2-PLAT-UART', 'V2-PLAT-UART-HOST'], 'fails exactly what Xen as packaged lacks');
+  t.same(ids('error'), [], 'no probe errors');
+  // No UEFI, so no store to start fresh (FW-6 from the host); no reset watched on this route (ARCH-4's reboot).
+  t.same(ids('undecided'), ['V2-ARCH-PSCI-RESET-HOST', 'V2-FW-NO-PRESET-BOOTVARS-HOST'], 'undecided: what this route cannot show');
+  t.equal(r.status, 1);
 });
