@@ -426,7 +426,9 @@ export class Qcow2Disk implements ByteSource {
       }
     } else {
       try {
-        data = zlib().inflateRawSync(input, { maxOutputLength: this.#cs, finishFlush: zlib().constants.Z_SYNC_FLUSH });
+        // One output buffer a little larger than the cluster: at zlib's default 16 KiB chunks a 64 KiB cluster was
+        // four buffers joined by a copy, and exactly the cluster size makes zlib allocate a spare one to look for more.
+        data = zlib().inflateRawSync(input, { maxOutputLength: this.#cs, chunkSize: this.#cs + 1024, finishFlush: zlib().constants.Z_SYNC_FLUSH });
       } catch (e) {
         throw new ParseError('qcow2 compressed cluster', coffset, `does not inflate to one ${this.#cs}-byte cluster: ${(e as Error).message}`);
       }
