@@ -1,19 +1,25 @@
 'use strict';
 // Build step, used by build/code-cache.cjs: a small disk shaped like the ones `vmspec verify` reads (a GPT,
-// a FAT32 ESP with \EFI\BOOT\BOOTAA64.EFI as GRUB builds it, a kernel and an initrd), so the warm-up run
-// compiles the code a real verify runs (GPT and FAT readers, PE and GRUB readers, the GRUB script
-// evaluator, the firmware-volume scan) and V8's code cache then holds it. A verify of a blank disk
-// stops at "no partition table" and leaves all of that to be compiled on every start.
-// Made with the tools the test fixtures use (sgdisk, mkfs.vfat, mtools); without them the build says
-// so and the cache is warmed on a blank disk only (a slower start, nothing wrong).
+// a FAT32 ESP with \EFI\BOOT\BOOTAA64.EFI as GRUB builds it, an ext4 root as Debian lays it out: fstab,
+// /boot with a kernel, its config, a gzip'd cpio initrd and grub.cfg, the modules directory), so the
+// warm-up run compiles the code a real verify runs (GPT, FAT, PE and GRUB readers, the GRUB script
+// evaluator, ext4, the kernel, config, initrd and module readers, the firmware-volume scan) and V8's code
+// cache then holds it. A verify of a blank disk stops at "no partition table" and leaves all of that to
+// be compiled on every start. None of it is a real kernel or module: only the layouts are real.
+// Made with the tools the test fixtures use (sgdisk, mkfs.vfat, mtools, mkfs.ext4 -d, cpio, gzip);
+// without them the build says so and the cache is warmed on a blank disk only (a slower start, nothing
+// wrong).
 const { execFileSync } = require('node:child_process');
-const { closeSync, openSync, writeFileSync } = require('node:fs');
-const { join } = require('node:path');
+const { closeSync, mkdirSync, openSync, writeFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
 
-const MIB = 1 << 20;
 /** FAT32 needs at least 65525 clusters: 40 MiB of 512-byte clusters (the reference ESP's geometry). */
 const ESP_MIB = 40;
-const DISK_MIB = ESP_MIB + 2;
+const ROOT_MIB = 16;
+const DISK_MIB = ESP_MIB + ROOT_MIB + 2;
+const KVER = '6.1.0-0-arm64';
+const ROOT_UUID = '0b1e6f3c-8d52-4b8e-9c55-5f0c2a7d1e10';
+const MODULES = ['kernel/drivers/block/virtio_blk.ko', 'kernel/drivers/net/virtio_net.ko', 'kernel/drivers/block/xen-blkfront.ko'];
 
 /**
  * An AArch64 PE32+ EFI application shaped as grub-mkimage writes one: a .text section and a "mods"
@@ -77,6 +83,49 @@ function grubLikePe(config, prefix) {
   return image;
 }
 
+/** An arm64 Image header (Documentation/arch/arm64/booting.rst): text_offset, image_size, flags, magic "ARM\x64". */
+function arm64Image() {
+  const image = Buffer.alloc(64 * 1024);
+  image.writeBigUInt64LE(0x80000n, 8);
+  image.writeBigUInt64LE(BigInt(image.length), 16);
+  image.writeBigUInt64LE(0xan, 24);
+  image.write('ARM\x64', 0x38, 'latin1');
+  return image;
+}
+
+/** The root tree: what Debian's layout puts where the kernel, initrd and module readers look. */
+function writeRootTree(root) {
+  const put = (path, data) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), data);
+  };
+  put('etc/fstab', `UUID=${ROOT_UUID} / ext4 rw,discard,errors=remount-ro 0 1\n`);
+  put('etc/os-release', 'PRETTY_NAME="vmspec warm-up"\nID=debian\nVERSION_ID="12"\n');
+  put(`boot/vmlinuz-${KVER}`, arm64Image());
+  const config = ['CONFIG_ARM64=y', 'CONFIG_SERIAL_AMBA_PL011=y', 'CONFIG_SERIAL_AMBA_PL011_CONSOLE=y', 'CONFIG_ARM_GIC=y',
+    'CONFIG_ARM_GIC_V3=y', 'CONFIG_RTC_DRV_EFI=y', 'CONFIG_VIRTIO_PCI=y', 'CONFIG_VIRTIO_MMIO=y', 'CONFIG_VIRTIO_BLK=m',
+    'CONFIG_VIRTIO_NET=m', 'CONFIG_XEN=y', 'CONFIG_XEN_BLKDEV_FRONTEND=m', '# CONFIG_XEN_NETDEV_FRONTEND is not set'];
+  put(`boot/config-${KVER}`, `${config.join('\n')}\n`);
+  put('boot/grub/grub.cfg', `set default="0"\nsearch --no-floppy --fs-uuid --set=root ${ROOT_UUID}\nmenuentry 'Debian GNU/Linux' {\n\tlinux /boot/vmlinuz-${KVER} root=UUID=${ROOT_UUID} ro console=ttyAMA0\n\tinitrd /boot/initrd.img-${KVER}\n}\n`);
+  const mods = join('usr/lib/modules', KVER);
+  for (const m of MODULES) put(join(mods, m), Buffer.alloc(1024, 0x7f));
+  put(join(mods, 'modules.dep'), MODULES.map((m) => `${m}:`).join('\n') + '\n');
+  put(join(mods, 'modules.builtin'), 'kernel/drivers/tty/serial/amba-pl011.ko\n');
+  put(join(mods, 'modules.builtin.modinfo'), 'amba_pl011.license=GPL\0');
+}
+
+/** A gzip'd newc cpio of `tree` (as update-initramfs writes one), written to `out`. */
+function initrd(tree, out) {
+  const files = MODULES.map((m) => join('usr/lib/modules', KVER, m));
+  for (const f of files) {
+    mkdirSync(dirname(join(tree, f)), { recursive: true });
+    writeFileSync(join(tree, f), Buffer.alloc(1024, 0x7f));
+  }
+  writeFileSync(join(tree, 'init'), '#!/bin/sh\n');
+  const cpio = execFileSync('cpio', ['-o', '-H', 'newc', '--quiet'], { cwd: tree, input: `${['init', ...files].join('\n')}\n` });
+  writeFileSync(out, execFileSync('gzip', ['-9', '-n'], { input: cpio }));
+}
+
 /** The disk's path in `dir`, or `{ why }` when a tool it is made with is missing or fails. */
 exports.warmUpImage = function warmUpImage(dir) {
   const disk = join(dir, 'warm-up.img');
@@ -85,20 +134,25 @@ exports.warmUpImage = function warmUpImage(dir) {
     const fd = openSync(disk, 'w');
     closeSync(fd);
     execFileSync('truncate', ['-s', `${DISK_MIB}M`, disk]);
-    execFileSync('sgdisk', ['-o', '-n', `1:1M:+${ESP_MIB}M`, '-t', '1:EF00', '-c', '1:ESP', disk], { stdio: 'ignore' });
+    execFileSync('sgdisk', ['-o', '-n', `1:1M:+${ESP_MIB}M`, '-t', '1:EF00', '-c', '1:ESP', '-n', `2:0:+${ROOT_MIB}M`, '-t', '2:8305', '-c', '2:root', disk], { stdio: 'ignore' });
     execFileSync('truncate', ['-s', `${ESP_MIB}M`, esp]);
     execFileSync('mkfs.vfat', ['-F', '32', '-S', '512', '-s', '1', '-n', 'WARM-UP', esp], { stdio: 'ignore' });
-    const config = 'search --no-floppy --file /vmlinuz --set=root\nlinux /vmlinuz root=LABEL=root console=ttyAMA0\ninitrd /initrd.img\nboot\n';
+    // As Debian's grub-install embeds it: find the root by UUID, then its /boot/grub/grub.cfg.
+    const config = `search.fs_uuid ${ROOT_UUID} root\nset prefix=($root)'/boot/grub'\nconfigfile $prefix/grub.cfg\n`;
     writeFileSync(join(dir, 'BOOTAA64.EFI'), grubLikePe(config, '/EFI/BOOT'));
     writeFileSync(join(dir, 'grub.cfg'), config);
-    // A kernel-sized file and an initrd: the firmware-volume scan and the kernel checks read them.
-    writeFileSync(join(dir, 'vmlinuz'), Buffer.alloc(2 * MIB, 0x5a));
-    writeFileSync(join(dir, 'initrd.img'), Buffer.alloc(MIB));
     const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
-    execFileSync('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT'], { env });
-    execFileSync('mcopy', ['-i', esp, join(dir, 'BOOTAA64.EFI'), join(dir, 'grub.cfg'), '::/EFI/BOOT/'], { env });
-    execFileSync('mcopy', ['-i', esp, join(dir, 'vmlinuz'), join(dir, 'initrd.img'), '::/'], { env });
+    execFileSync('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT', '::/EFI/debian'], { env });
+    execFileSync('mcopy', ['-i', esp, join(dir, 'BOOTAA64.EFI'), '::/EFI/BOOT/'], { env });
+    execFileSync('mcopy', ['-i', esp, join(dir, 'grub.cfg'), '::/EFI/debian/'], { env });
     execFileSync('dd', [`if=${esp}`, `of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc,sparse', 'status=none']);
+    const tree = join(dir, 'root');
+    writeRootTree(tree);
+    initrd(join(dir, 'initrd-tree'), join(tree, 'boot', `initrd.img-${KVER}`));
+    const rootImg = join(dir, 'root.img');
+    execFileSync('truncate', ['-s', `${ROOT_MIB}M`, rootImg]);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-U', ROOT_UUID, '-L', 'root', '-d', tree, rootImg], { stdio: 'ignore', env: { ...process.env, E2FSPROGS_FAKE_TIME: '1700000000' } });
+    execFileSync('dd', [`if=${rootImg}`, `of=${disk}`, 'bs=1M', `seek=${1 + ESP_MIB}`, 'conv=notrunc,sparse', 'status=none']);
     return disk;
   } catch (e) {
     return { why: e.code === 'ENOENT' ? `${e.path} is not installed` : String(e.message).split('\n')[0] };
