@@ -5,11 +5,13 @@ import { Memo } from '../../probes/types.js';
 /**
  * Whether an image can run the collector through cloud-init (NoCloud):
  * true/false from its root filesystem, null when the root cannot be read.
+ * `backing`: as the boot was told (`--backing`): QEMU follows a chain it was
+ * allowed to, so the root is read through the same chain.
  */
-export async function imageHasCloudInit(path: string): Promise<boolean | null> {
+export async function imageHasCloudInit(path: string, backing: 'follow' | 'refuse' = 'refuse'): Promise<boolean | null> {
   let disk;
   try {
-    disk = openDisk(path, { backing: 'refuse' });
+    disk = openDisk(path, { backing });
   } catch {
     return null;
   }

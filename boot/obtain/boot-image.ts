@@ -16,6 +16,8 @@ export interface BootImageOptions {
   sums?: string;
   allowUnverified?: boolean;
   cacheDir?: string;
+  /** qcow2 backing files (`--backing`): whether the root is read through the chain to tell cloud-init. */
+  backing?: 'follow' | 'refuse';
 }
 
 const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -39,7 +41,7 @@ export async function resolveBootImage(image: string | undefined, o: BootImageOp
       signal,
       onProgress: (p) => onProgress(`${p.phase === 'verify' ? 'checking' : 'downloading'} ${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}`),
     });
-    return { path: got.path, format: got.format, source: req.source, sha256: got.sha256, cloudInit: cloudInit ?? (await imageHasCloudInit(got.path)) };
+    return { path: got.path, format: got.format, source: req.source, sha256: got.sha256, cloudInit: cloudInit ?? (await imageHasCloudInit(got.path, o.backing)) };
   };
   if (image === undefined) {
     const ref = findReference(o.reference ?? 'builtin');
@@ -52,5 +54,5 @@ export async function resolveBootImage(image: string | undefined, o: BootImageOp
   const path = resolve(image);
   if (!existsSync(path)) throw new UnsupportedError(`image ${image} does not exist`, 'give a disk image path, an http(s)/file URL, or --reference NAME');
   if (o.sha256 || o.sha512 || o.sums) return fetchOne({ source: path, ...(o.sha256 ? { sha256: o.sha256 } : {}), ...(o.sha512 ? { sha512: o.sha512 } : {}), ...(o.sums ? { sumsUrl: o.sums } : {}) }, null);
-  return { path, format: sniffImageFormat(path), source: image, sha256: null, cloudInit: await imageHasCloudInit(path) };
+  return { path, format: sniffImageFormat(path), source: image, sha256: null, cloudInit: await imageHasCloudInit(path, o.backing) };
 }

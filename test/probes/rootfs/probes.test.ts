@@ -4,6 +4,7 @@
  * MBR, a bare filesystem), and cloud-init's installed/enabled state.
  */
 import t from 'tap';
+import { CLOUD_INIT_BASE } from '../../fixtures/cloud-init-root.js';
 import { Ajv } from 'ajv';
 import { openDisk } from '../../../probes/image/open-disk.js';
 import { PROBES } from '../../../probes/registry.js';
@@ -99,20 +100,6 @@ t.test('root discovery: GPT types, data partitions, MBR, a bare filesystem', { s
   t.match(bare, { root: { partition: null, filesystem: 'ext4' }, unreadable: null });
 });
 
-const CLOUD_INIT_BASE: NonNullable<SyntheticRootSpec['files']> = {
-  'usr/bin/cloud-init': '#!/usr/bin/python3\n',
-  'var/lib/dpkg/info/cloud-init.list': '/usr/bin/cloud-init\n',
-  'var/lib/dpkg/status': 'Package: dpkg\nStatus: install ok installed\nVersion: 1.21\n\nPackage: cloud-init\nStatus: install ok installed\nVersion: 22.4.2-1+deb12u1\n\n',
-  'usr/lib/systemd/system/cloud-init-local.service': '[Unit]\n',
-  'usr/lib/systemd/system/cloud-init.service': '[Unit]\n',
-  'usr/lib/systemd/system/cloud-config.service': '[Unit]\n',
-  'usr/lib/systemd/system/cloud-final.service': '[Unit]\n',
-  'usr/lib/systemd/system/cloud-init.target': '[Unit]\n',
-  'etc/systemd/system/cloud-init.target.wants/cloud-init.service': { symlink: '/lib/systemd/system/cloud-init.service' },
-  'etc/systemd/system/cloud-init.target.wants/cloud-init-local.service': { symlink: '/lib/systemd/system/cloud-init-local.service' },
-  'etc/systemd/system/multi-user.target.wants/cloud-init.target': { symlink: '/lib/systemd/system/cloud-init.target' },
-  'etc/cloud/cloud.cfg': 'users:\n  - default\ndatasource_list: [ NoCloud, ConfigDrive, OpenStack, None ]\n',
-};
 
 t.test('cloud-init: installed, enabled, disabled, masked, datasources', { skip: unavailable }, async (t) => {
   const cases: { name: string; files: SyntheticRootSpec['files']; want: object }[] = [
