@@ -15,10 +15,37 @@ export type FatEntryKind = 'free' | 'next' | 'reserved' | 'bad' | 'eoc';
 const CHUNK = 4096;
 const MAX_CACHED_CHUNKS = 256;
 
+/**
+ * Clusters seen on one chain walk: a Set, which a long chain on a volume
+ * of up to 16 M clusters trades for a bitmap (at most 2 MiB).
+ */
+class ClusterSet {
+  #set: Set<number> | null = new Set();
+  #bits: Uint8Array | null = null;
+  size = 0;
+  constructor(readonly clusters: number) {}
+  has(c: number): boolean {
+    return this.#bits ? (this.#bits[c >>> 3]! & (1 << (c & 7))) !== 0 : this.#set!.has(c);
+  }
+  add(c: number): void {
+    if (this.#set && this.#set.size >= 1024 && this.clusters <= 1 << 24) {
+      this.#bits = new Uint8Array((this.clusters >>> 3) + 1);
+      for (const x of this.#set) this.#bits[x >>> 3]! |= 1 << (x & 7);
+      this.#set = null;
+    }
+    if (this.#bits) this.#bits[c >>> 3]! |= 1 << (c & 7);
+    else this.#set!.add(c);
+    this.size++;
+  }
+}
+
 export class FatTable {
   readonly #src: ByteSource;
   readonly #geo: FatGeometry;
   readonly #chunks = new Map<number, Uint8Array>();
+  /** The chunk read last: a chain walks one chunk for hundreds of entries. */
+  #lastIndex = -1;
+  #last: Uint8Array | null = null;
   /** Entry values at and above these mean "bad cluster" / "end of chain". */
   readonly #bad: number;
   readonly #eoc: number;
@@ -51,6 +78,12 @@ export class FatTable {
       return n & 1 ? w >>> 4 : w & 0x0fff;
     }
     if (g.type === 'FAT16') return this.#byte(off) | (this.#byte(off + 1) << 8);
+    const at = off % CHUNK;
+    if (at <= CHUNK - 4 && off + 4 <= g.fatBytes) {
+      // The common case, one chunk lookup for all four bytes (a chain of a 4 MB file in 512-byte clusters is 8,000 of these).
+      const c = this.#chunk(off);
+      return (c[at]! | (c[at + 1]! << 8) | (c[at + 2]! << 16) | (c[at + 3]! << 24)) & 0x0fffffff;
+    }
     const w = (this.#byte(off) | (this.#byte(off + 1) << 8) | (this.#byte(off + 2) << 16) | (this.#byte(off + 3) << 24)) >>> 0;
     return w & 0x0fffffff;
   }
@@ -75,7 +108,7 @@ export class FatTable {
     if (!Number.isInteger(start) || start < 2 || start > max) {
       throw new ParseError('FAT', -1, `${what}: first cluster ${start} is outside 2..${max}`);
     }
-    const seen = new Set<number>();
+    const seen = new ClusterSet(max + 1);
     let c = start;
     for (let i = 0; i < limit; i++) {
       if (seen.has(c)) {
@@ -100,7 +133,14 @@ export class FatTable {
   #byte(rel: number): number {
     const g = this.#geo;
     if (rel < 0 || rel >= g.fatBytes) throw new ParseError('FAT', g.fatOffset + rel, 'entry lies past the end of the FAT');
+    return this.#chunk(rel)[rel % CHUNK] ?? 0;
+  }
+
+  /** The cached CHUNK of FAT bytes holding FAT byte `rel` (in range). */
+  #chunk(rel: number): Uint8Array {
+    const g = this.#geo;
     const index = Math.floor(rel / CHUNK);
+    if (index === this.#lastIndex) return this.#last!;
     let chunk = this.#chunks.get(index);
     if (chunk === undefined) {
       const base = index * CHUNK;
@@ -113,6 +153,8 @@ export class FatTable {
       chunk = this.#src.read(abs, len);
       this.#chunks.set(index, chunk);
     }
-    return chunk[rel - index * CHUNK] ?? 0;
+    this.#lastIndex = index;
+    this.#last = chunk;
+    return chunk;
   }
 }

@@ -41,6 +41,17 @@ export interface WalkItem {
   entry: FatDirEntry;
 }
 
+/** A file's cluster chain followed so far: the clusters met, and the walk to resume (null once it ended). */
+interface FileChain {
+  firstCluster: number;
+  clusters: number[];
+  rest: Generator<number, void, undefined> | null;
+  error: unknown;
+}
+
+/** Files whose chains are kept at once. */
+const MAX_CACHED_CHAINS = 64;
+
 export class FatVolume {
   readonly bpb: Bpb;
   readonly geometry: FatGeometry;
@@ -48,6 +59,8 @@ export class FatVolume {
   readonly problems: string[];
   readonly table: FatTable;
   readonly #dirs = new Map<DirRef, DirListing>();
+  /** Each file's cluster chain as far as it has been followed, by directory entry: ranges of a big file read one after another follow it once. */
+  readonly #chains = new Map<number, FileChain>();
 
   constructor(readonly source: ByteSource) {
     const bs = readBootSector(source);
@@ -208,10 +221,11 @@ export class FatVolume {
       throw new ParseError('FAT directory entry', entry.offset, `"${entry.name}" (${entry.size} bytes) starts at cluster ${entry.firstCluster}, outside 2..${max}`);
     }
     const out = new Uint8Array(length);
+    const clusters = this.#chainOf(entry, needed);
     // Clusters that follow each other on disk are read as one run: files are mostly contiguous, and a
     // 1 MiB file in 512-byte clusters would otherwise be 2048 reads. Clusters before `start` are only
     // followed in the FAT, not read.
-    let got = 0;
+    const got = Math.min(clusters.length, needed);
     let runFirst = 0;
     let runCount = 0;
     let runFrom = 0; // index in the file of the run's first cluster
@@ -224,23 +238,49 @@ export class FatVolume {
       else for (let i = 0; i < runCount; i++) this.readCluster(runFirst + i); // names the first cluster past the end
       runCount = 0;
     };
-    for (const c of this.table.chain(entry.firstCluster, needed, `file "${entry.name}"`)) {
-      if (got >= first) {
-        if (runCount > 0 && c === runFirst + runCount) runCount++;
-        else {
-          flush();
-          runFirst = c;
-          runCount = 1;
-          runFrom = got;
-        }
+    for (let i = first; i < got; i++) {
+      const c = clusters[i]!;
+      if (runCount > 0 && c === runFirst + runCount) runCount++;
+      else {
+        flush();
+        runFirst = c;
+        runCount = 1;
+        runFrom = i;
       }
-      got++;
     }
     flush();
     if (got < needed) {
       throw new ParseError('FAT', this.table.entryOffset(entry.firstCluster), `file "${entry.name}": cluster chain ends after ${got} clusters but DIR_FileSize ${entry.size} needs ${Math.ceil(entry.size / bpc)}`);
     }
     return out;
+  }
+
+  /**
+   * The first `needed` clusters of a file's chain (fewer when it ends
+   * sooner), following it further only when asked for more than before. A
+   * damaged link throws when it is reached, and again for any later ask.
+   */
+  #chainOf(entry: FatDirEntry, needed: number): readonly number[] {
+    let c = this.#chains.get(entry.offset);
+    if (!c || c.firstCluster !== entry.firstCluster) {
+      const total = Math.ceil(entry.size / this.geometry.bytesPerCluster);
+      c = { firstCluster: entry.firstCluster, clusters: [], rest: this.table.chain(entry.firstCluster, total, `file "${entry.name}"`), error: null };
+      if (this.#chains.size >= MAX_CACHED_CHAINS) this.#chains.clear();
+      this.#chains.set(entry.offset, c);
+    }
+    while (c.clusters.length < needed && c.rest) {
+      if (c.error) throw c.error;
+      let next: IteratorResult<number>;
+      try {
+        next = c.rest.next();
+      } catch (e) {
+        c.error = e;
+        throw e;
+      }
+      if (next.done) c.rest = null;
+      else c.clusters.push(next.value);
+    }
+    return c.clusters;
   }
 
   /**

@@ -132,6 +132,17 @@ for (const kind of ['fat12', 'fat16', 'fat32'] as const) {
       setFatEntry(early, vol, c0, 0x0ffffff8 & (kind === 'fat12' ? 0xfff : kind === 'fat16' ? 0xffff : 0x0fffffff));
       throwsParse(t, () => openFat(early).readFile(boot), /chain ends after 1 clusters/, 'end-of-chain before DIR_FileSize is covered');
       t.equal(openFat(early).readFile(boot, g.bytesPerCluster).length, g.bytesPerCluster, 'what the short chain covers still reads');
+      // One volume, reads in any order: the chain is followed once and kept, its damage met again on every read past it.
+      const [, c1] = bootClusters as [number, number];
+      const broken = patched();
+      setFatEntry(broken, vol, c1, 0);
+      const one = openFat(broken);
+      const bpc = g.bytesPerCluster;
+      t.same(one.readFileRange(boot, bpc, 10), vol.readFileRange(boot, bpc, 10), 'a range before the damage reads');
+      const first = throwsParse(t, () => one.readFileRange(boot, 2 * bpc, 10), /free value/, 'a range past it fails');
+      const again = throwsParse(t, () => one.readFileRange(boot, 2 * bpc + 1, 1), /free value/, 'and fails again, the same way');
+      t.equal(again?.offset, first?.offset, 'at the same FAT entry');
+      t.same(one.readFileRange(boot, 0, 2 * bpc), vol.readFileRange(boot, 0, 2 * bpc), 'what lies before it still reads after');
     });
 
     t.test('directory entries pointing out of range', async (t) => {
