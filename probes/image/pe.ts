@@ -1,5 +1,6 @@
 import { hex } from '../../bytes/hex.js';
 import { LeReader } from '../../bytes/le-reader.js';
+import { BufferByteSource, type ByteSource } from '../../bytes/byte-source.js';
 
 /**
  * PE/COFF image headers (Microsoft "PE Format"; UEFI 2.6 §2.1.1 says UEFI
@@ -260,26 +261,27 @@ const MAX_LONG_NAME = 64;
  * symbol table (PointerToSymbolTable + NumberOfSymbols × 18, its first
  * 4 bytes its size). Images are not supposed to use it, but GNU ld
  * writes one anyway (shim's .vendor_cert and .sbatlevel are found only
- * there). `file` is the whole file; a name that cannot be resolved stays
+ * there). `file` is the whole file (in memory or as ranges); a name that cannot be resolved stays
  * "/N".
  */
-export function resolvedSectionNames(file: Uint8Array, pe: PeReading): string[] {
+export function resolvedSectionNames(file: Uint8Array | ByteSource, pe: PeReading): string[] {
   const names = pe.sections.map((s) => s.name);
   if (!pe.valid || pe.e_lfanew === null || !names.some((n) => /^\/\d+$/.test(n))) return names;
+  const src = file instanceof Uint8Array ? new BufferByteSource(file, 'PE image') : file;
   const coff = pe.e_lfanew + 4;
-  if (coff + 20 > file.length) return names;
-  const v = new LeReader(file, 'PE image');
-  const pointerToSymbolTable = v.u32(coff + 8);
-  const numberOfSymbols = v.u32(coff + 12);
+  if (coff + 20 > src.size) return names;
+  const v = new LeReader(src.read(coff, 20), 'PE image');
+  const pointerToSymbolTable = v.u32(8);
+  const numberOfSymbols = v.u32(12);
   const table = pointerToSymbolTable + numberOfSymbols * 18;
-  if (pointerToSymbolTable === 0 || table + 4 > file.length) return names;
-  const tableSize = Math.min(v.u32(table), file.length - table);
+  if (pointerToSymbolTable === 0 || table + 4 > src.size) return names;
+  const tableSize = Math.min(new LeReader(src.read(table, 4), 'PE string table').u32(0), src.size - table);
   return names.map((n) => {
     const m = /^\/(\d{1,8})$/.exec(n);
     if (!m) return n;
     const at = Number(m[1]);
     if (at < 4 || at >= tableSize) return n;
-    const bytes = file.subarray(table + at, table + Math.min(tableSize, at + MAX_LONG_NAME));
+    const bytes = src.read(table + at, Math.min(tableSize, at + MAX_LONG_NAME) - at);
     const end = bytes.indexOf(0);
     if (end <= 0) return n;
     return Array.from(bytes.subarray(0, end), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '\uFFFD')).join('');

@@ -2,11 +2,11 @@ import { isReadError, ParseError, UnsupportedError } from '../../bytes/errors.js
 import type { DiskImage } from '../image/disk.js';
 import { openEsp } from '../image/esp.js';
 import { openFat } from '../image/fat.js';
-import { MAX_READ } from '../../bytes/byte-source.js';
+import { checkRange, MAX_READ, type ByteSource } from '../../bytes/byte-source.js';
 import { globToRegExp } from '../glob.js';
 import { partitionSource, readPartitionTable, type Partition } from '../image/partition-table.js';
 import { readPe, resolvedSectionNames, type PeReading } from '../image/pe.js';
-import { readUki, ukiBytes, type UkiFile, type UkiReading } from '../efi/uki.js';
+import { readUki, type UkiFile, type UkiReading } from '../efi/uki.js';
 import type { Memo } from '../types.js';
 import { parseBlsEntry, parseLoaderConf } from './bls.js';
 import { readGrubCore, type GrubCore } from './grub-core.js';
@@ -72,10 +72,11 @@ export interface BootChain {
 
 const MAX_LOADER_BYTES = Math.min(MAX_READ, 64 * 1024 * 1024);
 
-function sbatComponents(bytes: Uint8Array, pe: PeReading): string[] {
+function sbatComponents(file: ByteSource, pe: PeReading): string[] {
   const s = pe.sections.find((x) => x.name === '.sbat');
-  if (!s) return [];
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(s.pointerToRawData, Math.min(bytes.length, s.pointerToRawData + Math.min(s.sizeOfRawData, 65536))));
+  if (!s || s.pointerToRawData >= file.size) return [];
+  const length = Math.min(file.size, s.pointerToRawData + Math.min(s.sizeOfRawData, 65536)) - s.pointerToRawData;
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(file.read(s.pointerToRawData, length));
   return text.replace(/\0[\s\S]*$/, '').split('\n').map((l) => l.split(',')[0]!.trim()).filter((c) => c && c !== 'sbat');
 }
 
@@ -107,13 +108,14 @@ function isShimHelper(names: Set<string>, sbat: string[]): boolean {
   return sbat.includes('shim') && !isShim(names);
 }
 
-/** What kind of EFI binary a loader is; `bytes` is the whole file. */
-export function loaderKindOf(bytes: Uint8Array, pe: PeReading, sbat: string[]): LoaderKind {
-  const names = new Set(resolvedSectionNames(bytes, pe));
+/** What kind of EFI binary a loader is; `file` is the whole file (in memory or as ranges: only systemd-boot's signature needs all of it). */
+export function loaderKindOf(file: Uint8Array | ByteSource, pe: PeReading, sbat: string[]): LoaderKind {
+  const names = new Set(resolvedSectionNames(file, pe));
   if (names.has('.linux')) return 'uki';
   if (isShim(names)) return 'shim';
   if (isShimHelper(names, sbat)) return 'unknown';
   if (names.has('mods') || sbat.includes('grub')) return 'grub';
+  const bytes = file instanceof Uint8Array ? file : file.read(0, file.size);
   const info = systemdLoaderInfo(bytes);
   // A systemd-stub without an embedded kernel (.linux) boots nothing: not a loader to follow.
   if (info === 'systemd-stub') return 'unknown';
@@ -245,10 +247,27 @@ export function followRemovablePath(image: DiskImage, memo: Memo): BootChain {
   });
 }
 
-function readWhole(vol: GrubVolume, path: string): Uint8Array | null {
-  const size = vol.size(path);
-  if (size === null) return null;
-  return vol.read(path, Math.min(size, MAX_LOADER_BYTES));
+/**
+ * A loader on the ESP as ranges, read only where looked at (a GRUB image
+ * is mostly module bodies and a memdisk nothing here needs), or null when
+ * absent or unloadable. Firmware loads the whole file, so its cluster
+ * chain must reach the end, as reading it whole required.
+ */
+function openLoader(vol: GrubVolume, path: string): ByteSource | null {
+  const fileSize = vol.size(path);
+  if (fileSize === null) return null;
+  const size = Math.min(fileSize, MAX_LOADER_BYTES);
+  if (size > 0 && !vol.readAt(path, size - 1, 1)) return null;
+  return {
+    size,
+    name: path,
+    read(offset, length) {
+      checkRange(this, offset, length);
+      const got = vol.readAt(path, offset, length);
+      if (!got) throw new ParseError(path, offset, `${length} bytes at ${offset} cannot be read`);
+      return got;
+    },
+  };
 }
 
 /** Loaders started by loaders (shim → fallback → shim → GRUB is four): more is a loop. */
@@ -261,22 +280,22 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
     chain.unfollowable = `the loaders on the ESP start each other in a loop (${MAX_CHAIN} deep at ${loaderPath})`;
     return;
   }
-  const bytes = readWhole(esp, fwd);
+  const file = openLoader(esp, fwd);
   if (depth === 0) {
-    chain.loaderFound = bytes !== null;
-    if (!bytes) {
+    chain.loaderFound = file !== null;
+    if (!file) {
       chain.steps.push(`${loaderPath}: not found, so firmware without boot variables has nothing to start`);
       return;
     }
     chain.loaderStoredPath = loaderPath;
   }
-  if (!bytes) {
+  if (!file) {
     chain.steps.push(`${loaderPath}: not found`);
     return;
   }
-  const pe = readPe(bytes.subarray(0, 64 * 1024), bytes.length);
-  const sbat = pe.valid ? sbatComponents(bytes, pe) : [];
-  const kind: LoaderKind = pe.valid ? loaderKindOf(bytes, pe, sbat) : 'unknown';
+  const pe = readPe(file.read(0, Math.min(file.size, 64 * 1024)), file.size);
+  const sbat = pe.valid ? sbatComponents(file, pe) : [];
+  const kind: LoaderKind = pe.valid ? loaderKindOf(file, pe, sbat) : 'unknown';
   if (depth === 0) {
     chain.loaderKind = kind;
     chain.loaderMachine = pe.machineName;
@@ -285,7 +304,7 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
   const dir = fwd.slice(0, fwd.lastIndexOf('/')) || '/';
   switch (kind) {
     case 'grub': {
-      const core = readGrubCore(bytes, pe);
+      const core = readGrubCore(file, pe);
       if (depth === 0 || chain.grubPrefix === null) {
         chain.grubPrefix = core?.prefix ?? null;
         chain.grubEmbeddedConfig = Boolean(core?.config);
@@ -365,14 +384,14 @@ function follow(chain: BootChain, esp: GrubVolume, espName: string, world: GrubW
     case 'uki':
       chain.steps.push(`${loaderPath}: a unified kernel image (kernel, initrd and command line in one EFI binary)`);
       chain.kernelReached = true;
-      chain.defaultBoot = ukiBoot(ukiBytes(bytes), pe, fwd, espName, esp.partition, chain, 'the removable path starts it');
+      chain.defaultBoot = ukiBoot(file, pe, fwd, espName, esp.partition, chain, 'the removable path starts it');
       return;
     case 'linux':
       chain.steps.push(`${loaderPath}: a Linux kernel with its EFI stub, started directly`);
       chain.kernelReached = true;
       return;
     default:
-      if (pe.valid && isShimHelper(new Set(resolvedSectionNames(bytes, pe)), sbat)) {
+      if (pe.valid && isShimHelper(new Set(resolvedSectionNames(file, pe)), sbat)) {
         chain.steps.push(`${loaderPath}: one of shim's helpers (shim's SBAT without its .vendor_cert): its fallback or MokManager, not shim`);
         chain.unfollowable = `${loaderPath} is shim's fallback or MokManager, not a boot loader: what it starts depends on boot variables it writes`;
         return;

@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BufferByteSource } from '../../../bytes/byte-source.js';
 import { readPe } from '../../../probes/image/pe.js';
 import { readGrubCore } from '../../../probes/rootfs/grub-core.js';
 import { GrubEvaluator, parseGrubenv, pickDefault, type GrubVolume } from '../../../probes/rootfs/grub-eval.js';
@@ -103,6 +104,28 @@ t.test('the real Debian monolithic GRUB: prefix, embedded config, FAT memdisk', 
   t.equal(md.kind('/grub.cfg'), 'file');
   t.match(new TextDecoder().decode(md.read('/grub.cfg', 4096)!), /source \$cmdpath\/grub\.cfg/);
   t.equal(readGrubCore(readFileSync(efi.systemdBootAa64), readPe(readFileSync(efi.systemdBootAa64).subarray(0, 65536))), null, 'systemd-boot has no mods section');
+});
+
+t.test('read as ranges, the GRUB image gives the same core while reading a small part of the file', async (t) => {
+  const efi = efiBinaries();
+  const bytes = readFileSync(efi.grubaa64);
+  const pe = readPe(bytes.subarray(0, 65536), bytes.length);
+  const whole = readGrubCore(bytes, pe)!;
+  // A real source that counts what is asked of it.
+  const asked: [number, number][] = [];
+  const file = new (class extends BufferByteSource {
+    override read(offset: number, length: number): Uint8Array {
+      asked.push([offset, length]);
+      return super.read(offset, length);
+    }
+  })(bytes, 'grubaa64.efi');
+  const lazy = readGrubCore(file, pe)!;
+  t.same([lazy.prefix, lazy.config, lazy.modules], [whole.prefix, whole.config, whole.modules], 'prefix, config and module count as read whole');
+  const cfg = (c: typeof whole): string => new TextDecoder().decode(memdiskVolume(c.memdisk!)!.read('/grub.cfg', 4096)!);
+  t.equal(cfg(lazy), cfg(whole), "the memdisk's grub.cfg");
+  const read = asked.reduce((n, [, len]) => n + len, 0);
+  t.ok(read < bytes.length / 20, `${read} of ${bytes.length} bytes read: module bodies and the memdisk's font are left alone`);
+  t.ok(asked.every(([o, n]) => o >= 0 && o + n <= bytes.length), 'every read within the file');
 });
 
 t.test('a ustar memdisk (grub-mkstandalone style) made by tar', async (t) => {
