@@ -113,8 +113,7 @@ function decompressInto(input: Uint8Array, compression: InitrdCompression, reade
   };
   if (compression === 'gzip') {
     return new Promise((resolve, reject) => {
-      // 1 MiB chunks: each chunk is a round trip to the thread pool, and at the default 16 KiB a 40 MB initrd spent most of its time waiting.
-      const z = zlib().createGunzip({ chunkSize: 1 << 20 });
+      const z = zlib().createGunzip({ chunkSize: gunzipChunkSize(input) });
       let failed = false;
       const fail = (e: unknown): void => {
         if (failed) return;
@@ -180,6 +179,25 @@ function decompressInto(input: Uint8Array, compression: InitrdCompression, reade
     });
     child.stdin.end(Buffer.from(input.buffer, input.byteOffset, input.length));
   });
+}
+
+/** Bounds for the gunzip output chunk. */
+const MIN_CHUNK = 1 << 20;
+const MAX_CHUNK = 256 * 1024 * 1024;
+
+/**
+ * Output chunk size for inflating `input`, a gzip stream taken to end the
+ * initrd: its ISIZE (RFC 1952 §2.3.1, the last 4 bytes) plus room, clamped.
+ * Each chunk is a round trip between the thread pool and the main thread;
+ * one chunk for the whole stream lets the pool inflate it while the main
+ * thread does other work. A wrong or wrapped ISIZE only costs more trips.
+ */
+export function gunzipChunkSize(input: Uint8Array): number {
+  if (input.length < 18) return MIN_CHUNK;
+  const at = input.length - 4;
+  const isize = (input[at]! | (input[at + 1]! << 8) | (input[at + 2]! << 16) | (input[at + 3]! << 24)) >>> 0;
+  // More than the output, so the last pass never fills the chunk and makes zlib allocate a spare one.
+  return Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, isize + 1024));
 }
 
 export interface ModuleInInitrd {

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ParseError, UnsupportedError } from '../../../bytes/errors.js';
 import { CpioReader, readCpioAt } from '../../../probes/rootfs/cpio.js';
-import { compressionAt, initrdModules, listInitrd } from '../../../probes/rootfs/initrd.js';
+import { compressionAt, gunzipChunkSize, initrdModules, listInitrd } from '../../../probes/rootfs/initrd.js';
 import { buildInitrd, debianKernel, fastFixturesUnavailable, moduleClosure, type InitrdCompression } from '../../fixtures/rootfs-builder.js';
 
 const unavailable = fastFixturesUnavailable();
@@ -94,6 +94,24 @@ t.test('hand-made archives: concatenation, padding, chunked input', async (t) =>
   r.finish();
   t.same(r.entries.map((e) => e.name), ['a', 'dir', 'dir/b.ko']);
   t.equal(readCpioAt(a, 0).end, a.length, 'readCpioAt stops after the trailer');
+});
+
+t.test("gzip's ISIZE sizes the output chunk; a wrong one only costs round trips", async (t) => {
+  const big = newc(Array.from({ length: 300 }, (_, i) => ({ name: `lib/modules/x/m${i}.ko`, data: `${i}`.repeat(3000) })));
+  const gz = gzipSync(big);
+  t.equal(gunzipChunkSize(gz), big.length + 1024, 'ISIZE (the stream\'s length) plus room');
+  t.equal(gunzipChunkSize(gzipSync(Buffer.from('x'))), 1 << 20, 'at least 1 MiB');
+  const names = (await listInitrd(gz, 'one member')).entries.map((e) => e.name);
+  t.equal(names.length, 300, 'one member lists every entry');
+  // Two gzip members: the last 4 bytes give only the second's size; zero padding after the stream gives 0.
+  const half = big.length / 2;
+  const cut = big.subarray(0, half - (half % 4));
+  const twoMembers = Buffer.concat([gzipSync(cut), gzipSync(big.subarray(cut.length))]);
+  t.ok(gunzipChunkSize(twoMembers) < big.length, 'a multi-member stream understates');
+  t.same((await listInitrd(twoMembers, 'two members')).entries.map((e) => e.name), names, 'and lists the same');
+  const padded = Buffer.concat([gz, Buffer.alloc(4096)]);
+  t.equal(gunzipChunkSize(padded), 1 << 20, 'zero padding reads as ISIZE 0');
+  t.same((await listInitrd(padded, 'padded')).entries.map((e) => e.name), names, 'and lists the same');
 });
 
 t.test('damage is a ParseError with an offset, never a crash', async (t) => {
