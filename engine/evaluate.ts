@@ -37,6 +37,7 @@ export async function evaluate(requirements: Requirement[], inputs: Omit<ProbeIn
   const memo = inputs.memo ?? new Memo();
   const given: ProbeInputs = { ...inputs, memo };
   const runs = new Map<string, Promise<Outcome>>();
+  await prepare(requirements, given);
   const results: Result[] = [];
   for (const req of requirements) {
     const started = monotonicMs();
@@ -48,6 +49,25 @@ export async function evaluate(requirements: Requirement[], inputs: Omit<ProbeIn
 }
 
 
+
+/** Lets each probe that will run start its slow off-thread work first (Probe.prepare), once per (name, params). */
+async function prepare(requirements: Requirement[], inputs: ProbeInputs): Promise<void> {
+  const prepared = new Set<string>();
+  for (const req of requirements) {
+    if (req.manual !== undefined || !req.probe || !req.expect) continue;
+    const entry = probeEntry(req.probe);
+    if (!entry || !inputs[entry.input]) continue;
+    const key = `${req.probe}\0${JSON.stringify(req.params)}`;
+    if (prepared.has(key)) continue;
+    prepared.add(key);
+    const probe = await entry.load();
+    try {
+      probe.prepare?.(inputs, req.params);
+    } catch {
+      // Ignored: the probe's run meets the same failure and reports it.
+    }
+  }
+}
 
 async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<string, Promise<Outcome>>): Promise<Result> {
   if (req.manual !== undefined || !req.probe || !req.expect) {

@@ -59,6 +59,8 @@ export interface Probe<P extends Facts = Facts> {
   readonly params: Schema;
   readonly facts: Schema;
   run(inputs: RunInputs, params: P): Facts | Promise<Facts>;
+  /** See ProbeDefinition.prepare. */
+  prepare?(inputs: RunInputs, params: P): void;
   readonly [DEFINED]: true;
 }
 
@@ -71,6 +73,15 @@ export interface ProbeDefinition<F extends Facts> {
   /** Built with probes/facts-schema.ts: a hand-written object has no facts type, and is refused. */
   readonly facts: FactSchema<F> & (Facts extends F ? { 'facts must be built with probes/facts-schema.ts': never } : unknown);
   run(inputs: RunInputs, params: Facts): NoInfer<F> | Promise<NoInfer<F>>;
+  /**
+   * Optional: starts slow work that runs off the main thread (decompression
+   * on the thread pool) and that `run` will await through the memo, so it
+   * overlaps the probes evaluated before this one. The engine calls it for
+   * every selected requirement before evaluating any; it observes nothing,
+   * and whatever it throws is ignored (`run` meets the same failure and
+   * reports it).
+   */
+  prepare?(inputs: RunInputs, params: Facts): void;
 }
 
 export function defineProbe<F extends Facts>(definition: ProbeDefinition<F>): Probe {

@@ -95,6 +95,17 @@ export const kernelDriversProbe = defineProbe({
     },
   },
   facts,
+  prepare(inputs, params) {
+    // The initrd is listed (its gunzip on the thread pool) while the kernel's configuration and module lists are
+    // parsed and the probes before this one run. It is started before the configuration says whether an option is a
+    // module, so it is read in vain only when every named option is built in or its module file is missing.
+    const wanted = (params.options as { config: string; module?: string }[]) ?? [];
+    if (!inputs.image || !wanted.some((o) => o.module)) return;
+    const view = guestView(inputs.image, inputs.memo);
+    const dk = view.defaultKernel;
+    if (!view.os || !dk) return;
+    defaultInitrdFacts(view.os.fs, dk, inputs.memo).catch(() => {}); // run awaits the same promise and reports its failure
+  },
   async run(inputs, params) {
     if (!inputs.image) throw new UnsupportedError('image.kernel-drivers needs an image');
     const wanted = (params.options as { config: string; module?: string }[]) ?? [];
