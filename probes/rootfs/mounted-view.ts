@@ -28,6 +28,8 @@ interface MountedNode {
 }
 
 const INO_SPAN = 2 ** 40;
+/** Paths whose lstat is kept at once. */
+const MAX_CACHED_STATS = 4096;
 
 /** A mount point in canonical form: absolute, no "." or "..", no trailing slash. Null for one that is not absolute or climbs. */
 export function normaliseMountPoint(at: string): string | null {
@@ -41,6 +43,7 @@ export class MountedFilesystem extends NodeFilesystem<MountedNode> {
   readonly type: string;
   readonly mounts: readonly Mount[];
   readonly #at = new Map<string, number>();
+  readonly #stats = new Map<string, FileStat | FsError>();
   protected readonly walker: PathWalker<MountedNode>;
 
   /** `mounts[0]` is the root; later mounts over the same point hide earlier ones, as mount(8) stacks them. */
@@ -72,8 +75,26 @@ export class MountedFilesystem extends NodeFilesystem<MountedNode> {
     };
   }
 
+  /**
+   * What the mounted filesystem says of a node, asked once per path: the
+   * walk asks for each component's type several times, and each ask
+   * resolves the whole path in the mounted filesystem again. A missing
+   * path is remembered too; damage is not (it is thrown each time).
+   */
   #lstat(n: MountedNode): FileStat {
-    return this.mounts[n.m]!.fs.lstat(n.path);
+    const key = `${n.m}\0${n.path}`;
+    const known = this.#stats.get(key);
+    if (known instanceof FsError) throw known;
+    if (known) return known;
+    if (this.#stats.size >= MAX_CACHED_STATS) this.#stats.clear();
+    try {
+      const st = this.mounts[n.m]!.fs.lstat(n.path);
+      this.#stats.set(key, st);
+      return st;
+    } catch (e) {
+      if (e instanceof FsError) this.#stats.set(key, e);
+      throw e;
+    }
   }
 
   statNode(n: MountedNode): FileStat {
