@@ -89,6 +89,11 @@ export class BufferByteSource implements ByteSource {
   }
 }
 
+/** `file` as a source: bytes in memory wrapped (named `name`), a source as it is. For parsers that take either. */
+export function asByteSource(file: Uint8Array | ByteSource, name: string): ByteSource {
+  return file instanceof Uint8Array ? new BufferByteSource(file, name) : file;
+}
+
 /** A window of another source: a partition of a disk. */
 export class SliceByteSource implements ByteSource {
   constructor(

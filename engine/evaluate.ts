@@ -54,7 +54,7 @@ export async function evaluate(requirements: Requirement[], inputs: Omit<ProbeIn
 async function prepare(requirements: Requirement[], inputs: ProbeInputs): Promise<void> {
   const prepared = new Set<string>();
   for (const req of requirements) {
-    if (req.manual !== undefined || !req.probe || !req.expect) continue;
+    if (!isAutomated(req)) continue;
     const entry = probeEntry(req.probe);
     if (!entry || !inputs[entry.input]) continue;
     const key = `${req.probe}\0${JSON.stringify(req.params)}`;
@@ -69,8 +69,13 @@ async function prepare(requirements: Requirement[], inputs: ProbeInputs): Promis
   }
 }
 
+/** A clause the engine judges: not manual, with a probe and an expectation. */
+function isAutomated(req: Requirement): req is Requirement & { probe: string; expect: NonNullable<Requirement['expect']> } {
+  return req.manual === undefined && Boolean(req.probe) && Boolean(req.expect);
+}
+
 async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<string, Promise<Outcome>>): Promise<Result> {
-  if (req.manual !== undefined || !req.probe || !req.expect) {
+  if (!isAutomated(req)) {
     return resultShell(req, 'manual', `check by hand: ${firstLine(req.manual ?? 'no automated probe')}`);
   }
   const entry = probeEntry(req.probe);

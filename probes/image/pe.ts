@@ -1,6 +1,6 @@
 import { hex } from '../../bytes/hex.js';
 import { LeReader } from '../../bytes/le-reader.js';
-import { BufferByteSource, type ByteSource } from '../../bytes/byte-source.js';
+import { asByteSource, type ByteSource } from '../../bytes/byte-source.js';
 
 /**
  * PE/COFF image headers (Microsoft "PE Format"; UEFI 2.6 §2.1.1 says UEFI
@@ -267,7 +267,7 @@ const MAX_LONG_NAME = 64;
 export function resolvedSectionNames(file: Uint8Array | ByteSource, pe: PeReading): string[] {
   const names = pe.sections.map((s) => s.name);
   if (!pe.valid || pe.e_lfanew === null || !names.some((n) => /^\/\d+$/.test(n))) return names;
-  const src = file instanceof Uint8Array ? new BufferByteSource(file, 'PE image') : file;
+  const src = asByteSource(file, 'PE image');
   const coff = pe.e_lfanew + 4;
   if (coff + 20 > src.size) return names;
   const v = new LeReader(src.read(coff, 20), 'PE image');

@@ -1,6 +1,6 @@
 import type { PeReading } from '../image/pe.js';
 import { LeReader } from '../../bytes/le-reader.js';
-import { BufferByteSource, SliceByteSource, type ByteSource } from '../../bytes/byte-source.js';
+import { asByteSource, SliceByteSource, type ByteSource } from '../../bytes/byte-source.js';
 
 /**
  * What a GRUB EFI image (grub-mkimage / grub-mkstandalone output) carries in
@@ -35,7 +35,7 @@ const cstr = (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: false 
  * 2.4 MB font) are left where they are.
  */
 export function readGrubCore(file: Uint8Array | ByteSource, pe: PeReading): GrubCore | null {
-  const src = file instanceof Uint8Array ? new BufferByteSource(file, 'GRUB core image') : file;
+  const src = asByteSource(file, 'GRUB core image');
   const mods = pe.sections.find((s) => s.name === 'mods');
   if (!mods) return null;
   const start = mods.pointerToRawData;

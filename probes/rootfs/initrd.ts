@@ -2,6 +2,7 @@ import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { childProcess, zlib } from '../../bytes/lazy-builtins.js';
 import { CpioReader, cpioMagic, readCpioAt, type CpioEntry, type CpioFormat } from './cpio.js';
 import { hexBytes } from '../../bytes/hex.js';
+import { LeReader } from '../../bytes/le-reader.js';
 
 /**
  * Listing an initramfs the way the kernel unpacks it (init/initramfs.c,
@@ -194,8 +195,7 @@ const MAX_CHUNK = 256 * 1024 * 1024;
  */
 export function gunzipChunkSize(input: Uint8Array): number {
   if (input.length < 18) return MIN_CHUNK;
-  const at = input.length - 4;
-  const isize = (input[at]! | (input[at + 1]! << 8) | (input[at + 2]! << 16) | (input[at + 3]! << 24)) >>> 0;
+  const isize = new LeReader(input.subarray(input.length - 4), 'gzip trailer').u32(0, 'ISIZE');
   // More than the output, so the last pass never fills the chunk and makes zlib allocate a spare one.
   return Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, isize + 1024));
 }

@@ -1,6 +1,6 @@
 import { isReadError } from '../../bytes/errors.js';
 import { FsError } from '../fs/filesystem.js';
-import { BufferByteSource, type ByteSource } from '../../bytes/byte-source.js';
+import { asByteSource, type ByteSource } from '../../bytes/byte-source.js';
 import type { FatVolume } from '../image/fat.js';
 import { openFat } from '../image/fat.js';
 import type { GrubVolume } from './grub-eval.js';
@@ -143,7 +143,7 @@ export function tarVolume(name: string, bytes: Uint8Array): GrubVolume | null {
 
 /** GRUB's memdisk: a FAT image (Debian's monolithic builds), read where looked at, or a tar (grub-mkstandalone), read whole. */
 export function memdiskVolume(memdisk: Uint8Array | ByteSource): GrubVolume | null {
-  const src = memdisk instanceof Uint8Array ? new BufferByteSource(memdisk, 'GRUB memdisk') : memdisk;
+  const src = asByteSource(memdisk, 'GRUB memdisk');
   try {
     if (src.size >= 512 + 262 && String.fromCharCode(...src.read(257, 5)) === 'ustar') return tarVolume('memdisk', src.read(0, src.size));
     return fatVolume('memdisk', null, openFat(src));
