@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { copyFileSparse } from '../bytes/sparse-copy.js';
 import { delimiter, join } from 'node:path';
 import { UnsupportedError } from '../bytes/errors.js';
 import type { DiskFormat } from '../probes/image/disk-format.js';
@@ -52,7 +53,7 @@ export function findQemu(): string | undefined {
 /** A fresh VARS copy for one machine (both boots of a persistence test share it). */
 export function copyVars(fw: Firmware, dest: string): string {
   if (fw.varsTemplate === undefined) throw new UnsupportedError(`the firmware ${fw.code} has no variable-store template to copy`);
-  copyFileSync(fw.varsTemplate, dest);
+  copyFileSparse(fw.varsTemplate, dest);
   return dest;
 }
 

@@ -1,4 +1,4 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSparse } from '../bytes/sparse-copy.js';
 import { flashSized, padToFlash } from './firmware/flash-file.js';
 import { openSysroot } from '../probes/sysroot/open.js';
 import { throwIfCanceled } from './errors.js';
@@ -48,7 +48,7 @@ export async function* runBoots(plan: PlannedBoot[], o: BootRunOptions, run: { n
     const tag = `boot${i + 1}`;
     if (fw.varsTemplate !== undefined && b.vars !== 'same') {
       vars = work.file(`${tag}-VARS.fd`);
-      copyFileSync(fw.varsTemplate, vars);
+      copyFileSparse(fw.varsTemplate, vars);
       if ((fw.varsFormat ?? 'raw') === 'raw') padToFlash(vars);
     }
     const evidence = work.file(`${tag}-evidence.img`);

@@ -1,4 +1,5 @@
-import { accessSync, closeSync, constants, copyFileSync, openSync, readSync, statSync, truncateSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSparse } from '../../bytes/sparse-copy.js';
 import { UnsupportedError } from '../../bytes/errors.js';
 import { isAbsolute } from 'node:path';
 import { hasQcow2Magic, type DiskFormat } from '../../probes/image/disk-format.js';
@@ -53,7 +54,7 @@ export function flashSized(path: string, copyTo: () => string): string {
   const size = statSync(path).size;
   if (size === VIRT_PFLASH_BYTES) return path;
   const dest = copyTo();
-  copyFileSync(path, dest);
+  copyFileSparse(path, dest);
   padToFlash(dest);
   return dest;
 }

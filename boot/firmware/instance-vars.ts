@@ -1,5 +1,6 @@
-import { constants, copyFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { UnsupportedError } from '../../bytes/errors.js';
+import { copyFileSparse } from '../../bytes/sparse-copy.js';
 import type { FlashFile, SelectedFirmware } from './types.js';
 
 /**
@@ -29,8 +30,9 @@ export function createInstanceVars(fw: SelectedFirmware, dest: string, opts: Ins
     throw new UnsupportedError(`the firmware "${fw.description}" (mode ${fw.mode}) has no nvram template: there is no variable store to copy`, 'choose split-mode firmware, or pass --vars-template VARS');
   }
   try {
-    // COPYFILE_EXCL: fail rather than replace, atomically (no check-then-copy race).
-    copyFileSync(template.filename, dest, opts.overwrite ? 0 : constants.COPYFILE_EXCL);
+    // exclusive: fail rather than replace, atomically (no check-then-copy race).
+    // Sparse: Debian's 64 MiB AAVMF_VARS.fd is all zeros until edk2 formats it.
+    copyFileSparse(template.filename, dest, { exclusive: !opts.overwrite });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new UnsupportedError(`the instance vars file ${dest} already exists`, 'it may hold this VM\'s variables: remove it, pick another path, or ask to overwrite it');

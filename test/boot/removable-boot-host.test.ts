@@ -14,7 +14,8 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSparse } from '../../bytes/sparse-copy.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReferenceImage } from '../../boot/reference/build.js';
@@ -47,7 +48,7 @@ t.test('an image whose loader is off the removable path: no OS from a fresh stor
   const dir = mkdtempSync(join(tmpdir(), 'vmspec-removable-boot-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const image = join(dir, 'loader-off-removable-path.img');
-  copyFileSync((ref as ReferenceImage).image, image);
+  copyFileSparse((ref as ReferenceImage).image, image);
   const esp = `${image}@@${espOffset(image)}`;
   execFileSync('mmd', ['-i', esp, '::/EFI/debian']);
   execFileSync('mmove', ['-i', esp, '::/EFI/BOOT/BOOTAA64.EFI', '::/EFI/debian/grubaa64.efi']);

@@ -5,7 +5,8 @@
  * evidence bundles by the real collector (test/fixtures/evidence-bundles.ts).
  * Every builder is cached, so the matrix costs one build per input.
  */
-import { closeSync, copyFileSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSparse } from '../../bytes/sparse-copy.js';
 import { join } from 'node:path';
 import { buildReferenceImage } from '../../boot/reference/build.js';
 import { createEvidenceDisk } from '../../boot/reference/evidence-disk.js';
@@ -74,7 +75,7 @@ export function editedImage(name: string, tool: string[], edit: (disk: string, d
   const base = vmImage('good');
   const dir = cachedDir(`verdicts-edit-${name}`, { v: 1, base: sha256File(base), tool }, (d) => {
     const disk = join(d, 'disk.img');
-    copyFileSync(base, disk);
+    copyFileSparse(base, disk);
     edit(disk, d);
   });
   return join(dir, 'disk.img');
@@ -108,7 +109,7 @@ export function vmdkImage(): string {
 export function qcow2ExternalData(): string {
   const base = vmImage('good');
   const dir = cachedDir('verdicts-qcow2-data-file', { v: 1, base: sha256File(base) }, (d) => {
-    copyFileSync(base, join(d, 'disk.raw'));
+    copyFileSparse(base, join(d, 'disk.raw'));
     run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', '-o', 'data_file=disk.data,data_file_raw=on', 'disk.raw', 'disk.qcow2'], { cwd: d });
   });
   return join(dir, 'disk.qcow2');

@@ -72,6 +72,10 @@ t.test('createInstanceVars: a copy, never a link, never an overwrite unless aske
   t.equal(st.size, statSync(AAVMF_VARS).size);
   execFileSync('cmp', [dest, AAVMF_VARS]); // throws when they differ
   t.pass('cmp: identical content');
+  const cpSparse = join(d, 'cp-sparse.fd');
+  execFileSync('cp', ['--sparse=always', AAVMF_VARS, cpSparse]);
+  // Each 4 KiB block cp keeps is at most one 64 KiB block of ours: the template's zeros cost no disk.
+  t.ok(st.blocks <= statSync(cpSparse).blocks * 16, `holes where the template is zeros (${st.blocks * 512} bytes allocated, cp --sparse=always: ${statSync(cpSparse).blocks * 512})`);
 
   writeFileSync(dest, 'instance state');
   t.throws(() => createInstanceVars(fw, dest), { name: 'UnsupportedError', message: /already exists/ });

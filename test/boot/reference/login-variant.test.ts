@@ -1,6 +1,7 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSparse } from '../../../bytes/sparse-copy.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -112,7 +113,7 @@ class Console {
 t.test('booted under QEMU: kernel banner, login on ttyAMA0, the prompt, LAVA\'s ext2 overlay mount by UUID', { skip, timeout: 600_000 }, async (t) => {
   const login = ref!;
   const vars = join(work, 'vars.fd');
-  copyFileSync(fw!.varsTemplate, vars);
+  copyFileSparse(fw!.varsTemplate, vars);
   // LAVA's overlay disk: ext2 (prepare_guestfs), mounted by UUID; one file in it.
   const overlay = join(work, 'overlay.img');
   const uuid = '5a1f0e2d-3c4b-4a69-8d7e-0f1e2d3c4b5a';

@@ -7,7 +7,8 @@
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { copyFileSparse } from '../../../bytes/sparse-copy.js';
 import { join } from 'node:path';
 import { BufferByteSource, FileByteSource } from '../../../bytes/byte-source.js';
 import { ParseError, UnsupportedError } from '../../../bytes/errors.js';
@@ -134,7 +135,7 @@ function hostile(t: TestT, fx: JournalFixture, edit: (img: string) => void): str
   // One scratch directory per subtest: t.testdir() recreates it on each call.
   if (!scratch.has(t)) scratch.set(t, t.testdir());
   const img = join(scratch.get(t)!, `hostile-${copies++}.img`);
-  copyFileSync(fx.snapshot, img);
+  copyFileSparse(fx.snapshot, img);
   edit(img);
   return img;
 }

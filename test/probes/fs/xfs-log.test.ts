@@ -8,7 +8,8 @@
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { copyFileSparse } from '../../../bytes/sparse-copy.js';
 import { join } from 'node:path';
 import { BufferByteSource, FileByteSource } from '../../../bytes/byte-source.js';
 import { crc32c } from '../../../bytes/crc32.js';
@@ -145,7 +146,7 @@ let copies = 0;
 function hostile(t: TestT, fx: XfsLogFixture, edit: (img: string) => void): string {
   if (!scratch.has(t)) scratch.set(t, t.testdir());
   const img = join(scratch.get(t)!, `hostile-${copies++}.img`);
-  copyFileSync(fx.snapshot, img);
+  copyFileSparse(fx.snapshot, img);
   edit(img);
   return img;
 }

@@ -7,7 +7,8 @@
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { copyFileSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { copyFileSparse } from '../../../bytes/sparse-copy.js';
 import { join } from 'node:path';
 import { FileByteSource } from '../../../bytes/byte-source.js';
 import { walk } from '../../../probes/fs/filesystem.js';
@@ -241,7 +242,7 @@ t.test('a dirty log is detected as xfs_logprint sees it and replayed; norecovery
 t.test('a metadata CRC mismatch is counted and named, and the intact structure still reads', async (t) => {
   const fx = fixtures[0]!.fx;
   const copy = join(t.testdir(), 'crc.img');
-  copyFileSync(fx.image, copy);
+  copyFileSparse(fx.image, copy);
   const ino = Number(xfsDbLs(fx.image, '/files').find((e) => e.name === 'small')!.ino);
   const sb = openXfs(new FileByteSource(fx.image)).sb;
   // di_gen (+92) is not read by the reader: only the CRC notices the change.
@@ -259,7 +260,7 @@ t.test('damage is a ParseError, unknown features an UnsupportedError', async (t)
   const dir = t.testdir();
   const patched = (name: string, offset: number, bytes: number[]): FileByteSource => {
     const p = join(dir, `${name}.img`);
-    copyFileSync(fx.image, p);
+    copyFileSparse(fx.image, p);
     patchBytes(p, offset, bytes);
     const src = new FileByteSource(p);
     t.teardown(() => src.close());

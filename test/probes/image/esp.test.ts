@@ -1,4 +1,5 @@
-import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { copyFileSparse } from '../../../bytes/sparse-copy.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -155,7 +156,7 @@ t.test('4096-byte logical sectors: GPT from fdisk -b 4096, FAT from mkfs.vfat -S
 t.test('MBR disk with an OSType 0xEF partition (UEFI 2.6 §5.2.1)', async (t) => {
   const base = mbrDisk([{ type: '83', sizeMiB: 2 }, { type: 'ef', sizeMiB: FAT16.sizeMiB }], FAT16.sizeMiB + 4);
   const path = join(tmp, 'mbr.img');
-  copyFileSync(base, path);
+  copyFileSparse(base, path);
   const part = sfdiskJson(path).partitions[1]!;
   const fat = buildFatImage('esp-fat16', FAT16);
   const src = new FileByteSource(fat);
@@ -172,7 +173,7 @@ t.test('MBR disk with an OSType 0xEF partition (UEFI 2.6 §5.2.1)', async (t) =>
 
 t.test('BS_FilSysType that lies is a problem, not the type', async (t) => {
   const fat = join(tmp, 'lie.img');
-  copyFileSync(buildFatImage('esp-fat16', FAT16), fat);
+  copyFileSparse(buildFatImage('esp-fat16', FAT16), fat);
   const fd = openSync(fat, 'r+');
   writeSync(fd, Buffer.from('FAT32   '), 0, 8, 54);
   closeSync(fd);

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSparse } from '../../../bytes/sparse-copy.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -120,7 +121,7 @@ t.test('BS_FilSysType that lies (patched real images; minfo shows the label, fsc
   ];
   for (const [i, c] of cases.entries()) {
     const file = join(tmp, `lie${i}.img`);
-    copyFileSync(c.img, file);
+    copyFileSparse(c.img, file);
     const fd = new FileByteSource(c.img);
     const orig = fd.read(c.at, 8);
     fd.close();

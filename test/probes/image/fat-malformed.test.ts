@@ -1,4 +1,5 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSparse } from '../../../bytes/sparse-copy.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -229,7 +230,7 @@ for (const kind of ['fat12', 'fat16', 'fat32'] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'vmspec-fat-del-'));
       t.teardown(() => rmSync(dir, { recursive: true, force: true }));
       const copy = join(dir, 'fat.img');
-      copyFileSync(img, copy);
+      copyFileSparse(img, copy);
       run('mdel', ['-i', copy, '::/EFI/Boot/bootaa64.efi', '::/Long File Name.txt'], { env: mtoolsEnv });
       run('mrd', ['-i', copy, '::/empty dir'], { env: mtoolsEnv });
       const s = new FileByteSource(copy);

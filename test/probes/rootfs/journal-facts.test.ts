@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { Ajv } from 'ajv';
-import { copyFileSync } from 'node:fs';
+import { copyFileSparse } from '../../../bytes/sparse-copy.js';
 import { join } from 'node:path';
 import { openDisk } from '../../../probes/image/open-disk.js';
 import { PROBES } from '../../../probes/registry.js';
@@ -61,7 +61,7 @@ t.test('a dirty journal is replayed: the os-release written last is found, and t
 
 t.test('an unreadable journal: read unreplayed (the older os-release), the reason in the facts', async (t) => {
   const copy = join(t.testdir(), 'broken-journal.img');
-  copyFileSync(fx.snapshot, copy);
+  copyFileSparse(fx.snapshot, copy);
   const jsb = Number(debugfs(copy, 'bmap <8> 0').trim()) * 4096;
   patch(copy, jsb, [0, 0, 0, 0]); // the journal superblock's h_magic
   const facts = await rootfsFacts(t, guestDisk({ name: 'jr-root-broken', rootContent: copy }));

@@ -7,7 +7,8 @@
  * a damaged root is an error, not a crash; qcow2 gives raw's verdicts.
  */
 import t from 'tap';
-import { closeSync, copyFileSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
+import { copyFileSparse } from '../../../bytes/sparse-copy.js';
 import { join } from 'node:path';
 import { validator } from '../../../requirements/schemas.js';
 import { loadSpecOrThrow, type SpecSet } from '../../../requirements/spec-load.js';
@@ -229,7 +230,7 @@ function main(): void {
         name: 'ext4-unknown-feature',
         // An incompatible feature bit no reader knows: refused by name, not misread.
         content: join(cachedDir('rootfs-unknown-incompat', { v: 1, from: goodRoot }, (d) => {
-          copyFileSync(goodRoot, join(d, 'root.ext4'));
+          copyFileSparse(goodRoot, join(d, 'root.ext4'));
           const fd = openSync(join(d, 'root.ext4'), 'r+');
           const b = Buffer.alloc(4);
           readSync(fd, b, 0, 4, 1024 + 0x60);
@@ -272,7 +273,7 @@ function main(): void {
     /** A patched copy of the good root, cached by what it was made from. */
     const damaged = (name: string, damage: (image: string) => void): string =>
       join(cachedDir(`rootfs-damaged-${name}`, { v: 1, from: goodRoot }, (d) => {
-        copyFileSync(goodRoot, join(d, 'root.ext4'));
+        copyFileSparse(goodRoot, join(d, 'root.ext4'));
         damage(join(d, 'root.ext4'));
       }), 'root.ext4');
     // Superblock: s_blocks_per_group = 0.
