@@ -13,6 +13,7 @@ PACKAGES=(
   qemu-utils          # qemu-img: qcow2 fixtures and oracle
   qemu-system-arm     # qemu-system-aarch64: DTB dumps, guest boots
   qemu-efi-aarch64    # AAVMF/edk2 firmware
+  ipxe-qemu           # efi-virtio.rom: QEMU's default NIC and LAVA's virtio-net-pci need it (a Recommends, so named here)
   mtools dosfstools   # FAT images and oracle
   gdisk fdisk         # sgdisk/sfdisk: GPT images and oracle
   e2fsprogs           # mkfs.ext4/debugfs: root filesystems and oracle
