@@ -50,6 +50,10 @@ case_name() {
 
 work=$(mktemp -d 2>/dev/null) || work=/tmp/vmspec-verdicts
 mkdir -p "$work"
+# The fetched evidence and the results are uploaded or reported by the end:
+# nothing is left behind, also when the step is interrupted.
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM HUP
 results=$work/$slug.json
 statuses=$work/statuses
 : >"$statuses"

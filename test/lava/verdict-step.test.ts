@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,8 +73,10 @@ async function runStep(t: Test, name: string, bundleUrl: string, resultsUrl: str
 /** The job's run step through sh, as LAVA's run script holds it. */
 async function runLine(t: Test, line: string, env: Record<string, string> = {}): Promise<Map<string, string[]>> {
   writeFileSync(calls, '');
-  const r = await exec('sh', ['-c', line], { env: { ...process.env, ...env, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
+  const tmp = mkdtempSync(join(work, 'tmp-'));
+  const r = await exec('sh', ['-c', line], { env: { ...process.env, ...env, TMPDIR: tmp, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
   t.equal(r.stderr.includes('lava-test-case') && r.stderr.includes('not found'), false, 'helpers found on PATH');
+  t.same(readdirSync(tmp), [], 'the step leaves nothing in TMPDIR');
   const out = new Map<string, string[]>();
   for (const line of readFileSync(calls, 'utf8').split('\n').filter(Boolean)) {
     const [helper, caseName, ...rest] = line.split(' ');
@@ -130,8 +132,10 @@ t.test('the verdict image\'s userland (busybox, node, no curl): the bundle step 
   const run = JSON.parse(vmspec(['verify', '--evidence', bundle.tar, '--only', ids.join(','), '--format', 'json']).stdout) as RunResults;
   writeFileSync(calls, '');
   const line = bundleVerdictStep({ bundleUrl: `${base}/run-2/cell.tar`, resultsUrl: `${base}/run-2/cell.json`, spec: 'vmspec-v2', slug: 'cell', cases });
-  const r = await exec(join(image, 'sh'), ['-c', line], { env: { PATH: image, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
+  const tmp = mkdtempSync(join(work, 'tmp-'));
+  const r = await exec(join(image, 'sh'), ['-c', line], { env: { PATH: image, TMPDIR: tmp, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
   t.notMatch(r.stderr, /not found/, `every command found: ${r.stderr}`);
+  t.same(readdirSync(tmp), [], 'the step leaves nothing in TMPDIR (busybox mktemp)');
   const got = new Map(readFileSync(calls, 'utf8').split('\n').filter(Boolean).map((l) => { const [h, c, ...rest] = l.split(' '); return [`${h} ${c}`, rest] as const; }));
   t.same(got.get('lava-test-case vmspec-fetch-bundle'), ['--result', 'pass'], 'GET without curl');
   for (const x of run.results) t.same(got.get(`lava-test-case ${cases.get(x.id)}`), ['--result', LAVA_RESULT[x.status]], `${x.id} (${x.status})`);
