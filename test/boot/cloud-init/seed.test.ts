@@ -99,11 +99,12 @@ t.test('network-config: present by default, absent on request', async (t) => {
 
 /** cloud-init's own NoCloud datasource reading a seed directory, then its network-config choice. */
 const ORACLE = `
-import json, logging, sys, tempfile
+import atexit, json, logging, shutil, sys, tempfile
 logging.disable(logging.CRITICAL)
 from cloudinit import helpers, stages
 from cloudinit.sources.DataSourceNoCloud import DataSourceNoCloud
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)
 paths = helpers.Paths({"cloud_dir": tmp + "/cloud", "run_dir": tmp + "/run"})
 # fs_label points nowhere, so only the seed directory is read (never a host disk).
 ds = DataSourceNoCloud({"datasource": {"NoCloud": {"fs_label": "vmspec-none"}}}, None, paths)
