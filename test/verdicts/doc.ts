@@ -102,21 +102,21 @@ ${refused.map((f) => `| \`${f.id}\` | ${cell(f.title)} | ${cell(f.produced)} | e
 * **Real boots** (cost \`boot\`): the reference image (\`boot/reference\`)
   under QEMU TCG with Debian's AAVMF, its evidence disk judged as
   \`vmspec verify --evidence DISK\` would (\`realBootEvidence\` in
-  \`test/verdicts/inputs.ts\`). Measured on 2 shared cores: 28–38 s per
-  boot as QEMU reports it (each kept in \`boot-ms\` beside the cached
-  evidence disk); cold, the two persistence boots and the fresh-store boot
-  took 161 s of test time together, reference image cached.
+  \`test/verdicts/inputs.ts\`). Measured on 2 cores: 11–13 s per boot as
+  QEMU reports it on a quiet machine (each kept in \`boot-ms\` beside the
+  cached evidence disk), 28–38 s on a busy one; the six boots took 74 s of
+  test time together, cold, reference image cached.
   Skipped, with the reason, when VMSPEC_SKIP_BOOT is set or QEMU/AAVMF are
   missing.
 * A fault may list \`knownFalseFailures\`: clauses that fail on it today
   although the spec does not ask them to, with the reason. They are
   tolerated (never required, never counted as a clause's failing test) until
   the fix lands, then removed.
-* Everything is cached under \`.cache/fixtures\`. Measured on 2 shared
-  cores: the whole matrix takes 87 s with a warm cache (52 s with
-  \`VMSPEC_SKIP_BOOT=1\`); cold, the fast entries take 211 s (the Debian
-  kernel package download, 20 s, not included) and each real boot 28–38 s
-  more.
+* Everything is cached under \`.cache/fixtures\`. Measured on 2 cores, a
+  quiet machine: the whole matrix takes 11 s of test time with a warm cache
+  (9 s with \`VMSPEC_SKIP_BOOT=1\`); cold, 184 s, the Debian packages'
+  download and the six real boots included. On a busy machine it took 87 s
+  warm and 211 s cold without the boots.
 
 ## Faults proven by whole boots and by the parsers' own tests
 
