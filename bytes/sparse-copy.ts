@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 
 /**
  * Why this exists: Node's copyFileSync writes every byte, so a copy of a
@@ -37,26 +37,34 @@ export function copyFileSparse(src: string, dest: string, opts: SparseCopyOption
   try {
     const to = openSync(dest, opts.exclusive ? 'wx' : 'w');
     try {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      let pos = 0;
-      for (;;) {
-        const n = readSync(from, buf, 0, CHUNK, pos);
-        if (n === 0) break;
-        for (let at = 0; at < n; at += HOLE_BLOCK) {
-          const block = buf.subarray(at, Math.min(at + HOLE_BLOCK, n));
-          if (!isAllZero(block)) writeFull(to, block, pos + at);
-        }
-        pos += n;
-      }
+      const n = writeNonZeroBlocks(from, to);
       // Trailing zero blocks were skipped: the size comes from the truncate.
-      ftruncateSync(to, pos);
-      if (fstatSync(to).size !== pos) throw Object.assign(new Error(`${dest}: wrote ${fstatSync(to).size} bytes, not ${pos}`), { code: 'EIO' });
-      return pos;
+      ftruncateSync(to, n);
+      return n;
     } finally {
       closeSync(to);
     }
   } finally {
     closeSync(from);
+  }
+}
+
+/**
+ * Writes the open file `from` into the open file `to` from byte `at` on,
+ * skipping every all-zero 64 KiB block: only for a destination that reads
+ * as zeros there already (new, or just truncated). Returns the bytes read.
+ */
+export function writeNonZeroBlocks(from: number, to: number, at = 0): number {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let pos = 0;
+  for (;;) {
+    const n = readSync(from, buf, 0, CHUNK, pos);
+    if (n === 0) return pos;
+    for (let b = 0; b < n; b += HOLE_BLOCK) {
+      const block = buf.subarray(b, Math.min(b + HOLE_BLOCK, n));
+      if (!isAllZero(block)) writeFull(to, block, at + pos + b);
+    }
+    pos += n;
   }
 }
 

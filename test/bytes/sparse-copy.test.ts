@@ -1,7 +1,7 @@
 import t from 'tap';
-import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyFileSparse, isAllZero } from '../../bytes/sparse-copy.js';
+import { copyFileSparse, isAllZero, writeNonZeroBlocks } from '../../bytes/sparse-copy.js';
 import { run } from '../fixtures/cache.js';
 
 const MiB = 1024 * 1024;
@@ -87,4 +87,28 @@ t.test('the copy is read, never written: the source is unchanged', async (t) => 
   copyFileSparse(src, join(dir, 'dest'));
   t.equal(run('sha256sum', [src]), before);
   t.equal(statSync(src).mtimeMs, mtime);
+});
+
+t.test('writeNonZeroBlocks puts a file into a truncated one at an offset, its zeros left as holes', async (t) => {
+  const dir = t.testdir({});
+  const src = join(dir, 'part.img');
+  islands(src, 8, [0, 7 * MiB]);
+  const disk = join(dir, 'disk.img');
+  run('truncate', ['-s', '16M', disk]);
+  const at = 3 * MiB + 512; // not block-aligned: every byte lands where it belongs
+  const from = openSync(src, 'r');
+  const to = openSync(disk, 'r+');
+  try {
+    t.equal(writeNonZeroBlocks(from, to, at), 8 * MiB, 'returns the bytes read');
+    const part = Buffer.alloc(8 * MiB);
+    t.equal(readSync(to, part, 0, part.length, at), part.length);
+    t.same(part, readFileSync(src), 'the partition reads back as the source');
+  } finally {
+    closeSync(from);
+    closeSync(to);
+  }
+  t.equal(statSync(disk).size, 16 * MiB, 'the disk keeps its size');
+  const whole = readFileSync(disk);
+  t.ok(isAllZero(whole.subarray(0, at)) && isAllZero(whole.subarray(at + 8 * MiB)), 'nothing written outside the range');
+  t.ok(allocated(disk) <= 4 * 64 * 1024, `only the data's blocks are allocated (${allocated(disk)} bytes)`);
 });
