@@ -266,6 +266,13 @@ export function qcow2Container(h: Qcow2Header): { [key: string]: string | number
 
 const L1_CHUNK_ENTRIES = 512;
 const L2_CACHE_BYTES = 8 * 1024 * 1024;
+/**
+ * Decompressed clusters kept. Only clusters read in part are kept: reads
+ * of metadata (a FAT, directories, inode tables, a loader's headers) come
+ * back to the same cluster, while a file read whole streams through its
+ * clusters once and would push all of those out.
+ */
+const CLUSTER_CACHE_BYTES = 4 * 1024 * 1024;
 
 /** The virtual disk of a qcow2 image. `backing` supplies unallocated clusters (zeros past its end, or without one). */
 export class Qcow2Disk implements ByteSource {
@@ -275,7 +282,7 @@ export class Qcow2Disk implements ByteSource {
   readonly #l2Entries: number;
   readonly #l1Chunks = new Lru<number, DataView>(64);
   readonly #l2Tables: Lru<number, DataView>;
-  readonly #clusters = new Lru<number, Uint8Array>(4);
+  readonly #clusters: Lru<number, Uint8Array>;
   /** Compressed descriptor split (qcow2.txt "Compressed Clusters Descriptor": x = 62 - (cluster_bits - 8)). */
   readonly #csizeShift: bigint;
   readonly #csizeMask: bigint;
@@ -287,6 +294,7 @@ export class Qcow2Disk implements ByteSource {
     this.#cs = header.clusterSize;
     this.#l2Entries = this.#cs / (header.extendedL2 ? 16 : 8);
     this.#l2Tables = new Lru(Math.max(2, Math.floor(L2_CACHE_BYTES / this.#cs)));
+    this.#clusters = new Lru(Math.max(4, Math.floor(CLUSTER_CACHE_BYTES / this.#cs)));
     const x = 62 - (header.clusterBits - 8);
     this.#csizeShift = BigInt(x);
     this.#csizeMask = (1n << BigInt(header.clusterBits - 8)) - 1n;
@@ -319,7 +327,7 @@ export class Qcow2Disk implements ByteSource {
     const where = (): number => l2.offset + index * entrySize;
 
     if (entry & L2_COMPRESSED) {
-      const data = this.#decompress(entry, where());
+      const data = this.#decompress(entry, where(), out.length < this.#cs);
       out.set(data.subarray(inCluster, inCluster + out.length));
       return;
     }
@@ -405,8 +413,8 @@ export class Qcow2Disk implements ByteSource {
     return { offset, table };
   }
 
-  /** A compressed cluster: raw deflate (compression_type zlib) or one zstd frame (zstd), exactly one cluster once decoded. */
-  #decompress(entry: bigint, at: number): Uint8Array {
+  /** A compressed cluster: raw deflate (compression_type zlib) or one zstd frame (zstd), exactly one cluster once decoded; `keep`: cache it. */
+  #decompress(entry: bigint, at: number, keep: boolean): Uint8Array {
     const coffset = Number(entry & this.#coffsetMask);
     const cached = this.#clusters.get(coffset);
     if (cached) return cached;
@@ -434,7 +442,7 @@ export class Qcow2Disk implements ByteSource {
       }
     }
     if (data.length !== this.#cs) throw new ParseError('qcow2 compressed cluster', coffset, `decodes to ${data.length} bytes, expected ${this.#cs}`);
-    this.#clusters.set(coffset, data);
+    if (keep) this.#clusters.set(coffset, data);
     return data;
   }
 }

@@ -128,6 +128,32 @@ t.test('reading the partition table touches metadata only', async (t) => {
   t.ok(file.stats.bytesRead < 512 * 1024, `read ${file.stats.bytesRead} of ${file.size} bytes`);
 });
 
+t.test('compressed clusters read in part are kept; clusters read whole stream through', async (t) => {
+  const q = toQcow2(dataDisk(), { compressed: true });
+  // qemu-img map names the runs that hold data: the longest is the "file" read whole below.
+  const map = JSON.parse(run('qemu-img', ['map', '--output=json', q])) as { start: number; length: number; data: boolean }[];
+  const longest = map.filter((m) => m.data).sort((x, y) => y.length - x.length)[0]!;
+  const file = new FileByteSource(q);
+  t.teardown(() => file.close());
+  const header = readQcow2Header(file);
+  const cs = header.clusterSize;
+  t.ok(longest.length >= 8 * cs && map[0]!.data, `data at 0 and a run of ${longest.length / cs} clusters at ${longest.start}`);
+  const disk = new Qcow2Disk(file, header);
+  const raw = openDisk(toRaw(q));
+  t.teardown(() => raw.close());
+  const readBytes = (): number => file.stats.bytesRead;
+  disk.read(0, 512);
+  const afterFirst = readBytes();
+  t.same(disk.read(1024, 512), raw.disk.read(1024, 512), 'another sector of the first cluster reads right');
+  t.equal(readBytes(), afterFirst, 'from the kept cluster: no read of the file');
+  t.ok(Buffer.from(disk.read(longest.start, longest.length)).equals(raw.disk.read(longest.start, longest.length)), 'the run read whole reads right');
+  const afterStream = readBytes();
+  disk.read(512, 512);
+  t.equal(readBytes(), afterStream, 'the partly read cluster is still kept after the run streamed through');
+  disk.read(longest.start + longest.length - cs, cs);
+  t.ok(readBytes() > afterStream, 'the last cluster of the run was not kept: reading it again reads the file');
+});
+
 t.test('zstd-compressed clusters decode; a damaged one is a ParseError naming it', async (t) => {
   const q = toQcow2(dataDisk(), { compressed: true, compressionType: 'zstd' });
   t.equal(qemuImgInfo(q)['format-specific']?.data?.['compression-type'], 'zstd', 'qemu-img wrote zstd clusters');
