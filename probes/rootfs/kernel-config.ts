@@ -39,10 +39,11 @@ export function parseKernelConfig(text: string): KernelConfig {
   const lines = text.split('\n');
   const n = Math.min(lines.length, MAX_CONFIG_LINES);
   for (let i = 0; i < n; i++) {
-    const raw = lines[i]!.replace(/\r$/, '');
-    const line = raw.trim();
+    // The first character picks the one pattern that can match (an exec per pattern per line was most of the cost).
+    const line = lines[i]!.trim();
     if (line === '') continue;
-    const set = SET.exec(line);
+    const first = line.charCodeAt(0);
+    const set = first === 67 /* C */ ? SET.exec(line) : null;
     if (set) {
       const name = set[1]!;
       const value = set[2]!;
@@ -50,7 +51,7 @@ export function parseKernelConfig(text: string): KernelConfig {
       options.set(name, { name, state, value, lineNumber: i + 1, line });
       continue;
     }
-    const unset = NOT_SET.exec(line);
+    const unset = first === 35 /* # */ ? NOT_SET.exec(line) : null;
     if (unset) {
       const name = unset[1]!;
       options.set(name, { name, state: 'n', value: null, lineNumber: i + 1, line });

@@ -10,8 +10,8 @@ import { FsError, joinPath, walk, type ReadOnlyFilesystem } from '../fs/filesyst
 export interface ModuleTree {
   /** Canonical path of the tree. */
   dir: string;
-  /** Module name (with '_') → path relative to dir and dependency names; null without modules.dep. */
-  dep: Map<string, { path: string; deps: string[] }> | null;
+  /** modules.dep by module name; null without modules.dep. */
+  dep: ModulesDep | null;
   /** Names listed in modules.builtin or modules.builtin.modinfo; null when both are missing. */
   builtin: Set<string> | null;
   /** The files the built-in names came from. */
@@ -37,14 +37,24 @@ export interface ModuleLookup {
 const MAX_METADATA = 16 * 1024 * 1024;
 const MAX_WALK = 50_000;
 
+/** How module files end: .ko, compressed or not (the longer ones first). */
+const MODULE_SUFFIXES = ['.ko.gz', '.ko.xz', '.ko.zst', '.ko'];
+
+/** The module suffix `path` ends with, or null. */
+function moduleSuffix(path: string): string | null {
+  for (const s of MODULE_SUFFIXES) if (path.endsWith(s)) return s;
+  return null;
+}
+
 /** Module name of a path: basename without .ko[.gz|.xz|.zst], '-' folded to '_' (as kmod does). */
 export function moduleName(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);
-  return base.replace(/\.ko(\.(gz|xz|zst))?$/, '').replace(/-/g, '_');
+  const suffix = moduleSuffix(base);
+  return normaliseModuleName(suffix ? base.slice(0, base.length - suffix.length) : base);
 }
 
 export function normaliseModuleName(name: string): string {
-  return name.replace(/-/g, '_');
+  return name.includes('-') ? name.replaceAll('-', '_') : name;
 }
 
 function readText(fs: ReadOnlyFilesystem, path: string): string | null {
@@ -56,16 +66,55 @@ function readText(fs: ReadOnlyFilesystem, path: string): string | null {
   }
 }
 
-export function parseModulesDep(text: string): Map<string, { path: string; deps: string[] }> {
-  const out = new Map<string, { path: string; deps: string[] }>();
-  for (const line of text.split('\n')) {
-    const i = line.indexOf(':');
-    if (i <= 0) continue;
-    const path = line.slice(0, i).trim();
-    if (!/\.ko(\.(gz|xz|zst))?$/.test(path)) continue;
-    out.set(moduleName(path), { path, deps: line.slice(i + 1).trim().split(/\s+/).filter(Boolean).map(moduleName) });
+/** One module's line of modules.dep. */
+export interface ModuleDep {
+  /** Path relative to the tree. */
+  path: string;
+  /** Dependency names, in load order. */
+  deps: string[];
+}
+
+/**
+ * modules.dep by module name (a later line for the same name wins). Only
+ * the names are read up front; a line's dependencies are split when that
+ * module is looked up (a verify asks for a handful of ~1,000 to ~6,000).
+ */
+export class ModulesDep {
+  readonly #lines = new Map<string, { path: string; rest: string }>();
+  readonly #parsed = new Map<string, ModuleDep>();
+
+  constructor(text: string) {
+    for (let start = 0; start < text.length; ) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const line = text.slice(start, end);
+      start = end + 1;
+      const i = line.indexOf(':');
+      if (i <= 0) continue;
+      const path = line.slice(0, i).trim();
+      if (!moduleSuffix(path)) continue;
+      const name = moduleName(path);
+      this.#lines.set(name, { path, rest: line.slice(i + 1) });
+    }
   }
-  return out;
+
+  get size(): number {
+    return this.#lines.size;
+  }
+
+  get(name: string): ModuleDep | undefined {
+    const done = this.#parsed.get(name);
+    if (done) return done;
+    const line = this.#lines.get(name);
+    if (!line) return undefined;
+    const dep = { path: line.path, deps: line.rest.trim().split(/\s+/).filter(Boolean).map(moduleName) };
+    this.#parsed.set(name, dep);
+    return dep;
+  }
+}
+
+export function parseModulesDep(text: string): ModulesDep {
+  return new ModulesDep(text);
 }
 
 /**
@@ -106,7 +155,7 @@ export function openModuleTree(fs: ReadOnlyFilesystem, dir: string): ModuleTree 
     walked = new Map();
     if (fs.exists(joinPath(dir, 'kernel'))) {
       for (const e of walk(fs, joinPath(dir, 'kernel'), { maxEntries: MAX_WALK, maxDepth: 32 })) {
-        if (e.type === 'file' && /\.ko(\.(gz|xz|zst))?$/.test(e.path)) {
+        if (e.type === 'file' && moduleSuffix(e.path)) {
           const name = moduleName(e.path);
           if (!walked.has(name)) walked.set(name, e.path.slice(dir.length + 1));
         }
