@@ -1,6 +1,6 @@
 import { ParseError, UnsupportedError } from '../bytes/errors.js';
-import { probeEntry } from '../probes/table.js';
-import { Memo, type Facts, type Json, type ProbeInputKind, type ProbeInputs } from '../probes/types.js';
+import { probeEntry, type ProbeEntry } from '../probes/table.js';
+import { Memo, type Facts, type Json, type Prepared, type ProbeInputKind, type ProbeInputs } from '../probes/types.js';
 import { describe, match } from '../requirements/expect.js';
 import type { Requirement } from '../requirements/requirement.js';
 import { SHOWS } from './select.js';
@@ -31,42 +31,60 @@ type Outcome = { ok: true; facts: Facts } | { ok: false; message: string; undeci
 /**
  * Evaluate requirements against what was given. Probes run once per
  * (name, params) and their facts are shared; a probe failure becomes an
- * `error` result with a one-line reason, never a stack trace.
+ * `error` result with a one-line reason, never a stack trace. `probes`
+ * finds a probe by name (the probe table; tests give their own).
  */
-export async function evaluate(requirements: Requirement[], inputs: Omit<ProbeInputs, 'memo'> & { memo?: Memo }): Promise<Result[]> {
+export async function evaluate(
+  requirements: Requirement[],
+  inputs: Omit<ProbeInputs, 'memo'> & { memo?: Memo },
+  probes: (name: string) => ProbeEntry | undefined = probeEntry,
+): Promise<Result[]> {
   const memo = inputs.memo ?? new Memo();
   const given: ProbeInputs = { ...inputs, memo };
   const runs = new Map<string, Promise<Outcome>>();
-  await prepare(requirements, given);
+  const handing = await prepare(requirements, given, probes);
   const results: Result[] = [];
   for (const req of requirements) {
+    // Prepared work still being handed over (a file read in parts) moves on only in turns of the event loop,
+    // which synchronous probes do not give: one between clauses.
+    if (handing.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const started = monotonicMs();
-    const result = await evaluateOne(req, given, runs);
+    const result = await evaluateOne(req, given, runs, probes);
     result.durationMs = Math.round((monotonicMs() - started) * 1000) / 1000;
     results.push(result);
   }
   return results;
 }
 
-
-
-/** Lets each probe that will run start its slow off-thread work first (Probe.prepare), once per (name, params). */
-async function prepare(requirements: Requirement[], inputs: ProbeInputs): Promise<void> {
+/**
+ * Lets each probe that will run start its slow off-thread work first
+ * (Probe.prepare), once per (name, params). Returns the preparations still
+ * handing work over; each leaves the set when it settles.
+ */
+async function prepare(requirements: Requirement[], inputs: ProbeInputs, probes: (name: string) => ProbeEntry | undefined): Promise<Set<Promise<void>>> {
+  const handing = new Set<Promise<void>>();
   const prepared = new Set<string>();
   for (const req of requirements) {
     if (!isAutomated(req)) continue;
-    const entry = probeEntry(req.probe);
+    const entry = probes(req.probe);
     if (!entry || !inputs[entry.input]) continue;
     const key = `${req.probe}\0${JSON.stringify(req.params)}`;
     if (prepared.has(key)) continue;
     prepared.add(key);
     const probe = await entry.load();
+    let started: Prepared | void;
     try {
-      probe.prepare?.(inputs, req.params);
+      started = probe.prepare?.(inputs, req.params);
     } catch {
-      // Ignored: the probe's run meets the same failure and reports it.
+      continue; // Ignored: the probe's run meets the same failure and reports it.
+    }
+    if (started?.ready) await started.ready.catch(() => {});
+    if (started?.handing) {
+      const settled: Promise<void> = started.handing.catch(() => {}).then(() => void handing.delete(settled));
+      handing.add(settled);
     }
   }
+  return handing;
 }
 
 /** A clause the engine judges: not manual, with a probe and an expectation. */
@@ -74,11 +92,11 @@ function isAutomated(req: Requirement): req is Requirement & { probe: string; ex
   return req.manual === undefined && Boolean(req.probe) && Boolean(req.expect);
 }
 
-async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<string, Promise<Outcome>>): Promise<Result> {
+async function evaluateOne(req: Requirement, inputs: ProbeInputs, runs: Map<string, Promise<Outcome>>, probes: (name: string) => ProbeEntry | undefined): Promise<Result> {
   if (!isAutomated(req)) {
     return resultShell(req, 'manual', `check by hand: ${firstLine(req.manual ?? 'no automated probe')}`);
   }
-  const entry = probeEntry(req.probe);
+  const entry = probes(req.probe);
   if (!entry) return resultShell(req, 'error', `unknown probe "${req.probe}" (run \`vmspec spec lint\`)`);
   // Decided before loading: a probe whose input was not given is never loaded.
   if (!inputs[entry.input]) {

@@ -60,7 +60,7 @@ export interface Probe<P extends Facts = Facts> {
   readonly facts: Schema;
   run(inputs: RunInputs, params: P): Facts | Promise<Facts>;
   /** See ProbeDefinition.prepare. */
-  prepare?(inputs: RunInputs, params: P): void;
+  prepare?(inputs: RunInputs, params: P): void | Prepared;
   readonly [DEFINED]: true;
 }
 
@@ -79,9 +79,24 @@ export interface ProbeDefinition<F extends Facts> {
    * overlaps the probes evaluated before this one. The engine calls it for
    * every selected requirement before evaluating any; it observes nothing,
    * and whatever it throws is ignored (`run` meets the same failure and
-   * reports it).
+   * reports it). It may return what it still has under way (Prepared).
    */
-  prepare?(inputs: RunInputs, params: Facts): void;
+  prepare?(inputs: RunInputs, params: Facts): void | Prepared;
+}
+
+/**
+ * What a probe's prepare step still has under way; both promises settle
+ * and never reject (failures reach the probe's run).
+ */
+export interface Prepared {
+  /** Main-thread work to finish before any clause is evaluated (a file read in parts, each part handed to the thread pool as it is read); awaited. */
+  ready?: Promise<void>;
+  /**
+   * Work still being handed to the thread pool in turns of the event loop:
+   * until it settles the engine gives one turn between clauses, which
+   * synchronous probes would not give.
+   */
+  handing?: Promise<void>;
 }
 
 export function defineProbe<F extends Facts>(definition: ProbeDefinition<F>): Probe {

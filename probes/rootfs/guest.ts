@@ -1,9 +1,9 @@
-import { isReadError, UnsupportedError } from '../../bytes/errors.js';
+import { isReadError, ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { FsError, joinPath, type ReadOnlyFilesystem } from '../fs/filesystem.js';
 import type { DiskImage } from '../image/disk.js';
 import type { Memo } from '../types.js';
 import { followRemovablePath, grubDefault, readUkiInitrd, rootGrubConfig, type BootChain, type DefaultBoot } from './bootloader.js';
-import { initrdModules, listInitrd, type InitrdListing } from './initrd.js';
+import { initrdModules, listInitrd, startInitrdListing, type InitrdFile, type InitrdListing } from './initrd.js';
 import { looksLikeKernelConfig, parseKernelConfig, type KernelConfig } from './kernel-config.js';
 import { KERNEL_HEADER_BYTES, kernelImageInfo, listKernels, type KernelImageInfo, type KernelInstall } from './kernels.js';
 import { openModuleTree, type ModuleTree } from './modules.js';
@@ -266,38 +266,75 @@ export interface InitrdFacts {
 export const MAX_INITRD_BYTES = 1024 * 1024 * 1024;
 
 /**
+ * An initrd being listed: `read` settles once the whole file has been read,
+ * `fed` once all of it has been handed to the decompressor (both never
+ * reject; see InitrdListingJob), `facts` with the result.
+ */
+export interface InitrdJob {
+  read: Promise<void>;
+  fed: Promise<void>;
+  facts: Promise<InitrdFacts | null>;
+}
+
+/**
  * The initrd that boots with the default kernel, listed (memoised as a
  * promise): a UKI's .initrd when the kernel is a UKI's (`dk.initrd`), else
  * the kernel's own file; null when there is none. Throws for damage or a
  * missing decompressor.
  */
 export function defaultInitrdFacts(fs: ReadOnlyFilesystem, dk: DefaultKernel, memo: Memo): Promise<InitrdFacts | null> {
+  return defaultInitrdJob(fs, dk, memo).facts;
+}
+
+/** defaultInitrdFacts, with the points where its reading and its handing over are done (for Probe.prepare). */
+export function defaultInitrdJob(fs: ReadOnlyFilesystem, dk: DefaultKernel, memo: Memo): InitrdJob {
   const src = dk.initrd;
-  if (src === undefined) return initrdFacts(fs, dk.kernel, memo);
-  return memo.get(`rootfs.initrd:${dk.kernel.version}:${src?.path ?? 'none'}`, async () => {
-    if (!src) return null;
-    if (src.size > MAX_INITRD_BYTES) throw new UnsupportedError(`${src.path}: an initrd of ${src.size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
-    const listing = await listInitrd(src.read(), src.path);
-    return { path: src.path, size: src.size, listing, modules: initrdModules(listing, dk.kernel.version) };
+  if (src === undefined) return initrdJob(fs, dk.kernel, memo);
+  return memo.get(`rootfs.initrd:${dk.kernel.version}:${src?.path ?? 'none'}`, () => {
+    const facts = (async (): Promise<InitrdFacts | null> => {
+      if (!src) return null;
+      if (src.size > MAX_INITRD_BYTES) throw new UnsupportedError(`${src.path}: an initrd of ${src.size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
+      const listing = await listInitrd(src.read(), src.path);
+      return { path: src.path, size: src.size, listing, modules: initrdModules(listing, dk.kernel.version) };
+    })();
+    const settled = facts.then(() => {}, () => {});
+    return { read: settled, fed: settled, facts };
   });
 }
 
 /** The kernel's initrd, listed (memoised as a promise); null when the kernel has none. Throws for damage or a missing decompressor. */
 export function initrdFacts(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Memo): Promise<InitrdFacts | null> {
-  return memo.get(`rootfs.initrd:${k.version}`, async () => {
-    if (!k.initrd) return null;
-    let bytes: Uint8Array;
+  return initrdJob(fs, k, memo).facts;
+}
+
+/** initrdFacts, with the points where its reading and handing over are done. The file is read in parts (startInitrdListing). */
+function initrdJob(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Memo): InitrdJob {
+  return memo.get(`rootfs.initrd:${k.version}`, (): InitrdJob => {
+    const path = k.initrd;
+    if (!path) return { read: Promise.resolve(), fed: Promise.resolve(), facts: Promise.resolve(null) };
+    const unreadable = (e: unknown): unknown => (e instanceof FsError ? new UnsupportedError(`${path} cannot be read: ${e.message}`) : e);
     let size: number;
     try {
-      size = fs.stat(k.initrd).size;
-      if (size > MAX_INITRD_BYTES) throw new UnsupportedError(`${k.initrd}: an initrd of ${size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
-      bytes = fs.readFile(k.initrd, { maxBytes: MAX_INITRD_BYTES });
+      size = fs.stat(path).size;
+      if (size > MAX_INITRD_BYTES) throw new UnsupportedError(`${path}: an initrd of ${size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
     } catch (e) {
-      if (e instanceof FsError) throw new UnsupportedError(`${k.initrd} cannot be read: ${e.message}`);
-      throw e;
+      return { read: Promise.resolve(), fed: Promise.resolve(), facts: Promise.reject(unreadable(e)) };
     }
-    const listing = await listInitrd(bytes, k.initrd);
-    return { path: k.initrd, size, listing, modules: initrdModules(listing, k.version) };
+    const file: InitrdFile = {
+      size,
+      read: (offset, length) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = fs.read(path, offset, length);
+        } catch (e) {
+          throw unreadable(e);
+        }
+        if (bytes.length !== length) throw new ParseError(path, offset, `${length} bytes asked at ${offset} of a ${size}-byte file, ${bytes.length} read`);
+        return bytes;
+      },
+    };
+    const job = startInitrdListing(file, path);
+    return { read: job.read, fed: job.fed, facts: job.listing.then((listing) => ({ path, size, listing, modules: initrdModules(listing, k.version) })) };
   });
 }
 

@@ -11,10 +11,12 @@ import { LeReader } from '../../bytes/le-reader.js';
  * skipped between them. Real initrds are an uncompressed "early" archive
  * (CPU microcode, ACPI table overrides) followed by one compressed archive
  * (mkinitramfs, dracut). Compressed streams are decompressed incrementally:
- * gzip with node:zlib, zstd / xz / lzma / bzip2 / lz4 / lzo by their
- * command-line tools (node 20 has no zstd); only names, modes and sizes are
- * kept. A compressed stream is taken to be the last segment (where exactly
- * a command-line decompressor stopped reading is not known).
+ * gzip with node:zlib on the thread pool, zstd / xz / lzma / bzip2 / lz4 /
+ * lzo by their command-line tools (node 20 has no zstd); only names, modes
+ * and sizes are kept. A compressed stream is taken to be the last segment
+ * (where exactly a command-line decompressor stopped reading is not known).
+ * An initrd in a filesystem is read in growing parts, each handed to the
+ * decompressor while the next is read (startInitrdListing).
  */
 
 export type InitrdCompression = 'gzip' | 'zstd' | 'xz' | 'lzma' | 'bzip2' | 'lz4' | 'lzo';
@@ -62,11 +64,132 @@ const TOOLS: Record<Exclude<InitrdCompression, 'gzip'>, { cmd: string; args: str
 };
 
 /**
- * Lists every member of an initrd held in memory. `name` is used in errors.
- * Throws ParseError for damage, UnsupportedError when a needed decompressor
- * is missing.
+ * An initrd read in parts (a file in a mounted filesystem), so that its
+ * decompression can start before the whole file is read.
  */
-export async function listInitrd(bytes: Uint8Array, name: string): Promise<InitrdListing> {
+export interface InitrdFile {
+  readonly size: number;
+  /** Exactly `length` bytes at `offset` (within size). Throws for damage. */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/**
+ * A listing under way. `read` settles once the whole file is read (the
+ * main thread's share); `fed` once the last of it has been handed to the
+ * decompressor, which may take one more turn of the event loop after
+ * `read`; `listing` with the result. `read` and `fed` never reject.
+ */
+export interface InitrdListingJob {
+  read: Promise<void>;
+  fed: Promise<void>;
+  listing: Promise<InitrdListing>;
+}
+
+/**
+ * Parts an initrd given as a file is read in: the first small, so that the
+ * decompressor starts early, the rest larger. Between parts the event loop
+ * turns, and the decompressor (on the thread pool) is handed everything
+ * read so far whenever it has taken what it had: neither waits for the
+ * other.
+ */
+export const FIRST_PART_BYTES = 256 * 1024;
+export const PART_BYTES = 512 * 1024;
+
+/**
+ * Lists every member of an initrd, in memory or read in parts. `name` is
+ * used in errors. Throws ParseError for damage, UnsupportedError when a
+ * needed decompressor is missing.
+ */
+export function listInitrd(input: Uint8Array | InitrdFile, name: string): Promise<InitrdListing> {
+  return startInitrdListing(input, name).listing;
+}
+
+const settledNow = (): Promise<void> => Promise.resolve();
+
+/**
+ * Starts listing an initrd (see listInitrd). A file whose first non-zero
+ * bytes are a compressed stream is read in parts (sizes: `parts`),
+ * decompressed as it is read; any other file is read whole first.
+ */
+export function startInitrdListing(input: Uint8Array | InitrdFile, name: string, parts: { first: number; next: number } = { first: FIRST_PART_BYTES, next: PART_BYTES }): InitrdListingJob {
+  if (input instanceof Uint8Array) return listBytes(input, name);
+  const size = input.size;
+  const failed = (e: unknown): InitrdListingJob => ({ read: settledNow(), fed: settledNow(), listing: Promise.reject(e) });
+  let head: Uint8Array;
+  try {
+    head = input.read(0, Math.min(size, parts.first));
+  } catch (e) {
+    return failed(e);
+  }
+  let off = 0;
+  while (off < head.length && head[off] === 0) off++;
+  const compression = off + 8 <= head.length ? compressionAt(head, off) : null;
+  if (head.length === size || !compression) {
+    let all: Uint8Array;
+    try {
+      all = head.length === size ? head : joined(head, input.read(head.length, size - head.length));
+    } catch (e) {
+      return failed(e);
+    }
+    return listBytes(all, name);
+  }
+  let at = head.length;
+  const stream: CompressedStream = {
+    length: size - off,
+    trailer: () => input.read(size - 4, 4),
+    first: head.subarray(off),
+    more: () => {
+      const n = Math.min(parts.next, size - at);
+      const bytes = input.read(at, n);
+      at += n;
+      return bytes;
+    },
+  };
+  const reader = new CpioReader();
+  const job = decompressInto(stream, compression, reader, name, off);
+  const listing = job.done.then(
+    () => {
+      reader.finish();
+      return { segments: [{ offset: off, compression, format: null, entries: reader.entries.length }], entries: reader.entries };
+    },
+  ).catch((e: unknown) => {
+    throw relocated(e, name, compression, off);
+  });
+  return { read: job.read, fed: job.fed, listing };
+}
+
+function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** A cpio error inside a compressed stream, named by the stream (its offsets are in the decompressed bytes). */
+function relocated(e: unknown, name: string, compression: InitrdCompression, off: number): unknown {
+  if (e instanceof ParseError && e.structure.startsWith('cpio')) {
+    return new ParseError(`${name} (${compression} stream at offset ${off})`, e.offset, e.message.replace(/^.*?: /, ''));
+  }
+  return e;
+}
+
+/** An initrd in memory: its segments one after another, a compressed one last. */
+function listBytes(bytes: Uint8Array, name: string): InitrdListingJob {
+  let fed!: () => void;
+  const fedPromise = new Promise<void>((resolve) => {
+    fed = resolve;
+  });
+  const listing = (async (): Promise<InitrdListing> => {
+    try {
+      return await segmentsOf(bytes, name, fed);
+    } finally {
+      fed();
+    }
+  })();
+  return { read: settledNow(), fed: fedPromise, listing };
+}
+
+async function segmentsOf(bytes: Uint8Array, name: string, fed: () => void): Promise<InitrdListing> {
   const segments: InitrdSegment[] = [];
   const entries: CpioEntry[] = [];
   let off = 0;
@@ -88,14 +211,14 @@ export async function listInitrd(bytes: Uint8Array, name: string): Promise<Initr
       throw new ParseError(name, off, `data after the cpio archives is neither cpio nor a known compressed stream (bytes ${shown})`);
     }
     const reader = new CpioReader();
+    const input = bytes.subarray(off);
+    const job = decompressInto({ length: input.length, trailer: () => input.subarray(input.length - 4), first: input, more: () => new Uint8Array(0) }, compression, reader, name, off);
+    void job.fed.then(fed);
     try {
-      await decompressInto(bytes.subarray(off), compression, reader, name, off);
+      await job.done;
       reader.finish();
     } catch (e) {
-      if (e instanceof ParseError && e.structure.startsWith('cpio')) {
-        throw new ParseError(`${name} (${compression} stream at offset ${off})`, e.offset, e.message.replace(/^.*?: /, ''));
-      }
-      throw e;
+      throw relocated(e, name, compression, off);
     }
     segments.push({ offset: off, compression, format: null, entries: reader.entries.length });
     entries.push(...reader.entries);
@@ -105,22 +228,110 @@ export async function listInitrd(bytes: Uint8Array, name: string): Promise<Initr
   return { segments, entries };
 }
 
-function decompressInto(input: Uint8Array, compression: InitrdCompression, reader: CpioReader, name: string, base: number): Promise<void> {
+/** A compressed stream read in parts: `first` is at hand, `more()` reads the next, until `length` bytes are read. */
+interface CompressedStream {
+  /** Bytes in the whole stream. */
+  length: number;
+  /** Its last 4 bytes (read only for gzip, whose trailer holds ISIZE). */
+  trailer(): Uint8Array;
+  first: Uint8Array;
+  more(): Uint8Array;
+}
+
+/** Where a decompression stands: see InitrdListingJob for `read` and `fed`; `done` settles when the output has all gone to the reader. */
+interface Decompression {
+  read: Promise<void>;
+  fed: Promise<void>;
+  done: Promise<void>;
+}
+
+/** One turn of the event loop: completions from the thread pool and pipes are handled in it. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Reads the stream's parts into one buffer, a turn of the event loop after
+ * each, and hands `write` everything read and not yet handed whenever it
+ * has taken the last handing (and at once when it is idle). Stops once
+ * `settled` settles (the decompressor failed); a read that throws is
+ * `abort`ed with.
+ */
+function feedParts(stream: CompressedStream, write: (part: Uint8Array, last: boolean) => Promise<void>, settled: Promise<unknown>, abort: (e: unknown) => void): { read: Promise<void>; fed: Promise<void> } {
+  let stopped = false;
+  let fedNow!: () => void;
+  const fed = new Promise<void>((resolve) => {
+    fedNow = resolve;
+  });
+  void settled.then(() => {
+    stopped = true;
+    fedNow();
+  }, () => {
+    stopped = true;
+    fedNow();
+  });
+  if (stream.first.length >= stream.length) {
+    void write(stream.first, true);
+    fedNow();
+    return { read: settledNow(), fed };
+  }
+  const all = new Uint8Array(stream.length);
+  all.set(stream.first);
+  let have = stream.first.length;
+  let handed = 0;
+  let busy = false;
+  let readAll = false;
+  const handOver = (): void => {
+    if (stopped) return;
+    const last = readAll;
+    const part = all.subarray(handed, have);
+    handed = have;
+    busy = true;
+    void write(part, last).then(() => {
+      busy = false;
+      if (!last && (handed < have || readAll)) handOver();
+    });
+    if (last) fedNow();
+  };
+  handOver();
+  const read = (async (): Promise<void> => {
+    try {
+      while (have < stream.length && !stopped) {
+        await turn();
+        if (stopped) break;
+        const piece = stream.more();
+        all.set(piece, have);
+        have += piece.length;
+        readAll = have >= stream.length;
+        if (!busy) handOver();
+      }
+    } catch (e) {
+      try {
+        abort(e);
+      } catch {
+        // `read` never rejects: the failure reaches the listing through `settled`.
+      }
+    }
+  })();
+  return { read, fed };
+}
+
+function decompressInto(stream: CompressedStream, compression: InitrdCompression, reader: CpioReader, name: string, base: number): Decompression {
   let total = 0;
   const feed = (chunk: Buffer): void => {
     total += chunk.length;
     if (total > MAX_DECOMPRESSED) throw new ParseError(name, base, `${compression} stream expands beyond ${MAX_DECOMPRESSED} bytes`);
     reader.push(chunk);
   };
+  const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.length);
   if (compression === 'gzip') {
-    return new Promise((resolve, reject) => {
-      const z = zlib().createGunzip({ chunkSize: gunzipChunkSize(input) });
+    const z = zlib().createGunzip({ chunkSize: outputChunkFor(stream.length, stream.length >= 18 ? stream.trailer() : null) });
+    let fail!: (e: unknown) => void;
+    const done = new Promise<void>((resolve, reject) => {
       let failed = false;
-      const fail = (e: unknown): void => {
+      fail = (e: unknown): void => {
         if (failed) return;
         failed = true;
         z.destroy();
-        reject(e instanceof ParseError ? e : new ParseError(name, base, `gzip stream: ${(e as Error).message}`));
+        reject(e instanceof ParseError || e instanceof UnsupportedError ? e : new ParseError(name, base, `gzip stream: ${(e as Error).message}`));
       };
       z.on('data', (c: Buffer) => {
         try {
@@ -133,39 +344,46 @@ function decompressInto(input: Uint8Array, compression: InitrdCompression, reade
       z.on('end', () => {
         if (!failed) resolve();
       });
-      z.end(Buffer.from(input.buffer, input.byteOffset, input.length));
     });
+    const write = (part: Uint8Array, last: boolean): Promise<void> => new Promise((resolve) => {
+      if (last) z.end(asBuffer(part), () => resolve());
+      else z.write(asBuffer(part), () => resolve());
+    });
+    return { ...feedParts(stream, write, done, (e) => fail(e)), done };
   }
   const tool = TOOLS[compression];
-  return new Promise((resolve, reject) => {
+  let fail!: (e: unknown) => void;
+  let child!: ReturnType<ReturnType<typeof childProcess>['spawn']>;
+  const done = new Promise<void>((resolve, reject) => {
     let settled = false;
     let stderr = '';
-    const child = childProcess().spawn(tool.cmd, tool.args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => fail(new ParseError(name, base, `${tool.cmd} did not finish within ${DECOMPRESS_TIMEOUT_MS / 1000} s`)), DECOMPRESS_TIMEOUT_MS);
-    const fail = (e: unknown): void => {
+    let timer: NodeJS.Timeout | undefined;
+    fail = (e: unknown): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      child.kill('SIGKILL');
+      child?.kill('SIGKILL');
       reject(e);
     };
+    child = childProcess().spawn(tool.cmd, tool.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    timer = setTimeout(() => fail(new ParseError(name, base, `${tool.cmd} did not finish within ${DECOMPRESS_TIMEOUT_MS / 1000} s`)), DECOMPRESS_TIMEOUT_MS);
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') {
         fail(new UnsupportedError(`${name} is ${compression}-compressed and the ${tool.cmd} tool is not installed`, `install the Debian package ${tool.pkg}`));
       } else fail(new ParseError(name, base, `${tool.cmd}: ${e.message}`));
     });
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout!.on('data', (c: Buffer) => {
       try {
         feed(c);
       } catch (e) {
         fail(e);
       }
     });
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr!.on('data', (c: Buffer) => {
       if (stderr.length < 4096) stderr += c.toString('utf8');
     });
     // The tool may stop reading early (damage, trailing data): a broken pipe is not our failure.
-    child.stdin.on('error', () => {});
+    child.stdin!.on('error', () => {});
     child.on('close', (code) => {
       if (settled) return;
       settled = true;
@@ -178,8 +396,12 @@ function decompressInto(input: Uint8Array, compression: InitrdCompression, reade
       }
       resolve();
     });
-    child.stdin.end(Buffer.from(input.buffer, input.byteOffset, input.length));
   });
+  const write = (part: Uint8Array, last: boolean): Promise<void> => new Promise((resolve) => {
+    child.stdin!.write(asBuffer(part), () => resolve());
+    if (last) child.stdin!.end();
+  });
+  return { ...feedParts(stream, write, done, (e) => fail(e)), done };
 }
 
 /** Bounds for the gunzip output chunk. */
@@ -194,8 +416,13 @@ const MAX_CHUNK = 256 * 1024 * 1024;
  * thread does other work. A wrong or wrapped ISIZE only costs more trips.
  */
 export function gunzipChunkSize(input: Uint8Array): number {
-  if (input.length < 18) return MIN_CHUNK;
-  const isize = new LeReader(input.subarray(input.length - 4), 'gzip trailer').u32(0, 'ISIZE');
+  return outputChunkFor(input.length, input.length >= 18 ? input.subarray(input.length - 4) : null);
+}
+
+/** gunzipChunkSize for a stream of `length` bytes whose last 4 are `trailer` (null: too short to hold one). */
+function outputChunkFor(length: number, trailer: Uint8Array | null): number {
+  if (!trailer || length < 18) return MIN_CHUNK;
+  const isize = new LeReader(trailer, 'gzip trailer').u32(0, 'ISIZE');
   // More than the output, so the last pass never fills the chunk and makes zlib allocate a spare one.
   return Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, isize + 1024));
 }

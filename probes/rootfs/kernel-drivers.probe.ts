@@ -1,7 +1,7 @@
 import { UnsupportedError } from '../../bytes/errors.js';
 import { arr, bool, dict, enumOf, type FactsOf, int, nbool, nint, nobj, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
-import { defaultInitrdFacts, guestView, kernelDetails, type InitrdFacts } from './guest.js';
+import { defaultInitrdFacts, defaultInitrdJob, guestView, kernelDetails, type InitrdFacts } from './guest.js';
 import { lookupModule, normaliseModuleName } from './modules.js';
 import { bootedModules, guestKernel } from '../evidence/kernel.js';
 import { tracker } from '../evidence/read.js';
@@ -98,13 +98,17 @@ export const kernelDriversProbe = defineProbe({
   prepare(inputs, params) {
     // The initrd is listed (its gunzip on the thread pool) while the kernel's configuration and module lists are
     // parsed and the probes before this one run. It is started before the configuration says whether an option is a
-    // module, so it is read in vain only when every named option is built in or its module file is missing.
+    // module, so it is read in vain only when every named option is built in or its module file is missing. The
+    // file is read before any clause runs, in parts handed to the gunzip as it takes them; the last may be handed
+    // in a turn of the event loop the engine gives between clauses.
     const wanted = (params.options as { config: string; module?: string }[]) ?? [];
     if (!inputs.image || !wanted.some((o) => o.module)) return;
     const view = guestView(inputs.image, inputs.memo);
     const dk = view.defaultKernel;
     if (!view.os || !dk) return;
-    defaultInitrdFacts(view.os.fs, dk, inputs.memo).catch(() => {}); // run awaits the same promise and reports its failure
+    const job = defaultInitrdJob(view.os.fs, dk, inputs.memo);
+    job.facts.catch(() => {}); // run awaits the same promise and reports its failure
+    return { ready: job.read, handing: job.fed };
   },
   async run(inputs, params) {
     if (!inputs.image) throw new UnsupportedError('image.kernel-drivers needs an image');

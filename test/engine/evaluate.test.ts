@@ -2,13 +2,19 @@
  * The evaluator on a real guest disk (GPT, ESP with Debian's GRUB, ext4
  * root with a kernel and a gzip initrd): probes run once per (name,
  * params); a probe's `prepare` (image.kernel-drivers starts listing the
- * initrd) runs before any requirement is evaluated and changes no result.
+ * initrd) runs before any requirement is evaluated and changes no result;
+ * what a prepare step still has under way is waited for (`ready`) or
+ * given turns of the event loop between clauses (`handing`).
  */
 import t from 'tap';
 import { evaluate } from '../../engine/evaluate.js';
 import { openDisk } from '../../probes/image/open-disk.js';
 import { PARTITION_TABLE_MEMO_KEY } from '../../probes/image/partition-table.js';
-import { Memo } from '../../probes/types.js';
+import { defineProbe, Memo, type Prepared } from '../../probes/types.js';
+import { bool, int, obj } from '../../probes/facts-schema.js';
+import type { ProbeEntry } from '../../probes/table.js';
+import type { DiskImage } from '../../probes/image/disk.js';
+import type { Requirement } from '../../requirements/requirement.js';
 import { loadSpecOrThrow } from '../../requirements/spec-load.js';
 import { buildInitrd, buildSyntheticRoot, debianGrubCfg, debianKernel, fastFixturesUnavailable, guestDisk } from '../fixtures/rootfs-builder.js';
 import { cachedDir } from '../fixtures/cache.js';
@@ -89,4 +95,95 @@ t.test('nothing is prepared for an input not given', async (t) => {
   const results = await evaluate([spec.requirements.find((r) => r.id === 'V2-GUEST-VIRTIO-PCI')!], { memo });
   t.same(memo.keys, [], 'no probe read anything');
   t.equal(results[0]!.status, 'skip');
+});
+
+/** One turn of the event loop. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+interface TurnState {
+  steps: number;
+  ready: boolean;
+}
+
+/** A probe with the given prepare step; its run reports `state` as it stands, synchronously, as the real probes do. */
+function turnsProbe(state: TurnState, prepare: () => Prepared | void): { lookup: (name: string) => ProbeEntry | undefined; seen: TurnState[] } {
+  const seen: TurnState[] = [];
+  const probe = defineProbe({
+    name: 'test.turns',
+    summary: 'reports the state its prepare step left',
+    input: 'image',
+    params: obj({ n: int() }),
+    facts: obj({ steps: int(), ready: bool() }),
+    prepare,
+    run() {
+      const now = { ...state };
+      seen.push(now);
+      return now;
+    },
+  });
+  const entry: ProbeEntry = { name: 'test.turns', input: 'image', load: async () => probe };
+  return { lookup: (name) => (name === 'test.turns' ? entry : undefined), seen };
+}
+
+/** `count` clauses judged by test.turns, each with its own params (so each runs the probe). */
+function turnsClauses(count: number): Requirement[] {
+  const base = loadSpecOrThrow('vmspec-v2').requirements.find((r) => r.id === 'V2-IMG-GPT')!;
+  return Array.from({ length: count }, (_, i) => ({ ...base, id: `T-${i + 1}`, probe: 'test.turns', params: { n: i + 1 }, when: undefined, needs: undefined, expect: [{ fact: 'ready', equals: true }] }));
+}
+
+const image = {} as DiskImage;
+
+t.test("a prepare step's ready is awaited, and its handing is given a turn between clauses", async (t) => {
+  const state: TurnState = { steps: 0, ready: false };
+  let started = false;
+  const { lookup, seen } = turnsProbe(state, () => {
+    // Prepared once (the engine asks for every (probe, params)): reading for three turns, then handing over one step per turn.
+    if (started) return;
+    started = true;
+    const ready = (async () => {
+      for (let i = 0; i < 3; i++) await turn();
+      state.ready = true;
+    })();
+    const handing = (async () => {
+      await ready;
+      for (let i = 0; i < 5; i++) {
+        await turn();
+        state.steps++;
+      }
+    })();
+    return { ready, handing };
+  });
+  const results = await evaluate(turnsClauses(4), { image }, lookup);
+  t.same(results.map((r) => r.status), ['pass', 'pass', 'pass', 'pass'], 'every clause ran after the reading was done');
+  const steps = seen.map((s) => s.steps);
+  t.ok(steps[0]! >= 1, `the first clause ran after a turn (steps seen: ${steps.join(', ')})`);
+  t.ok(steps.every((s, i) => i === 0 || s > steps[i - 1]!), 'the handing moved on between every two clauses');
+});
+
+t.test('without a prepare step, or once its handing is done, no turn is taken', async (t) => {
+  const state: TurnState = { steps: 0, ready: true };
+  let ticking = true;
+  // Something else waiting on the event loop: it would move on only if the engine gave turns.
+  const elsewhere = (async () => {
+    while (ticking) {
+      await turn();
+      state.steps++;
+    }
+  })();
+  const { lookup, seen } = turnsProbe(state, () => undefined);
+  await evaluate(turnsClauses(4), { image }, lookup);
+  ticking = false;
+  await elsewhere;
+  const steps = seen.map((s) => s.steps);
+  t.same(steps, [steps[0], steps[0], steps[0], steps[0]], `the clauses ran without a turn between them (steps seen: ${steps.join(', ')})`);
+});
+
+t.test('a prepare step that throws or whose promises reject changes nothing', async (t) => {
+  const state: TurnState = { steps: 0, ready: true };
+  const throwing = turnsProbe(state, () => {
+    throw new Error('prepare failed');
+  });
+  t.same((await evaluate(turnsClauses(2), { image }, throwing.lookup)).map((r) => r.status), ['pass', 'pass'], 'a throwing prepare is ignored');
+  const rejecting = turnsProbe(state, () => ({ ready: Promise.reject(new Error('read failed')), handing: Promise.reject(new Error('hand-over failed')) }));
+  t.same((await evaluate(turnsClauses(2), { image }, rejecting.lookup)).map((r) => r.status), ['pass', 'pass'], 'rejected promises are ignored');
 });

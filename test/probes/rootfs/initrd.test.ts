@@ -1,7 +1,8 @@
 /**
  * Initrd listing against initrds made by the host's cpio and compressors,
- * with `cpio -it` (after the host's own decompressor) as the oracle; and
- * damaged archives giving ParseErrors, never hangs or RangeErrors.
+ * with `cpio -it` (after the host's own decompressor) as the oracle; the
+ * same initrds read in parts (decompressed while they are read) list the
+ * same; and damaged archives giving ParseErrors, never hangs or RangeErrors.
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -9,9 +10,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { ParseError, UnsupportedError } from '../../../bytes/errors.js';
 import { CpioReader, readCpioAt } from '../../../probes/rootfs/cpio.js';
-import { compressionAt, gunzipChunkSize, initrdModules, listInitrd } from '../../../probes/rootfs/initrd.js';
+import { compressionAt, gunzipChunkSize, initrdModules, listInitrd, startInitrdListing, type InitrdFile } from '../../../probes/rootfs/initrd.js';
+import { Gunzip } from 'node:zlib';
 import { buildInitrd, debianKernel, fastFixturesUnavailable, moduleClosure, type InitrdCompression } from '../../fixtures/rootfs-builder.js';
 
 const unavailable = fastFixturesUnavailable();
@@ -155,4 +158,106 @@ t.test('a missing decompressor is reported as such', { skip: unavailable }, asyn
   } finally {
     process.env.PATH = path;
   }
+});
+
+/** An initrd file read in parts, logging each read (and failing the read at `failAt`, when given). */
+function partsOf(bytes: Uint8Array, log: string[], failAt?: number): InitrdFile {
+  return {
+    size: bytes.length,
+    read(offset, length) {
+      if (failAt !== undefined && offset <= failAt && failAt < offset + length) throw new ParseError('disk', failAt, 'read failed here');
+      log.push(`read ${offset}+${length}`);
+      return bytes.slice(offset, offset + length);
+    },
+  };
+}
+
+/** Logs what the gunzip is handed (write and end calls on node:zlib's Gunzip) from the start of `fn` until its promise settles. */
+async function gunzipCalls<T>(log: string[], fn: () => Promise<T>): Promise<T> {
+  type Fn = (this: unknown, chunk?: Uint8Array, ...rest: unknown[]) => unknown;
+  const proto = Gunzip.prototype as unknown as { write: Fn; end: Fn };
+  const { write, end } = proto;
+  proto.write = function (this: unknown, chunk?: Uint8Array, ...rest: unknown[]) {
+    log.push(`gunzip write ${chunk?.length ?? 0}`);
+    return write.call(this, chunk, ...rest);
+  };
+  proto.end = function (this: unknown, chunk?: Uint8Array, ...rest: unknown[]) {
+    log.push(`gunzip end ${chunk instanceof Uint8Array ? chunk.length : 0}`);
+    return end.call(this, chunk, ...rest);
+  };
+  try {
+    return await fn();
+  } finally {
+    proto.write = write;
+    proto.end = end;
+  }
+}
+
+const SMALL_PARTS = { first: 4096, next: 8192 };
+
+t.test('read in parts: the same listing as in memory, the gunzip fed while the file is still being read', { skip: unavailable }, async (t) => {
+  const k = debianKernel('arm64');
+  const modules = ['virtio_pci', 'virtio_blk', 'virtio_net', 'ext4'];
+  for (const c of cases) {
+    const name = `${c.compression}${c.early ? '+early' : ''} ${c.format}`;
+    const bytes = readFileSync(buildInitrd({ kernel: k, modules, ...c }));
+    const whole = await listInitrd(bytes, 'initrd');
+    const log: string[] = [];
+    const job = await gunzipCalls(log, async () => {
+      const started = startInitrdListing(partsOf(bytes, log), 'initrd', SMALL_PARTS);
+      await started.listing;
+      return started;
+    });
+    const listing = await job.listing;
+    await job.read;
+    await job.fed;
+    t.same(listing, whole, `${name}: the same listing (${bytes.length} bytes)`);
+    const reads = log.filter((l) => l.startsWith('read'));
+    const readBytes = reads.reduce((n, l) => n + Number(l.split('+')[1]), 0);
+    if (c.compression === 'gzip' && !c.early) {
+      t.ok(reads.length > 2, `${name}: read in ${reads.length} parts`);
+      t.equal(readBytes, bytes.length + 4, `${name}: each byte read once (and the 4-byte trailer for ISIZE)`);
+      const firstWrite = log.findIndex((l) => l.startsWith('gunzip'));
+      const lastRead = log.map((l) => l.startsWith('read')).lastIndexOf(true);
+      t.ok(firstWrite >= 0 && firstWrite < lastRead, `${name}: the gunzip was handed data before the last part was read`);
+      const handed = log.filter((l) => l.startsWith('gunzip')).reduce((n, l) => n + Number(l.split(' ')[2]), 0);
+      t.equal(handed, bytes.length, `${name}: the gunzip was handed the whole stream once (${log.filter((l) => l.startsWith('gunzip')).join(', ')})`);
+      t.equal(log.filter((l) => l.startsWith('gunzip end')).length, 1, `${name}: and ended once`);
+    } else if (c.early || c.compression === 'none') {
+      t.equal(reads.length, 2, `${name}: not a compressed stream from the start, so read whole (the first part, then the rest)`);
+    }
+  }
+});
+
+t.test('read in parts: zero padding first, damage and failing reads', async (t) => {
+  // Members of hex digits from a SHA-256 chain (fixed, hardly compressible), so the stream is ~90 KB: many parts.
+  const noise = (i: number): string => Array.from({ length: 47 }, (_, j) => createHash('sha256').update(`${i}.${j}`).digest('hex')).join('');
+  const big = newc(Array.from({ length: 60 }, (_, i) => ({ name: `lib/modules/x/m${i}.ko`, data: noise(i) })));
+  const gz = gzipSync(big, { level: 1 });
+  t.ok(gz.length > 60_000, `the stream is ${gz.length} bytes`);
+  const padded = Buffer.concat([Buffer.alloc(512), gz]);
+  const whole = await listInitrd(padded, 'padded');
+  t.same(await startInitrdListing(partsOf(padded, []), 'padded', SMALL_PARTS).listing, whole, 'zero padding before the stream: the same listing');
+  t.same(whole.segments.map((s) => s.offset), [512], 'with the segment at its offset');
+  // A stream cut short: the same gzip error as in memory.
+  const cut = gz.subarray(0, Math.floor(gz.length * 0.6));
+  const inMemory = await listInitrd(cut, 'cut').catch((e: Error) => e);
+  const inParts = await startInitrdListing(partsOf(cut, []), 'cut', SMALL_PARTS).listing.catch((e: Error) => e);
+  t.ok(inMemory instanceof ParseError && inParts instanceof ParseError, 'a ParseError both ways');
+  t.equal((inParts as Error).message, (inMemory as Error).message, `the same message: ${(inParts as Error).message}`);
+  // A read that fails part-way (a damaged filesystem under the file): its error, and nothing left waiting.
+  const log: string[] = [];
+  const job = startInitrdListing(partsOf(gz, log, 20_000), 'failing', SMALL_PARTS);
+  await t.rejects(job.listing, { message: /read failed here/ }, "the read's error is the listing's");
+  await job.read;
+  await job.fed;
+  const parts = log.map((l) => l.split(' ')[1]!.split('+').map(Number) as [number, number]);
+  t.ok(parts.every(([at, n]) => at + n <= 20_000 || (at === gz.length - 4 && n === 4)), `nothing is read past the failed part but the gzip trailer (${log.join(', ')})`);
+  // The first read failing.
+  await t.rejects(startInitrdListing(partsOf(gz, [], 0), 'first', SMALL_PARTS).listing, { message: /read failed here/ });
+  // A file smaller than the first part is one read.
+  const small = gzipSync(newc([{ name: 'a', data: 'x' }]));
+  const one: string[] = [];
+  t.same((await startInitrdListing(partsOf(small, one), 'small', SMALL_PARTS).listing).entries.map((e) => e.name), ['a']);
+  t.same(one, [`read 0+${small.length}`], 'read once, whole');
 });
