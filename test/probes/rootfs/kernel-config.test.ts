@@ -3,7 +3,7 @@
  * flavours), with grep/sed over the same files as the oracle, and the
  * option states the guest clauses depend on as the notes measured them.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseKernelConfig } from '../../../probes/rootfs/kernel-config.js';
@@ -72,4 +72,60 @@ t.test('odd input: later lines win, CRLF, garbage, empty', async (t) => {
   t.equal(c.malformedLines, 1);
   t.equal(parseKernelConfig('').options.size, 0);
   t.equal(parseKernelConfig('\0\0\0binary').malformedLines, 1);
+});
+
+/** Every option name in `text` (and each altered), looked up alone, is what reading every line says; returns how many were present. */
+function lookupsAgree(t: Test, text: string, what: string): number {
+  const full = parseKernelConfig(text);
+  const every = full.options;
+  const alone = parseKernelConfig(text);
+  // Every name, and each (every tenth of a real config's) altered three ways: near misses.
+  const step = every.size > 100 ? 10 : 1;
+  const names = [...every.keys()].flatMap((n, i) => (i % step ? [n] : [n, n.slice(0, -1), `${n}X`, n.replace('CONFIG_', 'CONFIG_X')]));
+  const differ = names.filter((n) => JSON.stringify(alone.get(n)) !== JSON.stringify(full.get(n)));
+  t.same(differ, [], `${what}: ${names.length} names (${every.size} present) looked up alone agree with reading every line`);
+  return every.size;
+}
+
+t.test('an option looked up alone (found by a search of the text) is what reading every line gives', async (t) => {
+  const awkward = [
+    'CONFIG_A=y',
+    'CONFIG_AB=m', // a name that starts with another
+    '\tCONFIG_TAB=y\t',
+    'CONFIG_LATER=y',
+    '# CONFIG_LATER is not set', // the later line wins
+    'CONFIG_X=1 # CONFIG_Y is not set', // one line, two names: only the first is an option
+    '# CONFIG_Y is not set trailing words',
+    'CONFIG_SEP=a\u2028b', // a line separator in a value: not an option line
+    'CONFIG_CR=a\rb',
+    'CONFIG_EMPTY=',
+    'xCONFIG_PREFIXED=y',
+    '#CONFIG_NOSPACE is not set',
+    'CONFIG_LAST=y',
+  ].join('\n');
+  lookupsAgree(t, awkward, 'awkward');
+  const c = parseKernelConfig(awkward);
+  t.match(c.get('CONFIG_LATER'), { state: 'n', lineNumber: 5 });
+  t.match(c.get('CONFIG_X'), { state: 'value', value: '1 # CONFIG_Y is not set' });
+  t.equal(c.get('CONFIG_Y').state, 'absent');
+  t.equal(c.get('CONFIG_SEP').state, 'absent');
+  t.match(c.get('CONFIG_LAST'), { state: 'y', lineNumber: 13 });
+  t.equal(c.get('lower_case').state, 'absent', 'a name that is not CONFIG_… is looked up by reading every line');
+  t.equal(parseKernelConfig(Array.from({ length: 9 }, (_, i) => `CONFIG_O${i}=y`).join('\n')).hasOptions(10), false, 'nine options are not ten');
+  t.equal(parseKernelConfig(Array.from({ length: 10 }, (_, i) => `CONFIG_O${i}=y`).join('\n')).hasOptions(10), true);
+  t.equal(parseKernelConfig(Array.from({ length: 12 }, () => 'CONFIG_SAME=y').join('\n')).hasOptions(10), false, 'options are counted by name');
+});
+
+t.test('real configs: every option looked up alone agrees with reading every line, and line numbers with grep -n', { skip: unavailable }, async (t) => {
+  for (const flavour of ['arm64', 'cloud-arm64'] as const) {
+    const k = debianKernel(flavour);
+    const path = join(k.root, 'boot', `config-${k.version}`);
+    const text = readFileSync(path, 'utf8');
+    t.ok(lookupsAgree(t, text, flavour) > 4000, `${flavour}: thousands of options`);
+    const alone = parseKernelConfig(text);
+    for (const name of ['CONFIG_SERIAL_AMBA_PL011', 'CONFIG_VIRTIO_PCI', 'CONFIG_IKCONFIG', 'CONFIG_CMDLINE']) {
+      const n = Number(run('grep', ['-n', '-E', `^(${name}=|# ${name} is not set)`, path]).split(':')[0]);
+      t.equal(alone.get(name).lineNumber, n, `${flavour}: ${name} on line ${n}, found alone`);
+    }
+  }
 });
