@@ -76,10 +76,12 @@ export interface ProbeDefinition<F extends Facts> {
   /**
    * Optional: starts slow work that runs off the main thread (decompression
    * on the thread pool) and that `run` will await through the memo, so it
-   * overlaps the probes evaluated before this one. The engine calls it for
-   * every selected requirement before evaluating any; it observes nothing,
-   * and whatever it throws is ignored (`run` meets the same failure and
-   * reports it). It may return what it still has under way (Prepared).
+   * overlaps the probes evaluated before this one; it may also do early,
+   * through the memo, main-thread work of `run` that does not wait for it,
+   * so that little is left when it ends. The engine calls it for every
+   * selected requirement before evaluating any; it reports nothing, and
+   * whatever it throws is ignored (`run` meets the same failure and reports
+   * it). It may return what it still has under way (Prepared).
    */
   prepare?(inputs: RunInputs, params: Facts): void | Prepared;
 }

@@ -108,7 +108,18 @@ export const kernelDriversProbe = defineProbe({
     if (!view.os || !dk) return;
     const job = defaultInitrdJob(view.os.fs, dk, inputs.memo);
     job.facts.catch(() => {}); // run awaits the same promise and reports its failure
-    return { ready: job.read, handing: job.fed };
+    // Once the file is read, what run does without the initrd (the kernel's configuration, the modules' files) is done
+    // while the gunzip runs: what is left when it ends is only the initrd's own part.
+    const fs = view.os.fs;
+    const early = (): void => {
+      try {
+        const details = kernelDetails(fs, dk.kernel, inputs.memo);
+        for (const o of wanted) if (o.module && details.modules) lookupModule(fs, details.modules, normaliseModuleName(o.module));
+      } catch {
+        // run meets the same failure and reports it.
+      }
+    };
+    return { ready: job.read.then(early), handing: job.fed };
   },
   async run(inputs, params) {
     if (!inputs.image) throw new UnsupportedError('image.kernel-drivers needs an image');

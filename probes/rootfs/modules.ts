@@ -199,8 +199,21 @@ export function openModuleTree(fs: ReadOnlyFilesystem, dir: string): ModuleTree 
   };
 }
 
-/** Where a module is and what it needs. */
+/** Where a module is and what it needs (looked up once per filesystem, tree and name). */
+/** Lookups made, per filesystem and tree: a module looked up early (Probe.prepare) is not looked up again. */
+const lookups = new WeakMap<ReadOnlyFilesystem, WeakMap<ModuleTree, Map<string, ModuleLookup>>>();
+
 export function lookupModule(fs: ReadOnlyFilesystem, tree: ModuleTree, module: string): ModuleLookup {
+  let byTree = lookups.get(fs);
+  if (!byTree) lookups.set(fs, (byTree = new WeakMap()));
+  let made = byTree.get(tree);
+  if (!made) byTree.set(tree, (made = new Map()));
+  let look = made.get(module);
+  if (!look) made.set(module, (look = lookUp(fs, tree, module)));
+  return look;
+}
+
+function lookUp(fs: ReadOnlyFilesystem, tree: ModuleTree, module: string): ModuleLookup {
   const name = normaliseModuleName(module);
   const builtin = tree.builtin?.has(name) ?? false;
   const listedDep = tree.dep?.get(name);

@@ -54,6 +54,8 @@ t.test('prepare runs first, and the results are those of each clause evaluated a
   t.ok(initrdKey >= 0, 'the initrd was listed');
   t.equal(memo.keys[0], 'rootfs.guest-view', "the first thing asked for is kernel-drivers' guest view (its prepare)");
   t.ok(memo.keys.indexOf(PARTITION_TABLE_MEMO_KEY, initrdKey) > initrdKey, "the initrd's listing started before the partition-table clause's probe ran");
+  const detailsKey = memo.keys.findIndex((k) => k.startsWith('rootfs.kernel-details:'));
+  t.ok(detailsKey > initrdKey && detailsKey < memo.keys.indexOf(PARTITION_TABLE_MEMO_KEY, initrdKey), "the kernel's configuration and modules were read in prepare, after the initrd was started, before any clause");
   t.match(together[1], { status: 'pass', observed: { options: { CONFIG_VIRTIO_PCI: { available: 'initrd' } }, initrd: { segments: ['gzip at 0'] } } });
 
   const alone = [];
