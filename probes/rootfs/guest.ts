@@ -3,7 +3,7 @@ import { FsError, joinPath, type ReadOnlyFilesystem } from '../fs/filesystem.js'
 import type { DiskImage } from '../image/disk.js';
 import type { Memo } from '../types.js';
 import { followRemovablePath, grubDefault, readUkiInitrd, rootGrubConfig, type BootChain, type DefaultBoot } from './bootloader.js';
-import { initrdModules, listInitrd, startInitrdListing, type InitrdFile, type InitrdListing } from './initrd.js';
+import { initrdModules, startInitrdListing, type InitrdFile, type InitrdListing } from './initrd.js';
 import { looksLikeKernelConfig, parseKernelConfig, type KernelConfig } from './kernel-config.js';
 import { KERNEL_HEADER_BYTES, kernelImageInfo, listKernels, type KernelImageInfo, type KernelInstall } from './kernels.js';
 import { openModuleTree, type ModuleTree } from './modules.js';
@@ -290,15 +290,18 @@ export function defaultInitrdFacts(fs: ReadOnlyFilesystem, dk: DefaultKernel, me
 export function defaultInitrdJob(fs: ReadOnlyFilesystem, dk: DefaultKernel, memo: Memo): InitrdJob {
   const src = dk.initrd;
   if (src === undefined) return initrdJob(fs, dk.kernel, memo);
-  return memo.get(`rootfs.initrd:${dk.kernel.version}:${src?.path ?? 'none'}`, () => {
-    const facts = (async (): Promise<InitrdFacts | null> => {
-      if (!src) return null;
+  return memo.get(`rootfs.initrd:${dk.kernel.version}:${src?.path ?? 'none'}`, (): InitrdJob => {
+    if (!src) return { read: Promise.resolve(), fed: Promise.resolve(), facts: Promise.resolve(null) };
+    let bytes: Uint8Array;
+    try {
       if (src.size > MAX_INITRD_BYTES) throw new UnsupportedError(`${src.path}: an initrd of ${src.size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
-      const listing = await listInitrd(src.read(), src.path);
-      return { path: src.path, size: src.size, listing, modules: initrdModules(listing, dk.kernel.version) };
-    })();
-    const settled = facts.then(() => {}, () => {});
-    return { read: settled, fed: settled, facts };
+      bytes = src.read();
+    } catch (e) {
+      return { read: Promise.resolve(), fed: Promise.resolve(), facts: Promise.reject(e) };
+    }
+    // Read whole (a UKI's section): listed from memory, its decompression handed everything at once.
+    const job = startInitrdListing(bytes, src.path);
+    return { read: job.read, fed: job.fed, facts: job.listing.then((listing) => ({ path: src.path, size: src.size, listing, modules: initrdModules(listing, dk.kernel.version) })) };
   });
 }
 

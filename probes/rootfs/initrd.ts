@@ -173,23 +173,17 @@ function relocated(e: unknown, name: string, compression: InitrdCompression, off
   return e;
 }
 
-/** An initrd in memory: its segments one after another, a compressed one last. */
+/**
+ * An initrd in memory: its segments one after another, a compressed one
+ * last. Its decompression is handed all its input before this returns
+ * (segmentsOf runs synchronously up to its first await), so `read` and
+ * `fed` are settled at once.
+ */
 function listBytes(bytes: Uint8Array, name: string): InitrdListingJob {
-  let fed!: () => void;
-  const fedPromise = new Promise<void>((resolve) => {
-    fed = resolve;
-  });
-  const listing = (async (): Promise<InitrdListing> => {
-    try {
-      return await segmentsOf(bytes, name, fed);
-    } finally {
-      fed();
-    }
-  })();
-  return { read: settledNow(), fed: fedPromise, listing };
+  return { read: settledNow(), fed: settledNow(), listing: segmentsOf(bytes, name) };
 }
 
-async function segmentsOf(bytes: Uint8Array, name: string, fed: () => void): Promise<InitrdListing> {
+async function segmentsOf(bytes: Uint8Array, name: string): Promise<InitrdListing> {
   const segments: InitrdSegment[] = [];
   const entries: CpioEntry[] = [];
   let off = 0;
@@ -212,8 +206,8 @@ async function segmentsOf(bytes: Uint8Array, name: string, fed: () => void): Pro
     }
     const reader = new CpioReader();
     const input = bytes.subarray(off);
+    // The whole stream as its first part: it is handed over here, synchronously.
     const job = decompressInto({ length: input.length, trailer: () => input.subarray(input.length - 4), first: input, more: () => new Uint8Array(0) }, compression, reader, name, off);
-    void job.fed.then(fed);
     try {
       await job.done;
       reader.finish();
