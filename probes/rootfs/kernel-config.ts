@@ -1,3 +1,5 @@
+import { linesMatching } from './line-search.js';
+
 /**
  * Linux kernel configuration files (`.config`, installed as /boot/config-V
  * or /lib/modules/V/config): one `CONFIG_NAME=value` line per set option,
@@ -82,13 +84,9 @@ export function parseKernelConfig(text: string): KernelConfig {
   const search = (name: string): ConfigOption | null => {
     const pattern = new RegExp(`${name}(?:=| is not set)`, 'g');
     let last: { option: Omit<ConfigOption, 'lineNumber'>; start: number } | null = null;
-    for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-      const start = text.lastIndexOf('\n', m.index) + 1;
-      const end = text.indexOf('\n', m.index);
-      const r = readLine(text.slice(start, end < 0 ? text.length : end));
+    for (const { line, start } of linesMatching(text, pattern)) {
+      const r = readLine(line);
       if (typeof r === 'object' && r.option.name === name) last = { option: r.option, start };
-      if (end < 0) break;
-      pattern.lastIndex = end;
     }
     if (!last) return null;
     // Line numbers count newlines before the line (natively, by the pattern engine).

@@ -1,4 +1,5 @@
 import { FsError, joinPath, walk, type ReadOnlyFilesystem } from '../fs/filesystem.js';
+import { linesMatching } from './line-search.js';
 
 /**
  * A kernel's module tree (/lib/modules/V, usually /usr/lib/modules/V):
@@ -109,11 +110,9 @@ export class ModulesDep {
     const text = this.#text;
     const pattern = new RegExp(`${name.replace(/_/g, '[-_]')}\\.ko(?:\\.gz|\\.xz|\\.zst)?[^\\S\\n]*:`, 'g');
     let found: ModuleDep | null = null;
-    for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-      const start = text.lastIndexOf('\n', m.index) + 1;
-      const end = text.indexOf('\n', m.index);
-      const line = lineDep(text.slice(start, end < 0 ? text.length : end));
-      if (line?.name === name) found = line.dep;
+    for (const { line } of linesMatching(text, pattern)) {
+      const read = lineDep(line);
+      if (read?.name === name) found = read.dep;
     }
     return found;
   }
