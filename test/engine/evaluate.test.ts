@@ -162,7 +162,7 @@ t.test("a prepare step's ready is awaited, and its handing is given a turn betwe
   t.ok(steps.every((s, i) => i === 0 || s > steps[i - 1]!), 'the handing moved on between every two clauses');
 });
 
-t.test('without a prepare step, or once its handing is done, no turn is taken', async (t) => {
+t.test('with nothing being handed over, no turn is taken between clauses', async (t) => {
   const state: TurnState = { steps: 0, ready: true };
   let ticking = true;
   // Something else waiting on the event loop: it would move on only if the engine gave turns.
