@@ -24,8 +24,18 @@ class ClusterSet {
   #bits: Uint8Array | null = null;
   size = 0;
   constructor(readonly clusters: number) {}
+  /** The bitmap once there is one (bit c of byte c >>> 3), for a caller testing and setting bits itself; add() keeps `size` then. */
+  get bits(): Uint8Array | null {
+    return this.#bits;
+  }
   has(c: number): boolean {
     return this.#bits ? (this.#bits[c >>> 3]! & (1 << (c & 7))) !== 0 : this.#set!.has(c);
+  }
+  /** Adds `c`; false when it was already there. */
+  addNew(c: number): boolean {
+    if (this.has(c)) return false;
+    this.add(c);
+    return true;
   }
   add(c: number): void {
     if (this.#set && this.#set.size >= 1024 && this.clusters <= 1 << 24) {
@@ -39,6 +49,111 @@ class ClusterSet {
   }
 }
 
+/**
+ * One chain followed on demand (FatTable.walk): `clusters` holds those met
+ * so far; `extend` follows it further. A plain loop, not a generator per
+ * cluster: the chain of a 4 MB loader in 512-byte clusters is 8,000 links,
+ * followed while nothing is compiled yet.
+ */
+export class ChainWalk {
+  readonly clusters: number[] = [];
+  readonly #start: number;
+  #ended = false;
+  #error: unknown = null;
+  readonly #seen: ClusterSet;
+
+  constructor(
+    readonly table: FatTable,
+    start: number,
+    readonly limit: number,
+    readonly what: string,
+    readonly volumeClusters: number,
+  ) {
+    this.#start = start;
+    this.#seen = new ClusterSet(volumeClusters + 2);
+  }
+
+  /** The chain met its end-of-chain mark or its limit. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Follows the chain until it holds `count` clusters or ends, and returns
+   * them. A damaged link throws its ParseError when reached, and again on
+   * every later call.
+   */
+  extend(count: number): readonly number[] {
+    const { clusters, table } = this;
+    const want = Math.min(count, this.limit);
+    if (clusters.length >= want) return clusters;
+    if (this.#error) throw this.#error;
+    const seen = this.#seen;
+    // FAT16/FAT32 entries are read straight from the FAT chunk at hand (they never straddle one); FAT12 through entry().
+    const width = table.entryWidth;
+    const fatBytes = table.fatBytes;
+    const highest = this.volumeClusters + 1;
+    const bad = table.badValue;
+    let chunk: Uint8Array = EMPTY;
+    let chunkIndex = -1;
+    try {
+      while (!this.#ended && clusters.length < want) {
+        // The link of the last cluster met is read only now: a chain is followed no further than asked.
+        let c = this.#start;
+        const n = clusters.length;
+        if (n > 0) {
+          const last = clusters[n - 1]!;
+          const rel = last * width;
+          let next: number;
+          if (width !== 0 && rel + width <= fatBytes) {
+            const index = Math.floor(rel / CHUNK);
+            if (index !== chunkIndex) {
+              chunk = table.chunkAt(rel);
+              chunkIndex = index;
+            }
+            const at = rel - index * CHUNK;
+            next = width === 2 ? chunk[at]! | (chunk[at + 1]! << 8) : (chunk[at]! | (chunk[at + 1]! << 8) | (chunk[at + 2]! << 16) | (chunk[at + 3]! << 24)) & 0x0fffffff;
+          } else next = table.entry(last);
+          if (next < 2 || next > highest || next >= bad) {
+            if (next > bad && table.kind(next) === 'eoc') {
+              this.#ended = true;
+              break;
+            }
+            throw this.#badLink(last, next);
+          }
+          c = next;
+        }
+        const bits = seen.bits;
+        if (bits !== null) {
+          const mask = 1 << (c & 7);
+          if ((bits[c >>> 3]! & mask) !== 0) throw this.#cycle(c);
+          bits[c >>> 3]! |= mask;
+          seen.size++;
+        } else if (!seen.addNew(c)) throw this.#cycle(c);
+        if (seen.size > this.volumeClusters) {
+          throw new ParseError('FAT', table.entryOffset(c), `${this.what}: cluster chain is longer than the ${this.volumeClusters} clusters of the volume`);
+        }
+        clusters.push(c);
+        if (clusters.length >= this.limit) this.#ended = true;
+      }
+    } catch (e) {
+      this.#error = e;
+      throw e;
+    }
+    return clusters;
+  }
+
+  #badLink(last: number, next: number): ParseError {
+    return new ParseError('FAT', this.table.entryOffset(last), `${this.what}: cluster ${last} links to ${this.table.kind(next)} value ${hex(next)} inside a chain`);
+  }
+
+  #cycle(c: number): ParseError {
+    return new ParseError('FAT', this.table.entryOffset(c), `${this.what}: cluster chain revisits cluster ${c} (a cycle) after ${this.clusters.length} clusters`);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
 export class FatTable {
   readonly #src: ByteSource;
   readonly #geo: FatGeometry;
@@ -47,6 +162,7 @@ export class FatTable {
   #lastIndex = -1;
   #last: Uint8Array | null = null;
   /** Entry values at and above these mean "bad cluster" / "end of chain". */
+  readonly badValue: number;
   readonly #bad: number;
   readonly #eoc: number;
 
@@ -56,6 +172,7 @@ export class FatTable {
     // fatgen103 §4: BAD is 0xFF7 / 0xFFF7 / 0x0FFFFFF7; anything above it ends the chain.
     this.#bad = geo.type === 'FAT12' ? 0xff7 : geo.type === 'FAT16' ? 0xfff7 : 0x0ffffff7;
     this.#eoc = this.#bad + 1;
+    this.badValue = this.#bad;
   }
 
   /** Byte offset (in the volume) of entry `n` in the active FAT. */
@@ -88,6 +205,22 @@ export class FatTable {
     return w & 0x0fffffff;
   }
 
+  /** Bytes per entry for FAT16 (2) and FAT32 (4); 0 for FAT12, whose entries are 12 bits. */
+  get entryWidth(): number {
+    const t = this.#geo.type;
+    return t === 'FAT16' ? 2 : t === 'FAT32' ? 4 : 0;
+  }
+
+  /** Bytes in one FAT. */
+  get fatBytes(): number {
+    return this.#geo.fatBytes;
+  }
+
+  /** The cached chunk of FAT bytes holding FAT byte `rel` (0 <= rel < fatBytes), starting at rel - rel % 4096. */
+  chunkAt(rel: number): Uint8Array {
+    return this.#chunk(rel);
+  }
+
   kind(value: number): FatEntryKind {
     if (value === 0) return 'free';
     if (value >= this.#eoc) return 'eoc';
@@ -104,30 +237,18 @@ export class FatTable {
    * once `limit` clusters have been yielded: the caller judges length.
    */
   *chain(start: number, limit: number, what: string): Generator<number, void, undefined> {
+    const walk = this.walk(start, limit, what);
+    // One link at a time: a caller that stops early (a directory's end mark) never meets damage further on.
+    for (let i = 0; walk.extend(i + 1).length > i; i++) yield walk.clusters[i]!;
+  }
+
+  /** The chain from `start` as a ChainWalk, followed as far as asked (the checks of `chain`). */
+  walk(start: number, limit: number, what: string): ChainWalk {
     const max = this.#geo.countOfClusters + 1;
     if (!Number.isInteger(start) || start < 2 || start > max) {
       throw new ParseError('FAT', -1, `${what}: first cluster ${start} is outside 2..${max}`);
     }
-    const seen = new ClusterSet(max + 1);
-    let c = start;
-    for (let i = 0; i < limit; i++) {
-      if (seen.has(c)) {
-        throw new ParseError('FAT', this.entryOffset(c), `${what}: cluster chain revisits cluster ${c} (a cycle) after ${i} clusters`);
-      }
-      if (seen.size >= this.#geo.countOfClusters) {
-        throw new ParseError('FAT', this.entryOffset(c), `${what}: cluster chain is longer than the ${this.#geo.countOfClusters} clusters of the volume`);
-      }
-      seen.add(c);
-      yield c;
-      if (i + 1 >= limit) return;
-      const next = this.entry(c);
-      const k = this.kind(next);
-      if (k === 'eoc') return;
-      if (k !== 'next') {
-        throw new ParseError('FAT', this.entryOffset(c), `${what}: cluster ${c} links to ${k} value ${hex(next)} inside a chain`);
-      }
-      c = next;
-    }
+    return new ChainWalk(this, start, limit, what, this.#geo.countOfClusters);
   }
 
   #byte(rel: number): number {

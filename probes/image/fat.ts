@@ -2,7 +2,7 @@ import { ParseError } from '../../bytes/errors.js';
 import { MAX_READ, type ByteSource } from '../../bytes/byte-source.js';
 import { readBootSector, type Bpb, type FatGeometry } from './fat-bpb.js';
 import { parseDirectory, type DirListing, type FatDirEntry } from './fat-dir.js';
-import { FatTable } from './fat-table.js';
+import { FatTable, type ChainWalk } from './fat-table.js';
 
 /**
  * A read-only FAT12/16/32 volume over a ByteSource (a partition window):
@@ -41,12 +41,10 @@ export interface WalkItem {
   entry: FatDirEntry;
 }
 
-/** A file's cluster chain followed so far: the clusters met, and the walk to resume (null once it ended). */
+/** A file's cluster chain followed so far, and its first cluster (the directory entry's, when it was cached). */
 interface FileChain {
   firstCluster: number;
-  clusters: number[];
-  rest: Generator<number, void, undefined> | null;
-  error: unknown;
+  walk: ChainWalk;
 }
 
 /** Files whose chains are kept at once. */
@@ -264,23 +262,11 @@ export class FatVolume {
     let c = this.#chains.get(entry.offset);
     if (!c || c.firstCluster !== entry.firstCluster) {
       const total = Math.ceil(entry.size / this.geometry.bytesPerCluster);
-      c = { firstCluster: entry.firstCluster, clusters: [], rest: this.table.chain(entry.firstCluster, total, `file "${entry.name}"`), error: null };
+      c = { firstCluster: entry.firstCluster, walk: this.table.walk(entry.firstCluster, total, `file "${entry.name}"`) };
       if (this.#chains.size >= MAX_CACHED_CHAINS) this.#chains.clear();
       this.#chains.set(entry.offset, c);
     }
-    while (c.clusters.length < needed && c.rest) {
-      if (c.error) throw c.error;
-      let next: IteratorResult<number>;
-      try {
-        next = c.rest.next();
-      } catch (e) {
-        c.error = e;
-        throw e;
-      }
-      if (next.done) c.rest = null;
-      else c.clusters.push(next.value);
-    }
-    return c.clusters;
+    return c.walk.extend(needed);
   }
 
   /**
