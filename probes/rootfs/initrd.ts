@@ -106,15 +106,25 @@ export function listInitrd(input: Uint8Array | InitrdFile, name: string): Promis
 
 const settledNow = (): Promise<void> => Promise.resolve();
 
+/** The parts a file is read in (see FIRST_PART_BYTES); a first part of the whole size reads it at once. */
+export interface InitrdParts {
+  first: number;
+  next: number;
+}
+
 /**
  * Starts listing an initrd (see listInitrd). A file whose first non-zero
  * bytes are a compressed stream is read in parts (sizes: `parts`),
  * decompressed as it is read; any other file is read whole first.
+ * Aborting `signal` stops the reading and the decompression (its
+ * decompressor process is killed) and rejects the listing with the
+ * signal's reason.
  */
-export function startInitrdListing(input: Uint8Array | InitrdFile, name: string, parts: { first: number; next: number } = { first: FIRST_PART_BYTES, next: PART_BYTES }): InitrdListingJob {
-  if (input instanceof Uint8Array) return listBytes(input, name);
-  const size = input.size;
+export function startInitrdListing(input: Uint8Array | InitrdFile, name: string, parts: InitrdParts = { first: FIRST_PART_BYTES, next: PART_BYTES }, signal?: AbortSignal): InitrdListingJob {
   const failed = (e: unknown): InitrdListingJob => ({ read: settledNow(), fed: settledNow(), listing: Promise.reject(e) });
+  if (signal?.aborted) return failed(signal.reason);
+  if (input instanceof Uint8Array) return listBytes(input, name, signal);
+  const size = input.size;
   let head: Uint8Array;
   try {
     head = input.read(0, Math.min(size, parts.first));
@@ -131,13 +141,14 @@ export function startInitrdListing(input: Uint8Array | InitrdFile, name: string,
     } catch (e) {
       return failed(e);
     }
-    return listBytes(all, name);
+    return listBytes(all, name, signal);
   }
   let at = head.length;
   const stream: CompressedStream = {
     length: size - off,
     trailer: () => input.read(size - 4, 4),
     first: head.subarray(off),
+    cap: parts.next,
     more: () => {
       const n = Math.min(parts.next, size - at);
       const bytes = input.read(at, n);
@@ -146,7 +157,7 @@ export function startInitrdListing(input: Uint8Array | InitrdFile, name: string,
     },
   };
   const reader = new CpioReader();
-  const job = decompressInto(stream, compression, reader, name, off);
+  const job = decompressInto(stream, compression, reader, name, off, signal);
   const listing = job.done.then(
     () => {
       reader.finish();
@@ -179,11 +190,11 @@ function relocated(e: unknown, name: string, compression: InitrdCompression, off
  * (segmentsOf runs synchronously up to its first await), so `read` and
  * `fed` are settled at once.
  */
-function listBytes(bytes: Uint8Array, name: string): InitrdListingJob {
-  return { read: settledNow(), fed: settledNow(), listing: segmentsOf(bytes, name) };
+function listBytes(bytes: Uint8Array, name: string, signal?: AbortSignal): InitrdListingJob {
+  return { read: settledNow(), fed: settledNow(), listing: segmentsOf(bytes, name, signal) };
 }
 
-async function segmentsOf(bytes: Uint8Array, name: string): Promise<InitrdListing> {
+async function segmentsOf(bytes: Uint8Array, name: string, signal?: AbortSignal): Promise<InitrdListing> {
   const segments: InitrdSegment[] = [];
   const entries: CpioEntry[] = [];
   let off = 0;
@@ -207,7 +218,7 @@ async function segmentsOf(bytes: Uint8Array, name: string): Promise<InitrdListin
     const reader = new CpioReader();
     const input = bytes.subarray(off);
     // The whole stream as its first part: it is handed over here, synchronously.
-    const job = decompressInto({ length: input.length, trailer: () => input.subarray(input.length - 4), first: input, more: () => new Uint8Array(0) }, compression, reader, name, off);
+    const job = decompressInto({ length: input.length, trailer: () => input.subarray(input.length - 4), first: input, more: () => new Uint8Array(0), cap: input.length }, compression, reader, name, off, signal);
     try {
       await job.done;
       reader.finish();
@@ -230,6 +241,8 @@ interface CompressedStream {
   trailer(): Uint8Array;
   first: Uint8Array;
   more(): Uint8Array;
+  /** Most bytes handed over at once while parts are still being read. */
+  cap: number;
 }
 
 /** Where a decompression stands: see InitrdListingJob for `read` and `fed`; `done` settles when the output has all gone to the reader. */
@@ -244,12 +257,15 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 /**
  * Reads the stream's parts into one buffer, a turn of the event loop after
- * each, and hands `write` everything read and not yet handed whenever it
- * has taken the last handing (and at once when it is idle). Stops once
- * `settled` settles (the decompressor failed); a read that throws is
- * `abort`ed with.
+ * each, and hands `write` what is read and not yet handed whenever it has
+ * taken the last handing (and at once when it is idle): at most `cap`
+ * bytes while parts are still being read, so that it asks again soon and
+ * is handed all the rest, in one piece, soon after the last part is read
+ * (a caller that then keeps the main thread busy leaves it no turn to ask
+ * in). Stops once `settled` settles (the decompressor failed); a read that
+ * throws is `abort`ed with.
  */
-function feedParts(stream: CompressedStream, write: (part: Uint8Array, last: boolean) => Promise<void>, settled: Promise<unknown>, abort: (e: unknown) => void): { read: Promise<void>; fed: Promise<void> } {
+function feedParts(stream: CompressedStream, write: (part: Uint8Array, last: boolean) => Promise<void>, settled: Promise<unknown>, abort: (e: unknown) => void, cap: number): { read: Promise<void>; fed: Promise<void> } {
   let stopped = false;
   let fedNow!: () => void;
   const fed = new Promise<void>((resolve) => {
@@ -276,8 +292,9 @@ function feedParts(stream: CompressedStream, write: (part: Uint8Array, last: boo
   const handOver = (): void => {
     if (stopped) return;
     const last = readAll;
-    const part = all.subarray(handed, have);
-    handed = have;
+    const to = last ? have : Math.min(have, handed + cap);
+    const part = all.subarray(handed, to);
+    handed = to;
     busy = true;
     void write(part, last).then(() => {
       busy = false;
@@ -308,7 +325,7 @@ function feedParts(stream: CompressedStream, write: (part: Uint8Array, last: boo
   return { read, fed };
 }
 
-function decompressInto(stream: CompressedStream, compression: InitrdCompression, reader: CpioReader, name: string, base: number): Decompression {
+function decompressInto(stream: CompressedStream, compression: InitrdCompression, reader: CpioReader, name: string, base: number, signal?: AbortSignal): Decompression {
   let total = 0;
   const feed = (chunk: Buffer): void => {
     total += chunk.length;
@@ -325,7 +342,8 @@ function decompressInto(stream: CompressedStream, compression: InitrdCompression
         if (failed) return;
         failed = true;
         z.destroy();
-        reject(e instanceof ParseError || e instanceof UnsupportedError ? e : new ParseError(name, base, `gzip stream: ${(e as Error).message}`));
+        const ours = e instanceof ParseError || e instanceof UnsupportedError || (signal?.aborted && e === signal.reason);
+        reject(ours ? e : new ParseError(name, base, `gzip stream: ${(e as Error).message}`));
       };
       z.on('data', (c: Buffer) => {
         try {
@@ -343,7 +361,8 @@ function decompressInto(stream: CompressedStream, compression: InitrdCompression
       if (last) z.end(asBuffer(part), () => resolve());
       else z.write(asBuffer(part), () => resolve());
     });
-    return { ...feedParts(stream, write, done, (e) => fail(e)), done };
+    onAbort(signal, done, fail);
+    return { ...feedParts(stream, write, done, (e) => fail(e), stream.cap), done };
   }
   const tool = TOOLS[compression];
   let fail!: (e: unknown) => void;
@@ -395,7 +414,17 @@ function decompressInto(stream: CompressedStream, compression: InitrdCompression
     child.stdin!.write(asBuffer(part), () => resolve());
     if (last) child.stdin!.end();
   });
-  return { ...feedParts(stream, write, done, (e) => fail(e)), done };
+  onAbort(signal, done, fail);
+  return { ...feedParts(stream, write, done, (e) => fail(e), stream.cap), done };
+}
+
+/** Fails a decompression with `signal`'s reason when it is aborted before `done` settles (and forgets the signal after). */
+function onAbort(signal: AbortSignal | undefined, done: Promise<void>, fail: (e: unknown) => void): void {
+  if (!signal) return;
+  const abort = (): void => fail(signal.reason);
+  signal.addEventListener('abort', abort, { once: true });
+  const forget = (): void => signal.removeEventListener('abort', abort);
+  done.then(forget, forget);
 }
 
 /** Bounds for the gunzip output chunk. */

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -223,6 +223,11 @@ t.test('read in parts: the same listing as in memory, the gunzip fed while the f
       const handed = log.filter((l) => l.startsWith('gunzip')).reduce((n, l) => n + Number(l.split(' ')[2]), 0);
       t.equal(handed, bytes.length, `${name}: the gunzip was handed the whole stream once (${log.filter((l) => l.startsWith('gunzip')).join(', ')})`);
       t.equal(log.filter((l) => l.startsWith('gunzip end')).length, 1, `${name}: and ended once`);
+      // While parts are still being read it is handed at most one part's worth at a time; once the last is read, all the rest at once.
+      const writes = log.filter((l) => l.startsWith('gunzip write')).map((l) => Number(l.split(' ')[2]));
+      t.ok(writes.every((n) => n <= SMALL_PARTS.next), `${name}: no hand-over before the end is larger than a part (${writes.join(', ')})`);
+      const endAt = log.findIndex((l) => l.startsWith('gunzip end'));
+      t.equal(log.slice(endAt + 1).filter((l) => l.startsWith('gunzip')).length, 0, `${name}: nothing is handed after the end`);
     } else if (c.early || c.compression === 'none') {
       t.equal(reads.length, 2, `${name}: not a compressed stream from the start, so read whole (the first part, then the rest)`);
     }
@@ -260,4 +265,56 @@ t.test('read in parts: zero padding first, damage and failing reads', async (t) 
   const one: string[] = [];
   t.same((await startInitrdListing(partsOf(small, one), 'small', SMALL_PARTS).listing).entries.map((e) => e.name), ['a']);
   t.same(one, [`read 0+${small.length}`], 'read once, whole');
+});
+
+/** Child processes of this process still running (from /proc: the children of each of its threads). */
+function childPids(): number[] {
+  const out: number[] = [];
+  for (const task of readdirSync('/proc/self/task')) {
+    const text = readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim();
+    if (text) out.push(...text.split(/\s+/).map(Number));
+  }
+  return out;
+}
+
+t.test('aborting a listing: it rejects with the reason, reads no further and leaves no decompressor running', { skip: unavailable }, async (t) => {
+  const noise = (i: number): string => Array.from({ length: 47 }, (_, j) => createHash('sha256').update(`${i}.${j}`).digest('hex')).join('');
+  const gz = gzipSync(newc(Array.from({ length: 60 }, (_, i) => ({ name: `m${i}.ko`, data: noise(i) }))), { level: 1 });
+  // Read in parts: aborted once the first hand-over is made.
+  const log: string[] = [];
+  const abort = new AbortController();
+  const reason = new Error('not this one');
+  const job = await gunzipCalls(log, async () => {
+    const started = startInitrdListing(partsOf(gz, log), 'parts', SMALL_PARTS, abort.signal);
+    abort.abort(reason);
+    await started.listing.catch(() => {});
+    return started;
+  });
+  t.equal(await job.listing.catch((e: unknown) => e), reason, 'the listing rejects with the reason itself');
+  await job.read;
+  await job.fed;
+  const readBytes = log.filter((l) => l.startsWith('read')).reduce((n, l) => n + Number(l.split('+')[1]), 0);
+  t.ok(readBytes < gz.length / 2, `reading stopped (${readBytes} of ${gz.length} bytes read)`);
+  // Already aborted: nothing is read.
+  const none: string[] = [];
+  t.equal(await startInitrdListing(partsOf(gz, none), 'late', SMALL_PARTS, abort.signal).listing.catch((e: unknown) => e), reason, 'an aborted signal rejects at once');
+  t.same(none, [], 'and nothing was read');
+  // Real initrds, in memory and in parts (a tool then waits for the rest of its input): the decompressor is stopped.
+  const k = debianKernel('arm64');
+  for (const [compression, inParts] of [['gzip', false], ['zstd', false], ['zstd', true], ['xz', true]] as const) {
+    const bytes = readFileSync(buildInitrd({ kernel: k, modules: ['virtio_pci', 'ext4'], compression, early: false, format: 'newc' }));
+    const before = childPids();
+    const stop = new AbortController();
+    const listing = startInitrdListing(inParts ? partsOf(bytes, []) : bytes, compression, SMALL_PARTS, stop.signal).listing;
+    if (inParts) t.ok(childPids().some((p) => !before.includes(p)), `${compression} in parts: its tool is running`);
+    stop.abort(reason);
+    const what = `${compression}${inParts ? ' in parts' : ''}`;
+    t.equal(await listing.catch((e: unknown) => e), reason, `${what}: rejects with the reason`);
+    let left = childPids().filter((p) => !before.includes(p));
+    for (let i = 0; i < 100 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = childPids().filter((p) => !before.includes(p));
+    }
+    t.same(left, [], `${what}: no decompressor process is left running`);
+  }
 });
