@@ -23,6 +23,10 @@ export class Memo {
     this.#values.set(key, value);
     return value;
   }
+  /** Whether `key` was computed. */
+  has(key: string): boolean {
+    return this.#values.has(key);
+  }
 }
 
 /** The things a run was given to look at. Absent members were not given. */

@@ -3,7 +3,7 @@ import { FsError, joinPath, type ReadOnlyFilesystem } from '../fs/filesystem.js'
 import type { DiskImage } from '../image/disk.js';
 import type { Memo } from '../types.js';
 import { followRemovablePath, grubDefault, readUkiInitrd, rootGrubConfig, type BootChain, type DefaultBoot } from './bootloader.js';
-import { initrdModules, startInitrdListing, type InitrdFile, type InitrdListing } from './initrd.js';
+import { initrdModules, startInitrdListing, type InitrdFile, type InitrdListing, type InitrdListingJob } from './initrd.js';
 import { looksLikeKernelConfig, parseKernelConfig, type KernelConfig } from './kernel-config.js';
 import { KERNEL_HEADER_BYTES, kernelImageInfo, listKernels, type KernelImageInfo, type KernelInstall } from './kernels.js';
 import { openModuleTree, type ModuleTree } from './modules.js';
@@ -12,6 +12,7 @@ import { openRootfs, requireRoot, type RootfsHandle, type RootHandle } from './r
 import { openEsp } from '../image/esp.js';
 import { readPartitionTable } from '../image/partition-table.js';
 import { assembleOsView, type OsView } from './os-view.js';
+import { MountedFilesystem } from './mounted-view.js';
 import { fatLabel, fatSerial } from './volumes.js';
 
 /**
@@ -57,8 +58,10 @@ export interface GuestView {
   defaultKernel: DefaultKernel | null;
 }
 
+const GUEST_VIEW_KEY = 'rootfs.guest-view';
+
 export function guestView(image: DiskImage, memo: Memo): GuestView {
-  return memo.get('rootfs.guest-view', () => {
+  return memo.get(GUEST_VIEW_KEY, () => {
     const rootfs = openRootfs(image, memo);
     // A damaged root is an error even when a command line could name another volume.
     requireRoot(rootfs);
@@ -315,30 +318,121 @@ function initrdJob(fs: ReadOnlyFilesystem, k: KernelInstall, memo: Memo): Initrd
   return memo.get(`rootfs.initrd:${k.version}`, (): InitrdJob => {
     const path = k.initrd;
     if (!path) return { read: Promise.resolve(), fed: Promise.resolve(), facts: Promise.resolve(null) };
-    const unreadable = (e: unknown): unknown => (e instanceof FsError ? new UnsupportedError(`${path} cannot be read: ${e.message}`) : e);
     let size: number;
     try {
       size = fs.stat(path).size;
       if (size > MAX_INITRD_BYTES) throw new UnsupportedError(`${path}: an initrd of ${size} bytes is larger than vmspec reads (${MAX_INITRD_BYTES} bytes)`);
     } catch (e) {
-      return { read: Promise.resolve(), fed: Promise.resolve(), facts: Promise.reject(unreadable(e)) };
+      return { read: Promise.resolve(), fed: Promise.resolve(), facts: Promise.reject(unreadableInitrd(path, e)) };
     }
-    const file: InitrdFile = {
-      size,
-      read: (offset, length) => {
-        let bytes: Uint8Array;
-        try {
-          bytes = fs.read(path, offset, length);
-        } catch (e) {
-          throw unreadable(e);
-        }
-        if (bytes.length !== length) throw new ParseError(path, offset, `${length} bytes asked at ${offset} of a ${size}-byte file, ${bytes.length} read`);
-        return bytes;
-      },
-    };
-    const job = startInitrdListing(file, path);
-    return { read: job.read, fed: job.fed, facts: job.listing.then((listing) => ({ path, size, listing, modules: initrdModules(listing, k.version) })) };
+    const facts = (listing: InitrdListing): InitrdFacts => ({ path, size, listing, modules: initrdModules(listing, k.version) });
+    const likely = adoptLikelyInitrd(memo, fs, path, size);
+    if (likely) {
+      // A failure is not adopted: the file is listed again as below, so that damage is reported as reading it in parts reports it.
+      const listing = likely.job.listing.catch(() => startInitrdListing(initrdFile(fs, path, size), path).listing);
+      return { read: likely.job.read, fed: likely.job.fed, facts: listing.then(facts) };
+    }
+    const job = startInitrdListing(initrdFile(fs, path, size), path);
+    return { read: job.read, fed: job.fed, facts: job.listing.then(facts) };
   });
+}
+
+function unreadableInitrd(path: string, e: unknown): unknown {
+  return e instanceof FsError ? new UnsupportedError(`${path} cannot be read: ${e.message}`) : e;
+}
+
+/** The initrd at `path` in `fs` (`size` bytes), read by range. */
+function initrdFile(fs: ReadOnlyFilesystem, path: string, size: number): InitrdFile {
+  return {
+    size,
+    read: (offset, length) => {
+      let bytes: Uint8Array;
+      try {
+        bytes = fs.read(path, offset, length);
+      } catch (e) {
+        throw unreadableInitrd(path, e);
+      }
+      if (bytes.length !== length) throw new ParseError(path, offset, `${length} bytes asked at ${offset} of a ${size}-byte file, ${bytes.length} read`);
+      return bytes;
+    },
+  };
+}
+
+/**
+ * An initrd listing started before the boot chain was followed
+ * (startLikelyInitrd): the file it reads, by the filesystem that holds it
+ * and its canonical path there, and the name its kernel's install gives it.
+ */
+interface LikelyInitrd {
+  fs: ReadOnlyFilesystem;
+  realPath: string;
+  path: string;
+  size: number;
+  job: InitrdListingJob;
+  abort: AbortController;
+  adopted: boolean;
+}
+
+const LIKELY_INITRD_KEY = 'rootfs.likely-initrd';
+
+/**
+ * Starts listing the initrd the image most likely boots before the boot
+ * chain says which one it boots, so that its decompression (on the thread
+ * pool) runs while the chain is followed: on a compressed qcow2 the chain
+ * (GRUB's core image, its configuration files, the root's directories) is
+ * some 30 ms of decompressed clusters, about as long as the gunzip of a
+ * distro's initrd. The likely one is the newest kernel's by version: the
+ * first entry, and so the default, of the menu GRUB's scripts generate on
+ * a distro's image (which /vmlinuz need not point to). The file is read in
+ * parts handed to the decompressor as they are read; the returned promise
+ * settles once the last part is handed over (at once when nothing was
+ * started), and the chain is best followed after it: following it gives
+ * the event loop no turn in which a part could be handed over. The listing of the same file
+ * adopts it (initrdJob); endLikelyInitrd stops it when none did. Nothing
+ * starts once the guest view is assembled (the chain is known), or when
+ * the root cannot be read (the view reports why).
+ */
+export function startLikelyInitrd(image: DiskImage, memo: Memo): Promise<void> {
+  if (memo.has(GUEST_VIEW_KEY) || memo.has(LIKELY_INITRD_KEY)) return Promise.resolve();
+  return memo.get(LIKELY_INITRD_KEY, () => likelyInitrd(image, memo))?.job.fed ?? Promise.resolve();
+}
+
+/** Stops the likely initrd's listing unless a listing of the same file adopted it. */
+export function endLikelyInitrd(memo: Memo): void {
+  const likely = memo.get<LikelyInitrd | null>(LIKELY_INITRD_KEY, () => null);
+  if (likely && !likely.adopted) likely.abort.abort(new Error(`${likely.path} is not the initrd the image boots`));
+}
+
+function likelyInitrd(image: DiskImage, memo: Memo): LikelyInitrd | null {
+  try {
+    const rootfs = openRootfs(image, memo);
+    if (!rootfs.root || rootfs.damaged) return null;
+    const fs = rootfs.root.fs;
+    // GRUB's generated menu lists the kernels newest first by version (10_linux): its first entry is the default.
+    const k = listKernels(fs).find((x) => x.image !== null);
+    if (!k?.initrd) return null;
+    const realPath = fs.realpath(k.initrd);
+    const size = fs.stat(realPath).size;
+    if (size > MAX_INITRD_BYTES) return null;
+    const abort = new AbortController();
+    const job = startInitrdListing(initrdFile(fs, k.initrd, size), k.initrd, undefined, abort.signal);
+    job.listing.catch(() => {}); // adopted, it is awaited there; else it is dropped
+    return { fs, realPath, path: k.initrd, size, job, abort, adopted: false };
+  } catch (e) {
+    // The guest view meets the same failure and reports it.
+    if (e instanceof FsError || e instanceof UnsupportedError || isReadError(e)) return null;
+    throw e;
+  }
+}
+
+/** The likely initrd's listing, when it reads the file `path` of `fs` names (`size` bytes) under the same name; it is then taken. */
+function adoptLikelyInitrd(memo: Memo, fs: ReadOnlyFilesystem, path: string, size: number): LikelyInitrd | null {
+  const likely = memo.get<LikelyInitrd | null>(LIKELY_INITRD_KEY, () => null);
+  if (!likely || likely.adopted || likely.abort.signal.aborted || likely.path !== path || likely.size !== size) return null;
+  const held = fs instanceof MountedFilesystem ? fs.locate(path) : { fs, path: fs.realpath(path) };
+  if (held.fs !== likely.fs || held.path !== likely.realPath) return null;
+  likely.adopted = true;
+  return likely;
 }
 
 export { isReadError };

@@ -1,7 +1,8 @@
 import { UnsupportedError } from '../../bytes/errors.js';
 import { arr, bool, dict, enumOf, type FactsOf, int, nbool, nint, nobj, nstr, obj, str } from '../facts-schema.js';
 import { defineProbe } from '../types.js';
-import { defaultInitrdFacts, defaultInitrdJob, guestView, kernelDetails, type InitrdFacts } from './guest.js';
+import { defaultInitrdFacts, defaultInitrdJob, endLikelyInitrd, guestView, kernelDetails, startLikelyInitrd, type DefaultKernel, type InitrdFacts } from './guest.js';
+import type { ReadOnlyFilesystem } from '../fs/filesystem.js';
 import { lookupModule, normaliseModuleName } from './modules.js';
 import { bootedModules, guestKernel } from '../evidence/kernel.js';
 import { tracker } from '../evidence/read.js';
@@ -96,30 +97,48 @@ export const kernelDriversProbe = defineProbe({
   },
   facts,
   prepare(inputs, params) {
-    // The initrd is listed (its gunzip on the thread pool) while the kernel's configuration and module lists are
-    // parsed and the probes before this one run. It is started before the configuration says whether an option is a
-    // module, so it is read in vain only when every named option is built in or its module file is missing. The
-    // file is read before any clause runs, in parts handed to the gunzip as it takes them; the last may be handed
-    // in a turn of the event loop the engine gives between clauses.
+    // The initrd is listed (its gunzip on the thread pool) while the boot chain is followed, the kernel's
+    // configuration and module lists are parsed and the probes before this one run. The one the image most likely
+    // boots is read first, in parts handed to the gunzip as it takes them; the boot chain that names the initrd it
+    // boots is followed once it is read, and the listing of that initrd adopts the likely one's (or starts its own,
+    // read in parts, the last of which may be handed over in a turn of the event loop the engine gives between
+    // clauses). It is read in vain when every named option is built in or its module file is missing.
     const wanted = (params.options as { config: string; module?: string }[]) ?? [];
-    if (!inputs.image || !wanted.some((o) => o.module)) return;
-    const view = guestView(inputs.image, inputs.memo);
-    const dk = view.defaultKernel;
-    if (!view.os || !dk) return;
-    const job = defaultInitrdJob(view.os.fs, dk, inputs.memo);
-    job.facts.catch(() => {}); // run awaits the same promise and reports its failure
+    const image = inputs.image;
+    if (!image || !wanted.some((o) => o.module)) return;
+    const memo = inputs.memo;
+    const started = startLikelyInitrd(image, memo).then(() => {
+      try {
+        const view = guestView(image, memo);
+        const dk = view.defaultKernel;
+        if (!view.os || !dk) return null;
+        const job = defaultInitrdJob(view.os.fs, dk, memo);
+        job.facts.catch(() => {}); // run awaits the same promise and reports its failure
+        return { job, fs: view.os.fs, dk };
+      } finally {
+        endLikelyInitrd(memo);
+      }
+    });
     // Once the file is read, what run does without the initrd (the kernel's configuration, the modules' files) is done
     // while the gunzip runs: what is left when it ends is only the initrd's own part.
-    const fs = view.os.fs;
-    const early = (): void => {
+    const early = ({ fs, dk }: { fs: ReadOnlyFilesystem; dk: DefaultKernel }): void => {
       try {
-        const details = kernelDetails(fs, dk.kernel, inputs.memo);
+        const details = kernelDetails(fs, dk.kernel, memo);
         for (const o of wanted) if (o.module && details.modules) lookupModule(fs, details.modules, normaliseModuleName(o.module));
       } catch {
         // run meets the same failure and reports it.
       }
     };
-    return { ready: job.read.then(early), handing: job.fed };
+    return {
+      ready: started.then(async (s) => {
+        if (!s) return;
+        await s.job.read;
+        early(s);
+      }),
+      handing: started.then(async (s) => {
+        await s?.job.fed;
+      }),
+    };
   },
   async run(inputs, params) {
     if (!inputs.image) throw new UnsupportedError('image.kernel-drivers needs an image');

@@ -97,6 +97,12 @@ export class MountedFilesystem extends NodeFilesystem<MountedNode> {
     }
   }
 
+  /** The mounted filesystem that holds `path` (symlinks followed, as stat does) and the canonical path in it. Throws FsError as stat does. */
+  locate(path: string): { fs: ReadOnlyFilesystem; path: string } {
+    const { node } = this.resolve(path);
+    return { fs: this.mounts[node.m]!.fs, path: node.path };
+  }
+
   statNode(n: MountedNode): FileStat {
     const st = this.#lstat(n);
     return n.m === 0 ? st : { ...st, ino: n.m * INO_SPAN + (st.ino % INO_SPAN) };

@@ -52,7 +52,9 @@ t.test('prepare runs first, and the results are those of each clause evaluated a
   const together = await evaluate(reqs, { image: disk, memo });
   const initrdKey = memo.keys.findIndex((k) => k.startsWith('rootfs.initrd:'));
   t.ok(initrdKey >= 0, 'the initrd was listed');
-  t.equal(memo.keys[0], 'rootfs.guest-view', "the first thing asked for is kernel-drivers' guest view (its prepare)");
+  t.equal(memo.keys[0], 'rootfs.likely-initrd', "the first thing asked for is the initrd kernel-drivers' prepare lists before the boot chain is followed");
+  const viewKey = memo.keys.indexOf('rootfs.guest-view');
+  t.ok(viewKey > 0 && viewKey < initrdKey, 'then the guest view (the boot chain), which names the initrd listed');
   t.ok(memo.keys.indexOf(PARTITION_TABLE_MEMO_KEY, initrdKey) > initrdKey, "the initrd's listing started before the partition-table clause's probe ran");
   const detailsKey = memo.keys.findIndex((k) => k.startsWith('rootfs.kernel-details:'));
   t.ok(detailsKey > initrdKey && detailsKey < memo.keys.indexOf(PARTITION_TABLE_MEMO_KEY, initrdKey), "the kernel's configuration and modules were read in prepare, after the initrd was started, before any clause");
