@@ -1,5 +1,5 @@
-import { zlib } from '../../bytes/lazy-builtins.js';
-import { checkRange, type ByteSource } from '../../bytes/byte-source.js';
+import { RawInflater } from '../../bytes/raw-inflate.js';
+import { checkRange, readInto, type ByteSource } from '../../bytes/byte-source.js';
 import { ParseError, UnsupportedError } from '../../bytes/errors.js';
 import { zstdFrame } from '../../bytes/zstd.js';
 import { Lru } from '../lru.js';
@@ -283,6 +283,7 @@ export class Qcow2Disk implements ByteSource {
   readonly #l1Chunks = new Lru<number, DataView>(64);
   readonly #l2Tables: Lru<number, DataView>;
   readonly #clusters: Lru<number, Uint8Array>;
+  readonly #inflater = new RawInflater();
   /** Compressed descriptor split (qcow2.txt "Compressed Clusters Descriptor": x = 62 - (cluster_bits - 8)). */
   readonly #csizeShift: bigint;
   readonly #csizeMask: bigint;
@@ -304,6 +305,20 @@ export class Qcow2Disk implements ByteSource {
   read(offset: number, length: number): Uint8Array {
     checkRange(this, offset, length);
     const out = new Uint8Array(length);
+    this.#fill(offset, out);
+    return out;
+  }
+
+  readInto(offset: number, out: Uint8Array): void {
+    checkRange(this, offset, out.length);
+    // Zeroed first: unallocated and zero clusters are left as they are.
+    out.fill(0);
+    this.#fill(offset, out);
+  }
+
+  /** Writes the guest bytes at `offset` into `out`, which is zeroed. */
+  #fill(offset: number, out: Uint8Array): void {
+    const length = out.length;
     let done = 0;
     while (done < length) {
       const pos = offset + done;
@@ -312,7 +327,6 @@ export class Qcow2Disk implements ByteSource {
       this.#readInCluster(pos, out.subarray(done, done + n));
       done += n;
     }
-    return out;
   }
 
   /** Fills `out` (zeroed) with guest bytes [pos, pos+out.length), all in one guest cluster. */
@@ -327,7 +341,9 @@ export class Qcow2Disk implements ByteSource {
     const where = (): number => l2.offset + index * entrySize;
 
     if (entry & L2_COMPRESSED) {
-      const data = this.#decompress(entry, where(), out.length < this.#cs);
+      // A whole cluster is decoded where it is wanted (and not kept); part of one is decoded apart and kept.
+      if (out.length === this.#cs) return this.#decompressInto(entry, where(), out);
+      const data = this.#decompress(entry, where(), true);
       out.set(data.subarray(inCluster, inCluster + out.length));
       return;
     }
@@ -375,14 +391,14 @@ export class Qcow2Disk implements ByteSource {
     if (hostPos + out.length > this.file.size) {
       throw new ParseError('qcow2 data cluster', hostPos, `guest offset ${guestPos} maps past the end of ${this.name} (${this.file.size} bytes): truncated image?`);
     }
-    out.set(this.file.read(hostPos, out.length));
+    readInto(this.file, hostPos, out);
   }
 
   /** Unallocated: the backing file's bytes, zeros beyond it or without one. */
   #readUnallocated(pos: number, out: Uint8Array): void {
     if (!this.backing || pos >= this.backing.size) return;
     const n = Math.min(out.length, this.backing.size - pos);
-    out.set(this.backing.read(pos, n));
+    readInto(this.backing, pos, out.subarray(0, n));
   }
 
   /** The L2 table an L1 entry points to, or null when unallocated (qcow2.txt "L1 table entry"). */
@@ -418,6 +434,20 @@ export class Qcow2Disk implements ByteSource {
     const coffset = Number(entry & this.#coffsetMask);
     const cached = this.#clusters.get(coffset);
     if (cached) return cached;
+    const data = new Uint8Array(this.#cs);
+    this.#decompressInto(entry, at, data);
+    if (keep) this.#clusters.set(coffset, data);
+    return data;
+  }
+
+  /** Decodes a compressed cluster into `out` (one cluster's length), from the cache when it is there. */
+  #decompressInto(entry: bigint, at: number, out: Uint8Array): void {
+    const coffset = Number(entry & this.#coffsetMask);
+    const cached = this.#clusters.get(coffset);
+    if (cached) {
+      out.set(cached);
+      return;
+    }
     const sectors = Number((entry >> this.#csizeShift) & this.#csizeMask) + 1;
     const csize = sectors * COMPRESSED_SECTOR - (coffset % COMPRESSED_SECTOR);
     if (coffset >= this.file.size) {
@@ -425,24 +455,24 @@ export class Qcow2Disk implements ByteSource {
     }
     // The sector count rounds up, so the last compressed cluster may claim bytes past the end of the file.
     const input = this.file.read(coffset, Math.min(csize, this.file.size - coffset));
-    let data: Uint8Array;
+    let length: number;
     if (this.header.compressionType === 1) {
       try {
-        data = zstdFrame(input, this.#cs, 'qcow2 compressed cluster');
+        const data = zstdFrame(input, this.#cs, 'qcow2 compressed cluster');
+        out.set(data.subarray(0, this.#cs));
+        length = data.length;
       } catch (e) {
         throw new ParseError('qcow2 compressed cluster', coffset, `does not decode to one ${this.#cs}-byte cluster: ${(e as Error).message}`);
       }
     } else {
       try {
-        // One output buffer a little larger than the cluster: at zlib's default 16 KiB chunks a 64 KiB cluster was
-        // four buffers joined by a copy, and exactly the cluster size makes zlib allocate a spare one to look for more.
-        data = zlib().inflateRawSync(input, { maxOutputLength: this.#cs, chunkSize: this.#cs + 1024, finishFlush: zlib().constants.Z_SYNC_FLUSH });
+        // Straight into `out`, by one engine for the whole image (bytes/raw-inflate.ts).
+        length = this.#inflater.inflateInto(input, out);
       } catch (e) {
         throw new ParseError('qcow2 compressed cluster', coffset, `does not inflate to one ${this.#cs}-byte cluster: ${(e as Error).message}`);
       }
     }
-    if (data.length !== this.#cs) throw new ParseError('qcow2 compressed cluster', coffset, `decodes to ${data.length} bytes, expected ${this.#cs}`);
-    if (keep) this.#clusters.set(coffset, data);
-    return data;
+    if (length !== this.#cs) throw new ParseError('qcow2 compressed cluster', coffset, `decodes to ${length} bytes, expected ${this.#cs}`);
   }
+
 }
