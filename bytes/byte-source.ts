@@ -16,6 +16,19 @@ export interface ByteSource {
    * lies outside [0, size): a short read is always an error, never silent.
    */
   read(offset: number, length: number): Uint8Array;
+  /**
+   * Optional: what read(offset, out.length) returns, written into `out`
+   * (all of it) instead of a buffer of its own, so that a file read in parts
+   * lands where it is kept rather than being copied there through fresh
+   * buffers at each layer (each fresh page costs a fault).
+   */
+  readInto?(offset: number, out: Uint8Array): void;
+}
+
+/** read(offset, out.length) into `out`: through the source's readInto when it has one, else copied. */
+export function readInto(src: ByteSource, offset: number, out: Uint8Array): void {
+  if (src.readInto) src.readInto(offset, out);
+  else out.set(src.read(offset, out.length));
 }
 
 /** Hard cap on a single read, so no untrusted length allocates unbounded memory. */
@@ -55,11 +68,22 @@ export class FileByteSource implements ByteSource {
     return this.readAt(offset, length);
   }
 
+  readInto(offset: number, out: Uint8Array): void {
+    checkRange(this, offset, out.length);
+    this.#fill(offset, out);
+  }
+
   /** Raw read without the virtual-size check (container formats read their own file). */
   readAt(offset: number, length: number): Uint8Array {
-    if (this.#fd === undefined) throw new Error(`${this.name}: read after close`);
     checkRange({ size: this.size, name: this.name }, offset, length);
     const buf = new Uint8Array(length);
+    this.#fill(offset, buf);
+    return buf;
+  }
+
+  #fill(offset: number, buf: Uint8Array): void {
+    if (this.#fd === undefined) throw new Error(`${this.name}: read after close`);
+    const length = buf.length;
     let done = 0;
     while (done < length) {
       const n = readSync(this.#fd, buf, done, length - done, offset + done);
@@ -68,7 +92,6 @@ export class FileByteSource implements ByteSource {
     }
     this.stats.bytesRead += length;
     this.stats.reads++;
-    return buf;
   }
 
   close(): void {
@@ -86,6 +109,9 @@ export class BufferByteSource implements ByteSource {
   read(offset: number, length: number): Uint8Array {
     checkRange(this, offset, length);
     return this.bytes.subarray(offset, offset + length);
+  }
+  readInto(offset: number, out: Uint8Array): void {
+    out.set(this.read(offset, out.length));
   }
 }
 
@@ -109,5 +135,9 @@ export class SliceByteSource implements ByteSource {
   read(offset: number, length: number): Uint8Array {
     checkRange(this, offset, length);
     return this.parent.read(this.start + offset, length);
+  }
+  readInto(offset: number, out: Uint8Array): void {
+    checkRange(this, offset, out.length);
+    readInto(this.parent, this.start + offset, out);
   }
 }

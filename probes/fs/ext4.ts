@@ -1,5 +1,5 @@
 import { ParseError, UnsupportedError } from '../../bytes/errors.js';
-import type { ByteSource } from '../../bytes/byte-source.js';
+import { readInto, type ByteSource } from '../../bytes/byte-source.js';
 import { CachedBlockReader, type Run } from './ext4-block-io.js';
 import { blockMapRuns } from './ext4-block-map.js';
 import {
@@ -268,16 +268,37 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
    * Holes and uninitialised extents read as zeros; the caller bounds length.
    */
   readData(inode: Ext4Inode, offset: number, length: number): Uint8Array {
+    const out = new Uint8Array(this.#clip(inode, offset, length));
+    this.#fill(inode, offset, out);
+    return out;
+  }
+
+  override readDataInto(inode: Ext4Inode, offset: number, out: Uint8Array): number {
+    const n = this.#clip(inode, offset, out.length);
+    const into = out.subarray(0, n);
+    // Zeroed first: holes and uninitialised extents are left as they are.
+    into.fill(0);
+    this.#fill(inode, offset, into);
+    return n;
+  }
+
+  /** How many of `length` bytes at `offset` the file holds (clipped to i_size). */
+  #clip(inode: Ext4Inode, offset: number, length: number): number {
     this.#refuseEncrypted(inode);
     const n = Math.max(0, Math.min(length, inode.i_size - offset));
     if (!Number.isSafeInteger(offset) || offset < 0 || n > 0x7fffffff) {
       throw new FsError('EINVAL', `inode ${inode.ino}`, `cannot read ${length} bytes at ${offset}`);
     }
-    const out = new Uint8Array(n);
-    if (n === 0) return out;
+    return n;
+  }
+
+  /** Writes the file's bytes at `offset` into `out` (zeroed, within i_size). */
+  #fill(inode: Ext4Inode, offset: number, out: Uint8Array): void {
+    const n = out.length;
+    if (n === 0) return;
     if ((inode.i_flags & EXT4_INLINE_DATA_FL) !== 0) {
       out.set(this.#inlineData(inode).subarray(offset, offset + n));
-      return out;
+      return;
     }
     const bs = this.sb.blockSize;
     const first = Math.floor(offset / bs);
@@ -289,11 +310,10 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
       const b = Math.min(runStart + run.len * bs, offset + n);
       while (a < b) {
         const len = Math.min(b - a, READ_CHUNK);
-        out.set(this.src.read(run.pblk * bs + (a - runStart), len), a - offset);
+        readInto(this.src, run.pblk * bs + (a - runStart), out.subarray(a - offset, a - offset + len));
         a += len;
       }
     }
-    return out;
   }
 
   /** A symlink's target: inline, fast (in i_block) or slow (in a data block). */

@@ -50,6 +50,8 @@ export interface ReadOnlyFilesystem {
   readFile(path: string, options?: ReadFileOptions): Uint8Array;
   /** Up to `length` bytes of a regular file at `offset` (fewer at the end), for large files read in parts. */
   read(path: string, offset: number, length: number): Uint8Array;
+  /** Optional: read(path, offset, out.length) written into `out`; returns how many bytes the file held there. */
+  readInto?(path: string, offset: number, out: Uint8Array): number;
   /** A symlink's target, as stored. */
   readlink(path: string): string;
   /** The canonical absolute path, every symlink resolved. */
@@ -189,6 +191,12 @@ export abstract class NodeFilesystem<N> implements ReadOnlyFilesystem {
   protected abstract listDirectory(dir: N): DirEntry[];
   /** Up to `length` bytes of a regular file's data from `offset` (fewer at the end); holes read as zeros. */
   abstract readData(node: N, offset: number, length: number): Uint8Array;
+  /** readData(node, offset, out.length) written into `out`; returns how many bytes it wrote. A reader that can fill `out` in place overrides it. */
+  readDataInto(node: N, offset: number, out: Uint8Array): number {
+    const bytes = this.readData(node, offset, out.length);
+    out.set(bytes);
+    return bytes.length;
+  }
   abstract symlinkTarget(node: N): string;
 
   /** Resolves a path to its node (following a final symlink unless `follow` is false). */
@@ -223,6 +231,13 @@ export abstract class NodeFilesystem<N> implements ReadOnlyFilesystem {
     const node = this.#regularFile(path);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new FsError('EINVAL', path, `invalid offset ${offset}`);
     return this.readData(node, offset, maxBytes);
+  }
+
+  readInto(path: string, offset: number, out: Uint8Array): number {
+    fileLimit({ maxBytes: out.length });
+    const node = this.#regularFile(path);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new FsError('EINVAL', path, `invalid offset ${offset}`);
+    return this.readDataInto(node, offset, out);
   }
 
   #regularFile(path: string): N {

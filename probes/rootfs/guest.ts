@@ -341,9 +341,10 @@ function unreadableInitrd(path: string, e: unknown): unknown {
   return e instanceof FsError ? new UnsupportedError(`${path} cannot be read: ${e.message}`) : e;
 }
 
-/** The initrd at `path` in `fs` (`size` bytes), read by range. */
+/** The initrd at `path` in `fs` (`size` bytes), read by range (into the caller's buffer when the filesystem can). */
 function initrdFile(fs: ReadOnlyFilesystem, path: string, size: number): InitrdFile {
-  return {
+  const short = (offset: number, length: number, got: number): ParseError => new ParseError(path, offset, `${length} bytes asked at ${offset} of a ${size}-byte file, ${got} read`);
+  const file: InitrdFile = {
     size,
     read: (offset, length) => {
       let bytes: Uint8Array;
@@ -352,10 +353,23 @@ function initrdFile(fs: ReadOnlyFilesystem, path: string, size: number): InitrdF
       } catch (e) {
         throw unreadableInitrd(path, e);
       }
-      if (bytes.length !== length) throw new ParseError(path, offset, `${length} bytes asked at ${offset} of a ${size}-byte file, ${bytes.length} read`);
+      if (bytes.length !== length) throw short(offset, length, bytes.length);
       return bytes;
     },
   };
+  const into = fs.readInto?.bind(fs);
+  if (into) {
+    file.readInto = (offset, out) => {
+      let n: number;
+      try {
+        n = into(path, offset, out);
+      } catch (e) {
+        throw unreadableInitrd(path, e);
+      }
+      if (n !== out.length) throw short(offset, out.length, n);
+    };
+  }
+  return file;
 }
 
 /**

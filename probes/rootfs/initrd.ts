@@ -71,6 +71,8 @@ export interface InitrdFile {
   readonly size: number;
   /** Exactly `length` bytes at `offset` (within size). Throws for damage. */
   read(offset: number, length: number): Uint8Array;
+  /** Optional: exactly out.length bytes at `offset` written into `out` (the parts of a compressed stream land where they are kept). */
+  readInto?(offset: number, out: Uint8Array): void;
 }
 
 /**
@@ -149,11 +151,10 @@ export function startInitrdListing(input: Uint8Array | InitrdFile, name: string,
     trailer: () => input.read(size - 4, 4),
     first: head.subarray(off),
     cap: parts.next,
-    more: () => {
-      const n = Math.min(parts.next, size - at);
-      const bytes = input.read(at, n);
-      at += n;
-      return bytes;
+    moreInto: (out) => {
+      if (input.readInto) input.readInto(at, out);
+      else out.set(input.read(at, out.length));
+      at += out.length;
     },
   };
   const reader = new CpioReader();
@@ -218,7 +219,7 @@ async function segmentsOf(bytes: Uint8Array, name: string, signal?: AbortSignal)
     const reader = new CpioReader();
     const input = bytes.subarray(off);
     // The whole stream as its first part: it is handed over here, synchronously.
-    const job = decompressInto({ length: input.length, trailer: () => input.subarray(input.length - 4), first: input, more: () => new Uint8Array(0), cap: input.length }, compression, reader, name, off, signal);
+    const job = decompressInto({ length: input.length, trailer: () => input.subarray(input.length - 4), first: input, moreInto: () => {}, cap: input.length }, compression, reader, name, off, signal);
     try {
       await job.done;
       reader.finish();
@@ -233,15 +234,16 @@ async function segmentsOf(bytes: Uint8Array, name: string, signal?: AbortSignal)
   return { segments, entries };
 }
 
-/** A compressed stream read in parts: `first` is at hand, `more()` reads the next, until `length` bytes are read. */
+/** A compressed stream read in parts: `first` is at hand, `moreInto` reads the next, until `length` bytes are read. */
 interface CompressedStream {
   /** Bytes in the whole stream. */
   length: number;
   /** Its last 4 bytes (read only for gzip, whose trailer holds ISIZE). */
   trailer(): Uint8Array;
   first: Uint8Array;
-  more(): Uint8Array;
-  /** Most bytes handed over at once while parts are still being read. */
+  /** Reads the next out.length bytes of the stream into `out`. */
+  moreInto(out: Uint8Array): void;
+  /** Bytes in a part read after the first; also the most handed over at once while parts are still being read. */
   cap: number;
 }
 
@@ -308,9 +310,9 @@ function feedParts(stream: CompressedStream, write: (part: Uint8Array, last: boo
       while (have < stream.length && !stopped) {
         await turn();
         if (stopped) break;
-        const piece = stream.more();
-        all.set(piece, have);
-        have += piece.length;
+        const n = Math.min(stream.cap, stream.length - have);
+        stream.moreInto(all.subarray(have, have + n));
+        have += n;
         readAll = have >= stream.length;
         if (!busy) handOver();
       }

@@ -122,6 +122,11 @@ export class MountedFilesystem extends NodeFilesystem<MountedNode> {
     return this.mounts[n.m]!.fs.read(n.path, offset, length);
   }
 
+  override readDataInto(n: MountedNode, offset: number, out: Uint8Array): number {
+    const fs = this.mounts[n.m]!.fs;
+    return fs.readInto ? fs.readInto(n.path, offset, out) : super.readDataInto(n, offset, out);
+  }
+
   symlinkTarget(n: MountedNode): string {
     return this.mounts[n.m]!.fs.readlink(n.path);
   }

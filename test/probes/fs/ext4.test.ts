@@ -101,6 +101,13 @@ t.test('uninitialised extents read as zeros, as debugfs reads them', async (t) =
   t.same(tool, new Uint8Array(readFileSync(debugfsDump(img, '/bin/tool', dir, ['-n']))), 'same bytes as debugfs dump');
   t.ok(pfs.read('/sparse', 600 << 20, 4096).every((b) => b === 0), 'uninitialised chunk of /sparse is zeros');
   t.same(pfs.read('/sparse', 0, 5000), pseudoRandom(5000, 20), 'initialised extents of the same file still read');
+  // readInto writes what read returns, whatever the buffer held: uninitialised extents are zeroed, not skipped.
+  for (const [path, offset, length] of [['/bin/tool', 0, 100_000], ['/sparse', (600 << 20) - 3000, 9000], ['/sparse', 0, 5000]] as const) {
+    const out = new Uint8Array(length + 7).fill(0xee);
+    t.equal(pfs.readInto(path, offset, out.subarray(0, length)), length, `${path} at ${offset}: readInto reads ${length} bytes`);
+    t.same(out.subarray(0, length), pfs.read(path, offset, length), `${path} at ${offset}: readInto writes what read returns`);
+    t.ok(out.subarray(length).every((b) => b === 0xee), `${path} at ${offset}: and nothing past it`);
+  }
 });
 
 t.test('htree directory is read linearly, index blocks skipped', async (t) => {
@@ -121,6 +128,10 @@ t.test('fragmented file has a depth-2 extent tree and reads back', async (t) => 
   t.equal(data.length, (2 * 1500 - 1) * 4096);
   // Odd blocks are holes: zeros.
   t.ok(data.subarray(4096, 8192).every((b) => b === 0), 'hole reads as zeros');
+  // readInto over a buffer of garbage: the holes are zeroed, and the end of the file is where it stops.
+  const out = new Uint8Array(data.length + 4096).fill(0xee);
+  t.equal(fs.readInto('/frag', 0, out), data.length, 'readInto stops at the end of the file');
+  t.same(out.subarray(0, data.length), data, 'readInto writes what readFile returns, holes as zeros');
 });
 
 t.test('sparse file: holes are zeros, size is i_size, only touched blocks are read', async (t) => {

@@ -117,6 +117,30 @@ t.test('backing files: overlay data, zero clusters, subclusters, reads past the 
   }
 });
 
+t.test('readInto writes what read returns, whatever the buffer held', async (t) => {
+  const images: [string, string][] = [
+    ['compressed', toQcow2(dataDisk(), { compressed: true })],
+    ['zero and discarded clusters', qcow2Written(4, ['write -P 0xab 0 64k', 'write -P 0x22 1M 300k', 'discard 1088k 64k', 'write -z 64k 64k', 'write -z -u 1152k 64k'], { compat: '1.1' })],
+    ['extended L2 over a backing file', qcow2WithBacking(patternFile(2, 9), ['write -P 0xaa 4k 2k', 'write -z 64k 8k', 'write -P 0xbb 130k 1k', 'write -z -u 200k 64k'], { extendedL2: true, overlaySize: 4 * 1024 * 1024 })],
+  ];
+  for (const [label, q] of images) {
+    const img = openDisk(q, { backing: 'follow' });
+    try {
+      const disk = img.disk;
+      t.ok(disk.readInto, `${label}: the qcow2 disk reads into a buffer`);
+      const size = disk.size;
+      // Whole clusters (decoded in place), parts of one, runs across several, the last bytes.
+      for (const [offset, length] of [[0, 65536], [65536, 65536 * 3], [4096, 70_000], [1088 * 1024 - 100, 200], [130 * 1024, 1024], [size - 70_000, 70_000]]) {
+        const out = new Uint8Array(length).fill(0xee);
+        disk.readInto!(offset, out);
+        t.same(out, disk.read(offset, length), `${label}: ${length} bytes at ${offset}`);
+      }
+    } finally {
+      img.close();
+    }
+  }
+});
+
 t.test('reading the partition table touches metadata only', async (t) => {
   const q = toQcow2(dataDisk(), { compressed: true });
   const file = new FileByteSource(q);
