@@ -65,8 +65,8 @@ for (const route of ['engine', 'inflateRawSync'] as InflateRoute[]) {
     cases.push(['empty input', new Uint8Array(0), CLUSTER]);
     for (const flip of [3, 100, 1000]) {
       const bad = Buffer.from(whole);
-      bad[flip] ^= 0xff;
-      bad[flip + 1] ^= 0x3c;
+      bad[flip] = bad[flip]! ^ 0xff;
+      bad[flip + 1] = bad[flip + 1]! ^ 0x3c;
       cases.push([`damaged at ${flip}`, bad, CLUSTER]);
     }
     cases.push(['not deflate at all', Buffer.from('this is not a deflate stream, only text. '.repeat(20)), CLUSTER]);

@@ -130,7 +130,8 @@ t.test('readInto writes what read returns, whatever the buffer held', async (t) 
       t.ok(disk.readInto, `${label}: the qcow2 disk reads into a buffer`);
       const size = disk.size;
       // Whole clusters (decoded in place), parts of one, runs across several, the last bytes.
-      for (const [offset, length] of [[0, 65536], [65536, 65536 * 3], [4096, 70_000], [1088 * 1024 - 100, 200], [130 * 1024, 1024], [size - 70_000, 70_000]]) {
+      const ranges: [number, number][] = [[0, 65536], [65536, 65536 * 3], [4096, 70_000], [1088 * 1024 - 100, 200], [130 * 1024, 1024], [size - 70_000, 70_000]];
+      for (const [offset, length] of ranges) {
         const out = new Uint8Array(length).fill(0xee);
         disk.readInto!(offset, out);
         t.same(out, disk.read(offset, length), `${label}: ${length} bytes at ${offset}`);
