@@ -191,3 +191,47 @@ t.test('a prepare step that throws or whose promises reject changes nothing', as
   const rejecting = turnsProbe(state, () => ({ ready: Promise.reject(new Error('read failed')), handing: Promise.reject(new Error('hand-over failed')) }));
   t.same((await evaluate(turnsClauses(2), { image }, rejecting.lookup)).map((r) => r.status), ['pass', 'pass'], 'rejected promises are ignored');
 });
+
+t.test('a clause whose probe waits (on the thread pool) does not hold up the clauses after it; results stay in order', async (t) => {
+  const order: string[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  // test.wait's run waits until test.now's run has released it: judged one clause after another, it would wait forever.
+  const waiting = defineProbe({
+    name: 'test.wait',
+    summary: 'waits to be released',
+    input: 'image',
+    params: obj({ n: int() }),
+    facts: obj({ ready: bool() }),
+    async run() {
+      order.push('wait started');
+      await released;
+      order.push('wait ended');
+      return { ready: true };
+    },
+  });
+  const now = defineProbe({
+    name: 'test.now',
+    summary: 'answers at once, releasing test.wait',
+    input: 'image',
+    params: obj({ n: int() }),
+    facts: obj({ ready: bool() }),
+    run() {
+      order.push('now');
+      release();
+      return { ready: true };
+    },
+  });
+  const entries = new Map<string, ProbeEntry>([waiting, now].map((p) => [p.name, { name: p.name, input: 'image', load: async () => p }]));
+  const base = turnsClauses(1)[0]!;
+  const clauses = [{ ...base, id: 'W', probe: 'test.wait' }, { ...base, id: 'N', probe: 'test.now' }];
+  const timeout = new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 5000).unref());
+  const results = await Promise.race([evaluate(clauses, { image }, (name) => entries.get(name)), timeout]);
+  t.not(results, 'timed out', 'the waiting clause did not hold up the next');
+  if (results === 'timed out') return;
+  t.same(results.map((r) => [r.id, r.status]), [['W', 'pass'], ['N', 'pass']], 'results in the order of the clauses');
+  t.same(order, ['wait started', 'now', 'wait ended']);
+  t.ok(results[0]!.durationMs! >= results[1]!.durationMs!, "the waiting clause's duration runs until its own result");
+});
