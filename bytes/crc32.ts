@@ -12,6 +12,8 @@
  * unsigned value of 2^31 or more is a heap-allocated number, so a Uint32Array
  * table allocated on most bytes (GPT's 16 KiB entry array cost 3.5× as much).
  */
+import { loadedZlib } from './lazy-builtins.js';
+
 function table(polynomial: number): Int32Array {
   const t = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
@@ -36,6 +38,14 @@ function update(t: Int32Array, data: Uint8Array, crc: number): number {
  * several pieces (crc32(b, crc32(a)) === crc32(a ++ b)).
  */
 export function crc32(data: Uint8Array, crc = 0): number {
+  // node:zlib's, native, when the run has loaded it already (a qcow2 image's clusters): not loaded for this alone.
+  const z = loadedZlib();
+  if (z && typeof z.crc32 === 'function') return z.crc32(data, crc);
+  return crc32Table(data, crc);
+}
+
+/** crc32 by the table, whatever is loaded. */
+export function crc32Table(data: Uint8Array, crc = 0): number {
   return update((ieee ??= table(0xedb88320)), data, crc);
 }
 

@@ -19,6 +19,11 @@ export function zlib(): typeof import('node:zlib') {
   return (zlibModule ??= require('node:zlib') as typeof import('node:zlib'));
 }
 
+/** node:zlib if something has loaded it already, else undefined (without loading it). */
+export function loadedZlib(): typeof import('node:zlib') | undefined {
+  return zlibModule;
+}
+
 export function crypto(): typeof import('node:crypto') {
   return (cryptoModule ??= require('node:crypto') as typeof import('node:crypto'));
 }
