@@ -401,10 +401,10 @@ const LIKELY_INITRD_KEY = 'rootfs.likely-initrd';
  * parts handed to the decompressor as they are read; the returned promise
  * settles once the last part is handed over (at once when nothing was
  * started), and the chain is best followed after it: following it gives
- * the event loop no turn in which a part could be handed over. The listing of the same file
- * adopts it (initrdJob); endLikelyInitrd stops it when none did. Nothing
- * starts once the guest view is assembled (the chain is known), or when
- * the root cannot be read (the view reports why).
+ * the event loop no turn in which a part could be handed over. The
+ * listing of the same file adopts it (initrdJob); endLikelyInitrd stops it
+ * when none did. Nothing starts once the guest view is assembled (the
+ * chain is known), or when the root cannot be read (the view reports why).
  */
 export function startLikelyInitrd(image: DiskImage, memo: Memo): Promise<void> {
   if (memo.has(GUEST_VIEW_KEY) || memo.has(LIKELY_INITRD_KEY)) return Promise.resolve();
