@@ -110,9 +110,6 @@ export class BufferByteSource implements ByteSource {
     checkRange(this, offset, length);
     return this.bytes.subarray(offset, offset + length);
   }
-  readInto(offset: number, out: Uint8Array): void {
-    out.set(this.read(offset, out.length));
-  }
 }
 
 /** `file` as a source: bytes in memory wrapped (named `name`), a source as it is. For parsers that take either. */

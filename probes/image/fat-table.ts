@@ -161,18 +161,16 @@ export class FatTable {
   /** The chunk read last: a chain walks one chunk for hundreds of entries. */
   #lastIndex = -1;
   #last: Uint8Array | null = null;
-  /** Entry values at and above these mean "bad cluster" / "end of chain". */
+  /** The "bad cluster" entry value; values above it end a chain. */
   readonly badValue: number;
-  readonly #bad: number;
   readonly #eoc: number;
 
   constructor(src: ByteSource, geo: FatGeometry) {
     this.#src = src;
     this.#geo = geo;
     // fatgen103 §4: BAD is 0xFF7 / 0xFFF7 / 0x0FFFFFF7; anything above it ends the chain.
-    this.#bad = geo.type === 'FAT12' ? 0xff7 : geo.type === 'FAT16' ? 0xfff7 : 0x0ffffff7;
-    this.#eoc = this.#bad + 1;
-    this.badValue = this.#bad;
+    this.badValue = geo.type === 'FAT12' ? 0xff7 : geo.type === 'FAT16' ? 0xfff7 : 0x0ffffff7;
+    this.#eoc = this.badValue + 1;
   }
 
   /** Byte offset (in the volume) of entry `n` in the active FAT. */
@@ -224,7 +222,7 @@ export class FatTable {
   kind(value: number): FatEntryKind {
     if (value === 0) return 'free';
     if (value >= this.#eoc) return 'eoc';
-    if (value === this.#bad) return 'bad';
+    if (value === this.badValue) return 'bad';
     if (value >= 2 && value <= this.#geo.countOfClusters + 1) return 'next';
     return 'reserved';
   }

@@ -474,5 +474,4 @@ export class Qcow2Disk implements ByteSource {
     }
     if (length !== this.#cs) throw new ParseError('qcow2 compressed cluster', coffset, `decodes to ${length} bytes, expected ${this.#cs}`);
   }
-
 }

@@ -100,7 +100,7 @@ export const kernelDriversProbe = defineProbe({
     // The initrd is listed (its gunzip on the thread pool) while the boot chain is followed, the kernel's
     // configuration and module lists are parsed and the probes before this one run. The one the image most likely
     // boots is read first, in parts handed to the gunzip as it takes them; the boot chain that names the initrd it
-    // boots is followed once it is read, and the listing of that initrd adopts the likely one's (or starts its own,
+    // boots is followed once the last part is handed over, and the listing of that initrd adopts the likely one's (or starts its own,
     // read in parts, the last of which may be handed over in a turn of the event loop the engine gives between
     // clauses). It is read in vain when every named option is built in or its module file is missing.
     const wanted = (params.options as { config: string; module?: string }[]) ?? [];

@@ -198,31 +198,27 @@ t.test('a clause whose probe waits (on the thread pool) does not hold up the cla
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  // test.wait's run waits until test.now's run has released it: judged one clause after another, it would wait forever.
-  const waiting = defineProbe({
-    name: 'test.wait',
-    summary: 'waits to be released',
+  /** A probe of the test's own whose facts say it is ready, once `run` has done its part. */
+  const readyProbe = (name: string, summary: string, run: () => void | Promise<void>) => defineProbe({
+    name,
+    summary,
     input: 'image',
     params: obj({ n: int() }),
     facts: obj({ ready: bool() }),
     async run() {
-      order.push('wait started');
-      await released;
-      order.push('wait ended');
+      await run();
       return { ready: true };
     },
   });
-  const now = defineProbe({
-    name: 'test.now',
-    summary: 'answers at once, releasing test.wait',
-    input: 'image',
-    params: obj({ n: int() }),
-    facts: obj({ ready: bool() }),
-    run() {
-      order.push('now');
-      release();
-      return { ready: true };
-    },
+  // test.wait's run waits until test.now's run has released it: judged one clause after another, it would wait forever.
+  const waiting = readyProbe('test.wait', 'waits to be released', async () => {
+    order.push('wait started');
+    await released;
+    order.push('wait ended');
+  });
+  const now = readyProbe('test.now', 'answers at once, releasing test.wait', () => {
+    order.push('now');
+    release();
   });
   const entries = new Map<string, ProbeEntry>([waiting, now].map((p) => [p.name, { name: p.name, input: 'image', load: async () => p }]));
   const base = turnsClauses(1)[0]!;

@@ -8,7 +8,7 @@
  * run without prepare.
  */
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { childPids, childrenLeft } from '../../fixtures/child-processes.js';
 import { FileByteSource } from '../../../bytes/byte-source.js';
 import { evaluate } from '../../../engine/evaluate.js';
 import { openDisk } from '../../../probes/image/open-disk.js';
@@ -27,11 +27,6 @@ const withoutPrepare = (name: string): ProbeEntry | undefined => {
   if (!entry) return undefined;
   return { ...entry, load: async () => ({ ...(await entry.load()), prepare: undefined }) };
 };
-
-/** Child processes of this process still running (the children of each of its threads). */
-function childPids(): number[] {
-  return readdirSync('/proc/self/task').flatMap((task) => readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-}
 
 /** Evaluates `ids` on `image` with the probe table given, returning the results (durations zeroed) and the bytes read from the disk. */
 async function judge(image: string, ids: string[], probes?: (name: string) => ProbeEntry | undefined): Promise<{ results: unknown[]; bytesRead: number }> {
@@ -78,12 +73,7 @@ t.test('the chain leads elsewhere: the likely listing is stopped, its decompress
   const image = guestDisk({ name: 'likely-initrd-elsewhere', rootContent: root });
   const before = childPids();
   const prepared = await judge(image, ['V2-GUEST-VIRTIO-PCI', 'V2-GUEST-GICV3']);
-  let left = childPids().filter((p) => !before.includes(p));
-  for (let i = 0; i < 100 && left.length; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    left = childPids().filter((p) => !before.includes(p));
-  }
-  t.same(left, [], "the likely initrd's zstd is not left running");
+  t.same(await childrenLeft(before), [], "the likely initrd's zstd is not left running");
   const plain = await judge(image, ['V2-GUEST-VIRTIO-PCI', 'V2-GUEST-GICV3'], withoutPrepare);
   t.same(prepared.results, plain.results, 'the same results as the probe run without prepare');
   t.match(prepared.results[0], {

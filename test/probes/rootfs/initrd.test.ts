@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { childPids, childrenLeft } from '../../fixtures/child-processes.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -267,16 +268,6 @@ t.test('read in parts: zero padding first, damage and failing reads', async (t) 
   t.same(one, [`read 0+${small.length}`], 'read once, whole');
 });
 
-/** Child processes of this process still running (from /proc: the children of each of its threads). */
-function childPids(): number[] {
-  const out: number[] = [];
-  for (const task of readdirSync('/proc/self/task')) {
-    const text = readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim();
-    if (text) out.push(...text.split(/\s+/).map(Number));
-  }
-  return out;
-}
-
 t.test('aborting a listing: it rejects with the reason, reads no further and leaves no decompressor running', { skip: unavailable }, async (t) => {
   const noise = (i: number): string => Array.from({ length: 47 }, (_, j) => createHash('sha256').update(`${i}.${j}`).digest('hex')).join('');
   const gz = gzipSync(newc(Array.from({ length: 60 }, (_, i) => ({ name: `m${i}.ko`, data: noise(i) }))), { level: 1 });
@@ -310,11 +301,6 @@ t.test('aborting a listing: it rejects with the reason, reads no further and lea
     stop.abort(reason);
     const what = `${compression}${inParts ? ' in parts' : ''}`;
     t.equal(await listing.catch((e: unknown) => e), reason, `${what}: rejects with the reason`);
-    let left = childPids().filter((p) => !before.includes(p));
-    for (let i = 0; i < 100 && left.length; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      left = childPids().filter((p) => !before.includes(p));
-    }
-    t.same(left, [], `${what}: no decompressor process is left running`);
+    t.same(await childrenLeft(before), [], `${what}: no decompressor process is left running`);
   }
 });
