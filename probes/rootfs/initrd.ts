@@ -3,6 +3,7 @@ import { childProcess, zlib } from '../../bytes/lazy-builtins.js';
 import { CpioReader, cpioMagic, readCpioAt, type CpioEntry, type CpioFormat } from './cpio.js';
 import { hexBytes } from '../../bytes/hex.js';
 import { LeReader } from '../../bytes/le-reader.js';
+import { holdOptimiser } from '../../bytes/optimiser-hold.js';
 
 /**
  * Listing an initramfs the way the kernel unpacks it (init/initramfs.c,
@@ -328,6 +329,14 @@ function feedParts(stream: CompressedStream, write: (part: Uint8Array, last: boo
 }
 
 function decompressInto(stream: CompressedStream, compression: InitrdCompression, reader: CpioReader, name: string, base: number, signal?: AbortSignal): Decompression {
+  const job = startDecompression(stream, compression, reader, name, base, signal);
+  // TurboFan's background compiles would take the second core from the decompressor (bytes/optimiser-hold.ts).
+  const release = holdOptimiser();
+  job.done.then(release, release);
+  return job;
+}
+
+function startDecompression(stream: CompressedStream, compression: InitrdCompression, reader: CpioReader, name: string, base: number, signal?: AbortSignal): Decompression {
   let total = 0;
   const feed = (chunk: Buffer): void => {
     total += chunk.length;

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { ParseError, UnsupportedError } from '../../../bytes/errors.js';
 import { CpioReader, readCpioAt } from '../../../probes/rootfs/cpio.js';
 import { compressionAt, gunzipChunkSize, initrdModules, listInitrd, startInitrdListing, type InitrdFile } from '../../../probes/rootfs/initrd.js';
+import { optimiserHeld } from '../../../bytes/optimiser-hold.js';
 import { Gunzip } from 'node:zlib';
 import { buildInitrd, debianKernel, fastFixturesUnavailable, moduleClosure, type InitrdCompression } from '../../fixtures/rootfs-builder.js';
 
@@ -303,4 +304,33 @@ t.test('aborting a listing: it rejects with the reason, reads no further and lea
     t.equal(await listing.catch((e: unknown) => e), reason, `${what}: rejects with the reason`);
     t.same(await childrenLeft(before), [], `${what}: no decompressor process is left running`);
   }
+});
+
+t.test("V8's optimiser is held while a stream is decompressed, and released however the listing ends", { skip: unavailable }, async (t) => {
+  const k = debianKernel('arm64');
+  for (const compression of ['gzip', 'zstd'] as const) {
+    const bytes = readFileSync(buildInitrd({ kernel: k, modules: ['virtio_pci', 'ext4'], compression, early: false, format: 'newc' }));
+    for (const inParts of [false, true]) {
+      const what = `${compression}${inParts ? ' in parts' : ''}`;
+      t.notOk(optimiserHeld(), `${what}: not held before`);
+      const job = startInitrdListing(inParts ? partsOf(bytes, []) : bytes, compression, SMALL_PARTS);
+      t.ok(optimiserHeld(), `${what}: held while it runs`);
+      await job.listing;
+      await job.read;
+      await job.fed;
+      t.notOk(optimiserHeld(), `${what}: released once listed`);
+    }
+  }
+  const gz = readFileSync(buildInitrd({ kernel: k, modules: ['virtio_pci'], compression: 'gzip', early: false, format: 'newc' }));
+  const damaged = Buffer.from(gz);
+  damaged.fill(0xff, 100, 200);
+  await t.rejects(startInitrdListing(damaged, 'damaged', SMALL_PARTS).listing, ParseError);
+  t.notOk(optimiserHeld(), 'released after a damaged stream');
+  const stop = new AbortController();
+  const aborted = startInitrdListing(partsOf(gz, []), 'aborted', SMALL_PARTS, stop.signal);
+  t.ok(optimiserHeld(), 'held by a listing about to be aborted');
+  stop.abort(new Error('not this one'));
+  await aborted.listing.catch(() => {});
+  await aborted.read;
+  t.notOk(optimiserHeld(), 'released after an abort');
 });
