@@ -269,16 +269,13 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
    */
   readData(inode: Ext4Inode, offset: number, length: number): Uint8Array {
     const out = new Uint8Array(this.#clip(inode, offset, length));
-    this.#fill(inode, offset, out);
+    this.#fill(inode, offset, out, true);
     return out;
   }
 
   override readDataInto(inode: Ext4Inode, offset: number, out: Uint8Array): number {
     const n = this.#clip(inode, offset, out.length);
-    const into = out.subarray(0, n);
-    // Zeroed first: holes and uninitialised extents are left as they are.
-    into.fill(0);
-    this.#fill(inode, offset, into);
+    this.#fill(inode, offset, out.subarray(0, n), false);
     return n;
   }
 
@@ -292,28 +289,44 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
     return n;
   }
 
-  /** Writes the file's bytes at `offset` into `out` (zeroed, within i_size). */
-  #fill(inode: Ext4Inode, offset: number, out: Uint8Array): void {
+  /**
+   * Writes the file's bytes at `offset` into `out` (within i_size): holes and
+   * uninitialised extents read as zeros, written here unless `out` is zeroed
+   * already.
+   */
+  #fill(inode: Ext4Inode, offset: number, out: Uint8Array, zeroed: boolean): void {
     const n = out.length;
     if (n === 0) return;
     if ((inode.i_flags & EXT4_INLINE_DATA_FL) !== 0) {
-      out.set(this.#inlineData(inode).subarray(offset, offset + n));
+      const inline = this.#inlineData(inode).subarray(offset, offset + n);
+      out.set(inline);
+      if (!zeroed) out.fill(0, inline.length);
       return;
     }
     const bs = this.sb.blockSize;
     const first = Math.floor(offset / bs);
     const end = Math.ceil((offset + n) / bs);
-    for (const run of this.runs(inode, first, end - first)) {
+    const runs = this.runs(inode, first, end - first);
+    // Runs in order (as a sound extent tree keeps them) let the gaps be zeroed as they are passed; otherwise all first.
+    if (!zeroed && runs.some((r, i) => i > 0 && r.lblk < runs[i - 1]!.lblk + runs[i - 1]!.len)) {
+      out.fill(0);
+      zeroed = true;
+    }
+    let written = 0; // out[0, written) holds the file's bytes
+    for (const run of runs) {
       if (run.uninit) continue; // allocated, never written: zeros
       const runStart = run.lblk * bs;
       let a = Math.max(runStart, offset);
       const b = Math.min(runStart + run.len * bs, offset + n);
+      if (!zeroed && a - offset > written) out.fill(0, written, a - offset); // a hole or uninitialised extents before
       while (a < b) {
         const len = Math.min(b - a, READ_CHUNK);
         readInto(this.src, run.pblk * bs + (a - runStart), out.subarray(a - offset, a - offset + len));
         a += len;
       }
+      written = Math.max(written, b - offset);
     }
+    if (!zeroed && written < n) out.fill(0, written);
   }
 
   /** A symlink's target: inline, fast (in i_block) or slow (in a data block). */

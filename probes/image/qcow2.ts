@@ -284,6 +284,8 @@ export class Qcow2Disk implements ByteSource {
   readonly #l2Tables: Lru<number, DataView>;
   readonly #clusters: Lru<number, Uint8Array>;
   readonly #inflater = new RawInflater();
+  /** Where a compressed cluster's bytes are read before they are decoded: one buffer reused, not a fresh one per cluster. */
+  #input = new Uint8Array(0);
   /** Compressed descriptor split (qcow2.txt "Compressed Clusters Descriptor": x = 62 - (cluster_bits - 8)). */
   readonly #csizeShift: bigint;
   readonly #csizeMask: bigint;
@@ -311,12 +313,10 @@ export class Qcow2Disk implements ByteSource {
 
   readInto(offset: number, out: Uint8Array): void {
     checkRange(this, offset, out.length);
-    // Zeroed first: unallocated and zero clusters are left as they are.
-    out.fill(0);
     this.#fill(offset, out);
   }
 
-  /** Writes the guest bytes at `offset` into `out`, which is zeroed. */
+  /** Writes the guest bytes at `offset` into `out`, every byte of it (zeros for unallocated and zero clusters). */
   #fill(offset: number, out: Uint8Array): void {
     const length = out.length;
     let done = 0;
@@ -329,7 +329,7 @@ export class Qcow2Disk implements ByteSource {
     }
   }
 
-  /** Fills `out` (zeroed) with guest bytes [pos, pos+out.length), all in one guest cluster. */
+  /** Fills `out` with guest bytes [pos, pos+out.length), all in one guest cluster. */
   #readInCluster(pos: number, out: Uint8Array): void {
     const cluster = Math.floor(pos / this.#cs);
     const inCluster = pos - cluster * this.#cs;
@@ -352,6 +352,7 @@ export class Qcow2Disk implements ByteSource {
       if (entry & L2_ZERO) {
         // Zero clusters exist only from version 3 on (QEMU treats one in v2 as corruption).
         if (this.header.version < 3) throw new ParseError('qcow2 L2 entry', where(), `zero cluster flag in a version 2 image (${this.name})`);
+        out.fill(0);
         return;
       }
       if (host === 0) return this.#readUnallocated(pos, out);
@@ -376,6 +377,7 @@ export class Qcow2Disk implements ByteSource {
       const part = out.subarray(done, done + n);
       if (kind === 'alloc') this.#readHost(host + at, part, pos + done);
       else if (kind === 'unallocated') this.#readUnallocated(pos + done, part);
+      else part.fill(0);
       done += n;
     }
   }
@@ -396,9 +398,9 @@ export class Qcow2Disk implements ByteSource {
 
   /** Unallocated: the backing file's bytes, zeros beyond it or without one. */
   #readUnallocated(pos: number, out: Uint8Array): void {
-    if (!this.backing || pos >= this.backing.size) return;
-    const n = Math.min(out.length, this.backing.size - pos);
-    readInto(this.backing, pos, out.subarray(0, n));
+    const n = this.backing && pos < this.backing.size ? Math.min(out.length, this.backing.size - pos) : 0;
+    if (n > 0) readInto(this.backing!, pos, out.subarray(0, n));
+    out.fill(0, n);
   }
 
   /** The L2 table an L1 entry points to, or null when unallocated (qcow2.txt "L1 table entry"). */
@@ -454,7 +456,10 @@ export class Qcow2Disk implements ByteSource {
       throw new ParseError('qcow2 compressed cluster', coffset, `(L2 entry at ${at}) lies past the end of ${this.name} (${this.file.size} bytes): truncated image?`);
     }
     // The sector count rounds up, so the last compressed cluster may claim bytes past the end of the file.
-    const input = this.file.read(coffset, Math.min(csize, this.file.size - coffset));
+    const n = Math.min(csize, this.file.size - coffset);
+    if (this.#input.length < n) this.#input = new Uint8Array(Math.max(n, 2 * this.#cs + COMPRESSED_SECTOR));
+    const input = this.#input.subarray(0, n);
+    readInto(this.file, coffset, input);
     let length: number;
     if (this.header.compressionType === 1) {
       try {
