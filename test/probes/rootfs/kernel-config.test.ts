@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseKernelConfig } from '../../../probes/rootfs/kernel-config.js';
+import { parseKernelConfig, MAX_CONFIG_LINES } from '../../../probes/rootfs/kernel-config.js';
 import { run } from '../../fixtures/cache.js';
 import { debianKernel, editConfig, fastFixturesUnavailable } from '../../fixtures/rootfs-builder.js';
 
@@ -128,4 +128,15 @@ t.test('real configs: every option looked up alone agrees with reading every lin
       t.equal(alone.get(name).lineNumber, n, `${flavour}: ${name} on line ${n}, found alone`);
     }
   }
+});
+
+t.test(`lines past the first ${MAX_CONFIG_LINES} are not read, by a lookup as by reading every line`, async (t) => {
+  const lines = ['CONFIG_LATE=y', ...Array.from({ length: MAX_CONFIG_LINES - 2 }, (_, i) => `# filler ${i}`), 'CONFIG_EDGE=m', '# past the limit', 'CONFIG_LATE=m', 'CONFIG_PAST=y'];
+  const text = lines.join('\n');
+  const lookup = parseKernelConfig(text);
+  t.match(lookup.get('CONFIG_EDGE'), { state: 'm', lineNumber: MAX_CONFIG_LINES }, 'the last line read counts');
+  t.match(lookup.get('CONFIG_LATE'), { state: 'y', lineNumber: 1 }, 'a setting past the limit does not override an earlier one');
+  t.equal(lookup.get('CONFIG_PAST').state, 'absent', 'an option only past the limit is absent');
+  const every = parseKernelConfig(text).options;
+  t.same([every.get('CONFIG_EDGE')?.lineNumber, every.get('CONFIG_LATE')?.lineNumber, every.has('CONFIG_PAST')], [MAX_CONFIG_LINES, 1, false], 'as reading every line says');
 });
