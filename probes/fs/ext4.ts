@@ -306,14 +306,10 @@ export class Ext4Filesystem extends NodeFilesystem<Ext4Inode> {
     const bs = this.sb.blockSize;
     const first = Math.floor(offset / bs);
     const end = Math.ceil((offset + n) / bs);
-    const runs = this.runs(inode, first, end - first);
-    // Runs in order (as a sound extent tree keeps them) let the gaps be zeroed as they are passed; otherwise all first.
-    if (!zeroed && runs.some((r, i) => i > 0 && r.lblk < runs[i - 1]!.lblk + runs[i - 1]!.len)) {
-      out.fill(0);
-      zeroed = true;
-    }
+    // Runs come in logical order (extentRuns refuses an extent that precedes the one before it; the block map is
+    // walked in order), so each gap is zeroed as it is passed.
     let written = 0; // out[0, written) holds the file's bytes
-    for (const run of runs) {
+    for (const run of this.runs(inode, first, end - first)) {
       if (run.uninit) continue; // allocated, never written: zeros
       const runStart = run.lblk * bs;
       let a = Math.max(runStart, offset);
