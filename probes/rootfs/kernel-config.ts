@@ -1,4 +1,4 @@
-import { linesMatching } from './line-search.js';
+import { linesContaining } from './line-search.js';
 
 /**
  * Linux kernel configuration files (`.config`, installed as /boot/config-V
@@ -100,9 +100,9 @@ export function parseKernelConfig(text: string): KernelConfig {
   };
   /** The last line setting or unsetting `name`: candidates found by a search, each read as a line. */
   const search = (name: string): ConfigOption | null => {
-    const pattern = new RegExp(`${name}(?:=| is not set)`, 'g');
     let last: { option: Omit<ConfigOption, 'lineNumber'>; start: number } | null = null;
-    for (const { line, start } of linesMatching(text, pattern)) {
+    const setOrUnset = (end: number): boolean => text.charCodeAt(end) === 0x3d /* = */ || text.startsWith(' is not set', end);
+    for (const { line, start } of linesContaining(text, name, setOrUnset)) {
       const r = readLine(line);
       if (typeof r === 'object' && r.option.name === name) last = { option: r.option, start };
     }
